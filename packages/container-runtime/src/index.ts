@@ -1,1 +1,18 @@
-export {};
+export { createRuntime, type RuntimeOptions } from "./create-runtime.js";
+export { DockerRuntime, type DockerDriverOptions } from "./docker-driver.js";
+export { MemoryRuntime, type MemoryDriverOptions } from "./memory-driver.js";
+export { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
+export { RuntimeError, isRuntimeError, type RuntimeErrorCode } from "./errors.js";
+export type {
+  BuildProgress,
+  BuildSpec,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  ListFilter,
+  MountSpec,
+  VolumeInfo,
+} from "./types.js";

@@ -1,0 +1,343 @@
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
+import { DockerodeTransport } from "./dockerode-transport.js";
+import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
+import { RuntimeError } from "./errors.js";
+import { demuxToText, pumpExecStream } from "./exec-stream.js";
+import type {
+  BuildSpec,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  ListFilter,
+  VolumeInfo,
+} from "./types.js";
+
+export interface DockerDriverOptions {
+  /** @default process.env (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) */
+  env?: Record<string, string | undefined>;
+  /**
+   * `http` talks to the Engine API with plain node:http (fast start-up); `dockerode` goes through
+   * dockerode's modem (needed for ssh:// hosts). @default "http", or "dockerode" for ssh://
+   */
+  transport?: "http" | "dockerode";
+  /** An existing dockerode instance to use for builds and the dockerode transport. */
+  dockerode?: { modem: unknown; buildImage: (...args: never[]) => unknown };
+}
+
+interface RawContainer {
+  Id: string;
+  Name: string;
+  Created: string;
+  Config: { Image: string; User: string; Labels: Record<string, string> | null };
+  State: { Status: ContainerInfo["state"] };
+  HostConfig: { CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; PidsLimit: number | null; Tmpfs: Record<string, string> | null };
+  Mounts: Array<{ Type: "bind" | "volume"; Name?: string; Source: string; Destination: string; RW: boolean }>;
+}
+
+/** The Docker Engine API driver: Docker Engine, Docker Desktop, OrbStack, Colima, Podman, remote hosts. */
+export class DockerRuntime implements ContainerRuntime {
+  readonly driver = "docker";
+  readonly endpoint: DockerEndpoint;
+  readonly #transport: EngineTransport;
+  readonly #options: DockerDriverOptions;
+
+  constructor(options: DockerDriverOptions = {}) {
+    this.#options = options;
+    this.endpoint = resolveDockerEndpoint(options.env ?? process.env);
+    const endpoint = this.endpoint;
+    this.#transport =
+      options.transport === "dockerode" || endpoint.kind === "ssh"
+        ? new DockerodeTransport(endpoint, options.dockerode)
+        : new NodeHttpTransport(endpoint);
+  }
+
+  async #call(method: string, path: string, body?: unknown, okStatuses: number[] = [200, 201, 204, 304]): Promise<unknown> {
+    const response = await this.#transport.request(method, path, body);
+    if (!okStatuses.includes(response.status)) throw apiError(response.status, response.body, path);
+    return response.body;
+  }
+
+  async #optional<T>(path: string): Promise<T | undefined> {
+    const response = await this.#transport.request("GET", path);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw apiError(response.status, response.body, path);
+    return response.body as T;
+  }
+
+  async ping(): Promise<void> {
+    await this.#call("GET", "/_ping");
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    const raw = await this.#optional<{ Id: string; RepoTags: string[] | null; Created: string; Config: { Labels: Record<string, string> | null } }>(
+      `/images/${encodeURIComponent(ref)}/json`,
+    );
+    return raw && { id: raw.Id, tags: raw.RepoTags ?? [], labels: raw.Config?.Labels ?? {}, createdAt: raw.Created };
+  }
+
+  async buildImage(spec: BuildSpec): Promise<ImageInfo> {
+    // dockerode earns its import here: it packs the context into a tar stream and parses the
+    // builder's progress. Nothing on a hot path builds.
+    const docker = await this.#dockerode();
+    const files = listFiles(spec.contextDir);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await docker.buildImage(
+        { context: spec.contextDir, src: files },
+        { t: spec.tag, buildargs: spec.buildArgs ?? {}, labels: spec.labels ?? {}, rm: true, forcerm: true },
+      );
+    } catch (cause) {
+      throw new RuntimeError("SBX_IMAGE_BUILD_FAILED", `Building ${spec.tag} could not start.`, { cause });
+    }
+    const tail: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error) {
+            reject(new RuntimeError("SBX_IMAGE_BUILD_FAILED", `Building ${spec.tag} failed: ${event.errorDetail?.message ?? event.error}`.trim(), {
+              hint: tail.length ? `Last build output:\n${tail.join("\n")}` : undefined,
+            }));
+            return;
+          }
+          const text = event.stream ?? event.status;
+          if (!text) return;
+          for (const line of text.split("\n")) {
+            if (!line.trim()) continue;
+            tail.push(line);
+            if (tail.length > 20) tail.shift();
+            spec.onProgress?.({ line });
+          }
+        },
+      );
+    });
+    const image = await this.inspectImage(spec.tag);
+    if (!image) throw new RuntimeError("SBX_IMAGE_BUILD_FAILED", `The build of ${spec.tag} finished but the image is missing.`);
+    return image;
+  }
+
+  async #dockerode(): Promise<{
+    buildImage: (context: { context: string; src: string[] }, options: Record<string, unknown>) => Promise<NodeJS.ReadableStream>;
+    modem: { followProgress: (stream: NodeJS.ReadableStream, done: (error: Error | null) => void, progress: (event: never) => void) => void };
+  }> {
+    if (this.#options.dockerode) return this.#options.dockerode as never;
+    const { default: Docker } = await import("dockerode");
+    const endpoint = this.endpoint;
+    const options =
+      endpoint.kind === "ssh"
+        ? { protocol: "ssh" as const, host: new URL(endpoint.url).hostname, username: new URL(endpoint.url).username || undefined }
+        : endpoint.kind === "tcp"
+          ? { host: endpoint.host, port: endpoint.port, protocol: endpoint.tls ? ("https" as const) : ("http" as const), ...(endpoint.tls ?? {}) }
+          : { socketPath: endpoint.socketPath };
+    return new Docker(options) as never;
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
+    const tmpfs: Record<string, string> = {};
+    const mounts: unknown[] = [];
+    for (const mount of spec.mounts ?? []) {
+      if (mount.type === "tmpfs") {
+        const options = ["rw", "nosuid", "nodev", `size=${mount.sizeBytes ?? 1024 * 1024}`];
+        if (mount.noexec ?? true) options.push("noexec");
+        if (mount.mode !== undefined) options.push(`mode=${mount.mode.toString(8).padStart(4, "0")}`);
+        if (mount.uid !== undefined) options.push(`uid=${mount.uid}`);
+        if (mount.gid !== undefined) options.push(`gid=${mount.gid}`);
+        tmpfs[mount.target] = options.join(",");
+      } else {
+        mounts.push({ Type: mount.type, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly ?? false });
+      }
+    }
+    const body = {
+      Image: spec.image,
+      User: spec.user,
+      Cmd: spec.cmd,
+      Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+      WorkingDir: spec.workdir ?? "",
+      Labels: spec.labels ?? {},
+      Tty: false,
+      OpenStdin: false,
+      HostConfig: {
+        CapDrop: ["ALL"],
+        CapAdd: spec.capAdd ?? [],
+        SecurityOpt: ["no-new-privileges"],
+        PidsLimit: spec.pidsLimit ?? 512,
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+        Init: spec.init ?? true,
+        Mounts: mounts,
+        Tmpfs: tmpfs,
+        ReadonlyRootfs: spec.readOnlyRootfs ?? false,
+        ...(spec.network ? { NetworkMode: spec.network } : {}),
+      },
+    };
+    const path = `/containers/create?name=${encodeURIComponent(spec.name)}`;
+    const response = await this.#transport.request("POST", path, body);
+    if (response.status === 404) {
+      throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`, { hint: "Run `sbx up` to build it, or check --base-image." });
+    }
+    if (response.status >= 300) throw apiError(response.status, response.body, path);
+    const info = await this.inspectContainer(spec.name);
+    if (!info) throw new RuntimeError("SBX_CONTAINER_NOT_FOUND", `The container ${spec.name} vanished right after it was created.`);
+    return info;
+  }
+
+  async startContainer(nameOrId: string): Promise<void> {
+    await this.#call("POST", `/containers/${encodeURIComponent(nameOrId)}/start`);
+  }
+
+  async inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined> {
+    const raw = await this.#optional<RawContainer>(`/containers/${encodeURIComponent(nameOrId)}/json`);
+    return raw && toContainerInfo(raw);
+  }
+
+  async listContainers(filter: ListFilter = {}): Promise<ContainerInfo[]> {
+    const path = `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: labelFilters(filter) }))}`;
+    const summaries = (await this.#call("GET", path)) as Array<{ Id: string }>;
+    const infos = await Promise.all(summaries.map((summary) => this.inspectContainer(summary.Id)));
+    return infos.filter((info): info is ContainerInfo => info !== undefined);
+  }
+
+  async removeContainer(nameOrId: string): Promise<void> {
+    await this.#call("DELETE", `/containers/${encodeURIComponent(nameOrId)}?force=1`, undefined, [200, 204, 404]);
+  }
+
+  async exec(nameOrId: string, options: ExecOptions): Promise<ExecResult> {
+    const tty = options.tty ?? false;
+    const createPath = `/containers/${encodeURIComponent(nameOrId)}/exec`;
+    const created = (await this.#call("POST", createPath, {
+      AttachStdin: options.stdin !== undefined,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: tty,
+      Cmd: options.cmd,
+      Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+      ...(options.user ? { User: options.user } : {}),
+      ...(options.workdir ? { WorkingDir: options.workdir } : {}),
+    })) as { Id: string };
+    const socket = await this.#transport.hijack(`/exec/${created.Id}/start`, { Detach: false, Tty: tty });
+    let stopResizing: (() => void) | undefined;
+    if (tty && options.terminal) {
+      const resize = (columns: number, rows: number) =>
+        void this.#transport.request("POST", `/exec/${created.Id}/resize?h=${rows}&w=${columns}`).catch(() => undefined);
+      resize(options.terminal.columns, options.terminal.rows);
+      stopResizing = options.terminal.onResize?.(resize);
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    try {
+      await pumpExecStream(socket, {
+        tty,
+        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+        stdout: options.stdout ? (chunk) => options.stdout?.write(chunk) : (chunk) => out.push(chunk),
+        stderr: options.stderr ? (chunk) => options.stderr?.write(chunk) : (chunk) => err.push(chunk),
+      });
+    } finally {
+      stopResizing?.();
+      socket.destroy();
+    }
+    return { exitCode: await this.#execExitCode(created.Id), stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  }
+
+  async #execExitCode(execId: string): Promise<number> {
+    // The stream can close a moment before the engine records the exit code.
+    for (let attempt = 0; ; attempt += 1) {
+      const state = (await this.#call("GET", `/exec/${execId}/json`)) as { Running: boolean; ExitCode: number | null };
+      if (!state.Running && state.ExitCode !== null) return state.ExitCode;
+      if (attempt >= 100) throw new RuntimeError("SBX_DOCKER_API", "The engine closed an exec stream but never reported its exit code.");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async logs(nameOrId: string): Promise<string> {
+    const path = `/containers/${encodeURIComponent(nameOrId)}/logs?stdout=1&stderr=1`;
+    const response = await this.#transport.stream("GET", path);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (response.statusCode !== 200) throw apiError(response.statusCode ?? 0, body.toString("utf8"), path);
+    const { stdout, stderr } = demuxToText(body);
+    return stdout + stderr;
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string> = {}): Promise<VolumeInfo> {
+    const existing = await this.inspectVolume(name);
+    if (existing) return existing;
+    const raw = (await this.#call("POST", "/volumes/create", { Name: name, Labels: labels })) as { Name: string; Labels: Record<string, string> | null };
+    return { name: raw.Name, labels: raw.Labels ?? {} };
+  }
+
+  async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
+    const raw = await this.#optional<{ Name: string; Labels: Record<string, string> | null }>(`/volumes/${encodeURIComponent(name)}`);
+    return raw && { name: raw.Name, labels: raw.Labels ?? {} };
+  }
+
+  async listVolumes(filter: ListFilter = {}): Promise<VolumeInfo[]> {
+    const path = `/volumes?filters=${encodeURIComponent(JSON.stringify({ label: labelFilters(filter) }))}`;
+    const raw = (await this.#call("GET", path)) as { Volumes: Array<{ Name: string; Labels: Record<string, string> | null }> | null };
+    return (raw.Volumes ?? []).map((volume) => ({ name: volume.Name, labels: volume.Labels ?? {} }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.#call("DELETE", `/volumes/${encodeURIComponent(name)}`, undefined, [200, 204, 404]);
+  }
+
+  /** Releases pooled connections so a short-lived process can exit at once. */
+  close(): void {
+    this.#transport.close();
+  }
+}
+
+function labelFilters(filter: ListFilter): string[] {
+  return Object.entries(filter.labels ?? {}).map(([key, value]) => (value === undefined ? key : `${key}=${value}`));
+}
+
+function toContainerInfo(raw: RawContainer): ContainerInfo {
+  const tmpfs = Object.entries(raw.HostConfig.Tmpfs ?? {}).map(([target, options]) => ({
+    type: "tmpfs" as const,
+    target,
+    readOnly: options.split(",").includes("ro"),
+  }));
+  return {
+    id: raw.Id,
+    name: raw.Name.replace(/^\//, ""),
+    image: raw.Config.Image,
+    state: raw.State.Status,
+    labels: raw.Config.Labels ?? {},
+    user: raw.Config.User,
+    createdAt: raw.Created,
+    security: {
+      capDrop: raw.HostConfig.CapDrop ?? [],
+      capAdd: raw.HostConfig.CapAdd ?? [],
+      noNewPrivileges: (raw.HostConfig.SecurityOpt ?? []).some((option) => /^no-new-privileges(:true)?$/.test(option)),
+      pidsLimit: raw.HostConfig.PidsLimit ?? undefined,
+    },
+    mounts: [
+      ...raw.Mounts.map((mount) => ({
+        type: mount.Type,
+        source: mount.Type === "volume" ? (mount.Name ?? mount.Source) : mount.Source,
+        target: mount.Destination,
+        readOnly: !mount.RW,
+      })),
+      ...tmpfs,
+    ],
+  };
+}
+
+function listFiles(root: string): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.push(relative(root, path));
+    }
+  };
+  walk(root);
+  return files;
+}
+

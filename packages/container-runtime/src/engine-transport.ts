@@ -1,0 +1,140 @@
+import http from "node:http";
+import https from "node:https";
+import type { Duplex } from "node:stream";
+import type { DockerEndpoint } from "./docker-host.js";
+import { RuntimeError } from "./errors.js";
+
+export interface EngineResponse {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * How requests reach the Engine API. The plain `node:http` transport keeps the CLI's hot paths
+ * (exec, status) free of dockerode's import cost; the dockerode transport covers `ssh://` hosts.
+ */
+export interface EngineTransport {
+  request(method: string, path: string, body?: unknown): Promise<EngineResponse>;
+  /** POST with `Upgrade: tcp` and hand back the raw bidirectional stream (exec start, attach). */
+  hijack(path: string, body: unknown): Promise<Duplex>;
+  /** A raw streaming GET/POST (logs, build output). */
+  stream(method: string, path: string, body?: NodeJS.ReadableStream, headers?: Record<string, string>): Promise<http.IncomingMessage>;
+  close(): void;
+}
+
+export function unreachable(endpoint: DockerEndpoint, cause: unknown): RuntimeError {
+  return new RuntimeError("SBX_DOCKER_UNREACHABLE", `Docker is not answering at ${endpoint.display}.`, {
+    hint:
+      endpoint.display.startsWith("unix://") || endpoint.display.startsWith("npipe://")
+        ? "Start Docker (Docker Desktop, `sudo systemctl start docker`, or Podman's socket), or point DOCKER_HOST at a running engine."
+        : "Check that the remote engine is up and reachable, or unset DOCKER_HOST to use the local one.",
+    cause,
+  });
+}
+
+export class NodeHttpTransport implements EngineTransport {
+  readonly #endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>;
+  readonly #agent: http.Agent;
+
+  constructor(endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>) {
+    this.#endpoint = endpoint;
+    const tls = endpoint.kind === "tcp" ? endpoint.tls : undefined;
+    // keepAlive lets a CLI run reuse one connection for its few requests; idle sockets are
+    // unref'd by the agent, so they never hold the process open.
+    this.#agent = tls ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+  }
+
+  #options(method: string, path: string, headers: Record<string, string>): http.RequestOptions {
+    const base: http.RequestOptions = { method, path, headers: { Host: "docker", ...headers }, agent: this.#agent };
+    if (this.#endpoint.kind === "tcp") return { ...base, host: this.#endpoint.host, port: this.#endpoint.port };
+    return { ...base, socketPath: this.#endpoint.socketPath };
+  }
+
+  #send(options: http.RequestOptions, body: Buffer | undefined): http.ClientRequest {
+    const useTls = this.#endpoint.kind === "tcp" && this.#endpoint.tls !== undefined;
+    const request = (useTls ? https : http).request(options);
+    request.end(body);
+    return request;
+  }
+
+  request(method: string, path: string, body?: unknown): Promise<EngineResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = payload ? { "Content-Type": "application/json", "Content-Length": String(payload.length) } : {};
+    return new Promise((resolve, reject) => {
+      const request = this.#send(this.#options(method, path, headers), payload);
+      request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
+      request.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let parsed: unknown = text;
+          if ((response.headers["content-type"] ?? "").includes("json") && text) {
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = text;
+            }
+          }
+          resolve({ status: response.statusCode ?? 0, body: parsed });
+        });
+      });
+    });
+  }
+
+  hijack(path: string, body: unknown): Promise<Duplex> {
+    const payload = Buffer.from(JSON.stringify(body));
+    const headers = { "Content-Type": "application/json", "Content-Length": String(payload.length), Connection: "Upgrade", Upgrade: "tcp" };
+    return new Promise((resolve, reject) => {
+      // A hijacked connection must not go back to the keep-alive pool.
+      const request = this.#send({ ...this.#options("POST", path, headers), agent: false }, payload);
+      request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
+      request.on("upgrade", (_response, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      request.on("response", (response) => {
+        // Engines answer errors (404, 409) with a plain response instead of upgrading.
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => reject(apiError(response.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), path)));
+      });
+    });
+  }
+
+  stream(method: string, path: string, body?: NodeJS.ReadableStream, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const useTls = this.#endpoint.kind === "tcp" && this.#endpoint.tls !== undefined;
+      const request = (useTls ? https : http).request(this.#options(method, path, headers));
+      request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
+      request.on("response", resolve);
+      if (body) body.pipe(request);
+      else request.end();
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** Turns an Engine API error response into a RuntimeError with the engine's own message. */
+export function apiError(status: number, body: unknown, path: string): RuntimeError {
+  const detail =
+    typeof body === "object" && body !== null && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "").trim();
+  if (status === 404 && path.startsWith("/containers/")) {
+    return new RuntimeError("SBX_CONTAINER_NOT_FOUND", `No such container: ${decodeURIComponent(path.split("/")[2] ?? "")}.`, {
+      hint: "Run `sbx up` to start the project's sandbox, or `sbx ls` to see the ones that exist.",
+    });
+  }
+  if (status === 409 && /not running|is paused|is restarting/.test(detail)) {
+    return new RuntimeError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${detail}).`, {
+      hint: "Run `sbx up --detach` to start it again.",
+    });
+  }
+  if (status === 404 && path.startsWith("/images/")) {
+    return new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${decodeURIComponent(path.split("/")[2] ?? "")}.`);
+  }
+  return new RuntimeError("SBX_DOCKER_API", `The Docker engine refused ${path.split("?")[0]} (HTTP ${status}): ${detail || "no detail"}.`);
+}

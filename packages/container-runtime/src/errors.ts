@@ -1,0 +1,29 @@
+/** Stable codes a caller can branch on; the CLI maps them to messages and exit codes. */
+export type RuntimeErrorCode =
+  | "SBX_DOCKER_UNREACHABLE"
+  | "SBX_DOCKER_HOST_INVALID"
+  | "SBX_DOCKER_API"
+  | "SBX_CONTAINER_NOT_FOUND"
+  | "SBX_CONTAINER_NOT_RUNNING"
+  | "SBX_IMAGE_NOT_FOUND"
+  | "SBX_IMAGE_BUILD_FAILED";
+
+/**
+ * Every sbx error has a stable `code`, a one-sentence `message` (never a secret), an optional
+ * `hint` saying what to do, and the original `cause`.
+ */
+export class RuntimeError extends Error {
+  override readonly name = "RuntimeError";
+  readonly code: RuntimeErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: RuntimeErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export function isRuntimeError(error: unknown, code?: RuntimeErrorCode): error is RuntimeError {
+  return error instanceof RuntimeError && (code === undefined || error.code === code);
+}

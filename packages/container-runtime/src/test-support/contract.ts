@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRuntimeError } from "../errors.js";
+import type { ContainerRuntime, ContainerSpec } from "../types.js";
+
+export interface ContractSubject {
+  runtime: ContainerRuntime;
+  /** An image with a POSIX shell and coreutils. */
+  image: string;
+}
+
+const SANDBOX_USER = "1000:1000";
+
+/**
+ * The behaviour every driver must have. Run against the in-memory fake in fast tests and against
+ * the real engine in the Docker tests; a new driver (Kubernetes, …) is one more call of this.
+ */
+export function describeRuntimeContract(name: string, setup: () => Promise<ContractSubject>, options: { timeout?: number } = {}): void {
+  const timeout = options.timeout ?? 30_000;
+  describe(`ContainerRuntime contract: ${name}`, { timeout }, () => {
+    const suffix = randomBytes(4).toString("hex");
+    const containerName = `sbx-contract-${suffix}`;
+    const volumeName = `sbx-contract-${suffix}-llm`;
+    let runtime: ContainerRuntime;
+    let spec: ContainerSpec;
+
+    beforeAll(async () => {
+      const subject = await setup();
+      runtime = subject.runtime;
+      spec = {
+        name: containerName,
+        image: subject.image,
+        user: SANDBOX_USER,
+        cmd: ["sh", "-c", "echo main-process-started; exec sleep 3600"],
+        env: { SBX_CONTRACT: "yes" },
+        workdir: "/",
+        labels: { "dev.sbx.contract": suffix },
+        mounts: [
+          { type: "volume", source: volumeName, target: "/state" },
+          { type: "tmpfs", target: "/run/secrets", sizeBytes: 1024 * 1024, mode: 0o700, uid: 1000, gid: 1000 },
+        ],
+        pidsLimit: 256,
+      };
+    }, timeout);
+
+    afterAll(async () => {
+      await runtime?.removeContainer(containerName);
+      await runtime?.removeContainer(`${containerName}-again`);
+      await runtime?.removeVolume(volumeName);
+    }, timeout);
+
+    it("answers a ping", async () => {
+      await expect(runtime.ping()).resolves.toBeUndefined();
+    });
+
+    it("reports a missing image, container and volume as undefined", async () => {
+      expect(await runtime.inspectImage(`sbx-missing-${suffix}:latest`)).toBeUndefined();
+      expect(await runtime.inspectContainer(`sbx-missing-${suffix}`)).toBeUndefined();
+      expect(await runtime.inspectVolume(`sbx-missing-${suffix}`)).toBeUndefined();
+    });
+
+    it("creates a hardened container: non-root, all capabilities dropped, no-new-privileges, pids limit", async () => {
+      const info = await runtime.createContainer(spec);
+      expect(info.name).toBe(containerName);
+      expect(info.user).toBe(SANDBOX_USER);
+      expect(info.security.capDrop).toContain("ALL");
+      expect(info.security.capAdd).toEqual([]);
+      expect(info.security.noNewPrivileges).toBe(true);
+      expect(info.security.pidsLimit).toBe(256);
+      expect(info.labels["dev.sbx.contract"]).toBe(suffix);
+      expect(info.mounts).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: "volume", source: volumeName, target: "/state" }),
+          expect.objectContaining({ type: "tmpfs", target: "/run/secrets" }),
+        ]),
+      );
+      expect(await runtime.inspectVolume(volumeName)).toBeDefined();
+    });
+
+    it("starts the container and lists it by label", async () => {
+      await runtime.startContainer(containerName);
+      expect((await runtime.inspectContainer(containerName))?.state).toBe("running");
+      const listed = await runtime.listContainers({ labels: { "dev.sbx.contract": suffix } });
+      expect(listed.map((container) => container.name)).toEqual([containerName]);
+      expect(await runtime.listContainers({ labels: { "dev.sbx.contract": "someone-else" } })).toEqual([]);
+    });
+
+    it("keeps the main process's output in the logs", async () => {
+      await expect.poll(() => runtime.logs(containerName), { timeout: 5000 }).toContain("main-process-started");
+    });
+
+    it("returns the exit code of an exec", async () => {
+      expect((await runtime.exec(containerName, { cmd: ["sh", "-c", "exit 3"] })).exitCode).toBe(3);
+      expect((await runtime.exec(containerName, { cmd: ["true"] })).exitCode).toBe(0);
+    });
+
+    it("separates stdout from stderr", async () => {
+      const result = await runtime.exec(containerName, { cmd: ["sh", "-c", "echo to-out; echo to-err >&2"] });
+      expect(result.stdout.toString()).toBe("to-out\n");
+      expect(result.stderr.toString()).toBe("to-err\n");
+    });
+
+    it("passes exec environment and runs as the container's user", async () => {
+      expect((await runtime.exec(containerName, { cmd: ["printenv", "SBX_EXEC"], env: { SBX_EXEC: "given" } })).stdout.toString()).toBe("given\n");
+      expect((await runtime.exec(containerName, { cmd: ["printenv", "SBX_CONTRACT"] })).stdout.toString()).toBe("yes\n");
+      expect((await runtime.exec(containerName, { cmd: ["id", "-u"] })).stdout.toString()).toBe("1000\n");
+    });
+
+    it("delivers stdin bytes whole and closes it, so `cat > file` finishes", async () => {
+      const payload = Buffer.concat([randomBytes(200_000), Buffer.from("\nend-of-payload\n")]);
+      const write = await runtime.exec(containerName, {
+        cmd: ["sh", "-c", "umask 077; cat > /run/secrets/contract && wc -c < /run/secrets/contract"],
+        stdin: payload,
+      });
+      expect(write.exitCode).toBe(0);
+      expect(write.stdout.toString().trim()).toBe(String(payload.length));
+      const mode = await runtime.exec(containerName, { cmd: ["stat", "-c", "%a", "/run/secrets/contract"] });
+      expect(mode.stdout.toString().trim()).toBe("600");
+      const back = await runtime.exec(containerName, { cmd: ["cat", "/run/secrets/contract"] });
+      expect(Buffer.compare(back.stdout, payload)).toBe(0);
+    });
+
+    it("keeps files on a named volume across container removal", async () => {
+      const marker = `survives-${suffix}`;
+      // A fresh volume's root belongs to root unless the image pre-creates the mount point (the
+      // sandbox image does); this image does not, so the write is done as root.
+      expect((await runtime.exec(containerName, { cmd: ["sh", "-c", `echo ${marker} > /state/marker`], user: "0:0" })).exitCode).toBe(0);
+      await runtime.removeContainer(containerName);
+      expect(await runtime.inspectContainer(containerName)).toBeUndefined();
+      expect(await runtime.inspectVolume(volumeName)).toBeDefined();
+      await runtime.createContainer({ ...spec, name: `${containerName}-again` });
+      await runtime.startContainer(`${containerName}-again`);
+      const read = await runtime.exec(`${containerName}-again`, { cmd: ["cat", "/state/marker"] });
+      expect(read.stdout.toString()).toBe(`${marker}\n`);
+    });
+
+    it("reports an exec into a missing container with a stable code", async () => {
+      const failure = await runtime.exec(`sbx-missing-${suffix}`, { cmd: ["true"] }).catch((error: unknown) => error);
+      expect(isRuntimeError(failure, "SBX_CONTAINER_NOT_FOUND")).toBe(true);
+    });
+
+    it("removes a container idempotently and never its volume", async () => {
+      await runtime.removeContainer(`${containerName}-again`);
+      await runtime.removeContainer(`${containerName}-again`);
+      expect(await runtime.inspectVolume(volumeName)).toBeDefined();
+      await runtime.removeVolume(volumeName);
+      expect(await runtime.inspectVolume(volumeName)).toBeUndefined();
+    });
+  });
+}

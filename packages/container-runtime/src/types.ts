@@ -1,0 +1,141 @@
+import type { Readable, Writable } from "node:stream";
+
+/** A bind mount of a host path, a named volume, or a memory-backed tmpfs. */
+export type MountSpec =
+  | { type: "bind"; source: string; target: string; readOnly?: boolean }
+  | { type: "volume"; source: string; target: string; readOnly?: boolean }
+  | {
+      type: "tmpfs";
+      target: string;
+      /** @default 1 MiB */
+      sizeBytes?: number;
+      /** Octal permission bits of the tmpfs root, e.g. 0o700. */
+      mode?: number;
+      /** Owner of the tmpfs root (uid:gid), so a non-root user can write it. */
+      uid?: number;
+      gid?: number;
+      /** @default true */
+      noexec?: boolean;
+    };
+
+/**
+ * A runtime-neutral description of a hardened container. Every driver maps it onto its engine
+ * (Docker HostConfig, a Kubernetes Pod securityContext, …); the hardening is not optional.
+ */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** `uid:gid` (numeric, never root). */
+  user: string;
+  cmd: string[];
+  /** Non-secret environment only: secrets go through the secret pipe, never here. */
+  env?: Record<string, string>;
+  workdir?: string;
+  labels?: Record<string, string>;
+  mounts?: MountSpec[];
+  /** Capabilities added back after dropping ALL. @default [] */
+  capAdd?: string[];
+  /** @default 512 */
+  pidsLimit?: number;
+  memoryBytes?: number;
+  /** Run a minimal init as PID 1 so signals and zombies are handled. @default true */
+  init?: boolean;
+  /** Network name or mode. @default the engine's default bridge */
+  network?: string;
+  readOnlyRootfs?: boolean;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  state: "created" | "running" | "exited" | "paused" | "restarting" | "removing" | "dead";
+  labels: Record<string, string>;
+  user: string;
+  createdAt: string;
+  /** The hardening as the engine reports it, so tests and `sbx doctor` can check it. */
+  security: { capDrop: string[]; capAdd: string[]; noNewPrivileges: boolean; pidsLimit: number | undefined };
+  mounts: Array<{ type: "bind" | "volume" | "tmpfs"; source?: string; target: string; readOnly: boolean }>;
+}
+
+export interface ImageInfo {
+  id: string;
+  tags: string[];
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface BuildProgress {
+  /** A line of builder output, e.g. `Step 3/9 : RUN npm install -g …`. */
+  line: string;
+}
+
+export interface BuildSpec {
+  /** Directory holding the Dockerfile and everything it copies. */
+  contextDir: string;
+  tag: string;
+  /** Non-secret build arguments only: build args are recorded in the image history. */
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: Record<string, string>;
+  user?: string;
+  workdir?: string;
+  /**
+   * Bytes written to the process's stdin, which is then closed (EOF). A stream is piped and
+   * closed when it ends. Without it the process gets no stdin.
+   */
+  stdin?: Uint8Array | string | Readable;
+  /** Allocate a pseudo-terminal (interactive shells and agents). @default false */
+  tty?: boolean;
+  /** Stream output here instead of collecting it in the result. */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Current terminal size, and a way to learn of resizes, for `tty` sessions. */
+  terminal?: { columns: number; rows: number; onResize?: (listener: (columns: number, rows: number) => void) => () => void };
+}
+
+export interface ExecResult {
+  exitCode: number;
+  /** Collected output; empty when it was streamed to `ExecOptions.stdout`. */
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface ListFilter {
+  /** Only objects carrying all these labels (value `undefined` matches any value). */
+  labels?: Record<string, string | undefined>;
+}
+
+/**
+ * The seam between sbx and a container engine. Small on purpose: a new engine is one new driver
+ * file and one more run of the contract suite in `src/test-support/contract.ts`.
+ */
+export interface ContainerRuntime {
+  readonly driver: string;
+  /** Resolves when the engine answers; rejects with SBX_DOCKER_UNREACHABLE otherwise. */
+  ping(): Promise<void>;
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  buildImage(spec: BuildSpec): Promise<ImageInfo>;
+  createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
+  startContainer(nameOrId: string): Promise<void>;
+  inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined>;
+  listContainers(filter?: ListFilter): Promise<ContainerInfo[]>;
+  /** Stops (if running) and removes the container. Volumes are never removed here. */
+  removeContainer(nameOrId: string): Promise<void>;
+  exec(nameOrId: string, options: ExecOptions): Promise<ExecResult>;
+  logs(nameOrId: string): Promise<string>;
+  ensureVolume(name: string, labels?: Record<string, string>): Promise<VolumeInfo>;
+  inspectVolume(name: string): Promise<VolumeInfo | undefined>;
+  listVolumes(filter?: ListFilter): Promise<VolumeInfo[]>;
+  removeVolume(name: string): Promise<void>;
+}
