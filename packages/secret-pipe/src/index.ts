@@ -1,1 +1,3 @@
-export {};
+export { pipeSecret, assertSecretName, SECRETS_DIR, type PipeSecretOptions, type PipedSecret } from "./pipe-secret.js";
+export { installPipedSecrets, writeFileAtomically, type SecretInstallation, type InstallOptions, type InstalledSecret } from "./install-secrets.js";
+export { SecretPipeError, type SecretPipeErrorCode } from "./errors.js";

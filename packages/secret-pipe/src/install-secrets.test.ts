@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { installPipedSecrets } from "./install-secrets.js";
+
+describe("installPipedSecrets", () => {
+  let secretsDir: string;
+  let home: string;
+  beforeEach(() => {
+    const root = mkdtempSync(join(tmpdir(), "sbx-install-"));
+    secretsDir = join(root, "run-secrets");
+    home = join(root, "home");
+    mkdirSync(secretsDir);
+    mkdirSync(home);
+  });
+
+  it("moves the secret to its destination with mode 0600 and removes the tmpfs copy", () => {
+    writeFileSync(join(secretsDir, "claude-credentials"), '{"claudeAiOauth":{"accessToken":"CANARY"}}');
+    const installed = installPipedSecrets([{ secret: "claude-credentials", destination: "~/.claude/.credentials.json" }], { home, secretsDir });
+    const destination = join(home, ".claude/.credentials.json");
+    expect(installed).toEqual([{ secret: "claude-credentials", destination, bytes: 42, mode: 0o600 }]);
+    expect(readFileSync(destination, "utf8")).toContain("CANARY");
+    expect(statSync(destination).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, ".claude")).mode & 0o777).toBe(0o700);
+    expect(existsSync(join(secretsDir, "claude-credentials"))).toBe(false);
+  });
+
+  it("replaces a symlink at the destination instead of writing through it", () => {
+    const elsewhere = join(home, "elsewhere.txt");
+    writeFileSync(elsewhere, "untouched");
+    symlinkSync(elsewhere, join(home, ".netrc"));
+    writeFileSync(join(secretsDir, "s"), "secret");
+    installPipedSecrets([{ secret: "s", destination: "~/.netrc" }], { home, secretsDir });
+    expect(readFileSync(elsewhere, "utf8")).toBe("untouched");
+    expect(readFileSync(join(home, ".netrc"), "utf8")).toBe("secret");
+  });
+
+  it("says which secret is missing without failing silently", () => {
+    expect(() => installPipedSecrets([{ secret: "absent", destination: "~/x" }], { home, secretsDir })).toThrow(
+      expect.objectContaining({ code: "SBX_SECRET_INSTALL_FAILED", message: expect.stringContaining('"absent"') }),
+    );
+  });
+});
+
