@@ -1,0 +1,126 @@
+import { join } from "node:path";
+import type { HostContext } from "./host.js";
+import type { ProbeResult } from "./types.js";
+
+const KEYCHAIN_SERVICE = "Claude Code-credentials";
+
+interface ClaudeCredentials {
+  claudeAiOauth?: { accessToken?: string; refreshToken?: string; expiresAt?: number; subscriptionType?: string };
+}
+
+/**
+ * Claude Code keeps its login in `~/.claude/.credentials.json` on Linux (`$CLAUDE_CONFIG_DIR`
+ * moves it) and in the Keychain item "Claude Code-credentials" on macOS. The sandbox also needs
+ * the onboarding facts from `~/.claude.json` — and only those: that file also holds the user's
+ * MCP servers and every project they opened, which must never cross.
+ */
+export async function probeClaude(host: HostContext): Promise<ProbeResult> {
+  const configDir = host.env.CLAUDE_CONFIG_DIR || join(host.home, ".claude");
+  const credentialsPath = join(configDir, ".credentials.json");
+  const looked = [credentialsPath];
+  let raw: Buffer | undefined;
+  let source = credentialsPath;
+  try {
+    raw = await host.readFile(credentialsPath);
+  } catch (error) {
+    return { status: "error", provider: "claude", code: "SBX_AUTH_UNREADABLE", reason: `${credentialsPath} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"}).`, source };
+  }
+  if (!raw && host.platform === "darwin") {
+    looked.push(`macOS Keychain "${KEYCHAIN_SERVICE}"`);
+    const keychain = await host.run("security", ["find-generic-password", "-s", KEYCHAIN_SERVICE, "-w"]);
+    if (keychain.exitCode === 0 && keychain.stdout.trim()) {
+      raw = decodeKeychainSecret(keychain.stdout.trim());
+      source = `macOS Keychain "${KEYCHAIN_SERVICE}"`;
+    }
+  }
+  if (!raw) return { status: "absent", provider: "claude", looked };
+
+  let credentials: ClaudeCredentials;
+  try {
+    credentials = JSON.parse(raw.toString("utf8")) as ClaudeCredentials;
+  } catch {
+    return { status: "error", provider: "claude", code: "SBX_AUTH_INVALID", reason: `${source} is not valid JSON.`, source };
+  }
+  const oauth = credentials.claudeAiOauth;
+  if (!oauth?.accessToken) {
+    return { status: "error", provider: "claude", code: "SBX_AUTH_INVALID", reason: `${source} holds no Claude login (no claudeAiOauth.accessToken).`, source };
+  }
+  const now = (host.now ?? Date.now)();
+  const notes: string[] = [];
+  if (typeof oauth.expiresAt === "number" && oauth.expiresAt <= now) {
+    if (!oauth.refreshToken) {
+      return { status: "error", provider: "claude", code: "SBX_AUTH_EXPIRED", reason: `The Claude login in ${source} expired and has no refresh token.`, source };
+    }
+    notes.push("access token expired; Claude Code will refresh it");
+  }
+
+  const account = await readOnboarding(host, configDir);
+  const plan = planName(oauth.subscriptionType);
+  const email = account.oauthAccount?.emailAddress;
+  return {
+    status: "found",
+    provider: "claude",
+    description: [plan, email ? `(${String(email)})` : undefined].filter(Boolean).join(" "),
+    source,
+    files: [
+      // A fresh copy, written by sbx, in a directory the agent can write: Claude Code saves
+      // refreshed tokens by temp file and rename, so a read-only copy would log it out.
+      { name: "claude-credentials", destination: "~/.claude/.credentials.json", content: Buffer.from(raw), mode: 0o600 },
+      { name: "claude-config", destination: "~/.claude.json", content: Buffer.from(JSON.stringify(minimalClaudeConfig(account), null, 2)), mode: 0o600 },
+    ],
+    ...(typeof oauth.expiresAt === "number" ? { expiresAt: oauth.expiresAt } : {}),
+    notes,
+  };
+}
+
+interface HostClaudeConfig {
+  hasCompletedOnboarding?: boolean;
+  oauthAccount?: Record<string, unknown>;
+}
+
+async function readOnboarding(host: HostContext, configDir: string): Promise<HostClaudeConfig> {
+  // Claude Code keeps `.claude.json` in the home, or inside $CLAUDE_CONFIG_DIR when that is set.
+  const path = host.env.CLAUDE_CONFIG_DIR ? join(configDir, ".claude.json") : join(host.home, ".claude.json");
+  try {
+    const raw = await host.readFile(path);
+    return raw ? (JSON.parse(raw.toString("utf8")) as HostClaudeConfig) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Only what the sandbox needs to skip first-run screens: onboarding done (a logged-in host has
+ * done it), the account identity, and trust for /workspace. Never `mcpServers` or `projects`.
+ */
+export function minimalClaudeConfig(host: HostClaudeConfig): Record<string, unknown> {
+  return {
+    hasCompletedOnboarding: true,
+    ...(host.oauthAccount ? { oauthAccount: host.oauthAccount } : {}),
+    projects: { "/workspace": { hasTrustDialogAccepted: true } },
+  };
+}
+
+function planName(subscriptionType: string | undefined): string {
+  switch (subscriptionType) {
+    case "max":
+      return "Claude Max";
+    case "pro":
+      return "Claude Pro";
+    case "team":
+      return "Claude Team";
+    case "enterprise":
+      return "Claude Enterprise";
+    default:
+      return "Claude login";
+  }
+}
+
+/** `security -w` prints the password as hex when it holds bytes it considers non-printable. */
+export function decodeKeychainSecret(output: string): Buffer {
+  if (/^[0-9a-fA-F]+$/.test(output) && output.length % 2 === 0 && !output.startsWith("{")) {
+    const decoded = Buffer.from(output, "hex");
+    if (decoded.toString("utf8").trimStart().startsWith("{")) return decoded;
+  }
+  return Buffer.from(output, "utf8");
+}

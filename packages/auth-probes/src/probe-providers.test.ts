@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { decodeKeychainSecret } from "./claude.js";
+import type { HostContext } from "./host.js";
+import { probeProviders } from "./probe-providers.js";
+import type { ProbeResult } from "./types.js";
+
+const NOW = Date.UTC(2026, 10, 23);
+const CREDENTIALS = JSON.stringify({
+  claudeAiOauth: { accessToken: "sk-ant-oat01-CANARY", refreshToken: "sk-ant-ort01-CANARY", expiresAt: NOW + 3_600_000, subscriptionType: "max" },
+});
+const HOST_CLAUDE_JSON = JSON.stringify({
+  hasCompletedOnboarding: true,
+  oauthAccount: { emailAddress: "ada@example.com", accountUuid: "a-1" },
+  mcpServers: { secretServer: { command: "npx", env: { TOKEN: "MCP-SECRET" } } },
+  projects: { "/home/ada/employer-repo": { allowedTools: ["Bash"] } },
+});
+
+function fakeHost(files: Record<string, string | Error>, options: Partial<HostContext> = {}): HostContext & { ran: string[][] } {
+  const ran: string[][] = [];
+  return {
+    home: "/home/ada",
+    env: {},
+    platform: "linux",
+    now: () => NOW,
+    async readFile(path) {
+      const entry = files[path];
+      if (entry instanceof Error) throw entry;
+      return entry === undefined ? undefined : Buffer.from(entry);
+    },
+    async run(command, args) {
+      ran.push([command, ...args]);
+      return { exitCode: 44, stdout: "" };
+    },
+    ran,
+    ...options,
+  };
+}
+
+const byProvider = (results: ProbeResult[], provider: string) => results.find((result) => result.provider === provider);
+
+describe("probeProviders", () => {
+  it("finds the Claude login and derives a minimal ~/.claude.json without MCP servers or projects", async () => {
+    const host = fakeHost({ "/home/ada/.claude/.credentials.json": CREDENTIALS, "/home/ada/.claude.json": HOST_CLAUDE_JSON });
+    const claude = byProvider(await probeProviders(host), "claude");
+    expect(claude).toMatchObject({ status: "found", description: "Claude Max (ada@example.com)", expiresAt: NOW + 3_600_000 });
+    if (claude?.status !== "found") throw new Error("unreachable");
+    const [credentials, config] = claude.files;
+    expect(credentials).toMatchObject({ destination: "~/.claude/.credentials.json", mode: 0o600 });
+    expect(credentials?.content.toString()).toBe(CREDENTIALS);
+    const derived = JSON.parse(config?.content.toString() ?? "{}");
+    expect(derived).toEqual({
+      hasCompletedOnboarding: true,
+      oauthAccount: { emailAddress: "ada@example.com", accountUuid: "a-1" },
+      projects: { "/workspace": { hasTrustDialogAccepted: true } },
+    });
+    expect(config?.content.toString()).not.toContain("MCP-SECRET");
+    expect(config?.content.toString()).not.toContain("employer-repo");
+  });
+
+  it("skips absent providers silently and says where it looked", async () => {
+    const results = await probeProviders(fakeHost({}));
+    expect(results.map((result) => result.status)).toEqual(["absent", "absent", "absent", "absent", "absent"]);
+    expect(byProvider(results, "claude")).toEqual({ status: "absent", provider: "claude", looked: ["/home/ada/.claude/.credentials.json"] });
+  });
+
+  it("reports an unreadable login with a reason instead of throwing", async () => {
+    const denied = Object.assign(new Error("EACCES"), { code: "EACCES" });
+    const claude = byProvider(await probeProviders(fakeHost({ "/home/ada/.claude/.credentials.json": denied })), "claude");
+    expect(claude).toMatchObject({ status: "error", code: "SBX_AUTH_UNREADABLE", reason: "/home/ada/.claude/.credentials.json cannot be read (EACCES)." });
+  });
+
+  it("reports broken JSON and an expired login without a refresh token", async () => {
+    expect(byProvider(await probeProviders(fakeHost({ "/home/ada/.claude/.credentials.json": "{not json" })), "claude")).toMatchObject({
+      status: "error",
+      code: "SBX_AUTH_INVALID",
+    });
+    const expired = JSON.stringify({ claudeAiOauth: { accessToken: "sk-ant-oat01-x", expiresAt: NOW - 1 } });
+    expect(byProvider(await probeProviders(fakeHost({ "/home/ada/.claude/.credentials.json": expired })), "claude")).toMatchObject({
+      status: "error",
+      code: "SBX_AUTH_EXPIRED",
+    });
+  });
+
+  it("honours CLAUDE_CONFIG_DIR for both the login and .claude.json", async () => {
+    const host = fakeHost({ "/cfg/.credentials.json": CREDENTIALS, "/cfg/.claude.json": HOST_CLAUDE_JSON }, { env: { CLAUDE_CONFIG_DIR: "/cfg" } });
+    expect(byProvider(await probeProviders(host), "claude")).toMatchObject({ status: "found", source: "/cfg/.credentials.json" });
+  });
+
+  it("reads the macOS Keychain item when there is no file, tolerating hex output", async () => {
+    const host = fakeHost({}, { platform: "darwin" });
+    host.run = async (command, args) => {
+      host.ran.push([command, ...args]);
+      return { exitCode: 0, stdout: `${Buffer.from(CREDENTIALS).toString("hex")}\n` };
+    };
+    const claude = byProvider(await probeProviders(host), "claude");
+    expect(claude).toMatchObject({ status: "found", source: 'macOS Keychain "Claude Code-credentials"' });
+    expect(host.ran).toEqual([["security", "find-generic-password", "-s", "Claude Code-credentials", "-w"]]);
+  });
+
+  it("finds Codex, Gemini and opencode logins where their CLIs keep them, and only Gemini's auth choice", async () => {
+    const host = fakeHost(
+      {
+        "/codex-home/auth.json": '{"tokens":{}}',
+        "/home/ada/.gemini/oauth_creds.json": '{"refresh_token":"x"}',
+        "/home/ada/.gemini/settings.json": '{"security":{"auth":{"selectedType":"oauth-personal"}},"mcpServers":{"s":{}}}',
+        "/home/ada/.local/share/opencode/auth.json": "{}",
+      },
+      { env: { CODEX_HOME: "/codex-home" } },
+    );
+    const results = await probeProviders(host);
+    expect(results.filter((result) => result.status === "found").map((result) => result.provider)).toEqual(["codex", "gemini", "opencode"]);
+    const gemini = byProvider(results, "gemini");
+    if (gemini?.status !== "found") throw new Error("unreachable");
+    expect(JSON.parse(gemini.files[1]?.content.toString() ?? "")).toEqual({ security: { auth: { selectedType: "oauth-personal" } } });
+  });
+
+  it("pipes provider API keys set on the host as one env file", async () => {
+    const host = fakeHost({}, { env: { ANTHROPIC_API_KEY: "sk-ant-api03-CANARY", UNRELATED: "x" } });
+    const keys = byProvider(await probeProviders(host, { apiKeyEnvNames: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] }), "api-keys");
+    expect(keys).toMatchObject({ status: "found", description: "ANTHROPIC_API_KEY" });
+    if (keys?.status !== "found") throw new Error("unreachable");
+    expect(keys.files[0]?.content.toString()).toBe("ANTHROPIC_API_KEY=sk-ant-api03-CANARY\n");
+  });
+});
+
+describe("decodeKeychainSecret", () => {
+  it("keeps plain JSON and decodes hex-encoded JSON", () => {
+    expect(decodeKeychainSecret('{"a":1}').toString()).toBe('{"a":1}');
+    expect(decodeKeychainSecret(Buffer.from('{"a":1}').toString("hex")).toString()).toBe('{"a":1}');
+    expect(decodeKeychainSecret("deadbeef").toString()).toBe("deadbeef");
+  });
+});
