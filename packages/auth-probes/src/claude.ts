@@ -66,7 +66,15 @@ export async function probeClaude(host: HostContext): Promise<ProbeResult> {
       // A fresh copy, written by sbx, in a directory the agent can write: Claude Code saves
       // refreshed tokens by temp file and rename, so a read-only copy would log it out.
       { name: "claude-credentials", destination: "~/.claude/.credentials.json", content: Buffer.from(raw), mode: 0o600 },
-      { name: "claude-config", destination: "~/.claude.json", content: Buffer.from(JSON.stringify(minimalClaudeConfig(account), null, 2)), mode: 0o600 },
+      // The sandbox image sets CLAUDE_CONFIG_DIR=~/.claude (on the state volume), which is where
+      // Claude Code then looks for `.claude.json`; ~/.claude.json is a symlink to the same file.
+      {
+        name: "claude-config",
+        destination: "~/.claude/.claude.json",
+        content: Buffer.from(JSON.stringify(minimalClaudeConfig(account), null, 2)),
+        mode: 0o600,
+        mergeJson: true,
+      },
     ],
     ...(typeof oauth.expiresAt === "number" ? { expiresAt: oauth.expiresAt } : {}),
     notes,

@@ -46,6 +46,7 @@ describe("probeProviders", () => {
     if (claude?.status !== "found") throw new Error("unreachable");
     const [credentials, config] = claude.files;
     expect(credentials).toMatchObject({ destination: "~/.claude/.credentials.json", mode: 0o600 });
+    expect(config).toMatchObject({ destination: "~/.claude/.claude.json", mergeJson: true });
     expect(credentials?.content.toString()).toBe(CREDENTIALS);
     const derived = JSON.parse(config?.content.toString() ?? "{}");
     expect(derived).toEqual({
@@ -58,7 +59,7 @@ describe("probeProviders", () => {
   });
 
   it("skips absent providers silently and says where it looked", async () => {
-    const results = await probeProviders(fakeHost({}));
+    const results = await probeProviders(fakeHost({}), { apiKeyEnvNames: [] });
     expect(results.map((result) => result.status)).toEqual(["absent", "absent", "absent", "absent", "absent"]);
     expect(byProvider(results, "claude")).toEqual({ status: "absent", provider: "claude", looked: ["/home/ada/.claude/.credentials.json"] });
   });

@@ -1,3 +1,4 @@
+import { PROVIDER_LOGIN_ENV } from "@sbx/boundary-policy";
 import { probeClaude } from "./claude.js";
 import { FILE_PROVIDERS, probeFileProvider } from "./file-providers.js";
 import type { HostContext } from "./host.js";
@@ -6,7 +7,7 @@ import type { ProbeResult, ProviderId } from "./types.js";
 export interface ProbeOptions {
   /**
    * Env names that hold a provider's own API key (e.g. ANTHROPIC_API_KEY); the values found on the
-   * host are piped as one env file the agent loads. @default []
+   * host are piped as one env file the agent loads. @default the policy's provider login names
    */
   apiKeyEnvNames?: readonly string[];
   /** Only these providers. @default all */
@@ -22,7 +23,7 @@ export async function probeProviders(host: HostContext, options: ProbeOptions = 
   const probes: Array<Promise<ProbeResult>> = [];
   if (wanted("claude")) probes.push(probeClaude(host));
   for (const definition of FILE_PROVIDERS) if (wanted(definition.provider)) probes.push(probeFileProvider(definition, host));
-  if (wanted("api-keys")) probes.push(Promise.resolve(probeApiKeys(host, options.apiKeyEnvNames ?? [])));
+  if (wanted("api-keys")) probes.push(Promise.resolve(probeApiKeys(host, options.apiKeyEnvNames ?? Object.keys(PROVIDER_LOGIN_ENV))));
   return Promise.all(probes);
 }
 

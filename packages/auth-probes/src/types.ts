@@ -9,6 +9,8 @@ export interface SecretFile {
   content: Buffer;
   /** @default 0o600 */
   mode: number;
+  /** Merge this JSON object into the file already there (the agent keeps its own state in it). */
+  mergeJson?: boolean;
 }
 
 export type ProbeResult =

@@ -19,7 +19,7 @@ describe("installPipedSecrets", () => {
     writeFileSync(join(secretsDir, "claude-credentials"), '{"claudeAiOauth":{"accessToken":"CANARY"}}');
     const installed = installPipedSecrets([{ secret: "claude-credentials", destination: "~/.claude/.credentials.json" }], { home, secretsDir });
     const destination = join(home, ".claude/.credentials.json");
-    expect(installed).toEqual([{ secret: "claude-credentials", destination, bytes: 42, mode: 0o600 }]);
+    expect(installed).toEqual([{ secret: "claude-credentials", destination, bytes: 42, mode: 0o600, outcome: "installed" }]);
     expect(readFileSync(destination, "utf8")).toContain("CANARY");
     expect(statSync(destination).mode & 0o777).toBe(0o600);
     expect(statSync(join(home, ".claude")).mode & 0o777).toBe(0o700);
@@ -34,6 +34,34 @@ describe("installPipedSecrets", () => {
     installPipedSecrets([{ secret: "s", destination: "~/.netrc" }], { home, secretsDir });
     expect(readFileSync(elsewhere, "utf8")).toBe("untouched");
     expect(readFileSync(join(home, ".netrc"), "utf8")).toBe("secret");
+  });
+
+  it("keeps a login the agent refreshed in the sandbox when the host's copy is older", () => {
+    const destination = join(home, ".claude/.credentials.json");
+    const login = (expiresAt: number, token: string) => JSON.stringify({ claudeAiOauth: { accessToken: token, expiresAt } });
+    const manifest = [{ secret: "c", destination: "~/.claude/.credentials.json", preferNewer: "claudeAiOauth.expiresAt" }];
+    writeFileSync(join(secretsDir, "c"), login(2000, "refreshed-inside"));
+    installPipedSecrets(manifest, { home, secretsDir });
+    writeFileSync(join(secretsDir, "c"), login(1000, "older-host-copy"));
+    expect(installPipedSecrets(manifest, { home, secretsDir })[0]?.outcome).toBe("kept-newer");
+    expect(readFileSync(destination, "utf8")).toContain("refreshed-inside");
+    expect(existsSync(join(secretsDir, "c"))).toBe(false);
+    writeFileSync(join(secretsDir, "c"), login(3000, "newer-host-copy"));
+    expect(installPipedSecrets(manifest, { home, secretsDir })[0]?.outcome).toBe("installed");
+    expect(readFileSync(destination, "utf8")).toContain("newer-host-copy");
+  });
+
+  it("merges a piped JSON object over the agent's own state instead of replacing it", () => {
+    const destination = join(home, ".claude/.claude.json");
+    mkdirSync(join(home, ".claude"), { recursive: true });
+    writeFileSync(destination, JSON.stringify({ numStartups: 7, projects: { "/workspace": { history: ["kept"] } } }));
+    writeFileSync(join(secretsDir, "cfg"), JSON.stringify({ hasCompletedOnboarding: true, projects: { "/workspace": { hasTrustDialogAccepted: true } } }));
+    installPipedSecrets([{ secret: "cfg", destination: "~/.claude/.claude.json", mergeJson: true }], { home, secretsDir });
+    expect(JSON.parse(readFileSync(destination, "utf8"))).toEqual({
+      numStartups: 7,
+      hasCompletedOnboarding: true,
+      projects: { "/workspace": { history: ["kept"], hasTrustDialogAccepted: true } },
+    });
   });
 
   it("says which secret is missing without failing silently", () => {

@@ -12,6 +12,17 @@ export interface SecretInstallation {
   destination: string;
   /** @default 0o600 */
   mode?: number;
+  /**
+   * A JSON path (e.g. `claudeAiOauth.expiresAt`) naming a timestamp: when the file already at the
+   * destination has a later one, it is kept. A login the agent refreshed inside the sandbox must
+   * not be overwritten by the host's older copy — its refresh token is already spent.
+   */
+  preferNewer?: string;
+  /**
+   * Merge the piped JSON object over the one already at the destination instead of replacing it,
+   * so an agent's own state (kept in the same file) survives a re-pipe. @default false
+   */
+  mergeJson?: boolean;
 }
 
 export interface InstallOptions {
@@ -26,6 +37,8 @@ export interface InstalledSecret {
   destination: string;
   bytes: number;
   mode: number;
+  /** `kept-newer` when the destination already held a newer copy (see `preferNewer`). */
+  outcome: "installed" | "kept-newer";
 }
 
 /**
@@ -50,11 +63,49 @@ export function installPipedSecrets(installations: SecretInstallation[], options
         cause,
       });
     }
-    writeFileAtomically(destination, content, mode);
+    const keepExisting = installation.preferNewer !== undefined && existingIsNewer(destination, content, installation.preferNewer);
+    if (!keepExisting) writeFileAtomically(destination, installation.mergeJson ? mergeOverExisting(destination, content) : content, mode);
     shred(source, content.length);
-    installed.push({ secret: installation.secret, destination, bytes: content.length, mode });
+    installed.push({ secret: installation.secret, destination, bytes: content.length, mode, outcome: keepExisting ? "kept-newer" : "installed" });
   }
   return installed;
+}
+
+function mergeOverExisting(destination: string, incoming: Buffer): Buffer {
+  let existing: unknown;
+  try {
+    existing = JSON.parse(readFileSync(destination, "utf8"));
+  } catch {
+    return incoming;
+  }
+  return Buffer.from(JSON.stringify(deepMerge(existing, JSON.parse(incoming.toString("utf8"))), null, 2));
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+  if (!isObject(base) || !isObject(over)) return over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) merged[key] = deepMerge(base[key], value);
+  return merged;
+}
+
+function existingIsNewer(destination: string, incoming: Buffer, path: string): boolean {
+  const stamp = (raw: Buffer): number => {
+    try {
+      let value: unknown = JSON.parse(raw.toString("utf8"));
+      for (const key of path.split(".")) value = (value as Record<string, unknown> | undefined)?.[key];
+      return typeof value === "number" ? value : Number.NEGATIVE_INFINITY;
+    } catch {
+      return Number.NEGATIVE_INFINITY;
+    }
+  };
+  let existing: Buffer;
+  try {
+    existing = readFileSync(destination);
+  } catch {
+    return false;
+  }
+  return stamp(existing) > stamp(incoming);
 }
 
 export function writeFileAtomically(destination: string, content: Uint8Array, mode: number): void {

@@ -1,0 +1,59 @@
+import { DockerRuntime } from "@sbx/container-runtime";
+import { attach } from "../attach.js";
+import { CliError } from "../cli-error.js";
+import { sandboxIdentity } from "../sandbox-identity.js";
+
+/** `sbx exec [--tty|--no-tty] [--workdir DIR] -- <cmd> [args…]`, parsed by hand to stay off commander. */
+export function parseExecArgs(args: string[]): { command: string[]; tty?: boolean; workdir?: string; help: boolean } {
+  let tty: boolean | undefined;
+  let workdir: string | undefined;
+  let index = 0;
+  for (; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    if (arg === "--") {
+      index += 1;
+      break;
+    }
+    if (arg === "-h" || arg === "--help") return { command: [], help: true };
+    if (arg === "-t" || arg === "--tty") tty = true;
+    else if (arg === "-T" || arg === "--no-tty") tty = false;
+    else if (arg === "-w" || arg === "--workdir") workdir = args[++index];
+    else if (arg.startsWith("-")) {
+      throw new CliError("SBX_USAGE", `Unknown option for exec: ${arg}.`, { hint: "Usage: sbx exec [--tty|--no-tty] [--workdir DIR] -- <command> [args…]", exitCode: 2 });
+    } else break;
+  }
+  const command = args.slice(index);
+  return { command, help: false, ...(tty !== undefined ? { tty } : {}), ...(workdir ? { workdir } : {}) };
+}
+
+export const EXEC_USAGE = `Usage: sbx exec [options] -- <command> [args…]
+
+Run a command in this project's running sandbox.
+
+Options:
+  -t, --tty          allocate a terminal (default: when stdin and stdout are terminals)
+  -T, --no-tty       never allocate a terminal
+  -w, --workdir DIR  working directory inside the sandbox (default: /workspace)
+`;
+
+export async function execFast(args: string[]): Promise<number> {
+  const parsed = parseExecArgs(args);
+  if (parsed.help) {
+    process.stdout.write(EXEC_USAGE);
+    return 0;
+  }
+  if (parsed.command.length === 0) {
+    throw new CliError("SBX_USAGE", "sbx exec needs a command to run.", { hint: "For example: sbx exec -- ls -la", exitCode: 2 });
+  }
+  const identity = sandboxIdentity(process.cwd());
+  const runtime = new DockerRuntime();
+  try {
+    return await attach(runtime, identity.containerName, {
+      cmd: parsed.command,
+      ...(parsed.tty !== undefined ? { tty: parsed.tty } : {}),
+      ...(parsed.workdir ? { workdir: parsed.workdir } : {}),
+    });
+  } finally {
+    runtime.close();
+  }
+}

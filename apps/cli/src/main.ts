@@ -1,0 +1,20 @@
+import { formatError } from "./cli-error.js";
+
+/**
+ * The entry point. `exec` and `status` are the hot paths: they skip commander and never load
+ * dockerode, so `sbx exec -- true` costs little more than `docker exec`.
+ */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    if (argv[0] === "exec") {
+      const { execFast } = await import("./commands/exec.js");
+      return await execFast(argv.slice(1));
+    }
+    const { runProgram } = await import("./program.js");
+    return await runProgram(argv);
+  } catch (error) {
+    const { text, exitCode } = formatError(error);
+    process.stderr.write(text);
+    return exitCode;
+  }
+}

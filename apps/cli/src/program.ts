@@ -1,0 +1,114 @@
+import { Command, CommanderError } from "commander";
+import { CliError } from "./cli-error.js";
+import { EXEC_USAGE } from "./commands/exec.js";
+
+/** Builds the commander program; every action lazy-imports its command module. */
+export async function runProgram(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command("sbx")
+    .description("Run LLM coding agents in a hardened Docker sandbox that inherits your host login.")
+    .version(await version(), "-v, --version")
+    .enablePositionalOptions()
+    .showHelpAfterError("(run `sbx --help` for usage)")
+    .exitOverride();
+
+  const sandboxOptions = (command: Command) =>
+    command
+      .option("--base-image <image>", "base image for the sandbox image (default: $SBX_BASE_IMAGE or node:22-slim)")
+      .option("--profile <name>", "policy profile from your sbx config (default: $SBX_PROFILE)")
+      .option("--rebuild", "rebuild the sandbox image even if it is up to date")
+      .option("--dry-run", "print what would be created, with secrets redacted, and change nothing")
+      .option("-y, --yes", "do not pause on the audit of what crosses into the sandbox");
+
+  sandboxOptions(program.command("up").description("start or reuse this project's sandbox, pipe your logins in, and open a shell"))
+    .option("-d, --detach", "start the sandbox and return without attaching")
+    .action(async (options) => {
+      const { up } = await import("./commands/up.js");
+      exitCode = await up({ ...options, attach: options.detach ? undefined : ["bash", "-l"] });
+    });
+
+  sandboxOptions(program.command("run").description("run an agent in this project's sandbox (e.g. `sbx run claude`)"))
+    .argument("<agent>", "claude, codex, gemini, opencode, or any command in the sandbox")
+    .argument("[args...]", "arguments for the agent (after --)")
+    .passThroughOptions()
+    .action(async (agent: string, args: string[], options) => {
+      const { up } = await import("./commands/up.js");
+      exitCode = await up({ ...options, attach: [agent, ...args] });
+    });
+
+  program
+    .command("exec")
+    .description("run a command in this project's running sandbox: sbx exec -- <cmd> [args…]")
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument("[command...]")
+    .action(async () => {
+      // Normally handled before commander loads (see main.ts); reached only via `sbx help exec`.
+      process.stdout.write(EXEC_USAGE);
+    });
+
+  program
+    .command("shell")
+    .description("open a shell in this project's running sandbox")
+    .action(async () => {
+      const { shell } = await import("./commands/shell.js");
+      exitCode = await shell();
+    });
+
+  program
+    .command("down")
+    .description("stop and remove this project's sandbox (the state volume is kept)")
+    .action(async () => {
+      const { down } = await import("./commands/down.js");
+      exitCode = await down();
+    });
+
+  program
+    .command("ls")
+    .description("list the sandboxes sbx manages")
+    .option("--json", "machine-readable output")
+    .action(async (options: { json?: boolean }) => {
+      const { ls } = await import("./commands/ls.js");
+      exitCode = await ls(options);
+    });
+
+  program
+    .command("status")
+    .description("show this project's sandbox")
+    .option("--json", "machine-readable output")
+    .action(async (options: { json?: boolean }) => {
+      const { status } = await import("./commands/status.js");
+      exitCode = await status(options);
+    });
+
+  program
+    .command("doctor")
+    .description("check Docker, the image and your logins, and say how to fix each problem")
+    .option("--json", "machine-readable output")
+    .option("--base-image <image>", "base image to check for")
+    .action(async (options: { json?: boolean; baseImage?: string }) => {
+      const { doctor } = await import("./commands/doctor.js");
+      exitCode = await doctor(options);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return 0;
+      // commander already printed its message; add the stable code.
+      process.stderr.write(`code: SBX_USAGE\n`);
+      return 2;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export { CliError };

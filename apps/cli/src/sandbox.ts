@@ -1,0 +1,161 @@
+import { homedir } from "node:os";
+import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
+import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
+import { pipeSecret, type SecretInstallation } from "@sbx/secret-pipe";
+import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
+import { ENTRYPOINT, LABELS, SANDBOX_HOME, STATE_DIR, WORKSPACE, sandboxIdentity, type SandboxIdentity } from "./sandbox-identity.js";
+
+export interface SandboxOptions {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  home?: string;
+  baseImage?: string;
+  /** Rebuild the image even when one with the same inputs exists. @default false */
+  rebuild?: boolean;
+  /** Progress lines (stderr). */
+  log: (line: string) => void;
+  /** Env names whose values hold a provider's own API key. @default [] */
+  apiKeyEnvNames?: readonly string[];
+}
+
+export interface SandboxPlan {
+  identity: SandboxIdentity;
+  image: ImagePlan;
+  spec: ContainerSpec;
+  logins: ProbeResult[];
+}
+
+/** Everything `sbx up` would create, computed without touching Docker (so `--dry-run` is honest). */
+export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan> {
+  const identity = sandboxIdentity(options.cwd, options.env);
+  const image = planImage({ env: options.env, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
+  const uid = Number(image.buildArgs.SBX_UID);
+  const gid = Number(image.buildArgs.SBX_GID);
+  const spec: ContainerSpec = {
+    name: identity.containerName,
+    image: image.tag,
+    user: `${uid}:${gid}`,
+    cmd: ["idle"],
+    // Only non-secret values: Config.Env is visible to anyone who can `docker inspect`.
+    env: { SBX_PROJECT_ID: identity.projectId, HOME: SANDBOX_HOME, TERM: options.env.TERM || "xterm-256color" },
+    workdir: WORKSPACE,
+    labels: {
+      [LABELS.managed]: "true",
+      [LABELS.project]: identity.projectDir,
+      [LABELS.login]: identity.login,
+      [LABELS.imageInputs]: image.inputsHash,
+    },
+    mounts: [
+      { type: "bind", source: identity.projectDir, target: WORKSPACE },
+      { type: "volume", source: identity.volumeName, target: STATE_DIR },
+      { type: "tmpfs", target: "/run/secrets", sizeBytes: 1024 * 1024, mode: 0o700, uid, gid, noexec: true },
+    ],
+    pidsLimit: 1024,
+    init: true,
+  };
+  const logins = await probeProviders(realHostContext({ home: options.home ?? homedir(), env: options.env }), {
+    ...(options.apiKeyEnvNames ? { apiKeyEnvNames: options.apiKeyEnvNames } : {}),
+  });
+  return { identity, image, spec, logins };
+}
+
+export interface SandboxState {
+  plan: SandboxPlan;
+  container: ContainerInfo;
+  image: "built" | "cached";
+  container_action: "created" | "started" | "reused" | "recreated";
+  installed: Array<{ provider: string; destination: string; outcome: string }>;
+}
+
+/**
+ * Starts the project's sandbox or reuses the running one, then pipes every login found on the
+ * host into it. Idempotent: a second call with nothing changed only re-pipes the logins.
+ */
+export async function ensureSandbox(runtime: ContainerRuntime, plan: SandboxPlan, options: SandboxOptions): Promise<SandboxState> {
+  await runtime.ping();
+  const image = await ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {});
+  await runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login });
+
+  let action: SandboxState["container_action"];
+  let existing = await runtime.inspectContainer(plan.spec.name);
+  if (existing && existing.labels[LABELS.imageInputs] !== plan.image.inputsHash) {
+    // The image changed under a running sandbox: replace the container (state lives on the volume).
+    options.log(`replacing ${plan.spec.name}: its image inputs changed`);
+    await runtime.removeContainer(plan.spec.name);
+    existing = undefined;
+    action = "recreated";
+  }
+  if (!existing) {
+    await runtime.createContainer(plan.spec);
+    await runtime.startContainer(plan.spec.name);
+    action ??= "created";
+  } else if (existing.state !== "running") {
+    await runtime.startContainer(plan.spec.name);
+    action = "started";
+  } else {
+    action = "reused";
+  }
+
+  const installed = await pipeLogins(runtime, plan);
+  const container = await runtime.inspectContainer(plan.spec.name);
+  if (!container || container.state !== "running") {
+    const logs = await runtime.logs(plan.spec.name).catch(() => "");
+    const { CliError } = await import("./cli-error.js");
+    throw new CliError("SBX_SANDBOX_EXITED", `The sandbox ${plan.spec.name} stopped right after it started.`, {
+      hint: logs.trim() ? `Its entrypoint said: ${logs.trim().split("\n").slice(-3).join(" | ")}` : "Run `docker logs " + plan.spec.name + "` to see why.",
+    });
+  }
+  return { plan, container, image, container_action: action, installed };
+}
+
+/** Pipes each found login through exec stdin, then has the entrypoint install them in one step. */
+async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise<SandboxState["installed"]> {
+  const manifest: Array<SecretInstallation & { provider: string }> = [];
+  for (const login of plan.logins) {
+    if (login.status !== "found") continue;
+    for (const file of login.files) {
+      await pipeSecret(runtime, plan.spec.name, { name: file.name, content: file.content });
+      manifest.push({
+        provider: login.provider,
+        secret: file.name,
+        destination: file.destination,
+        mode: file.mode,
+        ...(file.mergeJson ? { mergeJson: true } : {}),
+        ...(file.name === "claude-credentials" ? { preferNewer: "claudeAiOauth.expiresAt" } : {}),
+      });
+    }
+  }
+  const result = await runtime.exec(plan.spec.name, { cmd: [...ENTRYPOINT, "install"], stdin: JSON.stringify(manifest) });
+  if (result.exitCode !== 0) {
+    const { CliError } = await import("./cli-error.js");
+    throw new CliError("SBX_SECRET_INSTALL_FAILED", "The sandbox could not install the piped logins.", {
+      hint: result.stderr.toString("utf8").trim().split("\n").slice(-2).join(" ") || "Run `sbx down` and `sbx up` again.",
+    });
+  }
+  const report = JSON.parse(result.stdout.toString("utf8") || "[]") as Array<{ secret: string; destination: string; outcome: string }>;
+  return report.map((entry) => ({
+    provider: manifest.find((item) => item.secret === entry.secret)?.provider ?? "?",
+    destination: entry.destination,
+    outcome: entry.outcome,
+  }));
+}
+
+/** The plan as `--dry-run` prints it: every secret's bytes replaced by its length. */
+export function redactedPlan(plan: SandboxPlan): unknown {
+  return {
+    image: { tag: plan.image.tag, baseImage: plan.image.baseImage, buildArgs: plan.image.buildArgs, caCertificates: plan.image.caCertificates },
+    volume: plan.identity.volumeName,
+    container: plan.spec,
+    logins: plan.logins.map((login) =>
+      login.status === "found"
+        ? {
+            provider: login.provider,
+            status: login.status,
+            description: login.description,
+            source: login.source,
+            pipe: login.files.map((file) => ({ secret: `/run/secrets/${file.name}`, destination: file.destination, bytes: file.content.length, content: "[redacted]" })),
+          }
+        : login,
+    ),
+  };
+}
