@@ -1,0 +1,170 @@
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { exportSessions } from "./export-sessions.js";
+import { renderClaudeSession } from "./render-session.js";
+import { FIXTURE_DIR } from "./test-support/fixtures.js";
+
+const temps: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "sbx-export-"));
+  temps.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function notesIn(inbox: string): Map<string, number> {
+  const root = join(inbox, "conversations");
+  const notes = new Map<string, number>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".md")) notes.set(relative(root, path), statSync(path).mtimeMs);
+    }
+  };
+  walk(root);
+  return notes;
+}
+
+const POMODORO = "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl";
+
+function line(record: Record<string, unknown>): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+describe("exportSessions", () => {
+  it("writes one note per session and nothing on a second run", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    cpSync(FIXTURE_DIR, source, { recursive: true });
+    const first = await exportSessions({ source, inbox });
+    const sessions = readdirSync(source).filter((name) => name.endsWith(".jsonl")).length;
+    expect(first.written).toBe(sessions);
+    expect(first.failed).toEqual([]);
+    const before = notesIn(inbox);
+    expect(before.size).toBe(sessions);
+
+    const second = await exportSessions({ source, inbox });
+    expect(second).toMatchObject({ written: 0, unchanged: sessions, malformedLines: [] });
+    expect(notesIn(inbox)).toEqual(before);
+  });
+
+  it("reports malformed lines with file and line number", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    cpSync(join(FIXTURE_DIR, "S2thend__claude-code-history__corrupted-session.jsonl"), join(source, "corrupted.jsonl"));
+    const result = await exportSessions({ source, inbox, agent: "claude" });
+    expect(result.malformedLines.map((entry) => [relative(source, entry.file), entry.line])).toEqual([
+      ["corrupted.jsonl", 3],
+      ["corrupted.jsonl", 4],
+    ]);
+  });
+
+  it("rewrites exactly the note of the session that grew, to the same bytes as a full render", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    cpSync(FIXTURE_DIR, source, { recursive: true });
+    await exportSessions({ source, inbox });
+    const before = notesIn(inbox);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const sessionPath = join(source, POMODORO);
+    appendFileSync(
+      sessionPath,
+      line({ type: "user", uuid: "new-u", sessionId: "s", timestamp: "2025-10-21T21:00:00.000Z", message: { role: "user", content: "One more thing: add a dark mode." } }) +
+        line({ type: "assistant", uuid: "new-a", timestamp: "2025-10-21T21:00:05.000Z", message: { id: "msg_new", role: "assistant", model: "claude-sonnet-4-5-20250929", content: [{ type: "text", text: "Dark mode added." }], usage: { input_tokens: 1, output_tokens: 2 } } }),
+    );
+    const result = await exportSessions({ source, inbox });
+    expect(result.written).toBe(1);
+    const after = notesIn(inbox);
+    const changed = [...after].filter(([path, mtime]) => before.get(path) !== mtime).map(([path]) => path);
+    expect(changed).toHaveLength(1);
+    const note = readFileSync(join(inbox, "conversations", changed[0] as string), "utf8");
+    expect(note).toContain("Dark mode added.");
+    expect(note).toBe(renderClaudeSession(readFileSync(sessionPath, "utf8")));
+  });
+
+  it("parses only the bytes appended since the last run, not the history", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    const sessionPath = join(source, POMODORO);
+    cpSync(join(FIXTURE_DIR, POMODORO), sessionPath);
+    const first = await exportSessions({ source, inbox });
+    const original = readFileSync(sessionPath);
+    const marker = original.indexOf("pomodoro");
+    expect(marker).toBeGreaterThan(0);
+    expect(marker).toBeLessThan(original.length - 128 * 1024);
+    // Same length, different early bytes: only a run that re-read history could see it.
+    original.write("POMODORO", marker);
+    writeFileSync(sessionPath, original);
+    appendFileSync(sessionPath, line({ type: "user", uuid: "later", timestamp: "2025-10-21T22:00:00.000Z", message: { role: "user", content: "a later prompt" } }));
+    const second = await exportSessions({ source, inbox });
+    expect(second.written).toBe(1);
+    const note = readFileSync(first.notes[0] as string, "utf8");
+    expect(note).toContain("a later prompt");
+    expect(note).not.toContain("POMODORO");
+  });
+
+  it("leaves a half-written last line for the next run instead of reporting or dropping it", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    const sessionPath = join(source, "live.jsonl");
+    const complete = line({ type: "user", uuid: "u1", sessionId: "live", cwd: "/w", timestamp: "2025-01-01T00:00:00Z", message: { role: "user", content: "hello" } });
+    const last = line({ type: "assistant", uuid: "a1", timestamp: "2025-01-01T00:00:01Z", message: { id: "m1", role: "assistant", content: [{ type: "text", text: "written in two goes" }] } });
+    writeFileSync(sessionPath, complete + last.slice(0, 40));
+    const first = await exportSessions({ source, inbox, agent: "claude" });
+    expect(first).toMatchObject({ written: 1, malformedLines: [] });
+    const [notePath] = [...notesIn(inbox).keys()];
+    expect(readFileSync(join(inbox, "conversations", notePath as string), "utf8")).not.toContain("written in two goes");
+
+    appendFileSync(sessionPath, last.slice(40));
+    const second = await exportSessions({ source, inbox, agent: "claude" });
+    expect(second).toMatchObject({ written: 1, malformedLines: [] });
+    const note = readFileSync(join(inbox, "conversations", notePath as string), "utf8");
+    expect(note).toContain("written in two goes");
+    expect(note).toBe(renderClaudeSession(readFileSync(sessionPath, "utf8")));
+  });
+
+  it("renders from the start again when a session file is rewritten rather than appended", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    const sessionPath = join(source, "s.jsonl");
+    const prompt = (text: string, uuid: string): string => line({ type: "user", uuid, sessionId: "s1", timestamp: "2025-01-01T00:00:00Z", message: { role: "user", content: text } });
+    writeFileSync(sessionPath, prompt("original first prompt", "u1") + prompt("second", "u2"));
+    await exportSessions({ source, inbox, agent: "claude" });
+    writeFileSync(sessionPath, prompt("replaced first prompt", "u1") + prompt("second", "u2") + prompt("third", "u3"));
+    await exportSessions({ source, inbox, agent: "claude" });
+    const notes = [...notesIn(inbox).keys()];
+    expect(notes).toHaveLength(1);
+    const note = readFileSync(join(inbox, "conversations", notes[0] as string), "utf8");
+    expect(note).toBe(renderClaudeSession(readFileSync(sessionPath, "utf8")));
+    expect(note).not.toContain("original first prompt");
+  });
+
+  it("writes images beside the note and places subagent files under their Task call", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex").toString("base64");
+    writeFileSync(
+      join(source, "sess.jsonl"),
+      line({ type: "user", uuid: "u1", sessionId: "sess", cwd: "/w", timestamp: "2025-01-01T00:00:00Z", message: { role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: png } }, { type: "text", text: "what is this" }] } }) +
+        line({ type: "assistant", uuid: "a1", timestamp: "2025-01-01T00:00:01Z", message: { id: "m1", role: "assistant", content: [{ type: "tool_use", id: "t1", name: "Task", input: { description: "Look closer", prompt: "inspect the image", subagent_type: "general-purpose" } }] } }) +
+        line({ type: "user", uuid: "u2", timestamp: "2025-01-01T00:00:09Z", toolUseResult: { agentId: "abc123" }, message: { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "It is a PNG header." }] } }),
+    );
+    writeFileSync(join(source, "agent-abc123.jsonl"), line({ type: "user", isSidechain: true, sessionId: "sess", agentId: "abc123", uuid: "s1", timestamp: "2025-01-01T00:00:02Z", message: { role: "user", content: "inspect the image" } }) + line({ type: "assistant", isSidechain: true, sessionId: "sess", agentId: "abc123", uuid: "s2", timestamp: "2025-01-01T00:00:03Z", message: { id: "sm1", role: "assistant", content: [{ type: "text", text: "The subagent looked." }] } }));
+    const result = await exportSessions({ source, inbox, agent: "claude" });
+    expect(result.written).toBe(1); // the agent file is part of its session, not a session
+    const notePath = result.notes[0] as string;
+    const note = readFileSync(notePath, "utf8");
+    const image = /!\[image\]\((image-[0-9a-f]+\.png)\)/.exec(note)?.[1];
+    expect(image).toBeDefined();
+    expect(readFileSync(join(notePath, "..", image as string))).toEqual(Buffer.from(png, "base64"));
+    const task = note.indexOf("**Task**");
+    expect(note.indexOf("The subagent looked.")).toBeGreaterThan(task);
+    expect(note.indexOf("The subagent looked.")).toBeLessThan(note.indexOf("It is a PNG header."));
+  });
+});

@@ -1,0 +1,381 @@
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { ClaudeSessionReader } from "./claude-session.js";
+import { CodexSessionReader } from "./codex-session.js";
+import { ExportError } from "./errors.js";
+import { loadState, saveState, STATE_FILE, type FileStamp, type SessionState } from "./export-state.js";
+import { GeminiSessionReader } from "./gemini-session.js";
+import { feedLine, readFileLines } from "./jsonl-lines.js";
+import { renderSection, type Section } from "./note-sections.js";
+import { notePathFor } from "./note-path.js";
+import { parseGeminiDocument } from "./render-session.js";
+import type { RenderOptions, ResolvedRenderOptions } from "./render-options.js";
+import { findClaudeSubagents, findSessionFiles, siblingAgentFiles, sniffAgent } from "./session-files.js";
+import { renderNoteHeader, type AgentName } from "./session-stats.js";
+import type { MalformedLine, ReaderCheckpoint, TranscriptReader } from "./transcript-reader.js";
+
+export interface ExportOptions {
+  /** A session file, a project directory, or an agent's session store (e.g. `~/.claude/projects`). */
+  source: string;
+  /** Notes go to `<inbox>/conversations/<iso-ts>/<convo-slug>.md`. */
+  inbox: string;
+  /**
+   * Read every session under `source` as this agent's. Without it, each file's agent is
+   * recognised from its first line.
+   * @default undefined
+   */
+  agent?: AgentName;
+  /**
+   * How notes are rendered.
+   * @default {}
+   */
+  render?: Pick<RenderOptions, "includeThinking" | "foldResultsOver">;
+}
+
+export interface ExportResult {
+  /** Notes written (new or changed sessions). */
+  written: number;
+  /** Sessions whose note was already up to date. */
+  unchanged: number;
+  /**
+   * Unreadable lines in the sessions written by this run (all of each such session's, not just
+   * the new ones); sessions left unchanged were reported when they were written.
+   */
+  malformedLines: MalformedLine[];
+  /** Sessions that could not be exported at all (unreadable file, I/O error); the rest go on. */
+  failed: { file: string; reason: string }[];
+  /** Absolute paths of the notes written by this run. */
+  notes: string[];
+}
+
+/** How many bytes before the resume point are hashed to prove a file was only appended to. */
+const TAIL_PROOF_BYTES = 64 * 1024;
+
+/**
+ * Export every new or changed session under `source` into the inbox. Cheap when nothing changed:
+ * unchanged files are only stat'ed; appended files are parsed from where the last run stopped.
+ */
+export async function exportSessions(options: ExportOptions): Promise<ExportResult> {
+  const source = resolve(options.source);
+  const conversations = join(resolve(options.inbox), "conversations");
+  await stat(source).catch((cause: unknown) => {
+    throw new ExportError("SBX_EXPORT_SOURCE_MISSING", `The session source ${source} does not exist or cannot be read.`, {
+      hint: "Pass --source with the directory that holds the agent's session files.",
+      cause,
+    });
+  });
+  await mkdir(conversations, { recursive: true }).catch((cause: unknown) => {
+    throw new ExportError("SBX_EXPORT_INBOX_UNWRITABLE", `Cannot create ${conversations}.`, { hint: "Check that the inbox directory is writable, or pass --inbox.", cause });
+  });
+  const statePath = join(conversations, STATE_FILE);
+  const state = await loadState(statePath);
+  const result: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], notes: [] };
+  const siblingCache = new Map<string, Promise<Map<string, string[]>>>();
+  const siblingOwners = (directory: string): Promise<Map<string, string[]>> => {
+    let owners = siblingCache.get(directory);
+    if (!owners) siblingCache.set(directory, (owners = siblingAgentFiles(directory)));
+    return owners;
+  };
+  let stateChanged = false;
+  for (const file of await findSessionFiles(source, [conversations])) {
+    try {
+      const previous = state.sessions[file.path];
+      const outcome = await exportOne(file.path, options.agent ?? previous?.agent, previous, conversations, options.render ?? {}, siblingOwners);
+      if (outcome.kind === "skipped") continue;
+      if (outcome.kind === "unchanged") {
+        result.unchanged += 1;
+        if (outcome.state !== previous) {
+          state.sessions[file.path] = outcome.state;
+          stateChanged = true;
+        }
+        continue;
+      }
+      state.sessions[file.path] = outcome.state;
+      stateChanged = true;
+      result.written += 1;
+      result.notes.push(join(conversations, outcome.state.notePath));
+      result.malformedLines.push(...outcome.state.malformed);
+    } catch (error) {
+      result.failed.push({ file: file.path, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  if (stateChanged) await saveState(statePath, state);
+  await rmdir(join(conversations, ".sbx-staging")).catch(() => {});
+  return result;
+}
+
+type Outcome = { kind: "skipped" } | { kind: "unchanged"; state: SessionState } | { kind: "written"; state: SessionState };
+
+async function exportOne(
+  path: string,
+  knownAgent: AgentName | undefined,
+  previous: SessionState | undefined,
+  conversations: string,
+  render: Pick<RenderOptions, "includeThinking" | "foldResultsOver">,
+  siblingOwners: (directory: string) => Promise<Map<string, string[]>>,
+): Promise<Outcome> {
+  const sourceStamp = stampOf(await stat(path));
+  const notePath = previous ? join(conversations, previous.notePath) : undefined;
+  const noteStamp = notePath ? await stat(notePath).then(stampOf, () => undefined) : undefined;
+  const noteIntact = previous !== undefined && noteStamp !== undefined && noteStamp.size === previous.noteSize;
+  const subagentsIntact = previous !== undefined && (await stampsMatch(previous.subagents));
+
+  if (previous && noteIntact && subagentsIntact && sameStamp(previous.source, sourceStamp)) return { kind: "unchanged", state: previous };
+
+  const agent = knownAgent ?? (await sniffAgent(path));
+  if (!agent) return { kind: "skipped" };
+
+  let resume: SessionState["resume"];
+  if (previous && noteIntact && subagentsIntact && agent === previous.agent && sourceStamp.size >= previous.consumed) {
+    if (await tailMatches(path, previous.consumed, previous.tailHash)) {
+      // Same bytes up to where we stopped and nothing complete after: only the stamp moved.
+      if (sourceStamp.size === previous.source.size) return { kind: "unchanged", state: { ...previous, source: sourceStamp } };
+      resume = previous.resume;
+    }
+  }
+
+  const subagentPaths = agent === "claude" ? await findClaudeSubagents(path, siblingOwners) : new Map<string, string>();
+  const attempt = await renderToNote(path, agent, sourceStamp, resume, previous, conversations, render, subagentPaths);
+  if (attempt) return { kind: "written", state: attempt };
+  // The old note did not hold what the state said (edited by hand?): render from the start.
+  const full = await renderToNote(path, agent, sourceStamp, undefined, previous, conversations, render, subagentPaths);
+  return { kind: "written", state: full as SessionState };
+}
+
+/** Writes the note; returns undefined only if resuming was impossible after all. */
+async function renderToNote(
+  path: string,
+  agent: AgentName,
+  sourceStamp: FileStamp,
+  resume: SessionState["resume"],
+  previous: SessionState | undefined,
+  conversations: string,
+  render: Pick<RenderOptions, "includeThinking" | "foldResultsOver">,
+  subagentPaths: Map<string, string>,
+): Promise<SessionState | undefined> {
+  const staging = join(conversations, ".sbx-staging");
+  await mkdir(staging, { recursive: true });
+  const token = `${process.pid}-${randomBytes(6).toString("hex")}`;
+  const bodyPath = join(staging, `${token}.body`);
+  const assets = new Map<string, string>();
+  const body = new BodyWriter(bodyPath);
+  try {
+    if (resume && previous) {
+      const copied = await copyPrefix(join(conversations, previous.notePath), previous.headerBytes, resume.bodyBytes, body);
+      if (copied !== resume.bodyHash) return undefined;
+    }
+    const options: ResolvedRenderOptions = {
+      includeThinking: render.includeThinking ?? true,
+      foldResultsOver: render.foldResultsOver ?? 1500,
+      onAsset: (fileName, bytes) => {
+        if (assets.has(fileName)) return;
+        const stagedPath = join(staging, `${token}-${fileName}`);
+        writeWholeFileSync(stagedPath, bytes);
+        assets.set(fileName, stagedPath);
+      },
+      subagent: (agentId) => {
+        const subagentPath = subagentPaths.get(agentId);
+        return subagentPath ? readFileSync(subagentPath, "utf8").split("\n") : undefined;
+      },
+      subagentIds: () => [...subagentPaths.keys()].sort(),
+    };
+    const sink = (section: Section): void => body.write(renderSection(section, { options, depth: 0 }));
+    const checkpoint: ReaderCheckpoint | undefined = resume ? { offset: resume.offset, line: resume.line, stats: resume.stats } : undefined;
+    const reader: TranscriptReader =
+      agent === "claude" ? new ClaudeSessionReader(options, sink, false, checkpoint) : agent === "codex" ? new CodexSessionReader(sink, checkpoint) : new GeminiSessionReader(sink);
+
+    let consumed = checkpoint?.offset ?? 0;
+    let lastCheckpoint = reader.checkpoint();
+    let resumeState: SessionState["resume"] = resume;
+    const geminiDocument = agent === "gemini" && path.endsWith(".json") ? parseGeminiDocument(await readFile(path, "utf8")) : undefined;
+    if (geminiDocument !== undefined && reader instanceof GeminiSessionReader) {
+      reader.pushDocument(geminiDocument);
+      consumed = sourceStamp.size;
+    } else {
+      for await (const line of readFileLines(path, checkpoint ?? { line: 1, offset: 0 }, sourceStamp.size)) {
+        if (!feedLine(reader, line)) break;
+        consumed = line.next.offset;
+        const current = reader.checkpoint();
+        if (current !== lastCheckpoint && current) {
+          lastCheckpoint = current;
+          resumeState = { offset: current.offset, line: current.line, stats: current.stats, bodyBytes: body.bytes, bodyHash: body.digest() };
+        }
+      }
+    }
+    reader.finish();
+    body.close();
+
+    const stats = reader.stats;
+    const relativeNote = notePathFor(stats, path);
+    const noteFile = join(conversations, relativeNote);
+    const header = renderNoteHeader(stats);
+    await mkdir(dirname(noteFile), { recursive: true });
+    const noteTemp = join(dirname(noteFile), `.${token}.md.tmp`);
+    await writeHeaderAndBody(noteTemp, header, bodyPath);
+    for (const [fileName, stagedPath] of assets) {
+      const target = join(dirname(noteFile), fileName);
+      if (await stat(target).then(() => false, () => true)) await rename(stagedPath, target);
+    }
+    await rename(noteTemp, noteFile);
+    if (previous && previous.notePath !== relativeNote) await removeOldNote(conversations, previous.notePath);
+
+    const checkpointLine = resumeState?.line ?? 1;
+    const earlier = resume && previous ? previous.malformed.filter((entry) => entry.line < checkpointLine) : [];
+    const fresh = collectMalformed(reader, path);
+    const malformed = [...earlier, ...fresh.filter((entry) => !earlier.some((old) => old.line === entry.line))].slice(0, 1000);
+    return {
+      agent,
+      source: sourceStamp,
+      consumed,
+      tailHash: await tailHash(path, consumed),
+      notePath: relativeNote,
+      noteSize: Buffer.byteLength(header) + body.bytes,
+      headerBytes: Buffer.byteLength(header),
+      ...(agent === "gemini" || !resumeState ? {} : { resume: resumeState }),
+      subagents: Object.fromEntries(await Promise.all([...subagentPaths.values()].sort().map(async (subagent) => [subagent, stampOf(await stat(subagent))] as const))),
+      malformed,
+    };
+  } finally {
+    body.close();
+    await rm(bodyPath, { force: true });
+    for (const stagedPath of assets.values()) await rm(stagedPath, { force: true });
+  }
+}
+
+function collectMalformed(reader: TranscriptReader, file: string): MalformedLine[] {
+  return reader.malformedPositions.map((entry) => ({ file, line: entry.line, reason: entry.reason }));
+}
+
+/** Appends the note body to a file with synchronous writes, so the readers' sink can stay synchronous. */
+class BodyWriter {
+  bytes = 0;
+  private readonly hash: Hash = createHash("sha256");
+  private fd: number | undefined;
+  private buffer: string[] = [];
+  private buffered = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, "w");
+  }
+
+  write(chunk: string | Buffer): void {
+    const bytes = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    this.hash.update(chunk);
+    this.bytes += bytes;
+    if (typeof chunk !== "string") {
+      this.flush();
+      if (this.fd !== undefined) writeSync(this.fd, chunk);
+      return;
+    }
+    this.buffer.push(chunk);
+    this.buffered += bytes;
+    if (this.buffered > 1 << 20) this.flush();
+  }
+
+  digest(): string {
+    return this.hash.copy().digest("hex");
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private flush(): void {
+    if (this.fd === undefined || this.buffer.length === 0) return;
+    writeSync(this.fd, this.buffer.join(""));
+    this.buffer = [];
+    this.buffered = 0;
+  }
+}
+
+/** Copies the committed body of the previous note into the new body; returns its hash. */
+async function copyPrefix(notePath: string, start: number, length: number, body: BodyWriter): Promise<string | undefined> {
+  const handle = await open(notePath, "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - done), start + done);
+      if (bytesRead === 0) return undefined;
+      body.write(Buffer.from(buffer.subarray(0, bytesRead)));
+      done += bytesRead;
+    }
+    return body.digest();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeHeaderAndBody(target: string, header: string, bodyPath: string): Promise<void> {
+  const handle = await open(target, "w");
+  try {
+    await handle.write(header);
+    const bodyHandle = await open(bodyPath, "r");
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const { bytesRead } = await bodyHandle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        await handle.write(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await bodyHandle.close();
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function tailHash(path: string, end: number): Promise<string> {
+  const start = Math.max(0, end - TAIL_PROOF_BYTES);
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(end - start);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    return createHash("sha256").update(buffer.subarray(0, bytesRead)).digest("hex");
+  } finally {
+    await handle.close();
+  }
+}
+
+async function tailMatches(path: string, end: number, expected: string): Promise<boolean> {
+  return (await tailHash(path, end).catch(() => "")) === expected;
+}
+
+async function stampsMatch(stamps: Record<string, FileStamp>): Promise<boolean> {
+  for (const [path, stamp] of Object.entries(stamps)) {
+    const current = await stat(path).then(stampOf, () => undefined);
+    if (!current || !sameStamp(current, stamp)) return false;
+  }
+  return true;
+}
+
+async function removeOldNote(conversations: string, relative: string): Promise<void> {
+  const old = join(conversations, relative);
+  await rm(old, { force: true });
+  const directory = dirname(old);
+  if ((await readdir(directory).catch(() => ["?"])).length === 0) await rmdir(directory).catch(() => {});
+}
+
+function writeWholeFileSync(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, bytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function stampOf(stats: { size: number; mtimeMs: number }): FileStamp {
+  return { size: stats.size, mtimeMs: stats.mtimeMs };
+}
+
+function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+

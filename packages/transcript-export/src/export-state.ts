@@ -1,0 +1,61 @@
+import { randomBytes } from "node:crypto";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import type { AgentName, SessionStats } from "./session-stats.js";
+import type { MalformedLine } from "./transcript-reader.js";
+
+export const STATE_FILE = ".sbx-export-state.json";
+
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+/** Everything a later run needs to skip or continue a session without re-reading its history. */
+export interface SessionState {
+  agent: AgentName;
+  source: FileStamp;
+  /** Bytes of the source turned into the note; a half-written last line is after this. */
+  consumed: number;
+  /** SHA-256 of the bytes just before `consumed`: proves the file was appended to, not rewritten. */
+  tailHash: string;
+  /** The note, relative to the conversations directory, and its size as written. */
+  notePath: string;
+  noteSize: number;
+  headerBytes: number;
+  resume?: {
+    offset: number;
+    line: number;
+    stats: SessionStats;
+    /** The note body before `offset`, which a later run copies instead of re-rendering. */
+    bodyBytes: number;
+    bodyHash: string;
+  };
+  subagents: Record<string, FileStamp>;
+  malformed: MalformedLine[];
+}
+
+export interface ExportState {
+  version: 1;
+  sessions: Record<string, SessionState>;
+}
+
+export async function loadState(path: string): Promise<ExportState> {
+  try {
+    const parsed = JSON.parse(await readFile(path, "utf8")) as unknown;
+    if (typeof parsed === "object" && parsed !== null && (parsed as ExportState).version === 1) return parsed as ExportState;
+  } catch {
+    // Missing or unreadable state only costs a full re-render.
+  }
+  return { version: 1, sessions: {} };
+}
+
+export async function saveState(path: string, state: ExportState): Promise<void> {
+  const sorted: ExportState = { version: 1, sessions: Object.fromEntries(Object.entries(state.sessions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+  await writeAtomically(path, `${JSON.stringify(sorted)}\n`);
+}
+
+export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  await writeFile(temp, data);
+  await rename(temp, path);
+}

@@ -1,0 +1,125 @@
+// Everything that puts session text into the note goes through these functions, so that no
+// session text (a stray fence, a `## user` line, a `</details>`, a `<script>`) can change the
+// note's structure.
+
+const FENCE_LINE = /^ {0,3}(`{3,}|~{3,})/;
+
+/** A fenced code block whose fence is longer than any backtick run inside `text`. */
+export function codeBlock(text: string, language = ""): string {
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  const fence = "`".repeat(Math.max(3, longestRun(body, "`") + 1));
+  // A language word cannot contain backticks or spaces; anything else is dropped.
+  const lang = /^[\w+#.-]{1,30}$/.test(language) ? language : "";
+  return `${fence}${lang}\n${body}\n${fence}`;
+}
+
+/** An inline code span that survives backticks inside `text` (one line only). */
+export function inlineCode(text: string): string {
+  const oneLine = text.replace(/[\r\n]+/g, " ");
+  const ticks = "`".repeat(longestRun(oneLine, "`") + 1);
+  const pad = oneLine.startsWith("`") || oneLine.endsWith("`") || oneLine === "" ? " " : "";
+  return `${ticks}${pad}${oneLine}${pad}${ticks}`;
+}
+
+/** Plain text for a single line of markup we generate (summaries, labels): no tags, no breaks. */
+export function escapeInline(text: string): string {
+  return escapeHtml(text.replace(/[\r\n]+/g, " ")).replace(/([\\`])/g, "\\$1");
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * Prose written by the user or the model: kept as Markdown, but contained. Headings are pushed
+ * below the note's own `##` level, `<` outside code is escaped (so HTML, including a closing
+ * `</details>`, renders as text), and an unclosed code fence is closed at the end.
+ */
+export function containProse(text: string): string {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  const out: string[] = [];
+  let openFence: { char: string; length: number } | undefined;
+  for (const line of lines) {
+    const fence = FENCE_LINE.exec(line);
+    if (openFence) {
+      if (fence?.[1] && fence[1][0] === openFence.char && fence[1].length >= openFence.length && line.trim() === fence[1]) {
+        openFence = undefined;
+      }
+      out.push(line);
+      continue;
+    }
+    if (fence?.[1]) {
+      const info = line.slice(line.indexOf(fence[1]) + fence[1].length);
+      // A backtick fence's info string may not contain backticks; such a line is not a fence.
+      if (!(fence[1][0] === "`" && info.includes("`"))) {
+        openFence = { char: fence[1][0] as string, length: fence[1].length };
+        out.push(line);
+        continue;
+      }
+    }
+    out.push(escapeProseLine(line));
+  }
+  if (openFence) out.push(openFence.char.repeat(openFence.length));
+  return out.join("\n").trim();
+}
+
+function escapeProseLine(line: string): string {
+  const heading = /^ {0,3}(#{1,6})(\s|$)/.exec(line);
+  let text = line;
+  if (heading?.[1]) {
+    const level = Math.min(6, heading[1].length + 3);
+    text = "#".repeat(level) + line.slice(line.indexOf(heading[1]) + heading[1].length);
+  }
+  // Obsidian treats a lone `---` under text as a setext heading; that is harmless. What matters is
+  // HTML: escape `<` everywhere outside inline code spans.
+  let result = "";
+  let i = 0;
+  while (i < text.length) {
+    const tick = text.indexOf("`", i);
+    const end = tick < 0 ? text.length : tick;
+    result += text.slice(i, end).replace(/</g, "&lt;");
+    if (tick < 0) break;
+    let run = 1;
+    while (text[tick + run] === "`") run += 1;
+    const marker = "`".repeat(run);
+    let close = text.indexOf(marker, tick + run);
+    while (close >= 0 && text[close + run] === "`") {
+      let skip = close;
+      while (text[skip] === "`") skip += 1;
+      close = text.indexOf(marker, skip);
+    }
+    if (close < 0) {
+      // An unmatched run is literal text, not a code span.
+      result += marker;
+      i = tick + run;
+    } else {
+      result += text.slice(tick, close + run);
+      i = close + run;
+    }
+  }
+  return result;
+}
+
+/** A collapsed block; the body is Markdown and is separated by blank lines so it still renders. */
+export function details(summary: string, body: string): string {
+  return `<details>\n<summary>${summary}</summary>\n\n${body}\n\n</details>`;
+}
+
+/** An Obsidian callout: every body line is quoted so that a fence inside stays inside. */
+export function callout(kind: string, title: string, body = "", folded = false): string {
+  const head = `> [!${kind}]${folded ? "-" : ""} ${title}`;
+  if (!body) return head;
+  return `${head}\n${body.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n")}`;
+}
+
+function longestRun(text: string, char: string): number {
+  let best = 0;
+  let current = 0;
+  for (const c of text) {
+    if (c === char) {
+      current += 1;
+      if (current > best) best = current;
+    } else current = 0;
+  }
+  return best;
+}

@@ -1,0 +1,118 @@
+import matter from "gray-matter";
+import { escapeInline } from "./markdown.js";
+
+export type AgentName = "claude" | "codex" | "gemini";
+
+/**
+ * What the frontmatter is made of. Plain JSON so the exporter can keep a copy in its state file
+ * and resume a session from the middle without re-reading its history.
+ */
+export interface SessionStats {
+  agent: AgentName;
+  sessionId: string | null;
+  cwd: string | null;
+  gitBranch: string | null;
+  models: string[];
+  agentVersion: string | null;
+  started: string | null;
+  ended: string | null;
+  turns: number;
+  toolCalls: number;
+  tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
+  title: string | null;
+  /** Higher wins: a name the user gave beats a generated title beats a summary. */
+  titleRank: number;
+  firstPrompt: string | null;
+  malformedLines: number;
+  /** The last slash command seen, so its expanded prompt can be labelled as such. */
+  lastCommand: string | null;
+  /** Subagent files already placed under their call, so none is rendered twice. */
+  linkedSubagents: string[];
+}
+
+export function emptyStats(agent: AgentName): SessionStats {
+  return {
+    agent,
+    sessionId: null,
+    cwd: null,
+    gitBranch: null,
+    models: [],
+    agentVersion: null,
+    started: null,
+    ended: null,
+    turns: 0,
+    toolCalls: 0,
+    tokens: { input: 0, output: 0, cacheCreation: 0, cacheRead: 0 },
+    title: null,
+    titleRank: 0,
+    firstPrompt: null,
+    malformedLines: 0,
+    lastCommand: null,
+    linkedSubagents: [],
+  };
+}
+
+export function noteTimestamp(stats: SessionStats, value: unknown): void {
+  if (typeof value !== "string" || Number.isNaN(Date.parse(value))) return;
+  // Records are not always in time order (sidechains, resumed sessions): keep the extremes.
+  if (stats.started === null || Date.parse(value) < Date.parse(stats.started)) stats.started = value;
+  if (stats.ended === null || Date.parse(value) > Date.parse(stats.ended)) stats.ended = value;
+}
+
+export function noteModel(stats: SessionStats, model: unknown): void {
+  if (typeof model !== "string" || !model || model.startsWith("<")) return;
+  if (!stats.models.includes(model)) stats.models.push(model);
+}
+
+export function noteTitle(stats: SessionStats, title: unknown, rank: number): void {
+  if (typeof title !== "string" || !title.trim()) return;
+  if (rank >= stats.titleRank) {
+    stats.title = title.trim();
+    stats.titleRank = rank;
+  }
+}
+
+export function noteFirstPrompt(stats: SessionStats, text: string): void {
+  if (stats.firstPrompt === null && text.trim()) stats.firstPrompt = text.trim().slice(0, 200);
+}
+
+const VERSION_KEY: Record<AgentName, string> = { claude: "claude_version", codex: "codex_version", gemini: "gemini_version" };
+
+export function displayTitle(stats: SessionStats): string {
+  const source = stats.title ?? stats.firstPrompt ?? `Session ${stats.sessionId ?? ""}`.trim();
+  const firstLine = source.split("\n").find((line) => line.trim()) ?? source;
+  return firstLine.trim().slice(0, 120);
+}
+
+/** Frontmatter and title. Keys always appear, in this order, so notes diff cleanly. */
+export function renderNoteHeader(stats: SessionStats): string {
+  const project = stats.cwd ? stats.cwd.split(/[\\/]/).filter(Boolean).pop() ?? stats.cwd : null;
+  const data: Record<string, unknown> = {
+    title: displayTitle(stats),
+    session_id: stats.sessionId,
+    agent: stats.agent,
+    project,
+    cwd: stats.cwd,
+    git_branch: stats.gitBranch,
+    model: stats.models[0] ?? null,
+    models: stats.models,
+    [VERSION_KEY[stats.agent]]: stats.agentVersion,
+    started: stats.started,
+    ended: stats.ended,
+    turns: stats.turns,
+    tool_calls: stats.toolCalls,
+    tokens: {
+      input: stats.tokens.input,
+      output: stats.tokens.output,
+      cache_creation: stats.tokens.cacheCreation,
+      cache_read: stats.tokens.cacheRead,
+    },
+    malformed_lines: stats.malformedLines,
+    tags: ["sbx/transcript", `agent/${stats.agent}`, ...(project ? [`project/${tagWord(project)}`] : [])],
+  };
+  return `${matter.stringify("", data).trimEnd()}\n\n# ${escapeInline(displayTitle(stats)).replace(/^#+/, "")}\n\n`;
+}
+
+function tagWord(text: string): string {
+  return text.replace(/[^\p{L}\p{N}_/-]+/gu, "-").replace(/^-+|-+$/g, "") || "unnamed";
+}
