@@ -1,0 +1,162 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+import { loadPolicyConfig, parseEnvFile, splitRefusePatterns } from "./config.js";
+import { createRefusePolicy, isPolicyError } from "./index.js";
+
+let root: string;
+let home: string;
+let project: string;
+
+async function put(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+}
+
+const userConfig = (content: unknown): Promise<void> => put(join(home, ".config/sbx/config.json"), JSON.stringify(content));
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "sbx-policy-config-"));
+  home = join(root, "home");
+  project = join(root, "project");
+  await mkdir(project, { recursive: true });
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("loadPolicyConfig", () => {
+  it("returns safe defaults when there is no config file", async () => {
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(config).toMatchObject({ network: "full", userPatterns: [], passthroughEnv: [], mounts: [], envFiles: [], untrustedFiles: [] });
+    expect(config.configFile).toBeUndefined();
+  });
+
+  it("applies a profile and everything it extends, lists adding up and the last network winning", async () => {
+    await userConfig({
+      refusePatterns: ["acme_*"],
+      profiles: {
+        base: { passthroughEnv: ["LANG"], network: "internet-only", denyPaths: ["~/corp"] },
+        work: { extends: "base", passthroughEnv: ["JIRA_URL"], network: "allowlist", allowedDomains: ["api.anthropic.com"], mounts: [{ host: "~/datasets", readOnly: true }, { host: "/srv/cache", container: "/cache", readOnly: false }] },
+      },
+    });
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "work" });
+    expect(config).toMatchObject({
+      profile: "work",
+      userPatterns: ["acme_*"],
+      passthroughEnv: ["LANG", "JIRA_URL"],
+      denyPaths: ["~/corp"],
+      network: "allowlist",
+      allowedDomains: ["api.anthropic.com"],
+      mounts: [
+        { host: join(home, "datasets"), container: "/mnt/datasets", readOnly: true },
+        { host: "/srv/cache", container: "/cache", readOnly: false },
+      ],
+    });
+  });
+
+  it("takes the profile from SBX_PROFILE, and --profile over it", async () => {
+    await userConfig({ profiles: { a: { network: "none" }, b: { network: "internet-only" } } });
+    expect((await loadPolicyConfig({ home, env: { SBX_PROFILE: "a" }, cwd: project })).network).toBe("none");
+    expect((await loadPolicyConfig({ home, env: { SBX_PROFILE: "a" }, cwd: project, profile: "b" })).network).toBe("internet-only");
+  });
+
+  it("honours XDG_CONFIG_HOME", async () => {
+    await put(join(root, "xdg/sbx/config.json"), JSON.stringify({ network: "none" }));
+    const config = await loadPolicyConfig({ home, env: { XDG_CONFIG_HOME: join(root, "xdg") }, cwd: project });
+    expect(config.network).toBe("none");
+    expect(config.configFile).toBe(join(root, "xdg/sbx/config.json"));
+  });
+
+  it("reports an extends cycle by its chain", async () => {
+    await userConfig({ profiles: { a: { extends: "b" }, b: { extends: ["c"] }, c: { extends: "a" } } });
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "a" }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_PROFILE_CYCLE")).toBe(true);
+    expect((error as Error).message).toContain("a → b → c → a");
+  });
+
+  it("never trusts a profile shipped inside the project", async () => {
+    // A cloned repository tries to widen its own sandbox.
+    const widening = { profiles: { work: { network: "full", mounts: [{ host: "~", readOnly: false }], allowEnv: ["AWS_*"] } }, defaultProfile: "work" };
+    await put(join(project, ".sbx.json"), JSON.stringify(widening));
+    await put(join(project, ".sbx/config.json"), JSON.stringify(widening));
+
+    const plain = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(plain.profile).toBeUndefined();
+    expect(plain.mounts).toEqual([]);
+    expect(plain.allowEnv).toEqual([]);
+    expect(plain.untrustedFiles).toEqual([join(project, ".sbx.json"), join(project, ".sbx/config.json")]);
+
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "work" }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_UNKNOWN_PROFILE")).toBe(true);
+
+    await userConfig({ profiles: { work: { network: "none" } } });
+    const mine = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "work" });
+    expect(mine).toMatchObject({ network: "none", mounts: [], allowEnv: [] });
+  });
+
+  it("adds SANDBOX_REFUSE_PATTERNS to the file's patterns", async () => {
+    await userConfig({ refusePatterns: ["acme_*"] });
+    const config = await loadPolicyConfig({ home, env: { SANDBOX_REFUSE_PATTERNS: "*.corp.example, /tok_[a-z]{1,5}/i\nname:CORP_*" }, cwd: project });
+    expect(config.userPatterns).toEqual(["acme_*", "*.corp.example", "/tok_[a-z]{1,5}/i", "name:CORP_*"]);
+    expect(() => createRefusePolicy(config)).not.toThrow();
+  });
+
+  it("rejects a bad pattern from the environment when the policy is built, naming it", async () => {
+    const config = await loadPolicyConfig({ home, env: { SANDBOX_REFUSE_PATTERNS: "/(a+)+$/" }, cwd: project });
+    expect(() => createRefusePolicy(config)).toThrowError('Refuse pattern "/(a+)+$/" nests a repeat inside a repeat.');
+  });
+
+  it("reads the global and the project env file, the project winning, and lists both", async () => {
+    await put(join(home, ".config/sbx/sbx.env"), "A=global\nB=global\n");
+    await put(join(project, ".sbx.env"), "B=project\n");
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(config.envFromFiles).toEqual({ A: "global", B: "project" });
+    expect(config.envFiles).toEqual([join(home, ".config/sbx/sbx.env"), join(project, ".sbx.env")]);
+  });
+
+  it("names the file when the config is not valid JSON or has a wrong field", async () => {
+    await put(join(home, ".config/sbx/config.json"), "{ nope");
+    await expect(loadPolicyConfig({ home, env: {}, cwd: project })).rejects.toThrowError(/config\.json is not valid JSON/);
+    await userConfig({ network: "wide-open" });
+    await expect(loadPolicyConfig({ home, env: {}, cwd: project })).rejects.toThrowError(/network in the top level of .*config\.json must be one of/);
+  });
+});
+
+describe("parseEnvFile", () => {
+  it("reads dotenv syntax: export, comments, quotes and escapes", () => {
+    const content = [
+      "# comment",
+      "",
+      "export PLAIN=value # trailing comment",
+      "SINGLE='keep $HOME \\n as is'",
+      'DOUBLE="line1\\nline2 \\"quoted\\""',
+      'MULTI="first',
+      'second"',
+      "EMPTY=",
+      "URL=https://example.com/#anchor",
+    ].join("\n");
+    expect(parseEnvFile(content, ".sbx.env")).toEqual({
+      PLAIN: "value",
+      SINGLE: "keep $HOME \\n as is",
+      DOUBLE: 'line1\nline2 "quoted"',
+      MULTI: "first\nsecond",
+      EMPTY: "",
+      URL: "https://example.com/#anchor",
+    });
+  });
+
+  it("names the file and line of a bad line, never its content", () => {
+    expect(() => parseEnvFile("OK=1\nthis is secret-ish garbage\n", "/p/.sbx.env")).toThrowError("Line 2 of /p/.sbx.env is not KEY=VALUE.");
+    expect(() => parseEnvFile('K="unterminated', "f")).toThrowError("The value of K on line 1 of f has no closing quote.");
+  });
+});
+
+describe("splitRefusePatterns", () => {
+  it("splits on commas and newlines but keeps commas inside a /regex/", () => {
+    expect(splitRefusePatterns(" a*, b* \n/x{1,3}/i,value:/y,z/\n\n")).toEqual(["a*", "b*", "/x{1,3}/i", "value:/y,z/"]);
+  });
+});

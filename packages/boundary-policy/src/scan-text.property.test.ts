@@ -1,0 +1,94 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+import { createRefusePolicy } from "./index.js";
+import { loadSecretCorpus } from "./test-support/secret-corpus.js";
+
+const policy = createRefusePolicy({ userPatterns: ["acme_*", "value:*.acme.corp", "/corp-[0-9]{6}/i"] });
+const corpusTexts = loadSecretCorpus().map((c) => c.text);
+
+const TOKEN_PIECES = ["ghp_", "github_pat_", "xoxb-", "sk-ant-api03-", "AKIA", "AIza", "eyJ", ".eyJ", "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "\n", " ", "=", "acme_", ".acme.corp", "[REDACTED:", "]"];
+
+/** Text mixing corpus secrets, token prefixes and random characters. */
+const secretishText = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(...corpusTexts),
+      fc.constantFrom(...TOKEN_PIECES),
+      fc.string({ unit: fc.constantFrom(..."abcXYZ0189_-+/=.: \n"), maxLength: 60 }),
+      fc.string({ maxLength: 20 }),
+    ),
+    { maxLength: 12 },
+  )
+  .map((parts) => parts.join(""));
+
+describe("redact", () => {
+  it("leaves nothing for scanText to find, and no secret span survives", () => {
+    fc.assert(
+      fc.property(secretishText, (text) => {
+        const findings = policy.scanText(text);
+        const redacted = policy.redact(text);
+        expect(policy.scanText(redacted)).toEqual([]);
+        for (const finding of findings) {
+          const secret = text.slice(finding.start, finding.end);
+          if (secret.length >= 8) expect(redacted).not.toContain(secret);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("keeps the rule name in the marker", () => {
+    const text = corpusTexts.find((t) => t.startsWith("AKIALALEMEL33243OLIB")) as string;
+    expect(policy.redact(text)).toBe("[REDACTED:aws-access-token]");
+  });
+});
+
+describe("scan time", () => {
+  const LIMIT_MS = 50;
+  const SIZE = 100 * 1024;
+  const fill = (unit: string): string => unit.repeat(Math.ceil(SIZE / unit.length)).slice(0, SIZE);
+
+  function slowestOf(text: string): number {
+    // Best of three: the budget is for the scanner, not for a GC pause landing inside it.
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const started = performance.now();
+      policy.scanText(text);
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  }
+
+  const adversarial: Record<string, string> = {
+    "base64 run": fill("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkrLw=="),
+    "one letter": fill("a"),
+    "repeated ghp_": fill("ghp_"),
+    "repeated sk-ant-api03-": fill("sk-ant-api03-"),
+    "repeated xoxb-1234567890-": fill("xoxb-1234567890-"),
+    "BEGIN without END": fill("-----BEGIN RSA PRIVATE KEY-----\nMIIEpQIBAAKCAQEAn6/O8li+SX4m98LLYt/PKSzEmQ++ZBD7Loh9P13f4yQ92EF3\n"),
+    "JWT-ish dots": fill("eyJhbGciOiJIUzI1NiJ9."),
+    "hyphen runs": fill("ey-"),
+    "aws keyword soup": fill("aws_secret_access_key = "),
+    "AIza run": fill("AIzaAIzaAIza-"),
+    "okta keyword soup": fill("okta: 00"),
+    "ops_eyJ run": fill("ops_eyJ"),
+    "sourcegraph soup": fill("sourcegraph: "),
+    "marker soup": fill("[REDACTED:x]"),
+    "acme soup": fill("acme_.acme.corp "),
+    "corpus": fill(corpusTexts.join("\n")),
+  };
+
+  it.each(Object.keys(adversarial))(`scans 100 KB of %s within ${LIMIT_MS} ms`, (name) => {
+    expect(slowestOf(adversarial[name] as string)).toBeLessThan(LIMIT_MS);
+  });
+
+  it(`scans random 100 KB inputs within ${LIMIT_MS} ms`, () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...TOKEN_PIECES, "A", "0", "-", "_"), { minLength: 1, maxLength: 40 }), (units) => {
+        expect(slowestOf(fill(units.join("")))).toBeLessThan(LIMIT_MS);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});

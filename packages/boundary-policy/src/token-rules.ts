@@ -1,0 +1,225 @@
+/**
+ * Built-in value detectors. The formats are facts taken from the public rule sets of gitleaks
+ * (`cmd/generate/config/rules/*.go`), secretlint and noseyparker, rewritten for JavaScript:
+ * no inline `(?i)`, every repeat bounded, and a lookbehind on long-bodied tokens so a run of
+ * token characters offers one start position, not one per character (that keeps the scan linear).
+ */
+
+/** A group of rules the user thinks of as one kind of credential ("github", "slack", …). */
+export type TokenFamily =
+  | "1password"
+  | "age"
+  | "anthropic"
+  | "aws"
+  | "databricks"
+  | "digitalocean"
+  | "docker"
+  | "flyio"
+  | "github"
+  | "gitlab"
+  | "google"
+  | "grafana"
+  | "groq"
+  | "hashicorp"
+  | "heroku"
+  | "huggingface"
+  | "jwt"
+  | "linear"
+  | "notion"
+  | "npm"
+  | "okta"
+  | "openai"
+  | "openrouter"
+  | "perplexity"
+  | "private-key"
+  | "pypi"
+  | "sendgrid"
+  | "sentry"
+  | "shopify"
+  | "slack"
+  | "sourcegraph"
+  | "stripe"
+  | "vault"
+  | "vercel"
+  | "xai";
+
+export interface TokenRule {
+  /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
+  readonly id: string;
+  readonly family: TokenFamily;
+  /** What was found, for reasons: "a GitHub personal access token". */
+  readonly description: string;
+  /** Lower-case literals; the rule runs only when one occurs in the lower-cased text. */
+  readonly keywords: readonly string[];
+  /** Global, with indices; capture group 1 (when present) is the secret, else the whole match. */
+  readonly pattern: RegExp;
+  /** Shannon entropy the secret must exceed; placeholders (`xxxx`) fall below. */
+  readonly minEntropy?: number;
+  /** Known public values (SDK examples, docs) that are not secrets. */
+  readonly allow?: (secret: string) => boolean;
+}
+
+// Token characters, for "not preceded/followed by" guards.
+const NOT_AFTER_WORD = "(?<![A-Za-z0-9_])";
+const NOT_AFTER_TOKEN = "(?<![A-Za-z0-9_-])";
+const NOT_BEFORE_TOKEN = "(?![A-Za-z0-9_-])";
+const NOT_BEFORE_WORD = "(?![A-Za-z0-9_])";
+const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
+
+function rx(source: string, caseInsensitive = false): RegExp {
+  return new RegExp(source, caseInsensitive ? "gdi" : "gd");
+}
+
+// gitleaks gcp.go allowlist: example keys published in firebase-android-sdk.
+const PUBLIC_GOOGLE_EXAMPLE_KEYS = new Set([
+  "AIzaSyabcdefghijklmnopqrstuvwxyz1234567",
+  "AIzaSyAnLA7NfeLquW1tJFpx_eQCxoX-oo6YyIs",
+  "AIzaSyCkEhVjf3pduRDt6d1yKOMitrUEke8agEM",
+  "AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU",
+  "AIzaSyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0",
+  "AIzayDNSXIbFmlXbIE6mCzDLQAqITYefhixbX4A",
+  "AIzaSyAdOS2zB6NCsk1pCdZ4-P6GBdi_UUPwX7c",
+  "AIzaSyASWm6HmTMdYWpgMnjRBjxcQ9CKctWmLd4",
+  "AIzaSyANUvH9H9BsUccjsu2pCmEkOPjjaXeDQgY",
+  "AIzaSyA5_iVawFQ8ABuTZNUdcwERLJv_a_p4wtM",
+  "AIzaSyA4UrcGxgwQFTfaI3no3t7Lt1sjmdnP5sQ",
+  "AIzaSyDSb51JiIcB6OJpwwMicseKRhhrOq1cS7g",
+  "AIzaSyBF2RrAIm4a0mO64EShQfqfd2AFnzAvvuU",
+  "AIzaSyBcE-OOIbhjyR83gm4r2MFCu4MJmprNXsw",
+  "AIzaSyB8qGxt4ec15vitgn44duC5ucxaOi4FmqE",
+  "AIzaSyA8vmApnrHNFE0bApF4hoZ11srVL_n0nvY",
+]);
+
+export const TOKEN_RULES: readonly TokenRule[] = [
+  // GitHub. gitleaks anchors only on the prefix; the body may run past 36 (noseyparker's ghr_
+  // example is 76), so the span takes the whole body and redaction leaves no tail.
+  { id: "github-pat", family: "github", description: "a GitHub personal access token", keywords: ["ghp_"], pattern: rx("ghp_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
+  { id: "github-oauth", family: "github", description: "a GitHub OAuth access token", keywords: ["gho_"], pattern: rx("gho_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
+  { id: "github-app-token", family: "github", description: "a GitHub App token", keywords: ["ghu_", "ghs_"], pattern: rx("gh[us]_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
+  { id: "github-app-installation-token", family: "github", description: "a GitHub App installation token", keywords: ["ghs_"], pattern: rx(`${NOT_AFTER_WORD}ghs_[0-9]{1,20}_ey[A-Za-z0-9_.-]{20,1000}`) },
+  { id: "github-refresh-token", family: "github", description: "a GitHub refresh token", keywords: ["ghr_"], pattern: rx("ghr_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
+  { id: "github-fine-grained-pat", family: "github", description: "a GitHub fine-grained personal access token", keywords: ["github_pat_"], pattern: rx("github_pat_[0-9A-Za-z_]{82,255}"), minEntropy: 3 },
+  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@`) },
+
+  // GitLab (docs.gitlab.com token prefixes).
+  { id: "gitlab-pat", family: "gitlab", description: "a GitLab personal access token", keywords: ["glpat-"], pattern: rx("glpat-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{9})?"), minEntropy: 3 },
+  { id: "gitlab-ptt", family: "gitlab", description: "a GitLab pipeline trigger token", keywords: ["glptt-"], pattern: rx("glptt-[0-9a-f]{40}"), minEntropy: 3 },
+  { id: "gitlab-rrt", family: "gitlab", description: "a GitLab runner registration token", keywords: ["gr1348941"], pattern: rx("GR1348941[0-9A-Za-z_-]{20}"), minEntropy: 3 },
+  { id: "gitlab-runner-token", family: "gitlab", description: "a GitLab runner authentication token", keywords: ["glrt-"], pattern: rx("glrt-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{9})?"), minEntropy: 3 },
+  { id: "gitlab-token", family: "gitlab", description: "a GitLab token", keywords: ["glcbt-", "gldt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glffct-"], pattern: rx("gl(?:cbt|dt|ft|imt|agent|oas|soat|ffct)-[0-9A-Za-z_-]{20,80}"), minEntropy: 3 },
+  { id: "gitlab-session-cookie", family: "gitlab", description: "a GitLab session cookie", keywords: ["_gitlab_session="], pattern: rx("_gitlab_session=([0-9a-z]{32})"), minEntropy: 3 },
+
+  // Slack. The bot-token shape (two digit groups) is already specific, and noseyparker's examples
+  // include low-entropy real-shaped tokens, so that one carries no entropy floor.
+  { id: "slack-bot-token", family: "slack", description: "a Slack bot token", keywords: ["xoxb-"], pattern: rx("xoxb-[0-9]{8,14}-(?:[0-9]{10,14}[A-Za-z0-9-]{0,64}|[A-Za-z0-9]{18,26})") },
+  { id: "slack-user-token", family: "slack", description: "a Slack user token", keywords: ["xoxp-", "xoxe-"], pattern: rx("xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}"), minEntropy: 2 },
+  { id: "slack-legacy-token", family: "slack", description: "a Slack legacy token", keywords: ["xoxo-", "xoxs-"], pattern: rx("xox[os]-[0-9]{6,13}-[0-9]{6,13}(?:-[0-9]{6,13}-[0-9A-Fa-f]{8,64})?"), minEntropy: 2 },
+  { id: "slack-legacy-workspace-token", family: "slack", description: "a Slack workspace token", keywords: ["xoxa-", "xoxr-"], pattern: rx("xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}"), minEntropy: 2 },
+  { id: "slack-app-token", family: "slack", description: "a Slack app-level token", keywords: ["xapp-"], pattern: rx("xapp-(?:[0-9]-[A-Za-z0-9]{1,20}-[0-9]{1,20}-[A-Za-z0-9]{1,128}|[0-9]{12}-[A-Za-z0-9/+]{24})"), minEntropy: 2 },
+  { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}"), minEntropy: 2 },
+  { id: "slack-config-refresh-token", family: "slack", description: "a Slack configuration refresh token", keywords: ["xoxe-"], pattern: rx("xoxe-[0-9]-[A-Za-z0-9]{146}"), minEntropy: 2 },
+  { id: "slack-webhook-url", family: "slack", description: "a Slack webhook URL", keywords: ["hooks.slack.com"], pattern: rx("hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,200}", true) },
+
+  // AWS. gitleaks' entropy floor of 3 drops noseyparker's `AKIADEADBEEF…` example (2.55), so the
+  // floor here is 2: `AKIAXXXX…` placeholders (1.0) still fall below it.
+  { id: "aws-access-token", family: "aws", description: "an AWS access key id", keywords: ["a3t", "akia", "asia", "abia", "acca"], pattern: rx(`(?<![A-Za-z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])`), minEntropy: 2, allow: (key) => key.endsWith("EXAMPLE") },
+  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws_?(?:secret)?_?(?:access)?_?(?:key)?["']?\\s{0,30}(?::|=>|=)\\s{0,30}["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true) },
+  { id: "aws-session-token", family: "aws", description: "an AWS session token", keywords: ["aws"], pattern: rx(`aws.?(?:session.?token|session|token)["'\`]?\\s{0,30}(?::|=>|=)\\s{0,30}["'\`]?([A-Za-z0-9/+=]{16,2000})${NOT_BEFORE_B64}`, true), minEntropy: 3 },
+  { id: "aws-bedrock-api-key", family: "aws", description: "an Amazon Bedrock API key", keywords: ["absk"], pattern: rx(`(?<![A-Za-z0-9+/])ABSK[A-Za-z0-9+/]{109,269}={0,2}${NOT_BEFORE_B64}`) },
+  { id: "aws-bedrock-short-lived-key", family: "aws", description: "an Amazon Bedrock short-lived API key", keywords: ["bedrock-api-key-"], pattern: rx("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&-]{0,4000}") },
+
+  // Google.
+  { id: "gcp-api-key", family: "google", description: "a Google API key", keywords: ["aiza"], pattern: rx(`${NOT_AFTER_TOKEN}(AIza[0-9A-Za-z_-]{35})${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => PUBLIC_GOOGLE_EXAMPLE_KEYS.has(key) },
+
+  // AI providers: the agents' own logins.
+  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
+  { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
+  { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
+  { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}${NOT_BEFORE_TOKEN}`) },
+  { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
+  { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
+  { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9]{80}${NOT_BEFORE_TOKEN}`) },
+  { id: "huggingface-access-token", family: "huggingface", description: "a Hugging Face access token", keywords: ["hf_"], pattern: rx(`${NOT_AFTER_WORD}(hf_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
+  { id: "huggingface-organization-api-token", family: "huggingface", description: "a Hugging Face organization token", keywords: ["api_org_"], pattern: rx(`${NOT_AFTER_WORD}(api_org_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
+  { id: "perplexity-api-key", family: "perplexity", description: "a Perplexity API key", keywords: ["pplx-"], pattern: rx(`${NOT_AFTER_WORD}pplx-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
+
+  // Package registries.
+  { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
+  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"']{8,500})`) },
+  { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
+  { id: "docker-hub-pat", family: "docker", description: "a Docker Hub personal access token", keywords: ["dckr_pat_"], pattern: rx("dckr_pat_[A-Za-z0-9_-]{27,64}") },
+
+  // Payments, SaaS, infrastructure.
+  { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{24,247}${NOT_BEFORE_WORD}`) },
+  { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`) },
+  { id: "shopify-token", family: "shopify", description: "a Shopify token", keywords: ["shpss_", "shpat_", "shpca_", "shppa_"], pattern: rx(`shp(?:ss|at|ca|pa)_[A-Za-z0-9]{32,40}${NOT_BEFORE_WORD}`) },
+  { id: "linear-api-key", family: "linear", description: "a Linear API key", keywords: ["lin_api_"], pattern: rx("lin_api_[A-Za-z0-9]{40}") },
+  { id: "notion-api-token", family: "notion", description: "a Notion API token", keywords: ["ntn_"], pattern: rx(`${NOT_AFTER_WORD}ntn_[0-9]{11}[A-Za-z0-9]{35}${NOT_BEFORE_TOKEN}`) },
+  { id: "vercel-token", family: "vercel", description: "a Vercel token", keywords: ["vcp_", "vci_", "vca_", "vcr_", "vck_"], pattern: rx(`${NOT_AFTER_WORD}vc[pikar]_[A-Za-z0-9]{24,64}${NOT_BEFORE_TOKEN}`) },
+  { id: "databricks-api-token", family: "databricks", description: "a Databricks token", keywords: ["dapi"], pattern: rx(`${NOT_AFTER_WORD}dapi[0-9a-fA-F]{32}(?:-[0-9])?${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "digitalocean-token", family: "digitalocean", description: "a DigitalOcean token", keywords: ["doo_v1_", "dop_v1_", "dor_v1_"], pattern: rx("do[opr]_v1_[a-f0-9]{64}") },
+  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"), minEntropy: 3.5 },
+  { id: "vault-service-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["hvs.", "hvr."], pattern: rx(`${NOT_AFTER_WORD}hv[sr]\\.[A-Za-z0-9_-]{90,120}`), minEntropy: 3.5 },
+  { id: "vault-batch-token", family: "vault", description: "a HashiCorp Vault batch token", keywords: ["hvb."], pattern: rx(`${NOT_AFTER_WORD}hvb\\.[A-Za-z0-9_-]{138,300}`), minEntropy: 4 },
+  // gitleaks allowlists the all-letter form: it is a camel-cased identifier (`s.AcceptanceTimeout…`).
+  { id: "vault-legacy-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["s."], pattern: rx(`(?<![A-Za-z0-9_.])s\\.[A-Za-z0-9]{24}${NOT_BEFORE_WORD}`), minEntropy: 3.5, allow: (token) => /^s\.[A-Za-z]{24}$/.test(token) },
+  { id: "heroku-api-key-v2", family: "heroku", description: "a Heroku API key", keywords: ["hrku-aa"], pattern: rx(`${NOT_AFTER_WORD}HRKU-AA[0-9A-Za-z_-]{58}`), minEntropy: 4 },
+  { id: "grafana-cloud-api-token", family: "grafana", description: "a Grafana Cloud token", keywords: ["glc_"], pattern: rx(`${NOT_AFTER_WORD}glc_[A-Za-z0-9+/]{32,400}={0,3}`), minEntropy: 3 },
+  { id: "grafana-service-account-token", family: "grafana", description: "a Grafana service account token", keywords: ["glsa_"], pattern: rx(`${NOT_AFTER_WORD}glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}`), minEntropy: 3 },
+  { id: "sentry-org-token", family: "sentry", description: "a Sentry organization token", keywords: ["sntrys_"], pattern: rx(`${NOT_AFTER_WORD}sntrys_eyJ[A-Za-z0-9+/]{20,800}={0,2}_[A-Za-z0-9+/]{43}`) },
+  { id: "sourcegraph-access-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sgp_"], pattern: rx(`${NOT_AFTER_WORD}sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "sourcegraph-keyword-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sourcegraph"], pattern: rx(`sourcegraph[A-Za-z0-9_ .:"'=-]{0,20}?([a-fA-F0-9]{40})${NOT_BEFORE_WORD}`, true), minEntropy: 3 },
+  { id: "okta-access-token", family: "okta", description: "an Okta access token", keywords: ["okta"], pattern: rx(`(?:Okta|okta|OKTA)[A-Za-z0-9_.-]{0,20}["']{0,3}\\s{0,5}(?:=>|=|:)\\s{0,5}["']{0,2}(00[A-Za-z0-9_=-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
+  { id: "flyio-access-token", family: "flyio", description: "a Fly.io token", keywords: ["fo1_", "fm1", "fm2_"], pattern: rx(`${NOT_AFTER_WORD}(?:fo1_[A-Za-z0-9_-]{43}|fm1[ar]_[A-Za-z0-9+/]{100,2000}={0,3}|fm2_[A-Za-z0-9+/]{100,2000}={0,3})`), minEntropy: 4 },
+  { id: "1password-service-account-token", family: "1password", description: "a 1Password service account token", keywords: ["ops_ey"], pattern: rx(`${NOT_AFTER_WORD}ops_eyJ[A-Za-z0-9+/]{250,4096}={0,3}`), minEntropy: 4 },
+  { id: "age-secret-key", family: "age", description: "an age secret key", keywords: ["age-secret-key-1"], pattern: rx("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}") },
+
+  // Structured secrets.
+  { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
+];
+
+/** Finds PEM/PGP private-key blocks in linear time (a lazy regex would rescan to the end per header). */
+export const PRIVATE_KEY_RULE = {
+  id: "private-key",
+  family: "private-key",
+  description: "a private key",
+} as const satisfies Pick<TokenRule, "id" | "family" | "description">;
+
+const PRIVATE_KEY_HEADER = /-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----/gi;
+const PRIVATE_KEY_FOOTER = /^-----END[ A-Z0-9_-]{0,100}-----/i;
+const KEY_BODY_CHAR = /[A-Za-z0-9+/=]/;
+const MIN_KEY_BODY = 64;
+const MAX_UNTERMINATED_BODY = 16_384;
+
+export function findPrivateKeys(text: string): Array<{ start: number; end: number }> {
+  const spans: Array<{ start: number; end: number }> = [];
+  const upper = text.toUpperCase();
+  let nextFooter = -2; // -2: not looked up yet
+  PRIVATE_KEY_HEADER.lastIndex = 0;
+  for (let header = PRIVATE_KEY_HEADER.exec(text); header !== null; header = PRIVATE_KEY_HEADER.exec(text)) {
+    const bodyStart = header.index + header[0].length;
+    if (nextFooter !== -1 && nextFooter < bodyStart) nextFooter = upper.indexOf("-----END", bodyStart);
+    if (nextFooter !== -1) {
+      if (nextFooter - bodyStart < MIN_KEY_BODY) continue;
+      const footer = PRIVATE_KEY_FOOTER.exec(text.slice(nextFooter, nextFooter + 120));
+      const end = nextFooter + (footer ? footer[0].length : "-----END".length);
+      spans.push({ start: header.index, end });
+      PRIVATE_KEY_HEADER.lastIndex = end;
+      continue;
+    }
+    // A truncated block (no footer anywhere after it) still leaks the key material it carries.
+    let end = bodyStart;
+    let bodyChars = 0;
+    const limit = Math.min(text.length, bodyStart + MAX_UNTERMINATED_BODY);
+    while (end < limit) {
+      const char = text[end] as string;
+      if (KEY_BODY_CHAR.test(char)) bodyChars++;
+      else if (!/\s|\\/.test(char)) break;
+      end++;
+    }
+    if (bodyChars >= MIN_KEY_BODY) spans.push({ start: header.index, end });
+    PRIVATE_KEY_HEADER.lastIndex = Math.max(end, bodyStart);
+  }
+  return spans;
+}
