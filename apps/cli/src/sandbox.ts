@@ -125,6 +125,11 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
       });
     }
   }
+  if (!manifest.some((item) => item.secret === "agent-env")) {
+    // The host has no API keys (any more): an empty file replaces whatever a reused sandbox had.
+    await pipeSecret(runtime, plan.spec.name, { name: "agent-env", content: "" });
+    manifest.push({ provider: "", secret: "agent-env", destination: "~/.sbx/agent.env", mode: 0o600 });
+  }
   const result = await runtime.exec(plan.spec.name, { cmd: [...ENTRYPOINT, "install"], stdin: JSON.stringify(manifest) });
   if (result.exitCode !== 0) {
     const { CliError } = await import("./cli-error.js");
@@ -133,11 +138,10 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
     });
   }
   const report = JSON.parse(result.stdout.toString("utf8") || "[]") as Array<{ secret: string; destination: string; outcome: string }>;
-  return report.map((entry) => ({
-    provider: manifest.find((item) => item.secret === entry.secret)?.provider ?? "?",
-    destination: entry.destination,
-    outcome: entry.outcome,
-  }));
+  return report.flatMap((entry) => {
+    const provider = manifest.find((item) => item.secret === entry.secret)?.provider;
+    return provider ? [{ provider, destination: entry.destination, outcome: entry.outcome }] : [];
+  });
 }
 
 /** The plan as `--dry-run` prints it: every secret's bytes replaced by its length. */

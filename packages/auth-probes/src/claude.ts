@@ -84,6 +84,7 @@ export async function probeClaude(host: HostContext): Promise<ProbeResult> {
 interface HostClaudeConfig {
   hasCompletedOnboarding?: boolean;
   oauthAccount?: Record<string, unknown>;
+  customApiKeyResponses?: { approved?: unknown; rejected?: unknown };
 }
 
 async function readOnboarding(host: HostContext, configDir: string): Promise<HostClaudeConfig> {
@@ -99,12 +100,14 @@ async function readOnboarding(host: HostContext, configDir: string): Promise<Hos
 
 /**
  * Only what the sandbox needs to skip first-run screens: onboarding done (a logged-in host has
- * done it), the account identity, and trust for /workspace. Never `mcpServers` or `projects`.
+ * done it), the account identity, the user's answer to "use this ANTHROPIC_API_KEY?" (so the
+ * sandbox does not ask again), and trust for /workspace. Never `mcpServers` or `projects`.
  */
 export function minimalClaudeConfig(host: HostClaudeConfig): Record<string, unknown> {
   return {
     hasCompletedOnboarding: true,
     ...(host.oauthAccount ? { oauthAccount: host.oauthAccount } : {}),
+    ...(host.customApiKeyResponses ? { customApiKeyResponses: host.customApiKeyResponses } : {}),
     projects: { "/workspace": { hasTrustDialogAccepted: true } },
   };
 }

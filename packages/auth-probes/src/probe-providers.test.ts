@@ -58,6 +58,14 @@ describe("probeProviders", () => {
     expect(config?.content.toString()).not.toContain("employer-repo");
   });
 
+  it("carries the host's answer to Claude's custom-API-key question, so the sandbox does not ask again", async () => {
+    const hostConfig = JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { approved: ["abc"], rejected: [] } });
+    const host = fakeHost({ "/home/ada/.claude/.credentials.json": CREDENTIALS, "/home/ada/.claude.json": hostConfig });
+    const claude = byProvider(await probeProviders(host), "claude");
+    if (claude?.status !== "found") throw new Error("unreachable");
+    expect(JSON.parse(claude.files[1]?.content.toString() ?? "{}").customApiKeyResponses).toEqual({ approved: ["abc"], rejected: [] });
+  });
+
   it("skips absent providers silently and says where it looked", async () => {
     const results = await probeProviders(fakeHost({}), { apiKeyEnvNames: [] });
     expect(results.map((result) => result.status)).toEqual(["absent", "absent", "absent", "absent", "absent"]);

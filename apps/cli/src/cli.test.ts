@@ -1,0 +1,105 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { formatError } from "./cli-error.js";
+import { parseExecArgs } from "./commands/exec.js";
+import { runSbx } from "./test-support/run-sbx.js";
+
+const CANARY = "CANARYdryrun4b1d";
+let home: string;
+let project: string;
+let env: Record<string, string | undefined>;
+
+beforeAll(() => {
+  const root = mkdtempSync(join(tmpdir(), "sbx-cli-"));
+  home = join(root, "home");
+  project = join(root, "project");
+  mkdirSync(join(home, ".claude"), { recursive: true });
+  mkdirSync(join(project, ".git"), { recursive: true });
+  writeFileSync(
+    join(home, ".claude/.credentials.json"),
+    JSON.stringify({ claudeAiOauth: { accessToken: `sk-ant-oat01-${CANARY}`, refreshToken: `sk-ant-ort01-${CANARY}`, expiresAt: Date.now() + 3_600_000, subscriptionType: "max" } }),
+  );
+  env = { PATH: process.env.PATH, HOME: home, SBX_BASE_IMAGE: "example/base:1" };
+});
+
+describe("sbx, without Docker", () => {
+  it("explains a dead DOCKER_HOST in one sentence with a hint and a code, and no stack trace", async () => {
+    const result = await runSbx(["status"], { cwd: project, env: { ...env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(
+      "sbx: Docker is not answering at unix:///nonexistent/docker.sock.\n" +
+        "hint: Start Docker (Docker Desktop, `sudo systemctl start docker`, or Podman's socket), or point DOCKER_HOST at a running engine.\n" +
+        "code: SBX_DOCKER_UNREACHABLE\n",
+    );
+  });
+
+  it("rejects a DOCKER_HOST that is not an endpoint with its own code", async () => {
+    const result = await runSbx(["exec", "--", "true"], { cwd: project, env: { ...env, DOCKER_HOST: "ftp://example" } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("code: SBX_DOCKER_HOST_INVALID");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("prints the plan for --dry-run with every login's bytes redacted", async () => {
+    const result = await runSbx(["up", "--dry-run"], { cwd: project, env });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).not.toContain(CANARY);
+    const plan = JSON.parse(result.stdout);
+    expect(plan.container).toMatchObject({
+      user: expect.not.stringMatching(/^0(:|$)/),
+      workdir: "/workspace",
+      mounts: expect.arrayContaining([
+        { type: "bind", source: project, target: "/workspace" },
+        expect.objectContaining({ type: "volume", target: "/home/sandbox/.llm" }),
+        expect.objectContaining({ type: "tmpfs", target: "/run/secrets", noexec: true }),
+      ]),
+    });
+    expect(plan.image.baseImage).toBe("example/base:1");
+    const claude = plan.logins.find((login: { provider: string }) => login.provider === "claude");
+    expect(claude.pipe).toEqual([
+      expect.objectContaining({ destination: "~/.claude/.credentials.json", content: "[redacted]" }),
+      expect.objectContaining({ destination: "~/.claude/.claude.json", content: "[redacted]" }),
+    ]);
+  });
+
+  it("takes --base-image over SBX_BASE_IMAGE", async () => {
+    const result = await runSbx(["up", "--dry-run", "--base-image", "other/base:2"], { cwd: project, env });
+    expect(JSON.parse(result.stdout).image.baseImage).toBe("other/base:2");
+  });
+
+  it("answers an unknown command with usage help and exit code 2", async () => {
+    const result = await runSbx(["frobnicate"], { cwd: project, env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("unknown command 'frobnicate'");
+    expect(result.stderr).toContain("code: SBX_USAGE");
+  });
+
+  it("asks for a command when `sbx exec` gets none", async () => {
+    const result = await runSbx(["exec"], { cwd: project, env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("sbx exec needs a command to run.");
+  });
+
+  it("lists every command in --help", async () => {
+    const result = await runSbx(["--help"], { cwd: project, env });
+    expect(result.exitCode).toBe(0);
+    for (const command of ["up", "run", "exec", "shell", "down", "ls", "status", "doctor"]) expect(result.stdout).toMatch(new RegExp(`\\n  ${command}\\b`));
+  });
+});
+
+describe("parseExecArgs", () => {
+  it("splits options from the command at --", () => {
+    expect(parseExecArgs(["-T", "--", "ls", "-la"])).toEqual({ command: ["ls", "-la"], help: false, tty: false });
+    expect(parseExecArgs(["echo", "--", "x"])).toEqual({ command: ["echo", "--", "x"], help: false });
+  });
+});
+
+describe("formatError", () => {
+  it("shows a stack only for unexpected errors, and only with SBX_DEBUG", () => {
+    expect(formatError(new Error("boom"), false).text).not.toContain("    at ");
+    expect(formatError(new Error("boom"), false).exitCode).toBe(70);
+    expect(formatError(new Error("boom"), true).text).toContain("    at ");
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * End-to-end tests of `sbx` against the real Docker engine. They run in CI (SBX_REQUIRE_DOCKER=1);
+ * elsewhere, without an engine or a base image, they report themselves skipped with the reason.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
+import { docker, imageBytesContain } from "./test-support/docker-cli.js";
+import { runSbx, SBX_BIN } from "./test-support/run-sbx.js";
+
+const environment = await dockerTestEnvironment();
+const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
+
+const CANARY = `CANARY${randomBytes(8).toString("hex")}`;
+const login = `sbxtest${randomBytes(3).toString("hex")}`;
+
+interface Sandbox {
+  home: string;
+  project: string;
+  env: Record<string, string | undefined>;
+  container: string;
+  image: string;
+}
+
+/** A temporary HOME with the canary planted in every credential source sbx reads. */
+function plantCanaryHome(root: string): string {
+  const home = join(root, "home");
+  const write = (path: string, content: string) => {
+    mkdirSync(join(home, path, ".."), { recursive: true });
+    writeFileSync(join(home, path), content, { mode: 0o600 });
+  };
+  write(
+    ".claude/.credentials.json",
+    JSON.stringify({
+      claudeAiOauth: {
+        accessToken: `sk-ant-oat01-${CANARY}-access`,
+        refreshToken: `sk-ant-ort01-${CANARY}-refresh`,
+        expiresAt: Date.now() + 30 * 86_400_000,
+        scopes: ["user:inference", "user:profile", "user:sessions:claude_code"],
+        subscriptionType: "max",
+      },
+    }),
+  );
+  write(
+    ".claude.json",
+    JSON.stringify({
+      hasCompletedOnboarding: true,
+      oauthAccount: { accountUuid: "11111111-1111-4111-8111-111111111111", emailAddress: `${CANARY}@example.com`, organizationUuid: "22222222-2222-4222-8222-222222222222", organizationName: "Canary Org", displayName: "Canary" },
+      mcpServers: { employer: { command: "npx", env: { TOKEN: `${CANARY}-mcp` } } },
+      projects: { "/home/ada/employer": { allowedTools: [] } },
+    }),
+  );
+  write(".codex/auth.json", JSON.stringify({ OPENAI_API_KEY: null, tokens: { access_token: `${CANARY}-codex`, refresh_token: `${CANARY}-codex-r` } }));
+  write(".gemini/oauth_creds.json", JSON.stringify({ access_token: `${CANARY}-gemini`, refresh_token: `${CANARY}-gemini-r` }));
+  write(".gemini/settings.json", JSON.stringify({ security: { auth: { selectedType: "oauth-personal" } } }));
+  write(".local/share/opencode/auth.json", JSON.stringify({ anthropic: { type: "api", key: `${CANARY}-opencode` } }));
+  return home;
+}
+
+describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReason}`, { timeout: 120_000 }, () => {
+  const sandbox = {} as Sandbox;
+  const argvSeen: string[] = [];
+
+  beforeAll(async () => {
+    const root = mkdtempSync(join(tmpdir(), "sbx-e2e-"));
+    sandbox.home = plantCanaryHome(root);
+    sandbox.project = join(root, "project");
+    mkdirSync(join(sandbox.project, ".git"), { recursive: true });
+    sandbox.env = {
+      PATH: process.env.PATH,
+      HOME: sandbox.home,
+      SBX_LOGIN: login,
+      SBX_BASE_IMAGE: environment.available ? environment.image : "",
+      ANTHROPIC_API_KEY: `sk-ant-api03-${CANARY}-apikey`,
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    };
+    // Watch the host's process list for the whole of `sbx up`: no argv may carry a secret.
+    const watcher = setInterval(() => {
+      const ps = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" });
+      argvSeen.push(ps.stdout);
+    }, 25);
+    try {
+      const up = await runSbx(["up", "--detach", "--yes"], { cwd: sandbox.project, env: sandbox.env, timeoutMs: 15 * 60_000 });
+      expect(up.stderr).toContain("logins piped");
+      expect(up.exitCode, up.stderr).toBe(0);
+    } finally {
+      clearInterval(watcher);
+    }
+    const status = await runSbx(["status", "--json"], { cwd: sandbox.project, env: sandbox.env });
+    const report = JSON.parse(status.stdout);
+    sandbox.container = report.container.name;
+    sandbox.image = report.container.image;
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    if (sandbox.container) docker(["rm", "-f", sandbox.container], { allowFailure: true });
+    docker(["volume", "rm", `${login}-llm`], { allowFailure: true });
+  });
+
+  describe("the canary audit: no secret in any place Docker records", () => {
+    it("is in none of docker inspect (container and image), docker history or the container logs", () => {
+      for (const args of [["inspect", sandbox.container], ["inspect", sandbox.image], ["history", "--no-trunc", sandbox.image], ["logs", sandbox.container]]) {
+        const out = docker(args);
+        expect(out.stdout + out.stderr, `docker ${args.join(" ")}`).not.toContain(CANARY);
+      }
+    });
+
+    it("is in none of the image's layer tars", async () => {
+      expect(await imageBytesContain(sandbox.image, CANARY)).toBe(false);
+    });
+
+    it("never appeared in the host's process list while sbx piped the logins", () => {
+      expect(argvSeen.length).toBeGreaterThan(3);
+      expect(argvSeen.join("\n")).not.toContain(CANARY);
+    });
+
+    it("is gone from /run/secrets once the entrypoint installed it", () => {
+      const listing = docker(["exec", sandbox.container, "sh", "-c", "ls -A /run/secrets; cat /run/secrets/* 2>/dev/null; true"]);
+      expect(listing.stdout).toBe("");
+    });
+
+    it("is in each destination file, mode 0600, owned by the sandbox user — and the MCP servers stayed home", () => {
+      const files = ["/home/sandbox/.claude/.credentials.json", "/home/sandbox/.codex/auth.json", "/home/sandbox/.gemini/oauth_creds.json", "/home/sandbox/.local/share/opencode/auth.json", "/home/sandbox/.sbx/agent.env"];
+      for (const file of files) {
+        const stat = docker(["exec", sandbox.container, "stat", "-L", "-c", "%a %U", file]);
+        expect(stat.stdout.trim(), file).toBe("600 sandbox");
+        expect(docker(["exec", sandbox.container, "cat", file]).stdout, file).toContain(CANARY);
+      }
+      const config = JSON.parse(docker(["exec", sandbox.container, "cat", "/home/sandbox/.claude/.claude.json"]).stdout);
+      expect(config.hasCompletedOnboarding).toBe(true);
+      expect(config.projects["/workspace"].hasTrustDialogAccepted).toBe(true);
+      expect(config.mcpServers).toBeUndefined();
+      expect(config.projects["/home/ada/employer"]).toBeUndefined();
+    });
+
+    it("keeps API keys out of the container's environment (they are loaded only for the agent)", () => {
+      expect(docker(["exec", sandbox.container, "printenv"]).stdout).not.toContain(CANARY);
+      const agentEnv = docker(["exec", sandbox.container, "node", "/opt/sbx/entrypoint.mjs", "agent", "printenv", "ANTHROPIC_API_KEY"]);
+      expect(agentEnv.stdout.trim()).toBe(`sk-ant-api03-${CANARY}-apikey`);
+    });
+  });
+
+  it("runs hardened: non-root user, all capabilities dropped, no-new-privileges, pids limit, the state volume, a noexec /run/secrets tmpfs", () => {
+    const [info] = JSON.parse(docker(["inspect", sandbox.container]).stdout);
+    expect(info.Config.User).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+    expect(info.HostConfig.CapDrop).toContain("ALL");
+    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+    expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges");
+    expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
+    expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.Mounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Type: "volume", Name: `${login}-llm`, Destination: "/home/sandbox/.llm" }),
+        expect.objectContaining({ Type: "bind", Source: sandbox.project, Destination: "/workspace" }),
+      ]),
+    );
+    expect(info.HostConfig.Tmpfs["/run/secrets"]).toMatch(/noexec/);
+    expect(info.Config.Labels["dev.sbx.managed"]).toBe("true");
+    // No host path other than the workspace is mounted, and nothing from the host's ~/.claude.
+    expect(info.Mounts.filter((mount: { Type: string }) => mount.Type === "bind")).toHaveLength(1);
+  });
+
+  it("keeps a file on the state volume across `sbx down` and `sbx up --detach`", async () => {
+    const marker = `survives-${randomBytes(4).toString("hex")}`;
+    expect((await runSbx(["exec", "--", "sh", "-c", `echo ${marker} > ~/.claude/marker`], { cwd: sandbox.project, env: sandbox.env })).exitCode).toBe(0);
+    const down = await runSbx(["down"], { cwd: sandbox.project, env: sandbox.env });
+    expect(down.exitCode).toBe(0);
+    expect(docker(["inspect", sandbox.container], { allowFailure: true }).exitCode).not.toBe(0);
+    expect(docker(["volume", "inspect", `${login}-llm`]).exitCode).toBe(0);
+    expect((await runSbx(["up", "--detach", "--yes"], { cwd: sandbox.project, env: sandbox.env, timeoutMs: 120_000 })).exitCode).toBe(0);
+    const read = await runSbx(["exec", "--", "cat", "/home/sandbox/.claude/marker"], { cwd: sandbox.project, env: sandbox.env });
+    expect(read.stdout).toBe(`${marker}\n`);
+  });
+
+  it("passes exec exit codes and stdin through", async () => {
+    expect((await runSbx(["exec", "--", "sh", "-c", "exit 42"], { cwd: sandbox.project, env: sandbox.env })).exitCode).toBe(42);
+    expect((await runSbx(["exec", "--", "cat"], { cwd: sandbox.project, env: sandbox.env, input: "through stdin\n" })).stdout).toBe("through stdin\n");
+  });
+
+  it("lists the sandbox in `sbx ls --json`", async () => {
+    const listed = JSON.parse((await runSbx(["ls", "--json"], { cwd: sandbox.project, env: sandbox.env })).stdout);
+    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ name: sandbox.container, state: "running", project: sandbox.project })]));
+  });
+
+  it("the prompt test: `sbx run claude` shows Claude's ❯ prompt and the plan within 60 s, with no first-run screen", async () => {
+    const socket = `sbx-prompt-${randomBytes(3).toString("hex")}`;
+    // As a user with only a Claude login would: no API key on the host (it was removed since the
+    // last `up`, so this also checks that the stale key is withdrawn from the reused sandbox).
+    const envArgs = Object.entries(sandbox.env)
+      .filter(([key, value]) => value !== undefined && key !== "ANTHROPIC_API_KEY")
+      .map(([key, value]) => `${key}='${value}'`);
+    const command = `cd '${sandbox.project}' && env -i ${envArgs.join(" ")} TERM=xterm-256color '${process.execPath}' '${SBX_BIN}' run claude; sleep 30`;
+    spawnSync("tmux", ["-L", socket, "new-session", "-d", "-x", "160", "-y", "45", "-s", "prompt", command]);
+    const capture = () => spawnSync("tmux", ["-L", socket, "capture-pane", "-p", "-t", "prompt"], { encoding: "utf8" }).stdout ?? "";
+    try {
+      const started = Date.now();
+      let screen = "";
+      while (Date.now() - started < 60_000) {
+        screen = capture();
+        if (screen.includes("❯") && screen.includes("Claude Max")) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(screen).toContain("❯");
+      expect(screen).toContain("Claude Max");
+      for (const firstRun of ["Choose the text style", "Select login method", "Unable to connect", "Do you trust the files", "Yes, proceed", "Detected a custom API key"]) {
+        expect(screen).not.toContain(firstRun);
+      }
+      expect(docker(["exec", sandbox.container, "cat", "/home/sandbox/.sbx/agent.env"]).stdout).toBe("");
+    } finally {
+      spawnSync("tmux", ["-L", socket, "kill-server"]);
+    }
+  }, 90_000);
+
+  it("refuses to start when GITHUB_TOKEN is injected straight into the container, naming it and never its value", () => {
+    const token = `ghp_${"A1b2C3d4E5f6G7h8I9j0".repeat(2).slice(0, 36)}`;
+    const run = docker(["run", "--rm", "-e", `GITHUB_TOKEN=${token}`, sandbox.image], { allowFailure: true });
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain("GITHUB_TOKEN");
+    expect(run.stderr + run.stdout).not.toContain(token);
+    const agent = docker(["exec", "-e", `GITHUB_TOKEN=${token}`, sandbox.container, "node", "/opt/sbx/entrypoint.mjs", "agent", "true"], { allowFailure: true });
+    expect(agent.exitCode).not.toBe(0);
+    expect(agent.stderr).toContain("GITHUB_TOKEN");
+    expect(agent.stderr).not.toContain(token);
+  });
+});
+
