@@ -91,6 +91,39 @@ export async function runProgram(argv: string[]): Promise<number> {
       exitCode = await doctor(options);
     });
 
+  program
+    .command("export")
+    .description("render agent sessions (this project's sandbox and the host's own) as Markdown notes in the inbox")
+    .option("--source <dir>", "a directory of sessions to export instead (e.g. ~/.claude/projects)")
+    .option("--inbox <dir>", "where notes go (default: $SANDBOX_INBOX_DIR or ~/sbx-inbox)")
+    .option("--agent <agent>", "only claude, codex or gemini sessions")
+    .option("--json", "machine-readable output")
+    .action(async (options: { source?: string; inbox?: string; agent?: string; json?: boolean }) => {
+      const { exportFromCli } = await import("./commands/export-entry.js");
+      exitCode = await exportFromCli(options);
+    });
+
+  const policy = program.command("policy").description("the boundary policy: what may cross into a sandbox");
+  policy
+    .command("check")
+    .description("check the environment, an env file, a path or text on stdin against the refuse rules (exit 3 if something is refused)")
+    .option("--env-file <file>", "check the variables in this env file")
+    .option("--path <path>", "check a host path as a mount")
+    .option("--stdin", "scan text from stdin")
+    .option("--profile <name>", "apply a profile from your sbx config")
+    .option("--json", "machine-readable output")
+    .action(async (options: { envFile?: string; path?: string; stdin?: boolean; profile?: string; json?: boolean }) => {
+      const [{ policyCheck }, { homedir }, { text }] = await Promise.all([import("./commands/policy.js"), import("node:os"), import("node:stream/consumers")]);
+      exitCode = await policyCheck({
+        ...options,
+        cwd: process.cwd(),
+        env: process.env,
+        home: homedir(),
+        stdout: process.stdout,
+        readStdin: () => text(process.stdin),
+      });
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {

@@ -15,6 +15,12 @@ export const SANDBOX_HOME = "/home/sandbox";
 export const STATE_DIR = `${SANDBOX_HOME}/.llm`;
 export const WORKSPACE = "/workspace";
 export const ENTRYPOINT = ["node", "/opt/sbx/entrypoint.mjs"];
+/** The agent's extra environment (JSON), loaded by `entrypoint agent`; piped, never in Config.Env. */
+export const AGENT_ENV_SECRET = "agent-env";
+export const AGENT_ENV_FILE = "~/.sbx/agent-env.json";
+/** The user's refuse patterns, so the entrypoint applies the same employer filter inside. */
+export const SANDBOX_POLICY_SECRET = "sandbox-policy";
+export const SANDBOX_POLICY_FILE = "~/.sbx/policy.json";
 
 export interface SandboxIdentity {
   /** The project directory: the git root above the working directory, or the directory itself. */

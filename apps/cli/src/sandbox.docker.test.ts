@@ -17,6 +17,8 @@ const skipReason = environment.available ? "" : ` (skipped: ${environment.reason
 
 const CANARY = `CANARY${randomBytes(8).toString("hex")}`;
 const login = `sbxtest${randomBytes(3).toString("hex")}`;
+/** A GitHub token on the host: the audit must name it, and it must never reach the sandbox. */
+const HOST_GITHUB_TOKEN = `ghp_${randomBytes(18).toString("hex")}`;
 
 interface Sandbox {
   home: string;
@@ -64,6 +66,7 @@ function plantCanaryHome(root: string): string {
 describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReason}`, { timeout: 120_000 }, () => {
   const sandbox = {} as Sandbox;
   const argvSeen: string[] = [];
+  let upOutput = "";
 
   beforeAll(async () => {
     const root = mkdtempSync(join(tmpdir(), "sbx-e2e-"));
@@ -76,6 +79,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       SBX_LOGIN: login,
       SBX_BASE_IMAGE: environment.available ? environment.image : "",
       ANTHROPIC_API_KEY: `sk-ant-api03-${CANARY}-apikey`,
+      GITHUB_TOKEN: HOST_GITHUB_TOKEN,
       ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     };
     // Watch the host's process list for the whole of `sbx up`: no argv may carry a secret.
@@ -87,6 +91,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       const up = await runSbx(["up", "--detach", "--yes"], { cwd: sandbox.project, env: sandbox.env, timeoutMs: 15 * 60_000 });
       expect(up.stderr).toContain("logins piped");
       expect(up.exitCode, up.stderr).toBe(0);
+      upOutput = up.stderr;
     } finally {
       clearInterval(watcher);
     }
@@ -124,7 +129,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     });
 
     it("is in each destination file, mode 0600, owned by the sandbox user — and the MCP servers stayed home", () => {
-      const files = ["/home/sandbox/.claude/.credentials.json", "/home/sandbox/.codex/auth.json", "/home/sandbox/.gemini/oauth_creds.json", "/home/sandbox/.local/share/opencode/auth.json", "/home/sandbox/.sbx/agent.env"];
+      const files = ["/home/sandbox/.claude/.credentials.json", "/home/sandbox/.codex/auth.json", "/home/sandbox/.gemini/oauth_creds.json", "/home/sandbox/.local/share/opencode/auth.json", "/home/sandbox/.sbx/agent-env.json"];
       for (const file of files) {
         const stat = docker(["exec", sandbox.container, "stat", "-L", "-c", "%a %U", file]);
         expect(stat.stdout.trim(), file).toBe("600 sandbox");
@@ -142,6 +147,17 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       const agentEnv = docker(["exec", sandbox.container, "node", "/opt/sbx/entrypoint.mjs", "agent", "printenv", "ANTHROPIC_API_KEY"]);
       expect(agentEnv.stdout.trim()).toBe(`sk-ant-api03-${CANARY}-apikey`);
     });
+  });
+
+  it("refuses the host's GITHUB_TOKEN in the audit by name, never by value, and the sandbox never sees it", async () => {
+    expect(upOutput).toMatch(/refused\s+GITHUB_TOKEN: GITHUB_TOKEN is a source-forge credential/);
+    expect(upOutput).toMatch(/logins\s+claude \(Claude Max/);
+    expect(upOutput).not.toContain(HOST_GITHUB_TOKEN);
+    expect(argvSeen.join("\n")).not.toContain(HOST_GITHUB_TOKEN);
+    expect(docker(["inspect", sandbox.container]).stdout).not.toContain(HOST_GITHUB_TOKEN);
+    const agentEnv = docker(["exec", sandbox.container, "node", "/opt/sbx/entrypoint.mjs", "agent", "printenv"]);
+    expect(agentEnv.stdout).not.toContain("GITHUB_TOKEN");
+    expect(agentEnv.stdout).not.toContain(HOST_GITHUB_TOKEN);
   });
 
   it("runs hardened: non-root user, all capabilities dropped, no-new-privileges, pids limit, the state volume, a noexec /run/secrets tmpfs", () => {
@@ -209,7 +225,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       for (const firstRun of ["Choose the text style", "Select login method", "Unable to connect", "Do you trust the files", "Yes, proceed", "Detected a custom API key"]) {
         expect(screen).not.toContain(firstRun);
       }
-      expect(docker(["exec", sandbox.container, "cat", "/home/sandbox/.sbx/agent.env"]).stdout).toBe("");
+      expect(docker(["exec", sandbox.container, "cat", "/home/sandbox/.sbx/agent-env.json"]).stdout).toBe("");
     } finally {
       spawnSync("tmux", ["-L", socket, "kill-server"]);
     }

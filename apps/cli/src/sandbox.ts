@@ -2,8 +2,21 @@ import { homedir } from "node:os";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecret, type SecretInstallation } from "@sbx/secret-pipe";
+import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
-import { ENTRYPOINT, LABELS, SANDBOX_HOME, STATE_DIR, WORKSPACE, sandboxIdentity, type SandboxIdentity } from "./sandbox-identity.js";
+import {
+  AGENT_ENV_FILE,
+  AGENT_ENV_SECRET,
+  ENTRYPOINT,
+  LABELS,
+  SANDBOX_HOME,
+  SANDBOX_POLICY_FILE,
+  SANDBOX_POLICY_SECRET,
+  STATE_DIR,
+  WORKSPACE,
+  sandboxIdentity,
+  type SandboxIdentity,
+} from "./sandbox-identity.js";
 
 export interface SandboxOptions {
   cwd: string;
@@ -14,21 +27,35 @@ export interface SandboxOptions {
   rebuild?: boolean;
   /** Progress lines (stderr). */
   log: (line: string) => void;
-  /** Env names whose values hold a provider's own API key. @default [] */
-  apiKeyEnvNames?: readonly string[];
+  /** Policy profile (`--profile`); SBX_PROFILE and the config's default apply otherwise. */
+  profile?: string;
 }
 
 export interface SandboxPlan {
   identity: SandboxIdentity;
   image: ImagePlan;
   spec: ContainerSpec;
+  /** Logins the policy lets cross. */
   logins: ProbeResult[];
+  audit: CrossingAudit;
+  /** The agent's extra environment (API keys, passthrough, env files): secret, piped only. */
+  agentEnv: Record<string, string>;
+  sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
 }
 
 /** Everything `sbx up` would create, computed without touching Docker (so `--dry-run` is honest). */
 export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan> {
+  const home = options.home ?? homedir();
   const identity = sandboxIdentity(options.cwd, options.env);
   const image = planImage({ env: options.env, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
+  const probed = await probeProviders(realHostContext({ home, env: options.env }));
+  const crossing = await planCrossing({
+    projectDir: identity.projectDir,
+    env: options.env,
+    home,
+    logins: probed,
+    ...(options.profile ? { profile: options.profile } : {}),
+  });
   const uid = Number(image.buildArgs.SBX_UID);
   const gid = Number(image.buildArgs.SBX_GID);
   const spec: ContainerSpec = {
@@ -49,14 +76,12 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       { type: "bind", source: identity.projectDir, target: WORKSPACE },
       { type: "volume", source: identity.volumeName, target: STATE_DIR },
       { type: "tmpfs", target: "/run/secrets", sizeBytes: 1024 * 1024, mode: 0o700, uid, gid, noexec: true },
+      ...crossing.extraMounts,
     ],
     pidsLimit: 1024,
     init: true,
   };
-  const logins = await probeProviders(realHostContext({ home: options.home ?? homedir(), env: options.env }), {
-    ...(options.apiKeyEnvNames ? { apiKeyEnvNames: options.apiKeyEnvNames } : {}),
-  });
-  return { identity, image, spec, logins };
+  return { identity, image, spec, logins: crossing.logins, audit: crossing.audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy };
 }
 
 export interface SandboxState {
@@ -108,29 +133,36 @@ export async function ensureSandbox(runtime: ContainerRuntime, plan: SandboxPlan
   return { plan, container, image, container_action: action, installed };
 }
 
-/** Pipes each found login through exec stdin, then has the entrypoint install them in one step. */
+/**
+ * Pipes each allowed login through exec stdin, plus the agent's environment and the user's refuse
+ * rules, then has the entrypoint install them all in one step.
+ */
 async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise<SandboxState["installed"]> {
-  const manifest: Array<SecretInstallation & { provider: string }> = [];
+  const manifest: Array<SecretInstallation & { provider?: string }> = [];
+  const send = async (name: string, content: Buffer | string, installation: Omit<SecretInstallation, "secret">, provider?: string) => {
+    await pipeSecret(runtime, plan.spec.name, { name, content });
+    manifest.push({ secret: name, ...installation, ...(provider ? { provider } : {}) });
+  };
   for (const login of plan.logins) {
     if (login.status !== "found") continue;
     for (const file of login.files) {
-      await pipeSecret(runtime, plan.spec.name, { name: file.name, content: file.content });
-      manifest.push({
-        provider: login.provider,
-        secret: file.name,
-        destination: file.destination,
-        mode: file.mode,
-        ...(file.mergeJson ? { mergeJson: true } : {}),
-        ...(file.name === "claude-credentials" ? { preferNewer: "claudeAiOauth.expiresAt" } : {}),
-      });
+      await send(
+        file.name,
+        file.content,
+        {
+          destination: file.destination,
+          mode: file.mode,
+          ...(file.mergeJson ? { mergeJson: true } : {}),
+          ...(file.name === "claude-credentials" ? { preferNewer: "claudeAiOauth.expiresAt" } : {}),
+        },
+        login.provider,
+      );
     }
   }
-  if (!manifest.some((item) => item.secret === "agent-env")) {
-    // The host has no API keys (any more): an empty file replaces whatever a reused sandbox had.
-    await pipeSecret(runtime, plan.spec.name, { name: "agent-env", content: "" });
-    manifest.push({ provider: "", secret: "agent-env", destination: "~/.sbx/agent.env", mode: 0o600 });
-  }
-  const result = await runtime.exec(plan.spec.name, { cmd: [...ENTRYPOINT, "install"], stdin: JSON.stringify(manifest) });
+  // Always sent, even empty: a reused sandbox must lose a key the host no longer has.
+  await send(AGENT_ENV_SECRET, JSON.stringify(plan.agentEnv), { destination: AGENT_ENV_FILE, mode: 0o600 }, Object.keys(plan.agentEnv).length ? "env" : undefined);
+  await send(SANDBOX_POLICY_SECRET, JSON.stringify(plan.sandboxPolicy), { destination: SANDBOX_POLICY_FILE, mode: 0o600 });
+  const result = await runtime.exec(plan.spec.name, { cmd: [...ENTRYPOINT, "install"], stdin: JSON.stringify(manifest.map(({ provider: _provider, ...item }) => item)) });
   if (result.exitCode !== 0) {
     const { CliError } = await import("./cli-error.js");
     throw new CliError("SBX_SECRET_INSTALL_FAILED", "The sandbox could not install the piped logins.", {
@@ -147,6 +179,7 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
 /** The plan as `--dry-run` prints it: every secret's bytes replaced by its length. */
 export function redactedPlan(plan: SandboxPlan): unknown {
   return {
+    audit: plan.audit,
     image: { tag: plan.image.tag, baseImage: plan.image.baseImage, buildArgs: plan.image.buildArgs, caCertificates: plan.image.caCertificates },
     volume: plan.identity.volumeName,
     container: plan.spec,

@@ -27,22 +27,12 @@ export async function probeProviders(host: HostContext, options: ProbeOptions = 
   return Promise.all(probes);
 }
 
-/** API keys set on the host cross as a file the sandbox's entrypoint loads into the agent's env. */
+/**
+ * Which provider API keys are set on the host. The CLI decides (with the boundary policy) what
+ * crosses, and pipes the allowed ones as the agent's environment; this probe only reports them.
+ */
 export function probeApiKeys(host: HostContext, names: readonly string[]): ProbeResult {
   const present = names.filter((name) => host.env[name]);
   if (present.length === 0) return { status: "absent", provider: "api-keys", looked: names.map((name) => `$${name}`) };
-  for (const name of present) {
-    if (/[\r\n]/.test(host.env[name] ?? "")) {
-      return { status: "error", provider: "api-keys", code: "SBX_AUTH_INVALID", reason: `$${name} contains a line break.`, source: `$${name}` };
-    }
-  }
-  const content = present.map((name) => `${name}=${host.env[name]}\n`).join("");
-  return {
-    status: "found",
-    provider: "api-keys",
-    description: present.join(", "),
-    source: "environment",
-    files: [{ name: "agent-env", destination: "~/.sbx/agent.env", content: Buffer.from(content), mode: 0o600 }],
-    notes: [],
-  };
+  return { status: "found", provider: "api-keys", description: present.join(", "), source: "environment", files: [], notes: [] };
 }

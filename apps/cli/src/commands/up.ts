@@ -1,7 +1,11 @@
+import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { attach } from "../attach.js";
+import { CliError } from "../cli-error.js";
+import { formatAudit } from "../crossing-audit.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
+import { autosaveIntervalMs, defaultInboxDir, startAutosave, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
 
 export interface UpOptions {
   baseImage?: string;
@@ -22,12 +26,19 @@ export async function up(options: UpOptions): Promise<number> {
     log,
     ...(options.baseImage ? { baseImage: options.baseImage } : {}),
     ...(options.rebuild ? { rebuild: true } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
   if (options.dryRun) {
     process.stdout.write(`${JSON.stringify({ dryRun: true, ...(redactedPlan(plan) as object), attach: options.attach ?? null }, null, 2)}\n`);
     return 0;
   }
+  process.stderr.write(formatAudit(plan.audit, plan.spec.name));
+  if (!options.yes && process.env.SBX_YES !== "1" && process.stdin.isTTY && process.stderr.isTTY) await confirm();
+  // Read before anything is created, so a bad value fails early.
+  const intervalMs = autosaveIntervalMs(process.env);
+  const home = homedir();
+  const transcripts = { cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName), inbox: defaultInboxDir(process.env, home) };
   const runtime = new DockerRuntime();
   try {
     const state = await ensureSandbox(runtime, plan, sandboxOptions);
@@ -36,9 +47,35 @@ export async function up(options: UpOptions): Promise<number> {
       : "none found on this host (run `sbx doctor`)";
     log(`sbx: sandbox ${plan.spec.name} ${state.container_action} · image ${plan.image.tag} (${state.image}) · state volume ${plan.identity.volumeName}`);
     log(`sbx: logins piped: ${logins}`);
-    if (!options.attach) return 0;
-    return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach] });
+    if (!options.attach) {
+      // Catches up on sessions a crashed or killed sandbox left unexported.
+      await syncSandboxTranscripts(runtime, plan.spec.name, transcripts).catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
+      return 0;
+    }
+    // Autosave while the agent runs (catching up in the background first), then a final export
+    // when it ends. Errors wait until the session is over: the agent owns the terminal.
+    const errors: string[] = [];
+    const autosave = startAutosave(runtime, plan.spec.name, { ...transcripts, intervalMs, runAtStart: true, onError: (line) => errors.push(line) });
+    try {
+      return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach] });
+    } finally {
+      const final = await autosave.stop();
+      for (const line of errors) log(`sbx: ${line}`);
+      if (final?.written) log(`sbx: ${final.written} conversation note(s) saved to ${transcripts.inbox}`);
+    }
   } finally {
     runtime.close();
   }
+}
+
+/** The pause after the audit: Enter goes on, anything else (or Ctrl-C) stops before anything is created. */
+async function confirm(): Promise<void> {
+  process.stderr.write("Press Enter to continue, or type n to stop (skip this with --yes): ");
+  const answer = await new Promise<string>((resolve) => {
+    process.stdin.setEncoding("utf8");
+    process.stdin.once("data", (data) => resolve(String(data).trim().toLowerCase()));
+    process.stdin.resume();
+  });
+  process.stdin.pause();
+  if (answer.startsWith("n")) throw new CliError("SBX_ABORTED", "Stopped at the audit; nothing was created.", { exitCode: 130 });
 }

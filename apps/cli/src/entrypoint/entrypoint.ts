@@ -11,11 +11,12 @@ import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { installPipedSecrets, type SecretInstallation } from "@sbx/secret-pipe";
-import { checkSandboxEnv } from "./sandbox-env-check.js";
+import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
 
 const HOME = process.env.HOME || "/home/sandbox";
 const STATE_DIR = join(HOME, ".llm");
-const AGENT_ENV_FILE = join(HOME, ".sbx/agent.env");
+const AGENT_ENV_FILE = join(HOME, ".sbx/agent-env.json");
+const POLICY_FILE = join(HOME, ".sbx/policy.json");
 
 /** Each agent's own state directory lives on the per-login volume, reached through a symlink. */
 const STATE_LINKS: Array<[link: string, target: string]> = [
@@ -30,8 +31,12 @@ function fail(message: string, code = 78): never {
   process.exit(code);
 }
 
+function readJson<T>(path: string, fallback: T): T {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : fallback;
+}
+
 function refuseIfPolicyRefuses(env: Record<string, string | undefined>, where: string, pipedLogins: readonly string[] = []): void {
-  const refused = checkSandboxEnv(env, pipedLogins);
+  const refused = checkSandboxEnv(sandboxPolicy(readJson<SandboxPolicyRules>(POLICY_FILE, {})), env, pipedLogins);
   if (refused.length === 0) return;
   const list = refused.map((item) => `${item.name} (${item.reason})`).join(", ");
   fail(`refusing to ${where}: the environment holds ${refused.length === 1 ? "a variable" : "variables"} sbx never lets into a sandbox: ${list}. Remove ${refused.length === 1 ? "it" : "them"} and start again.`);
@@ -61,13 +66,7 @@ function readStdin(): string {
 }
 
 function loadAgentEnv(): Record<string, string> {
-  if (!existsSync(AGENT_ENV_FILE)) return {};
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(AGENT_ENV_FILE, "utf8").split("\n")) {
-    const at = line.indexOf("=");
-    if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
-  }
-  return env;
+  return readJson<Record<string, string>>(AGENT_ENV_FILE, {});
 }
 
 function idle(): void {

@@ -1,0 +1,40 @@
+import { homedir } from "node:os";
+import { DockerRuntime } from "@sbx/container-runtime";
+import { CliError } from "../cli-error.js";
+import { sandboxIdentity } from "../sandbox-identity.js";
+import { exportCommand } from "./export.js";
+
+const AGENTS = ["claude", "codex", "gemini"] as const;
+
+/** `sbx export`: the project's running sandbox (unless --source) and the host's own sessions. */
+export async function exportFromCli(options: { source?: string; inbox?: string; agent?: string; json?: boolean }): Promise<number> {
+  if (options.agent !== undefined && !AGENTS.includes(options.agent as (typeof AGENTS)[number])) {
+    throw new CliError("SBX_USAGE", `--agent must be one of ${AGENTS.join(", ")}, not "${options.agent}".`, { exitCode: 2 });
+  }
+  let runtime: DockerRuntime | undefined;
+  let sandbox: { runtime: DockerRuntime; container: string; volumeName: string } | undefined;
+  if (!options.source) {
+    const identity = sandboxIdentity(process.cwd());
+    try {
+      runtime = new DockerRuntime();
+      const container = await runtime.inspectContainer(identity.containerName);
+      if (container?.state === "running") sandbox = { runtime, container: identity.containerName, volumeName: identity.volumeName };
+    } catch {
+      // No engine (or a bad DOCKER_HOST): there is no sandbox to read, only the host's sessions.
+    }
+  }
+  try {
+    return await exportCommand({
+      ...(options.source ? { source: options.source } : {}),
+      ...(options.inbox ? { inbox: options.inbox } : {}),
+      ...(options.agent ? { agent: options.agent as (typeof AGENTS)[number] } : {}),
+      ...(options.json ? { json: true } : {}),
+      ...(sandbox ? { sandbox } : {}),
+      env: process.env,
+      home: homedir(),
+      stdout: process.stdout,
+    });
+  } finally {
+    runtime?.close();
+  }
+}

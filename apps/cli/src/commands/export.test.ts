@@ -1,0 +1,105 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import type { ContainerRuntime, ExecOptions, ExecResult } from "@sbx/container-runtime";
+import { afterEach, describe, expect, it } from "vitest";
+import { exportCommand } from "./export.js";
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "../../../../test-fixtures/transcripts");
+const homes: string[] = [];
+afterEach(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+function fakeHome(): string {
+  const home = mkdtempSync(join(tmpdir(), "sbx-cli-export-"));
+  homes.push(home);
+  const project = join(home, ".claude", "projects", "-work-demo");
+  mkdirSync(project, { recursive: true });
+  cpSync(join(FIXTURES, "S2thend__claude-code-history__corrupted-session.jsonl"), join(project, "test-corrupt-001.jsonl"));
+  const codex = join(home, "codex-home", "sessions", "2025", "10", "21");
+  mkdirSync(codex, { recursive: true });
+  cpSync(join(FIXTURES, "yoavf__ai-sessions__codex-pomodor-timer.jsonl"), join(codex, "rollout-2025-10-21T20-02-50-019a085e.jsonl"));
+  return home;
+}
+
+async function run(options: Omit<Parameters<typeof exportCommand>[0], "stdout">): Promise<{ code: number; output: string }> {
+  const stdout = new PassThrough();
+  let output = "";
+  stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const code = await exportCommand({ ...options, stdout });
+  return { code, output };
+}
+
+describe("sbx export", () => {
+  it("exports every agent's default directory into ~/sbx-inbox and lists malformed lines", async () => {
+    const home = fakeHome();
+    const { code, output } = await run({ env: { CODEX_HOME: join(home, "codex-home") }, home });
+    expect(code).toBe(0);
+    expect(output).toContain("written 2, unchanged 0, malformed 2 lines");
+    expect(output).toMatch(/test-corrupt-001\.jsonl:3: invalid JSON/);
+    expect(output).toMatch(/test-corrupt-001\.jsonl:4: invalid JSON/);
+    expect(readdirSync(join(home, "sbx-inbox", "conversations")).filter((name) => !name.startsWith("."))).toHaveLength(2);
+
+    const again = await run({ env: { CODEX_HOME: join(home, "codex-home") }, home });
+    expect(again.output).toContain("written 0, unchanged 2, malformed 0 lines");
+  });
+
+  it("writes to $SANDBOX_INBOX_DIR and limits itself to --agent", async () => {
+    const home = fakeHome();
+    const inbox = join(home, "elsewhere");
+    const { code, output } = await run({ env: { SANDBOX_INBOX_DIR: inbox, CODEX_HOME: join(home, "codex-home") }, home, agent: "codex", json: true });
+    expect(code).toBe(0);
+    const result = JSON.parse(output) as { written: number; inbox: string };
+    expect(result).toMatchObject({ written: 1, inbox });
+    expect(existsSync(join(inbox, "conversations"))).toBe(true);
+  });
+
+  it("says where it looked when the agent has no session directory", async () => {
+    const home = fakeHome();
+    const { code, output } = await run({ env: {}, home, agent: "gemini" });
+    expect(code).toBe(1);
+    expect(output).toContain(`No gemini sessions at ${join(home, ".gemini", "tmp")}.`);
+    expect(output).toContain("hint: Pass --source");
+  });
+
+  describe("with the project's running sandbox", () => {
+    /** A sandbox whose state volume holds no sessions yet; or one that cannot be reached. */
+    const fakeSandbox = (exec: (options: ExecOptions) => Promise<ExecResult>) => ({
+      runtime: { exec: (_container: string, options: ExecOptions) => exec(options) } as unknown as ContainerRuntime,
+      container: "sbx-demo-1234",
+      volumeName: "me-llm",
+    });
+    const empty = async (): Promise<ExecResult> => ({ exitCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) });
+
+    it("syncs the sandbox into its volume's cache first, then the host directories", async () => {
+      const home = fakeHome();
+      const cache = join(home, "xdg-cache");
+      const { code, output } = await run({ env: { CODEX_HOME: join(home, "codex-home"), XDG_CACHE_HOME: cache }, home, sandbox: fakeSandbox(empty), json: true });
+      expect(code).toBe(0);
+      const result = JSON.parse(output) as { sandbox: { container: string; cacheDir: string; copiedBytes: number }; written: number };
+      expect(result.sandbox).toMatchObject({ container: "sbx-demo-1234", cacheDir: join(cache, "sbx", "sessions", "me-llm"), copiedBytes: 0 });
+      expect(result.written).toBe(2);
+    });
+
+    it("still exports the host when the sandbox cannot be read, and says so", async () => {
+      const home = fakeHome();
+      const broken = fakeSandbox(async () => {
+        throw new Error("The container is not running (exited).");
+      });
+      const { code, output } = await run({ env: { CODEX_HOME: join(home, "codex-home") }, home, sandbox: broken });
+      expect(code).toBe(1);
+      expect(output).toContain("sandbox sbx-demo-1234: sync failed: The container is not running (exited).");
+      expect(output).toContain("written 2, unchanged 0");
+    });
+
+    it("does not require a host directory for --agent when the sandbox was a source", async () => {
+      const home = fakeHome();
+      const { code, output } = await run({ env: {}, home, agent: "gemini", sandbox: fakeSandbox(empty) });
+      expect(code).toBe(0);
+      expect(output).toContain("sandbox sbx-demo-1234: copied 0 new bytes of 0 session files");
+    });
+  });
+});

@@ -1,0 +1,377 @@
+import { execFileSync, spawn } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ContainerRuntime, ExecOptions, ExecResult } from "@sbx/container-runtime";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CliError } from "./cli-error.js";
+import {
+  autosaveIntervalMs,
+  defaultInboxDir,
+  mirrorPathFor,
+  mirrorSandboxSessions,
+  startAutosave,
+  syncSandboxTranscripts,
+  transcriptCacheDir,
+  type SyncResult,
+} from "./transcript-sync.js";
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "../../../test-fixtures/transcripts");
+const temps: string[] = [];
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Buffer#equals, not toEqual: deep-equality on 300 KB is seconds. */
+const sameBytes = (a: string, b: string): boolean => readFileSync(a).equals(readFileSync(b));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "sbx-transcript-sync-"));
+  temps.push(dir);
+  return dir;
+}
+
+describe("autosaveIntervalMs", () => {
+  it("defaults to three minutes", () => {
+    expect(autosaveIntervalMs({})).toBe(180_000);
+    expect(autosaveIntervalMs({ SBX_AUTOSAVE_INTERVAL: "" })).toBe(180_000);
+  });
+
+  it("reads whole seconds, and 0 turns periodic saves off", () => {
+    expect(autosaveIntervalMs({ SBX_AUTOSAVE_INTERVAL: "30" })).toBe(30_000);
+    expect(autosaveIntervalMs({ SBX_AUTOSAVE_INTERVAL: " 45 " })).toBe(45_000);
+    expect(autosaveIntervalMs({ SBX_AUTOSAVE_INTERVAL: "0" })).toBe(0);
+  });
+
+  it.each(["abc", "-5", "1.5", "3m", "1e3", "99999999999"])("refuses %j with SBX_CONFIG_INVALID naming the variable", (value) => {
+    const failure = (() => {
+      try {
+        return autosaveIntervalMs({ SBX_AUTOSAVE_INTERVAL: value });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(failure).toBeInstanceOf(CliError);
+    expect(failure).toMatchObject({ code: "SBX_CONFIG_INVALID" });
+    expect((failure as CliError).message).toContain("SBX_AUTOSAVE_INTERVAL");
+    expect((failure as CliError).hint).toMatch(/seconds/);
+  });
+});
+
+describe("inbox and cache locations", () => {
+  it("uses $SANDBOX_INBOX_DIR, else ~/sbx-inbox", () => {
+    expect(defaultInboxDir({ SANDBOX_INBOX_DIR: "/data/inbox" }, "/home/u")).toBe("/data/inbox");
+    expect(defaultInboxDir({}, "/home/u")).toBe("/home/u/sbx-inbox");
+  });
+
+  it("keys the cache by state volume under $XDG_CACHE_HOME, else ~/.cache", () => {
+    expect(transcriptCacheDir({ XDG_CACHE_HOME: "/c" }, "/home/u", "me-llm")).toBe("/c/sbx/sessions/me-llm");
+    expect(transcriptCacheDir({}, "/home/u", "me-llm")).toBe("/home/u/.cache/sbx/sessions/me-llm");
+    // The XDG spec: a relative path is invalid and ignored.
+    expect(transcriptCacheDir({ XDG_CACHE_HOME: "rel" }, "/home/u", "me-llm")).toBe("/home/u/.cache/sbx/sessions/me-llm");
+  });
+
+  it.each(["..", "a/b", "", ".hidden"])("refuses the cache key %j", (key) => {
+    expect(() => transcriptCacheDir({}, "/home/u", key)).toThrow(CliError);
+  });
+});
+
+describe("mirrorPathFor", () => {
+  it.each([
+    "claude/projects/-workspace/0a1b.jsonl",
+    "claude/projects/-workspace/0a1b/subagents/agent-1.jsonl",
+    "codex/sessions/2025/10/21/rollout-2025-10-21T20-02-50-019a085e.jsonl",
+    "gemini/tmp/3f9e/chats/session-2025-01-01.json",
+  ])("keeps %s under the cache", (rel) => {
+    expect(mirrorPathFor("/cache", rel)).toBe(`/cache/${rel}`);
+  });
+
+  it.each([
+    ["a parent segment", "claude/projects/../../../etc/passwd.jsonl"],
+    ["a parent segment at the end", "claude/projects/x/../../x.jsonl"],
+    ["an absolute path", "/etc/x.jsonl"],
+    ["a tree that is not mirrored", "claude/settings.jsonl"],
+    ["the tree prefix alone", "claude/projectsX/a.jsonl"],
+    ["a file that is no session", "claude/projects/-workspace/notes.txt"],
+    ["a newline", "claude/projects/-w/a\nb.jsonl"],
+    ["a backslash", "claude/projects/..\\..\\x.jsonl"],
+    ["a name that was not UTF-8", "claude/projects/-w/\ufffd.jsonl"],
+    ["an empty segment", "claude/projects//a.jsonl"],
+    ["a dot segment", "claude/projects/./a.jsonl"],
+    ["nothing", ""],
+  ])("refuses %s", (_why, rel) => {
+    expect(mirrorPathFor("/cache", rel)).toBeUndefined();
+  });
+});
+
+/** A fake runtime whose exec runs the command on this host, with the sandbox's root moved to a temp dir. */
+class LocalShellRuntime {
+  readonly driver = "local-shell";
+  execs: string[][] = [];
+
+  async exec(_container: string, options: ExecOptions): Promise<ExecResult> {
+    this.execs.push(options.cmd);
+    const [command, ...args] = options.cmd;
+    const child = spawn(command as string, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    // Re-chunk oddly so records and headers straddle chunk boundaries.
+    child.stdout.on("data", (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += 777) {
+        const piece = chunk.subarray(at, at + 777);
+        if (options.stdout) options.stdout.write(piece);
+        else out.push(piece);
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.stdin.on("error", () => {}); // a script that exits early closes its stdin; its exit code tells
+    if (typeof options.stdin === "string" || options.stdin instanceof Uint8Array) child.stdin.end(options.stdin);
+    else child.stdin.end();
+    const exitCode = await new Promise<number>((done) => child.on("close", (code) => done(code ?? 1)));
+    return { exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  }
+}
+
+const gnuFind = (() => {
+  try {
+    return execFileSync("find", ["--version"], { encoding: "utf8" }).includes("GNU");
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!gnuFind)("mirrorSandboxSessions (the sandbox's scripts run on this host)", () => {
+  const setup = () => {
+    const root = tempDir();
+    const cacheDir = join(tempDir(), "cache");
+    const runtime = new LocalShellRuntime();
+    const mirror = () => mirrorSandboxSessions(runtime as unknown as ContainerRuntime, "box", { cacheDir, root });
+    return { root, cacheDir, runtime, mirror };
+  };
+  const put = (root: string, rel: string, content: string | Buffer) => {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), content);
+  };
+  const claudeRel = "claude/projects/-workspace/5c0375b4.jsonl";
+  const codexRel = "codex/sessions/2025/10/21/rollout-2025-10-21T20-02-50-019a085e.jsonl";
+
+  it("copies every session once, then lists only (one exec) when nothing changed", async () => {
+    const { root, cacheDir, runtime, mirror } = setup();
+    put(root, claudeRel, readFileSync(join(FIXTURES, "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl")));
+    put(root, codexRel, readFileSync(join(FIXTURES, "yoavf__ai-sessions__codex-pomodor-timer.jsonl")));
+    put(root, "gemini/tmp/ab12/chats/session-1.json", '{"sessionId":"s","messages":[]}');
+    put(root, "gemini/tmp/ab12/logs.json", "[]");
+    put(root, "claude/projects/-workspace/5c0375b4/tool-results/big.jsonl", "x");
+    put(root, "claude/settings.json", "{}");
+
+    const first = await mirror();
+    expect(first.files).toBe(3);
+    expect(first.execs).toBe(2);
+    expect(first.copiedBytes).toBe(statSync(join(root, claudeRel)).size + statSync(join(root, codexRel)).size + 31);
+    for (const rel of [claudeRel, codexRel, "gemini/tmp/ab12/chats/session-1.json"]) expect(sameBytes(join(cacheDir, rel), join(root, rel))).toBe(true);
+    expect(existsSync(join(cacheDir, "gemini/tmp/ab12/logs.json"))).toBe(false);
+    expect(existsSync(join(cacheDir, "claude/projects/-workspace/5c0375b4/tool-results"))).toBe(false);
+
+    runtime.execs = [];
+    const second = await mirror();
+    expect(second).toMatchObject({ copiedBytes: 0, transferredBytes: 0, files: 3, changed: [], execs: 1 });
+    expect(runtime.execs).toHaveLength(1);
+  });
+
+  it("fetches only the appended bytes, plus a 4 KiB proof of what the cache already holds", async () => {
+    const { root, cacheDir, mirror } = setup();
+    put(root, claudeRel, readFileSync(join(FIXTURES, "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl")));
+    await mirror();
+    const line = `${JSON.stringify({ type: "user", message: { role: "user", content: "one more thing" }, uuid: "u-extra", timestamp: "2025-10-21T21:00:00Z" })}\n`;
+    appendFileSync(join(root, claudeRel), line);
+
+    const result = await mirror();
+    expect(result).toMatchObject({ copiedBytes: Buffer.byteLength(line), changed: [claudeRel], execs: 2 });
+    expect(result.transferredBytes).toBe(Buffer.byteLength(line) + 4096);
+    expect(sameBytes(join(cacheDir, claudeRel), join(root, claudeRel))).toBe(true);
+  });
+
+  it("mirrors a half-written last line as is and completes it on the next run", async () => {
+    const { root, cacheDir, mirror } = setup();
+    put(root, codexRel, '{"type":"session_meta","payload":{"id":"x"}}\n{"type":"response_item","pay');
+    await mirror();
+    appendFileSync(join(root, codexRel), 'load":{}}\n');
+    const result = await mirror();
+    expect(result.copiedBytes).toBe(10);
+    expect(readFileSync(join(cacheDir, codexRel), "utf8")).toBe(readFileSync(join(root, codexRel), "utf8"));
+  });
+
+  it("fetches a file whole when it shrank or its cached prefix no longer matches", async () => {
+    const { root, cacheDir, mirror } = setup();
+    put(root, claudeRel, `${"a".repeat(10_000)}\n`);
+    await mirror();
+    // Rewritten with different bytes and grown: the proof fails, a second exec fetches it whole.
+    put(root, claudeRel, `${"b".repeat(12_000)}\n`);
+    const rewritten = await mirror();
+    expect(rewritten.execs).toBe(3);
+    expect(readFileSync(join(cacheDir, claudeRel), "utf8")).toBe(`${"b".repeat(12_000)}\n`);
+
+    truncateSync(join(root, claudeRel), 100);
+    const shrunk = await mirror();
+    expect(shrunk).toMatchObject({ copiedBytes: 100, execs: 2 });
+    expect(statSync(join(cacheDir, claudeRel)).size).toBe(100);
+  });
+
+  it("re-fetches a Gemini chat whole when it is rewritten at the same size", async () => {
+    const { root, cacheDir, mirror } = setup();
+    const rel = "gemini/tmp/ab12/chats/session-1.json";
+    put(root, rel, '{"sessionId":"s","messages":[1]}');
+    await mirror();
+    put(root, rel, '{"sessionId":"s","messages":[2]}');
+    execFileSync("touch", ["-d", "2030-01-01", join(root, rel)]);
+    const result = await mirror();
+    expect(result.changed).toEqual([rel]);
+    expect(readFileSync(join(cacheDir, rel), "utf8")).toContain("[2]");
+  });
+
+  it("skips unsafe names and files it cannot read, and never writes outside the cache", async () => {
+    const { root, cacheDir, mirror } = setup();
+    put(root, "claude/projects/-w/evil\nname.jsonl", "{}\n");
+    put(root, "claude/projects/-w/locked.jsonl", "{}\n");
+    execFileSync("chmod", ["000", join(root, "claude/projects/-w/locked.jsonl")]);
+    put(root, claudeRel, "{}\n");
+    const result = await mirror();
+    const reasons = result.skipped.map((entry) => `${entry.file.split("/").at(-1)}: ${entry.reason}`).sort();
+    // Root reads a mode-000 file anyway, so it is only skipped for everyone else.
+    const asRoot = process.getuid?.() === 0;
+    expect(reasons).toEqual([`evil\nname.jsonl: unsafe file name; not mirrored`, ...(asRoot ? [] : ["locked.jsonl: not readable in the sandbox; not mirrored"])]);
+    expect(result.files).toBe(asRoot ? 2 : 1);
+    expect(readdirSync(join(cacheDir, "claude/projects/-w")).filter((name) => name.includes("evil"))).toEqual([]);
+    expect(readdirSync(cacheDir).sort()).toEqual([".sbx-mirror.json", "claude"]);
+  });
+
+  it("syncs into the inbox and exports nothing on a second run", async () => {
+    const { root, cacheDir, runtime } = setup();
+    const inbox = tempDir();
+    put(root, claudeRel, readFileSync(join(FIXTURES, "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl")));
+    put(root, codexRel, readFileSync(join(FIXTURES, "yoavf__ai-sessions__codex-pomodor-timer.jsonl")));
+    const sync = () => syncSandboxTranscripts(runtime as unknown as ContainerRuntime, "box", { cacheDir, inbox });
+    // The state volume's root is fixed in syncSandboxTranscripts, so point the fake at it.
+    const exec = runtime.exec.bind(runtime);
+    runtime.exec = (container, options) => exec(container, { ...options, cmd: options.cmd.map((word) => (word === "/home/sandbox/.llm" ? root : word)) });
+    const first = await sync();
+    expect(first).toMatchObject({ written: 2, failed: [] });
+    const second = await sync();
+    expect(second).toMatchObject({ written: 0, unchanged: 2, copiedBytes: 0 });
+  });
+});
+
+const fakeResult = (written = 0): SyncResult => ({ written, unchanged: 0, malformedLines: [], failed: [], notes: [], copiedBytes: 0, files: 0 });
+const noRuntime = {} as ContainerRuntime;
+const base = { cacheDir: "/unused", inbox: "/unused" };
+
+describe("startAutosave", () => {
+  it("syncs every interval and once more when stopped", async () => {
+    vi.useFakeTimers();
+    const sync = vi.fn(async () => fakeResult());
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 1000, sync });
+    expect(sync).toHaveBeenCalledTimes(0);
+    await vi.advanceTimersByTimeAsync(3500);
+    expect(sync).toHaveBeenCalledTimes(3);
+    const final = await autosave.stop();
+    expect(sync).toHaveBeenCalledTimes(4);
+    expect(final).toEqual(fakeResult());
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sync).toHaveBeenCalledTimes(4);
+  });
+
+  it("never overlaps runs: the next interval starts when a slow sync ends", async () => {
+    vi.useFakeTimers();
+    let running = 0;
+    let most = 0;
+    const sync = vi.fn(async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((done) => setTimeout(done, 2500));
+      running -= 1;
+      return fakeResult();
+    });
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 1000, sync });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(most).toBe(1);
+    // 1000 wait + 2500 run per cycle: runs start at 1000, 4500, 8000.
+    expect(sync).toHaveBeenCalledTimes(3);
+    const stopped = autosave.stop();
+    await vi.advanceTimersByTimeAsync(5000);
+    await stopped;
+    expect(most).toBe(1);
+    expect(sync).toHaveBeenCalledTimes(4);
+  });
+
+  it("waits for a sync in flight before the final one", async () => {
+    vi.useFakeTimers();
+    const order: string[] = [];
+    let call = 0;
+    const sync = vi.fn(async () => {
+      const id = ++call;
+      order.push(`start ${id}`);
+      await new Promise((done) => setTimeout(done, 500));
+      order.push(`end ${id}`);
+      return fakeResult(id);
+    });
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 1000, sync });
+    await vi.advanceTimersByTimeAsync(1200);
+    const stopped = autosave.stop();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(await stopped).toEqual(fakeResult(2));
+    expect(order).toEqual(["start 1", "end 1", "start 2", "end 2"]);
+    expect(autosave.stop()).toBe(stopped);
+  });
+
+  it("with interval 0 only runs the final sync", async () => {
+    vi.useFakeTimers();
+    const sync = vi.fn(async () => fakeResult());
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 0, sync });
+    await vi.advanceTimersByTimeAsync(1_000_000);
+    expect(sync).not.toHaveBeenCalled();
+    await autosave.stop();
+    expect(sync).toHaveBeenCalledTimes(1);
+  });
+
+  it("can catch up at once instead of waiting a whole interval", async () => {
+    vi.useFakeTimers();
+    const sync = vi.fn(async () => fakeResult());
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 60_000, runAtStart: true, sync });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sync).toHaveBeenCalledTimes(1);
+    await autosave.stop();
+  });
+
+  it("reports failures in one line through onError and keeps going", async () => {
+    vi.useFakeTimers();
+    const errors: string[] = [];
+    let call = 0;
+    const sync = vi.fn(async () => {
+      call += 1;
+      if (call !== 2) throw new Error(`container gone\nstack-ish detail ${call}`);
+      return fakeResult();
+    });
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 1000, sync, onError: (message) => errors.push(message) });
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(sync).toHaveBeenCalledTimes(2);
+    await expect(autosave.stop()).resolves.toBeUndefined();
+    expect(errors).toEqual(["transcript autosave failed: container gone", "transcript autosave failed: container gone"]);
+  });
+
+  it("never keeps the process alive: its timer is unref'd", async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const original = globalThis.setTimeout;
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((callback: () => void, delay?: number) => {
+      const timer = original(callback, delay);
+      timers.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 60_000, sync: async () => fakeResult() });
+    expect(timers).toHaveLength(1);
+    expect(timers[0]?.hasRef()).toBe(false);
+    await autosave.stop();
+  });
+});
