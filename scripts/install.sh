@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds sbx from this checkout and puts an `sbx` command on PATH (~/.local/bin, or
+# /usr/local/bin as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-pnpm.sh
+pnpm install --frozen-lockfile
+pnpm build
+bin_dir="$HOME/.local/bin"
+[ "$(id -u)" = 0 ] && bin_dir=/usr/local/bin
+mkdir -p "$bin_dir"
+ln -sf "$PWD/apps/cli/bin/sbx.js" "$bin_dir/sbx"
+echo "sbx is installed at $bin_dir/sbx"
+case ":$PATH:" in *":$bin_dir:"*) ;; *) echo "add $bin_dir to your PATH" ;; esac
