@@ -209,7 +209,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     const envArgs = Object.entries(sandbox.env)
       .filter(([key, value]) => value !== undefined && key !== "ANTHROPIC_API_KEY")
       .map(([key, value]) => `${key}='${value}'`);
-    const command = `cd '${sandbox.project}' && env -i ${envArgs.join(" ")} TERM=xterm-256color '${process.execPath}' '${SBX_BIN}' run claude; sleep 30`;
+    const command = `cd '${sandbox.project}' && env -i ${envArgs.join(" ")} TERM=xterm-256color '${process.execPath}' '${SBX_BIN}' run --yes claude; sleep 30`;
     spawnSync("tmux", ["-L", socket, "new-session", "-d", "-x", "160", "-y", "45", "-s", "prompt", command]);
     const capture = () => spawnSync("tmux", ["-L", socket, "capture-pane", "-p", "-t", "prompt"], { encoding: "utf8" }).stdout ?? "";
     try {
@@ -225,7 +225,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       for (const firstRun of ["Choose the text style", "Select login method", "Unable to connect", "Do you trust the files", "Yes, proceed", "Detected a custom API key"]) {
         expect(screen).not.toContain(firstRun);
       }
-      expect(docker(["exec", sandbox.container, "cat", "/home/sandbox/.sbx/agent-env.json"]).stdout).toBe("");
+      expect(docker(["exec", sandbox.container, "cat", "/home/sandbox/.sbx/agent-env.json"]).stdout).toBe("{}");
     } finally {
       spawnSync("tmux", ["-L", socket, "kill-server"]);
     }
