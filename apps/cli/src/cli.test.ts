@@ -64,6 +64,51 @@ describe("sbx, without Docker", () => {
     ]);
   });
 
+  it("audits what would cross: a profile's passthrough env and mount, env files, a refused GITHUB_TOKEN, an ignored project policy", async () => {
+    const dataDir = join(home, "datasets");
+    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(join(home, ".config/sbx"), { recursive: true });
+    writeFileSync(
+      join(home, ".config/sbx/config.json"),
+      JSON.stringify({ profiles: { work: { passthroughEnv: ["DATASET_NAME"], mounts: [{ host: "~/datasets" }, { host: "~/.ssh" }] } } }),
+    );
+    writeFileSync(join(project, ".sbx.env"), "PROJECT_FLAG=on\n");
+    // A cloned repo trying to widen its own sandbox: never read.
+    writeFileSync(join(project, ".sbx.json"), JSON.stringify({ mounts: [{ host: "/" }], passthroughEnv: ["HOME"] }));
+    const token = "ghp_0123456789abcdefABCDEF0123456789abcd";
+    const result = await runSbx(["up", "--dry-run", "--profile", "work"], {
+      cwd: project,
+      env: { ...env, GITHUB_TOKEN: token, DATASET_NAME: "imagenet" },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).not.toContain(token);
+    const { audit, container } = JSON.parse(result.stdout);
+    expect(audit.profile).toBe("work");
+    expect(audit.env).toEqual([
+      { name: "DATASET_NAME", from: "passthrough" },
+      { name: "PROJECT_FLAG", from: "env file" },
+    ]);
+    expect(audit.envFiles).toEqual([join(project, ".sbx.env")]);
+    expect(audit.mounts).toEqual([{ host: dataDir, container: "/mnt/datasets", readOnly: true }]);
+    expect(container.mounts).toContainEqual({ type: "bind", source: dataDir, target: "/mnt/datasets", readOnly: true });
+    expect(audit.refused).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: "env", name: "GITHUB_TOKEN", rule: "forge-token-env" }),
+        expect.objectContaining({ kind: "mount", name: expect.stringContaining(".ssh") }),
+      ]),
+    );
+    expect(audit.ignoredProjectFiles).toEqual([join(project, ".sbx.json")]);
+    // Config.Env of the container never carries what crosses: it is piped.
+    expect(JSON.stringify(container.env)).not.toContain("imagenet");
+  });
+
+  it("refuses to mount the home directory as the workspace, with exit code 3", async () => {
+    const result = await runSbx(["up", "--dry-run"], { cwd: home, env });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/^sbx: sbx will not mount .* as the workspace: Mounting ~ would carry/);
+    expect(result.stderr).toContain("code: SBX_POLICY_REFUSED");
+  });
+
   it("takes --base-image over SBX_BASE_IMAGE", async () => {
     const result = await runSbx(["up", "--dry-run", "--base-image", "other/base:2"], { cwd: project, env });
     expect(JSON.parse(result.stdout).image.baseImage).toBe("other/base:2");
