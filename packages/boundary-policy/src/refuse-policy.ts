@@ -7,7 +7,10 @@ import {
 } from "./env-rules.js";
 import { BUILT_IN_DENY_PATHS, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
 import { PolicyError } from "./policy-error.js";
-import { findSecrets, redactFindings, type Finding } from "./scan-text.js";
+import { findSecrets, redactFindings, redactionMarker, type Finding } from "./scan-text.js";
+
+/** Shorter findings (user globs can match a few characters) are redacted only where found. */
+const MIN_SECRET_TO_REDACT_EVERYWHERE = 8;
 import { compileUserPatterns } from "./user-patterns.js";
 
 export interface PolicyConfig {
@@ -205,7 +208,13 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
       for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
         const findings = findSecrets(redacted, userPatterns);
         if (findings.length === 0) break;
+        // A secret seen once is redacted everywhere, even where a boundary rule would not match
+        // it (the same key glued to a letter, `ask-proj-…`): a scanner miss must not leak it.
+        const secrets = new Map(findings.map((finding) => [redacted.slice(finding.start, finding.end), finding.rule]));
         redacted = redactFindings(redacted, findings);
+        for (const [secret, rule] of secrets) {
+          if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE) redacted = redacted.split(secret).join(redactionMarker(rule));
+        }
       }
       return redacted;
     },

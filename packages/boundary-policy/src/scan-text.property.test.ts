@@ -38,6 +38,12 @@ describe("redact", () => {
     );
   });
 
+  it("redacts a known secret everywhere, even glued to a letter where the scanner alone would miss it", () => {
+    // The counterexample fast-check found: the second copy has no token boundary before it.
+    const key = "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";
+    expect(policy.redact(`${key} a${key}`)).toBe("[REDACTED:openai-api-key] a[REDACTED:openai-api-key]");
+  });
+
   it("keeps the rule name in the marker", () => {
     const text = corpusTexts.find((t) => t.startsWith("AKIALALEMEL33243OLIB")) as string;
     expect(policy.redact(text)).toBe("[REDACTED:aws-access-token]");
