@@ -1,8 +1,7 @@
-import { formatError } from "./cli-error.js";
-
 /**
  * The entry point. `exec` and `status` are the hot paths: they skip commander and never load
- * dockerode, so `sbx exec -- true` costs little more than `docker exec`.
+ * dockerode, so `sbx exec -- true` costs little more than `docker exec`. Every module here is
+ * loaded on demand, the error formatter included: each module a run loads costs it a few ms.
  */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -13,6 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     const { runProgram } = await import("./program.js");
     return await runProgram(argv);
   } catch (error) {
+    const { formatError } = await import("./cli-error.js");
     const { text, exitCode } = formatError(error);
     process.stderr.write(text);
     return exitCode;

@@ -1,5 +1,4 @@
 import http from "node:http";
-import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-host.js";
 import { RuntimeError } from "./errors.js";
@@ -32,6 +31,10 @@ export function unreachable(endpoint: DockerEndpoint, cause: unknown): RuntimeEr
   });
 }
 
+// node:https (and tls under it) costs ~8 ms to load; only tcp+TLS endpoints need it, so the exec
+// hot path over a unix socket loads it never. getBuiltinModule is sync (Node ≥ 20.16).
+const httpsModule = () => process.getBuiltinModule("node:https");
+
 export class NodeHttpTransport implements EngineTransport {
   readonly #endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>;
   readonly #agent: http.Agent;
@@ -41,18 +44,21 @@ export class NodeHttpTransport implements EngineTransport {
     const tls = endpoint.kind === "tcp" ? endpoint.tls : undefined;
     // keepAlive lets a CLI run reuse one connection for its few requests; idle sockets are
     // unref'd by the agent, so they never hold the process open.
-    this.#agent = tls ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+    this.#agent = tls ? new (httpsModule().Agent)({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
   }
 
-  #options(method: string, path: string, headers: Record<string, string>): http.RequestOptions {
+  #options(method: string, path: string, headers: Record<string, string>): http.RequestOptions & { servername?: string } {
     const base: http.RequestOptions = { method, path, headers: { Host: "docker", ...headers }, agent: this.#agent };
     if (this.#endpoint.kind === "tcp") return { ...base, host: this.#endpoint.host, port: this.#endpoint.port };
-    return { ...base, socketPath: this.#endpoint.socketPath };
+    // An empty servername stops the agent from deriving one from the Host header, which calls
+    // net.isIP and so compiles its IPv6 regex: ~15 ms on the first request of every CLI run.
+    // A unix socket or named pipe has no TLS, so no SNI to lose.
+    return { ...base, socketPath: this.#endpoint.socketPath, servername: "" };
   }
 
   #send(options: http.RequestOptions, body: Buffer | undefined): http.ClientRequest {
     const useTls = this.#endpoint.kind === "tcp" && this.#endpoint.tls !== undefined;
-    const request = (useTls ? https : http).request(options);
+    const request = (useTls ? httpsModule() : http).request(options);
     request.end(body);
     return request;
   }
@@ -106,7 +112,7 @@ export class NodeHttpTransport implements EngineTransport {
   stream(method: string, path: string, body?: NodeJS.ReadableStream, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const useTls = this.#endpoint.kind === "tcp" && this.#endpoint.tls !== undefined;
-      const request = (useTls ? https : http).request(this.#options(method, path, headers));
+      const request = (useTls ? httpsModule() : http).request(this.#options(method, path, headers));
       request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
       request.on("response", resolve);
       if (body) body.pipe(request);

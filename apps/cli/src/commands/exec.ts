@@ -1,7 +1,4 @@
-import { DockerRuntime } from "@sbx/container-runtime";
-import { attach } from "../attach.js";
 import { CliError } from "../cli-error.js";
-import { sandboxIdentity } from "../sandbox-identity.js";
 
 /** `sbx exec [--tty|--no-tty] [--workdir DIR] -- <cmd> [args…]`, parsed by hand to stay off commander. */
 export function parseExecArgs(args: string[]): { command: string[]; tty?: boolean; workdir?: string; help: boolean } {
@@ -45,6 +42,13 @@ export async function execFast(args: string[]): Promise<number> {
   if (parsed.command.length === 0) {
     throw new CliError("SBX_USAGE", "sbx exec needs a command to run.", { hint: "For example: sbx exec -- ls -la", exitCode: 2 });
   }
+  // Loaded here, not at the top: program.ts imports this module for EXEC_USAGE, and `sbx --help`
+  // or `sbx up` must not pay for the runtime's module graph twice over.
+  const [{ DockerRuntime }, { attach }, { sandboxIdentity }] = await Promise.all([
+    import("@sbx/container-runtime"),
+    import("../attach.js"),
+    import("../sandbox-identity.js"),
+  ]);
   const identity = sandboxIdentity(process.cwd());
   const runtime = new DockerRuntime();
   try {
