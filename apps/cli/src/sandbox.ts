@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
-import { pipeSecret, type SecretInstallation } from "@sbx/secret-pipe";
+import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
 import {
@@ -134,44 +134,42 @@ export async function ensureSandbox(runtime: ContainerRuntime, plan: SandboxPlan
 }
 
 /**
- * Pipes each allowed login through exec stdin, plus the agent's environment and the user's refuse
- * rules, then has the entrypoint install them all in one step.
+ * Pipes each allowed login, the agent's environment and the user's refuse rules through the stdin
+ * of one exec, which the entrypoint verifies and installs: one engine round trip for all of it.
  */
 async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise<SandboxState["installed"]> {
-  const manifest: Array<SecretInstallation & { provider?: string }> = [];
-  const send = async (name: string, content: Buffer | string, installation: Omit<SecretInstallation, "secret">, provider?: string) => {
-    await pipeSecret(runtime, plan.spec.name, { name, content });
-    manifest.push({ secret: name, ...installation, ...(provider ? { provider } : {}) });
-  };
+  const bundle: Array<BundledSecret & { provider?: string }> = [];
   for (const login of plan.logins) {
     if (login.status !== "found") continue;
     for (const file of login.files) {
-      await send(
-        file.name,
-        file.content,
-        {
-          destination: file.destination,
-          mode: file.mode,
-          ...(file.mergeJson ? { mergeJson: true } : {}),
-          ...(file.name === "claude-credentials" ? { preferNewer: "claudeAiOauth.expiresAt" } : {}),
-        },
-        login.provider,
-      );
+      bundle.push({
+        provider: login.provider,
+        secret: file.name,
+        content: file.content,
+        destination: file.destination,
+        mode: file.mode,
+        ...(file.mergeJson ? { mergeJson: true } : {}),
+        ...(file.name === "claude-credentials" ? { preferNewer: "claudeAiOauth.expiresAt" } : {}),
+      });
     }
   }
   // Always sent, even empty: a reused sandbox must lose a key the host no longer has.
-  await send(AGENT_ENV_SECRET, JSON.stringify(plan.agentEnv), { destination: AGENT_ENV_FILE, mode: 0o600 }, Object.keys(plan.agentEnv).length ? "env" : undefined);
-  await send(SANDBOX_POLICY_SECRET, JSON.stringify(plan.sandboxPolicy), { destination: SANDBOX_POLICY_FILE, mode: 0o600 });
-  const result = await runtime.exec(plan.spec.name, { cmd: [...ENTRYPOINT, "install"], stdin: JSON.stringify(manifest.map(({ provider: _provider, ...item }) => item)) });
-  if (result.exitCode !== 0) {
-    const { CliError } = await import("./cli-error.js");
-    throw new CliError("SBX_SECRET_INSTALL_FAILED", "The sandbox could not install the piped logins.", {
-      hint: result.stderr.toString("utf8").trim().split("\n").slice(-2).join(" ") || "Run `sbx down` and `sbx up` again.",
-    });
-  }
-  const report = JSON.parse(result.stdout.toString("utf8") || "[]") as Array<{ secret: string; destination: string; outcome: string }>;
+  bundle.push({
+    ...(Object.keys(plan.agentEnv).length ? { provider: "env" } : {}),
+    secret: AGENT_ENV_SECRET,
+    content: JSON.stringify(plan.agentEnv),
+    destination: AGENT_ENV_FILE,
+    mode: 0o600,
+  });
+  bundle.push({ secret: SANDBOX_POLICY_SECRET, content: JSON.stringify(plan.sandboxPolicy), destination: SANDBOX_POLICY_FILE, mode: 0o600 });
+  const report = await pipeSecretBundle(
+    runtime,
+    plan.spec.name,
+    bundle.map(({ provider: _provider, ...secret }) => secret),
+    { installCommand: [...ENTRYPOINT, "install"] },
+  );
   return report.flatMap((entry) => {
-    const provider = manifest.find((item) => item.secret === entry.secret)?.provider;
+    const provider = bundle.find((item) => item.secret === entry.secret)?.provider;
     return provider ? [{ provider, destination: entry.destination, outcome: entry.outcome }] : [];
   });
 }

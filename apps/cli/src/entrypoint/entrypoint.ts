@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { installPipedSecrets, type SecretInstallation } from "@sbx/secret-pipe";
+import { receiveSecretBundle } from "@sbx/secret-pipe";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
 
 const HOME = process.env.HOME || "/home/sandbox";
@@ -61,10 +61,6 @@ export function ensureStateLayout(): void {
   }
 }
 
-function readStdin(): string {
-  return readFileSync(0, "utf8");
-}
-
 function loadAgentEnv(): Record<string, string> {
   return readJson<Record<string, string>>(AGENT_ENV_FILE, {});
 }
@@ -81,10 +77,9 @@ function idle(): void {
 
 function install(): void {
   ensureStateLayout();
-  const manifest = JSON.parse(readStdin() || "[]") as SecretInstallation[];
-  const installed = installPipedSecrets(manifest, { home: HOME });
-  // Names, paths and sizes only: this output reaches the host, never the secret bytes.
-  process.stdout.write(JSON.stringify(installed.map(({ secret, destination, bytes, outcome }) => ({ secret, destination, bytes, outcome }))));
+  const installed = receiveSecretBundle(readFileSync(0), { home: HOME });
+  // Names, paths, sizes and hashes only: this output reaches the host, never the secret bytes.
+  process.stdout.write(JSON.stringify(installed));
 }
 
 function agent(argv: string[]): void {

@@ -1,0 +1,89 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ContainerRuntime, ExecOptions, ExecResult } from "@sbx/container-runtime";
+import { beforeEach, describe, expect, it } from "vitest";
+import { pipeSecretBundle, receiveSecretBundle } from "./secret-bundle.js";
+
+/** A sandbox whose `install` exec runs the real receiving half in this process, on temp dirs. */
+function sandboxDouble(dirs: { home: string; secretsDir: string }, tamper?: (stdin: Buffer) => Buffer) {
+  const calls: ExecOptions[] = [];
+  const runtime = {
+    async exec(_container: string, options: ExecOptions): Promise<ExecResult> {
+      calls.push(options);
+      const stdin = tamper ? tamper(options.stdin as Buffer) : (options.stdin as Buffer);
+      try {
+        const report = receiveSecretBundle(stdin, dirs);
+        return { exitCode: 0, stdout: Buffer.from(JSON.stringify(report)), stderr: Buffer.alloc(0) };
+      } catch (error) {
+        return { exitCode: 1, stdout: Buffer.alloc(0), stderr: Buffer.from(`sbx-entrypoint: ${(error as Error).message}\n`) };
+      }
+    },
+  } as unknown as ContainerRuntime;
+  return { runtime, calls };
+}
+
+describe("pipeSecretBundle", () => {
+  let dirs: { home: string; secretsDir: string };
+  beforeEach(() => {
+    const root = mkdtempSync(join(tmpdir(), "sbx-bundle-"));
+    dirs = { home: join(root, "home"), secretsDir: join(root, "run-secrets") };
+    mkdirSync(dirs.home);
+    mkdirSync(dirs.secretsDir);
+  });
+
+  it("installs every secret in one exec, mode 0600, and leaves the tmpfs empty", async () => {
+    const { runtime, calls } = sandboxDouble(dirs);
+    const report = await pipeSecretBundle(
+      runtime,
+      "sandbox",
+      [
+        { secret: "claude-credentials", destination: "~/.claude/.credentials.json", content: '{"token":"CANARY-1"}' },
+        { secret: "agent-env", destination: "~/.sbx/agent-env.json", content: "{}" },
+      ],
+      { installCommand: ["install"] },
+    );
+    expect(calls).toHaveLength(1);
+    expect(report.map((entry) => [entry.secret, entry.bytes, entry.outcome])).toEqual([
+      ["claude-credentials", 20, "installed"],
+      ["agent-env", 2, "installed"],
+    ]);
+    expect(readFileSync(join(dirs.home, ".claude/.credentials.json"), "utf8")).toBe('{"token":"CANARY-1"}');
+    expect(statSync(join(dirs.home, ".claude/.credentials.json")).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dirs.secretsDir)).toEqual([]);
+  });
+
+  it("keeps secrets out of the exec's argv and environment", async () => {
+    const { runtime, calls } = sandboxDouble(dirs);
+    await pipeSecretBundle(runtime, "sandbox", [{ secret: "s", destination: "~/s", content: "CANARY-argv" }], { installCommand: ["install"] });
+    expect(JSON.stringify(calls[0]?.cmd)).not.toContain("CANARY");
+    expect(JSON.stringify(calls[0]?.env ?? {})).not.toContain("CANARY");
+  });
+
+  it("installs nothing when a secret arrives truncated, and says which", async () => {
+    const { runtime } = sandboxDouble(dirs, (stdin) => stdin.subarray(0, stdin.length - 3));
+    const failure = await pipeSecretBundle(runtime, "sandbox", [{ secret: "token", destination: "~/token", content: "CANARY-0123456789" }], {
+      installCommand: ["install"],
+    }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: "SBX_SECRET_INSTALL_FAILED" });
+    expect((failure as { hint: string }).hint).toContain('The secret "token" arrived incomplete (14 of 17 bytes)');
+    expect(existsSync(join(dirs.home, "token"))).toBe(false);
+    expect(readdirSync(dirs.secretsDir)).toEqual([]);
+  });
+
+  it("installs nothing when a secret's bytes were altered in flight", async () => {
+    const { runtime } = sandboxDouble(dirs, (stdin) => Buffer.from(stdin.toString("latin1").replace("CANARY-a", "CANARY-b"), "latin1"));
+    await expect(
+      pipeSecretBundle(runtime, "sandbox", [{ secret: "token", destination: "~/token", content: "CANARY-abc" }], { installCommand: ["install"] }),
+    ).rejects.toMatchObject({ code: "SBX_SECRET_INSTALL_FAILED" });
+    expect(existsSync(join(dirs.home, "token"))).toBe(false);
+  });
+
+  it("refuses a secret name that could leave /run/secrets before sending anything", async () => {
+    const { runtime, calls } = sandboxDouble(dirs);
+    await expect(pipeSecretBundle(runtime, "sandbox", [{ secret: "../x", destination: "~/x", content: "x" }], { installCommand: ["install"] })).rejects.toMatchObject({
+      code: "SBX_SECRET_NAME_INVALID",
+    });
+    expect(calls).toHaveLength(0);
+  });
+});

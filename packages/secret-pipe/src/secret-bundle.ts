@@ -1,0 +1,118 @@
+import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { ContainerRuntime } from "@sbx/container-runtime";
+import { SecretPipeError } from "./errors.js";
+import { installPipedSecrets, type InstalledSecret, type SecretInstallation } from "./install-secrets.js";
+import { assertSecretName, SECRETS_DIR } from "./pipe-secret.js";
+
+/** One secret in a bundle: its bytes and where the sandbox installs them. */
+export interface BundledSecret extends SecretInstallation {
+  content: Uint8Array | string;
+}
+
+/** The bundle's first line: everything but the bytes. Names, sizes and hashes are not secret. */
+interface BundleHeader {
+  version: 1;
+  secrets: Array<SecretInstallation & { bytes: number; sha256: string }>;
+}
+
+export interface VerifiedInstall extends InstalledSecret {
+  sha256: string;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/**
+ * Delivers several secrets and installs them in one exec — each exec is an engine round trip, so
+ * this is what keeps `sbx up` fast. The bytes still travel only on the exec's stdin: a header line
+ * (names, sizes, SHA-256, destinations) and then the secrets back to back. The sandbox checks each
+ * hash before installing anything; the host then checks the sizes and hashes it reports.
+ */
+export async function pipeSecretBundle(
+  runtime: ContainerRuntime,
+  container: string,
+  secrets: BundledSecret[],
+  options: { installCommand: string[] },
+): Promise<VerifiedInstall[]> {
+  const contents = secrets.map((secret) => (typeof secret.content === "string" ? Buffer.from(secret.content) : Buffer.from(secret.content)));
+  const header: BundleHeader = {
+    version: 1,
+    secrets: secrets.map(({ content: _content, ...installation }, index) => {
+      assertSecretName(installation.secret);
+      const bytes = contents[index] as Buffer;
+      return { ...installation, bytes: bytes.length, sha256: sha256(bytes) };
+    }),
+  };
+  let result;
+  try {
+    result = await runtime.exec(container, { cmd: options.installCommand, stdin: Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), ...contents]) });
+  } catch (cause) {
+    throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", "Piping the logins into the sandbox failed.", { hint: "Check that the sandbox is running (`sbx status`).", cause });
+  }
+  if (result.exitCode !== 0) {
+    throw new SecretPipeError("SBX_SECRET_INSTALL_FAILED", "The sandbox could not install the piped logins.", {
+      hint: result.stderr.toString("utf8").trim().split("\n").slice(-2).join(" ") || "Run `sbx down` and `sbx up` again.",
+    });
+  }
+  const report = JSON.parse(result.stdout.toString("utf8")) as VerifiedInstall[];
+  for (const sent of header.secrets) {
+    const received = report.find((entry) => entry.secret === sent.secret);
+    if (!received || received.bytes !== sent.bytes || received.sha256 !== sent.sha256) {
+      throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", `The secret "${sent.secret}" arrived incomplete (${received?.bytes ?? 0} of ${sent.bytes} bytes).`, {
+        hint: "Run `sbx down` and `sbx up` again.",
+      });
+    }
+  }
+  return report;
+}
+
+/**
+ * Runs inside the sandbox on the bundle read from stdin: lands each secret on the tmpfs (mode
+ * 0600), checks its size and hash against the header, and only when every one is whole installs
+ * them all (which shreds the tmpfs copies).
+ */
+export function receiveSecretBundle(bundle: Buffer, options: { home: string; secretsDir?: string }): VerifiedInstall[] {
+  const secretsDir = options.secretsDir ?? SECRETS_DIR;
+  const newline = bundle.indexOf(0x0a);
+  let header: BundleHeader;
+  try {
+    header = JSON.parse(bundle.subarray(0, newline).toString("utf8")) as BundleHeader;
+  } catch (cause) {
+    throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", "The secret bundle's header is not valid JSON.", { cause });
+  }
+  if (newline < 0 || header.version !== 1 || !Array.isArray(header.secrets)) {
+    throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", "The secret bundle is not one this sandbox understands.", { hint: "Rebuild the image: sbx up --rebuild." });
+  }
+  let offset = newline + 1;
+  const landed: Array<{ secret: string; sha256: string; path: string }> = [];
+  try {
+    for (const entry of header.secrets) {
+      assertSecretName(entry.secret);
+      const bytes = bundle.subarray(offset, offset + entry.bytes);
+      offset += entry.bytes;
+      const path = join(secretsDir, entry.secret);
+      const fd = openSync(path, "w", 0o600);
+      landed.push({ secret: entry.secret, sha256: entry.sha256, path });
+      try {
+        writeSync(fd, bytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      const written = readFileSync(path);
+      if (written.length !== entry.bytes || sha256(written) !== entry.sha256) {
+        throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", `The secret "${entry.secret}" arrived incomplete (${written.length} of ${entry.bytes} bytes).`);
+      }
+    }
+  } catch (error) {
+    // All or nothing: no partial secret stays on the tmpfs.
+    for (const { path } of landed) rmSync(path, { force: true });
+    throw error;
+  }
+  const installed = installPipedSecrets(
+    header.secrets.map(({ bytes: _bytes, sha256: _sha256, ...installation }) => installation),
+    { home: options.home, secretsDir },
+  );
+  return installed.map((item) => ({ ...item, sha256: landed.find((entry) => entry.secret === item.secret)?.sha256 ?? "" }));
+}
