@@ -6,7 +6,8 @@
 export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === "exec") {
-      const { execFast } = await import("./commands/exec.js");
+      // The bundled hot path (scripts/bundle.mjs), addressed by URL so TypeScript leaves it alone.
+      const { execFast } = (await import(new URL("./hot/exec.mjs", import.meta.url).href)) as typeof import("./commands/exec.js");
       return await execFast(argv.slice(1));
     }
     const { runProgram } = await import("./program.js");

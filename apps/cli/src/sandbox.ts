@@ -96,7 +96,13 @@ export interface SandboxState {
  * Starts the project's sandbox or reuses the running one, then pipes every login found on the
  * host into it. Idempotent: a second call with nothing changed only re-pipes the logins.
  */
-export async function ensureSandbox(runtime: ContainerRuntime, plan: SandboxPlan, options: SandboxOptions): Promise<SandboxState> {
+export async function ensureSandbox(
+  runtime: ContainerRuntime,
+  plan: SandboxPlan,
+  options: SandboxOptions,
+  /** Work to run alongside the login pipe once the container is up (each exec is a round trip). */
+  alongside?: () => Promise<unknown>,
+): Promise<SandboxState> {
   await runtime.ping();
   const image = await ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {});
   await runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login });
@@ -121,7 +127,7 @@ export async function ensureSandbox(runtime: ContainerRuntime, plan: SandboxPlan
     action = "reused";
   }
 
-  const installed = await pipeLogins(runtime, plan);
+  const [installed] = await Promise.all([pipeLogins(runtime, plan), alongside?.()]);
   const container = await runtime.inspectContainer(plan.spec.name);
   if (!container || container.state !== "running") {
     const logs = await runtime.logs(plan.spec.name).catch(() => "");

@@ -41,17 +41,18 @@ export async function up(options: UpOptions): Promise<number> {
   const transcripts = { cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName), inbox: defaultInboxDir(process.env, home) };
   const runtime = new DockerRuntime();
   try {
-    const state = await ensureSandbox(runtime, plan, sandboxOptions);
+    // Detached: catch up on sessions a crashed or killed sandbox left unexported, concurrently
+    // with the login pipe. Attached: the autosave below does it in the background.
+    const catchUp = options.attach
+      ? undefined
+      : () => syncSandboxTranscripts(runtime, plan.spec.name, transcripts).catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
+    const state = await ensureSandbox(runtime, plan, sandboxOptions, catchUp);
     const logins = state.installed.length
       ? state.installed.map((item) => `${item.provider} → ${item.destination}${item.outcome === "kept-newer" ? " (kept the sandbox's newer copy)" : ""}`).join(", ")
       : "none found on this host (run `sbx doctor`)";
     log(`sbx: sandbox ${plan.spec.name} ${state.container_action} · image ${plan.image.tag} (${state.image}) · state volume ${plan.identity.volumeName}`);
     log(`sbx: logins piped: ${logins}`);
-    if (!options.attach) {
-      // Catches up on sessions a crashed or killed sandbox left unexported.
-      await syncSandboxTranscripts(runtime, plan.spec.name, transcripts).catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
-      return 0;
-    }
+    if (!options.attach) return 0;
     // Autosave while the agent runs (catching up in the background first), then a final export
     // when it ends. Errors wait until the session is over: the agent owns the terminal.
     const errors: string[] = [];

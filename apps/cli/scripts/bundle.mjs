@@ -1,0 +1,16 @@
+// Two single-file bundles, each built from the TypeScript sources and the workspace packages:
+//
+// - dist/image/entrypoint.mjs: the sandbox's entrypoint with the policy engine and the secret
+//   installer, copied into the image, so the container runs the host's exact rules.
+// - dist/hot/exec.mjs: the `sbx exec` hot path. One file instead of ~15 modules saves module
+//   resolution and loading on every call (measured by `pnpm bench`); dockerode stays external
+//   and is never loaded on this path.
+import { build } from "esbuild";
+
+const from = (path) => new URL(path, import.meta.url).pathname;
+const common = { bundle: true, platform: "node", format: "esm", target: "node20", legalComments: "none", logLevel: "warning" };
+
+await Promise.all([
+  build({ ...common, entryPoints: [from("../src/entrypoint/entrypoint.ts")], outfile: from("../dist/image/entrypoint.mjs") }),
+  build({ ...common, entryPoints: [from("../src/commands/exec.ts")], outfile: from("../dist/hot/exec.mjs"), external: ["dockerode"] }),
+]);
