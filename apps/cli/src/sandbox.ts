@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
+import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
 import {
@@ -131,7 +132,6 @@ export async function ensureSandbox(
   const container = await runtime.inspectContainer(plan.spec.name);
   if (!container || container.state !== "running") {
     const logs = await runtime.logs(plan.spec.name).catch(() => "");
-    const { CliError } = await import("./cli-error.js");
     throw new CliError("SBX_SANDBOX_EXITED", `The sandbox ${plan.spec.name} stopped right after it started.`, {
       hint: logs.trim() ? `Its entrypoint said: ${logs.trim().split("\n").slice(-3).join(" | ")}` : "Run `docker logs " + plan.spec.name + "` to see why.",
     });

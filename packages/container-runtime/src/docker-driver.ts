@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
-import { DockerodeTransport } from "./dockerode-transport.js";
+import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
 import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
 import { RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
@@ -27,6 +27,12 @@ export interface DockerDriverOptions {
   transport?: "http" | "dockerode";
   /** An existing dockerode instance to use for builds and the dockerode transport. */
   dockerode?: { modem: unknown; buildImage: (...args: never[]) => unknown };
+}
+
+/** The part of dockerode that image builds use. */
+interface DockerodeForBuilds {
+  modem: { followProgress: (stream: NodeJS.ReadableStream, done: (error: Error | null) => void, progress: (event: never) => void) => void };
+  buildImage: (context: { context: string; src: string[] }, options: Record<string, unknown>) => Promise<NodeJS.ReadableStream>;
 }
 
 interface RawContainer {
@@ -122,20 +128,8 @@ export class DockerRuntime implements ContainerRuntime {
     return image;
   }
 
-  async #dockerode(): Promise<{
-    buildImage: (context: { context: string; src: string[] }, options: Record<string, unknown>) => Promise<NodeJS.ReadableStream>;
-    modem: { followProgress: (stream: NodeJS.ReadableStream, done: (error: Error | null) => void, progress: (event: never) => void) => void };
-  }> {
-    if (this.#options.dockerode) return this.#options.dockerode as never;
-    const { default: Docker } = await import("dockerode");
-    const endpoint = this.endpoint;
-    const options =
-      endpoint.kind === "ssh"
-        ? { protocol: "ssh" as const, host: new URL(endpoint.url).hostname, username: new URL(endpoint.url).username || undefined }
-        : endpoint.kind === "tcp"
-          ? { host: endpoint.host, port: endpoint.port, protocol: endpoint.tls ? ("https" as const) : ("http" as const), ...(endpoint.tls ?? {}) }
-          : { socketPath: endpoint.socketPath };
-    return new Docker(options) as never;
+  #dockerode(): Promise<DockerodeForBuilds> {
+    return loadDockerode(this.endpoint, this.#options.dockerode as DockerodeForBuilds | undefined);
   }
 
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {

@@ -25,12 +25,7 @@ export class DockerodeTransport implements EngineTransport {
 
   constructor(endpoint: DockerEndpoint, dockerode?: { modem: unknown }) {
     this.#endpoint = endpoint;
-    this.#modem = dockerode
-      ? Promise.resolve(dockerode.modem as Modem)
-      : import("dockerode").then(({ default: Docker }) => {
-          const options = endpoint.kind === "ssh" ? { protocol: "ssh" as const, ...sshOptions(endpoint.url) } : endpointOptions(endpoint);
-          return new Docker(options).modem as unknown as Modem;
-        });
+    this.#modem = loadDockerode(endpoint, dockerode).then((docker) => docker.modem as Modem);
   }
 
   async #dial(request: { path: string; query?: Record<string, string> } & Record<string, unknown>, body?: unknown): Promise<unknown> {
@@ -82,14 +77,24 @@ function splitQuery(path: string): { path: string; query?: Record<string, string
   return { path: `${path.slice(0, at)}?`, query: Object.fromEntries(new URLSearchParams(path.slice(at + 1))) };
 }
 
-function sshOptions(url: string): { host: string; port?: number; username?: string } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, ...(parsed.port ? { port: Number(parsed.port) } : {}), ...(parsed.username ? { username: parsed.username } : {}) };
+/**
+ * A dockerode instance for the endpoint (or the caller's own), imported only when first needed:
+ * the import costs 0.2–0.9 s, which no hot path may pay.
+ */
+export function loadDockerode<T extends { modem: unknown } = { modem: unknown }>(endpoint: DockerEndpoint, injected?: T): Promise<T> {
+  if (injected) return Promise.resolve(injected);
+  return import("dockerode").then(({ default: Docker }) => new Docker(dockerodeOptions(endpoint)) as unknown as T);
 }
 
-function endpointOptions(endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>): Record<string, unknown> {
-  if (endpoint.kind === "tcp") {
-    return { host: endpoint.host, port: endpoint.port, protocol: endpoint.tls ? "https" : "http", ...(endpoint.tls ?? {}) };
+function dockerodeOptions(endpoint: DockerEndpoint): Record<string, unknown> {
+  switch (endpoint.kind) {
+    case "ssh": {
+      const url = new URL(endpoint.url);
+      return { protocol: "ssh", host: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), ...(url.username ? { username: url.username } : {}) };
+    }
+    case "tcp":
+      return { host: endpoint.host, port: endpoint.port, protocol: endpoint.tls ? "https" : "http", ...(endpoint.tls ?? {}) };
+    default:
+      return { socketPath: endpoint.socketPath };
   }
-  return { socketPath: endpoint.socketPath };
 }
