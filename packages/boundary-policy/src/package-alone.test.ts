@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { installPackedAlone } from "../../../test-support/install-packed.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "sbx-policy-pack-"));
@@ -12,17 +13,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("the packed package", () => {
   it("installs alone from its tarball and scans text", () => {
-    if (!existsSync(join(packageDir, "dist/index.js")) || !existsSync(join(packageDir, "dist/config.js"))) {
-      throw new Error("dist/ is missing: run `pnpm --filter @sbx/boundary-policy build` first (turbo runs it before test).");
-    }
-    execFileSync("pnpm", ["pack", "--pack-destination", work], { cwd: packageDir, stdio: "pipe" });
-    const tarball = readdirSync(work).find((name) => name.endsWith(".tgz"));
-    expect(tarball).toBeDefined();
-
-    const app = join(work, "app");
-    execFileSync("mkdir", ["-p", app]);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", join(work, tarball as string)], { cwd: app, stdio: "pipe" });
+    const app = installPackedAlone(packageDir, work, { requiredFiles: ["dist/index.js", "dist/config.js"] });
     writeFileSync(
       join(app, "scan.mjs"),
       [

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { installPackedAlone } from "../../../test-support/install-packed.js";
 import { FIXTURE_DIR } from "./test-support/fixtures.js";
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -12,17 +13,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("the published package", () => {
   it("installs alone from its tarball and exports a directory of sessions", () => {
-    if (!existsSync(join(PACKAGE_DIR, "dist", "index.js"))) {
-      throw new Error("dist/ is missing: run `pnpm --filter @sbx/transcript-export build` before this test.");
-    }
-    execFileSync("pnpm", ["pack", "--pack-destination", work], { cwd: PACKAGE_DIR, stdio: "pipe" });
-    const tarball = readdirSync(work).find((name) => name.endsWith(".tgz"));
-    expect(tarball).toBeDefined();
-
-    const app = join(work, "app");
-    execFileSync("mkdir", ["-p", app]);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(work, tarball as string)], { cwd: app, stdio: "pipe" });
+    const app = installPackedAlone(PACKAGE_DIR, work, { requiredFiles: ["dist/index.js"] });
     const installed = readdirSync(join(app, "node_modules", "@sbx"));
     expect(installed).toEqual(["transcript-export"]);
 
