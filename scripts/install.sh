@@ -9,6 +9,6 @@ pnpm build
 bin_dir="$HOME/.local/bin"
 [ "$(id -u)" = 0 ] && bin_dir=/usr/local/bin
 mkdir -p "$bin_dir"
-ln -sf "$PWD/apps/cli/bin/sbx.js" "$bin_dir/sbx"
+ln -sf "$PWD/apps/cli/bin/sbx" "$bin_dir/sbx"
 echo "sbx is installed at $bin_dir/sbx"
 case ":$PATH:" in *":$bin_dir:"*) ;; *) echo "add $bin_dir to your PATH" ;; esac

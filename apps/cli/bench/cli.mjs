@@ -32,7 +32,9 @@ const PROFILE_RUNS = Math.max(0, Number(flags["profile-runs"]));
 
 const CLI_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 const REPO_ROOT = dirname(dirname(CLI_DIR));
-const SBX_BIN = flags.bin ? resolve(flags.bin) : join(CLI_DIR, "bin", "sbx.js");
+// The command a user runs: bin/sbx (the launcher that hands `exec` to docker), or a bin/sbx.js.
+const SBX_BIN = flags.bin ? resolve(flags.bin) : join(CLI_DIR, "bin", "sbx");
+const sbxCommand = (args) => (SBX_BIN.endsWith(".js") ? [process.execPath, [SBX_BIN, ...args]] : [SBX_BIN, args]);
 const TARGETS = { exec: { target: 1.5, goal: 1.2 }, up: { target: 1.5 }, help: {} };
 
 const note = (line) => process.stderr.write(`bench: ${line}\n`);
@@ -112,7 +114,9 @@ writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboardin
 const env = { ...process.env, HOME: home, SBX_BASE_IMAGE: base, SBX_LOGIN: login };
 delete env.NODE_OPTIONS;
 const inProject = { cwd: project, env };
-const sbx = (...args) => timed(process.execPath, [SBX_BIN, ...args], inProject);
+const sbx = (...args) => timed(...sbxCommand(args), inProject);
+// The same exec with the docker CLI hidden from the launcher: the all-Node path.
+const sbxNodeOnly = (...args) => timed(...sbxCommand(args), { ...inProject, env: { ...env, SBX_NO_DOCKER_CLI: "1" } });
 let container;
 
 function cleanUp() {
@@ -132,7 +136,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 const results = {};
 try {
   note(`base image ${base}; first \`sbx up\` (builds the sandbox image if its inputs changed)`);
-  const firstUp = spawnSync(process.execPath, [SBX_BIN, "up", "--detach"], { ...inProject, stdio: ["ignore", "ignore", "inherit"] });
+  const firstUp = spawnSync(...sbxCommand(["up", "--detach"]), { ...inProject, stdio: ["ignore", "ignore", "inherit"] });
   if (firstUp.status !== 0) throw new Error(`sbx up --detach exited ${firstUp.status}`);
   container = quiet("docker", ["ps", "-q", "--no-trunc", "--filter", `label=dev.sbx.project=${project}`]);
   const inspected = JSON.parse(quiet("docker", ["inspect", container]))[0];
@@ -143,6 +147,7 @@ try {
 
   note(`1/3 exec: ${WARMUP} warm-up + ${RUNS} runs per side`);
   results.exec = await interleave({ run: () => sbx("exec", "--", "true") }, { run: () => timed("docker", ["exec", container, "true"]) });
+  results.execNode = await interleave({ run: () => sbxNodeOnly("exec", "--", "true") }, { run: () => timed("docker", ["exec", container, "true"]) });
 
   note(`2/3 up (container absent, image cached): ${WARMUP} warm-up + ${RUNS} runs per side`);
   // The same container sbx makes, by hand: user, hardening, mounts, labels-free.
@@ -155,7 +160,7 @@ try {
     image, "idle",
   ];
   results.up = await interleave(
-    { before: () => quiet(process.execPath, [SBX_BIN, "down"], inProject), run: () => sbx("up", "--detach") },
+    { before: () => quiet(...sbxCommand(["down"]), inProject), run: () => sbx("up", "--detach") },
     {
       run: async () => (await timed("docker", dockerRun)) + (await timed("docker", ["exec", rawName, "true"])),
       after: () => quiet("docker", ["rm", "-f", rawName]),
@@ -187,7 +192,7 @@ try {
 function profileUp(runs) {
   const profiles = [];
   for (let index = 0; index < runs; index += 1) {
-    quiet(process.execPath, [SBX_BIN, "down"], inProject);
+    quiet(...sbxCommand(["down"]), inProject);
     const out = quiet(process.execPath, [join(CLI_DIR, "bench", "trace-steps.mjs"), "up", "--detach"], { ...inProject, env: { ...env, SBX_BENCH_DIST: join(dirname(dirname(SBX_BIN)), "dist") } });
     profiles.push(JSON.parse(out.split("\n").pop()));
   }
@@ -204,6 +209,7 @@ const pad = (text, width) => String(text).padEnd(width);
 const lpad = (text, width) => String(text).padStart(width);
 const rows = [
   ["exec -- true", "docker exec true", results.exec, TARGETS.exec],
+  ["exec (all-Node path)", "docker exec true", results.execNode, {}],
   ["up --detach", "docker run -d + exec", results.up, TARGETS.up],
   ["--help", "node -e 0", results.help, TARGETS.help],
 ];
@@ -227,7 +233,7 @@ if (results.upProfile) {
 
 const jsonPath = join(REPO_ROOT, ".bench", "cli.json");
 mkdirSync(dirname(jsonPath), { recursive: true });
-const { exec, up, help } = results;
+const { exec, execNode, up, help } = results;
 const strip = ({ samples, ...rest }) => ({ ...rest, samples: { sbx: samples.a.map(round), baseline: samples.b.map(round) } });
-writeFileSync(jsonPath, `${JSON.stringify({ ...results.meta, targets: TARGETS, exec: strip(exec), up: strip(up), help: strip(help), upProfile: results.upProfile ?? null }, null, 2)}\n`);
+writeFileSync(jsonPath, `${JSON.stringify({ ...results.meta, targets: TARGETS, exec: strip(exec), execNode: strip(execNode), up: strip(up), help: strip(help), upProfile: results.upProfile ?? null }, null, 2)}\n`);
 process.stdout.write(`\nwrote ${jsonPath}\n`);

@@ -10,6 +10,10 @@ export async function main(argv: string[]): Promise<number> {
       const { execFast } = (await import(new URL("./hot/exec.mjs", import.meta.url).href)) as typeof import("./commands/exec.js");
       return await execFast(argv.slice(1));
     }
+    if (argv[0] === "exec-check" && argv[1]) {
+      const { execCheck } = await import("./commands/exec.js");
+      return await execCheck(argv[1]);
+    }
     const { runProgram } = await import("./program.js");
     return await runProgram(argv);
   } catch (error) {

@@ -185,6 +185,13 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     expect((await runSbx(["exec", "--", "sh", "-c", `echo ${marker} > ~/.claude/marker`], { cwd: sandbox.project, env: sandbox.env })).exitCode).toBe(0);
     const down = await runSbx(["down"], { cwd: sandbox.project, env: sandbox.env });
     expect(down.exitCode).toBe(0);
+    // With no sandbox, both routes explain it the same way.
+    for (const launcher of [false, true]) {
+      const missing = await runSbx(["exec", "--", "true"], { cwd: sandbox.project, env: sandbox.env, launcher });
+      expect(missing.exitCode).toBe(1);
+      expect(missing.stderr).toContain(`sbx: No such container: ${sandbox.container}.`);
+      expect(missing.stderr).toContain("code: SBX_CONTAINER_NOT_FOUND");
+    }
     expect(docker(["inspect", sandbox.container], { allowFailure: true }).exitCode).not.toBe(0);
     expect(docker(["volume", "inspect", `${login}-llm`]).exitCode).toBe(0);
     expect((await runSbx(["up", "--detach", "--yes"], { cwd: sandbox.project, env: sandbox.env, timeoutMs: 120_000 })).exitCode).toBe(0);
@@ -192,10 +199,18 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     expect(read.stdout).toBe(`${marker}\n`);
   });
 
-  it("passes exec exit codes and stdin through", async () => {
-    expect((await runSbx(["exec", "--", "sh", "-c", "exit 42"], { cwd: sandbox.project, env: sandbox.env })).exitCode).toBe(42);
-    expect((await runSbx(["exec", "--", "cat"], { cwd: sandbox.project, env: sandbox.env, input: "through stdin\n" })).stdout).toBe("through stdin\n");
-  });
+  for (const launcher of [false, true]) {
+    it(`passes exec exit codes and stdin through (${launcher ? "bin/sbx → docker exec" : "the Node CLI"})`, async () => {
+      const options = { cwd: sandbox.project, env: sandbox.env, launcher };
+      expect((await runSbx(["exec", "--", "sh", "-c", "exit 42"], options)).exitCode).toBe(42);
+      expect((await runSbx(["exec", "--", "cat"], { ...options, input: "through stdin\n" })).stdout).toBe("through stdin\n");
+      expect((await runSbx(["exec", "--", "pwd"], options)).stdout).toBe("/workspace\n");
+      expect((await runSbx(["exec", "--", "id", "-un"], options)).stdout).toBe("sandbox\n");
+      // An exit 1 of the command's own is passed on as it is, with no sbx explanation added.
+      const own = await runSbx(["exec", "--", "sh", "-c", "echo own >&2; exit 1"], options);
+      expect([own.exitCode, own.stderr]).toEqual([1, "own\n"]);
+    });
+  }
 
   it("lists the sandbox in `sbx ls --json`", async () => {
     const listed = JSON.parse((await runSbx(["ls", "--json"], { cwd: sandbox.project, env: sandbox.env })).stdout);

@@ -104,12 +104,16 @@ export async function ensureSandbox(
   /** Work to run alongside the login pipe once the container is up (each exec is a round trip). */
   alongside?: () => Promise<unknown>,
 ): Promise<SandboxState> {
-  await runtime.ping();
-  const image = await ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {});
-  await runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login });
+  // Independent lookups, side by side: each is an engine round trip. The first to fail on an
+  // engine that does not answer reports it (SBX_DOCKER_UNREACHABLE), so no separate ping.
+  const [image, , found] = await Promise.all([
+    ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {}),
+    runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login }),
+    runtime.inspectContainer(plan.spec.name),
+  ]);
 
   let action: SandboxState["container_action"];
-  let existing = await runtime.inspectContainer(plan.spec.name);
+  let existing = found;
   if (existing && existing.labels[LABELS.imageInputs] !== plan.image.inputsHash) {
     // The image changed under a running sandbox: replace the container (state lives on the volume).
     options.log(`replacing ${plan.spec.name}: its image inputs changed`);

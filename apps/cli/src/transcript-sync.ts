@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rmdir, stat, writeFile } from "node:fs/promise
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { Writable } from "node:stream";
 import type { ContainerRuntime } from "@sbx/container-runtime";
-import { exportSessions, type AgentName, type ExportResult } from "@sbx/transcript-export";
+import type { AgentName, ExportResult } from "@sbx/transcript-export";
 import { CliError } from "./cli-error.js";
 import { STATE_DIR } from "./sandbox-identity.js";
 
@@ -488,6 +488,9 @@ export async function syncSandboxTranscripts(runtime: ContainerRuntime, containe
     if (options.agents && !options.agents.includes(tree.agent)) continue;
     const source = join(options.cacheDir, tree.dir);
     if (!(await stat(source).then((info) => info.isDirectory(), () => false))) continue;
+    // Loaded on first use: the renderer and its YAML writer cost ~100 ms to import, which `sbx up`
+    // would otherwise pay before its first engine call.
+    const { exportSessions } = await import("@sbx/transcript-export");
     const exported = await exportSessions({ source, inbox: options.inbox, agent: tree.agent });
     result.written += exported.written;
     result.unchanged += exported.unchanged;

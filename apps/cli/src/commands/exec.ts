@@ -61,3 +61,27 @@ export async function execFast(args: string[]): Promise<number> {
     runtime.close();
   }
 }
+
+/**
+ * `sbx exec-check <container>` (internal): bin/sbx runs it after `docker exec` exits 1, which is
+ * also docker's status for a missing or stopped sandbox or an engine that does not answer. Exits
+ * 0 when the sandbox is running (the 1 was the command's own), else explains with the usual code.
+ */
+export async function execCheck(container: string): Promise<number> {
+  const { DockerRuntime } = await import("@sbx/container-runtime");
+  const runtime = new DockerRuntime();
+  try {
+    const info = await runtime.inspectContainer(container);
+    if (!info) {
+      throw new CliError("SBX_CONTAINER_NOT_FOUND", `No such container: ${container}.`, {
+        hint: "Run `sbx up` to start the project's sandbox, or `sbx ls` to see the ones that exist.",
+      });
+    }
+    if (info.state !== "running") {
+      throw new CliError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${info.state}).`, { hint: "Run `sbx up --detach` to start it again." });
+    }
+    return 0;
+  } finally {
+    runtime.close();
+  }
+}

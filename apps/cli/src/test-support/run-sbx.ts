@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const SBX_BIN = fileURLToPath(new URL("../../bin/sbx.js", import.meta.url));
+/** The installed command: a POSIX-sh launcher that hands `exec` to docker and the rest to SBX_BIN. */
+export const SBX_LAUNCHER = fileURLToPath(new URL("../../bin/sbx", import.meta.url));
 
 export interface SbxResult {
   exitCode: number;
@@ -10,9 +12,13 @@ export interface SbxResult {
 }
 
 /** Runs the built `sbx` as a real subprocess, the way a user does. */
-export function runSbx(args: string[], options: { cwd: string; env: Record<string, string | undefined>; input?: string; timeoutMs?: number }): Promise<SbxResult> {
+export function runSbx(
+  args: string[],
+  options: { cwd: string; env: Record<string, string | undefined>; input?: string; timeoutMs?: number; launcher?: boolean },
+): Promise<SbxResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SBX_BIN, ...args], { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"] });
+    const [command, argv] = options.launcher ? [SBX_LAUNCHER, args] : [process.execPath, [SBX_BIN, ...args]];
+    const child = spawn(command, argv, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));

@@ -1,0 +1,67 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { sandboxIdentity } from "./sandbox-identity.js";
+import { runSbx, SBX_LAUNCHER } from "./test-support/run-sbx.js";
+
+const root = realpathSync(mkdtempSync(join(tmpdir(), "sbx-launcher-")));
+
+function launcherName(cwd: string): string {
+  const result = spawnSync(SBX_LAUNCHER, ["exec", "--", "true"], { cwd, env: { ...process.env, SBX_PRINT_CONTAINER: "1" }, encoding: "utf8" });
+  return result.stdout.trim();
+}
+
+describe("bin/sbx, the launcher", () => {
+  // Directory names chosen to hit each step of the slug: case, runs of odd characters, leading
+  // dots and dashes, trailing dashes, the 40-character cut, and a git root above the cwd.
+  const projects = [
+    "plain",
+    "My Project (v2)",
+    "--..leading",
+    "trailing---",
+    "x".repeat(39) + "-yyyy",
+    "a".repeat(60),
+    "dots.and_underscores-ok",
+    "!!!",
+  ];
+  for (const name of projects) {
+    it(`names the sandbox exactly as the CLI does for "${name}"`, () => {
+      const project = join(root, name);
+      mkdirSync(join(project, "deep", "er"), { recursive: true });
+      writeFileSync(join(project, ".git"), "gitdir: elsewhere\n");
+      for (const cwd of [project, join(project, "deep", "er")]) expect(launcherName(cwd)).toBe(sandboxIdentity(cwd).containerName);
+    });
+  }
+
+  it("uses the working directory when no git root is above it", () => {
+    const bare = join(root, "no-git-here");
+    mkdirSync(bare);
+    expect(launcherName(bare)).toBe(sandboxIdentity(bare).containerName);
+  });
+
+  it("leaves names outside ASCII to the Node CLI, which explains errors itself", async () => {
+    const project = join(root, "Ünïcode");
+    mkdirSync(join(project, ".git"), { recursive: true });
+    // Only the shell route honours SBX_PRINT_CONTAINER: a printed name would mean it kept the call.
+    const env = { ...process.env, SBX_PRINT_CONTAINER: "1", DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+    const result = await runSbx(["exec", "--", "true"], { cwd: project, env, launcher: true });
+    expect(result.stdout).toBe("");
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("code: SBX_DOCKER_UNREACHABLE");
+  });
+
+  it("hands every other command, and exec's own errors, to the Node CLI", async () => {
+    const version = await runSbx(["--version"], { cwd: root, env: process.env, launcher: true });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const noCommand = await runSbx(["exec"], { cwd: root, env: process.env, launcher: true });
+    expect(noCommand.exitCode).toBe(2);
+    expect(noCommand.stderr).toContain("sbx exec needs a command to run.");
+    const unknown = await runSbx(["exec", "-t", "--weird", "--", "true"], { cwd: root, env: process.env, launcher: true });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option for exec: --weird.");
+    const badDockerHost = await runSbx(["exec", "--", "true"], { cwd: root, env: { ...process.env, DOCKER_HOST: "ftp://example" }, launcher: true });
+    expect(badDockerHost.stderr).toContain("code: SBX_DOCKER_HOST_INVALID");
+  });
+});
