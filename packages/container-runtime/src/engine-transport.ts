@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-host.js";
-import { RuntimeError } from "./errors.js";
+import { containerNotFound, containerNotRunning, RuntimeError } from "./errors.js";
 
 export interface EngineResponse {
   status: number;
@@ -129,16 +129,8 @@ export class NodeHttpTransport implements EngineTransport {
 export function apiError(status: number, body: unknown, path: string): RuntimeError {
   const detail =
     typeof body === "object" && body !== null && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "").trim();
-  if (status === 404 && path.startsWith("/containers/")) {
-    return new RuntimeError("SBX_CONTAINER_NOT_FOUND", `No such container: ${decodeURIComponent(path.split("/")[2] ?? "")}.`, {
-      hint: "Run `sbx up` to start the project's sandbox, or `sbx ls` to see the ones that exist.",
-    });
-  }
-  if (status === 409 && /not running|is paused|is restarting/.test(detail)) {
-    return new RuntimeError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${detail}).`, {
-      hint: "Run `sbx up --detach` to start it again.",
-    });
-  }
+  if (status === 404 && path.startsWith("/containers/")) return containerNotFound(decodeURIComponent(path.split("/")[2] ?? ""));
+  if (status === 409 && /not running|is paused|is restarting/.test(detail)) return containerNotRunning(detail);
   if (status === 404 && path.startsWith("/images/")) {
     return new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${decodeURIComponent(path.split("/")[2] ?? "")}.`);
   }

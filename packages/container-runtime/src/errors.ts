@@ -27,3 +27,14 @@ export class RuntimeError extends Error {
 export function isRuntimeError(error: unknown, code?: RuntimeErrorCode): error is RuntimeError {
   return error instanceof RuntimeError && (code === undefined || error.code === code);
 }
+
+/** One wording for every driver (and the CLI's launcher check), so a user sees the same sentence. */
+export function containerNotFound(name: string): RuntimeError {
+  return new RuntimeError("SBX_CONTAINER_NOT_FOUND", `No such container: ${name}.`, {
+    hint: "Run `sbx up` to start the project's sandbox, or `sbx ls` to see the ones that exist.",
+  });
+}
+
+export function containerNotRunning(detail: string): RuntimeError {
+  return new RuntimeError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${detail}).`, { hint: "Run `sbx up --detach` to start it again." });
+}

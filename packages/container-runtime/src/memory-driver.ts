@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { RuntimeError } from "./errors.js";
+import { containerNotFound, containerNotRunning, RuntimeError } from "./errors.js";
 import type {
   BuildSpec,
   ContainerInfo,
@@ -61,9 +61,7 @@ export class MemoryRuntime implements ContainerRuntime {
   #container(nameOrId: string): FakeContainer {
     this.#engine();
     const found = this.#containers.get(nameOrId) ?? [...this.#containers.values()].find((container) => container.info.id === nameOrId);
-    if (!found) {
-      throw new RuntimeError("SBX_CONTAINER_NOT_FOUND", `No such container: ${nameOrId}.`, { hint: "Run `sbx up` to start the project's sandbox." });
-    }
+    if (!found) throw containerNotFound(nameOrId);
     return found;
   }
 
@@ -142,9 +140,7 @@ export class MemoryRuntime implements ContainerRuntime {
 
   async exec(nameOrId: string, options: ExecOptions): Promise<ExecResult> {
     const container = this.#container(nameOrId);
-    if (container.info.state !== "running") {
-      throw new RuntimeError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${container.info.state}).`, { hint: "Run `sbx up --detach` to start it again." });
-    }
+    if (container.info.state !== "running") throw containerNotRunning(container.info.state);
     const stdin = options.stdin === undefined ? undefined : await readAll(options.stdin);
     const env = { ...container.spec.env, ...options.env };
     const user = options.user ?? container.spec.user;

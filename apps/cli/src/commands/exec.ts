@@ -68,18 +68,12 @@ export async function execFast(args: string[]): Promise<number> {
  * 0 when the sandbox is running (the 1 was the command's own), else explains with the usual code.
  */
 export async function execCheck(container: string): Promise<number> {
-  const { DockerRuntime } = await import("@sbx/container-runtime");
+  const { DockerRuntime, containerNotFound, containerNotRunning } = await import("@sbx/container-runtime");
   const runtime = new DockerRuntime();
   try {
     const info = await runtime.inspectContainer(container);
-    if (!info) {
-      throw new CliError("SBX_CONTAINER_NOT_FOUND", `No such container: ${container}.`, {
-        hint: "Run `sbx up` to start the project's sandbox, or `sbx ls` to see the ones that exist.",
-      });
-    }
-    if (info.state !== "running") {
-      throw new CliError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${info.state}).`, { hint: "Run `sbx up --detach` to start it again." });
-    }
+    if (!info) throw containerNotFound(container);
+    if (info.state !== "running") throw containerNotRunning(info.state);
     return 0;
   } finally {
     runtime.close();
