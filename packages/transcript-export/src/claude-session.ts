@@ -1,7 +1,7 @@
 import { codeBlock, containProse, escapeInline, inlineCode } from "./markdown.js";
 import { isRecord, type Part, type Section, type SubagentTranscript, type ToolCall, type ToolResult } from "./note-sections.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
-import { emptyStats, noteFirstPrompt, noteModel, noteTimestamp, noteTitle, type SessionStats } from "./session-stats.js";
+import { copyStats, emptyStats, noteFirstPrompt, noteModel, noteTimestamp, noteTitle, type SessionStats } from "./session-stats.js";
 import type { LinePosition, ReaderCheckpoint, SectionSink, TranscriptReader } from "./transcript-reader.js";
 
 interface Usage {
@@ -65,13 +65,13 @@ export class ClaudeSessionReader implements TranscriptReader {
 
   push(record: unknown, at: LinePosition): void {
     this.position = at;
-    const statsBefore = this.nested ? this.stats : structuredClone(this.stats);
+    const statsBefore = this.nested ? this.stats : copyStats(this.stats);
     this.handle(record, at, statsBefore);
   }
 
   malformed(at: LinePosition, reason: string): void {
     this.position = at;
-    const statsBefore = structuredClone(this.stats);
+    const statsBefore = copyStats(this.stats);
     this.stats.malformedLines += 1;
     this.malformedPositions.push({ line: at.line, reason });
     this.addEvent(
@@ -99,12 +99,12 @@ export class ClaudeSessionReader implements TranscriptReader {
     if (this.nested) return;
     const front = this.queue[0];
     if (!front) {
-      this.lastCheckpoint = { offset: nextOffset, line: nextLine, stats: structuredClone(this.stats) };
+      this.lastCheckpoint = { offset: nextOffset, line: nextLine, stats: copyStats(this.stats) };
       return;
     }
     // Resuming at the front item is only exact if no later line went into an already-emitted one.
     if (this.maxClosedOffset < front.start.offset && this.lastCheckpoint?.offset !== front.start.offset) {
-      this.lastCheckpoint = { offset: front.start.offset, line: front.start.line, stats: structuredClone(front.statsBefore) };
+      this.lastCheckpoint = { offset: front.start.offset, line: front.start.line, stats: copyStats(front.statsBefore) };
     }
   }
 

@@ -1,6 +1,6 @@
 import { containProse, escapeInline } from "./markdown.js";
 import { isRecord, type Part, type Section, type ToolCall } from "./note-sections.js";
-import { emptyStats, noteFirstPrompt, noteModel, noteTimestamp, type SessionStats } from "./session-stats.js";
+import { copyStats, emptyStats, noteFirstPrompt, noteModel, noteTimestamp, type SessionStats } from "./session-stats.js";
 import type { LinePosition, ReaderCheckpoint, SectionSink, TranscriptReader } from "./transcript-reader.js";
 
 interface OpenItem {
@@ -40,14 +40,14 @@ export class CodexSessionReader implements TranscriptReader {
 
   lineDone(next: LinePosition): void {
     const front = this.queue[0];
-    if (!front) this.lastCheckpoint = { offset: next.offset, line: next.line, stats: structuredClone(this.stats) };
+    if (!front) this.lastCheckpoint = { offset: next.offset, line: next.line, stats: copyStats(this.stats) };
     else if (this.maxClosedOffset < front.start.offset && this.lastCheckpoint?.offset !== front.start.offset) {
-      this.lastCheckpoint = { offset: front.start.offset, line: front.start.line, stats: structuredClone(front.statsBefore) };
+      this.lastCheckpoint = { offset: front.start.offset, line: front.start.line, stats: copyStats(front.statsBefore) };
     }
   }
 
   malformed(at: LinePosition, reason: string): void {
-    const statsBefore = structuredClone(this.stats);
+    const statsBefore = copyStats(this.stats);
     this.stats.malformedLines += 1;
     this.malformedPositions.push({ line: at.line, reason });
     this.open({ kind: "event", part: { type: "notice", kind: "warning", title: `Line ${at.line} of the session file could not be read (${escapeInline(reason)}); it is left out.` } }, at, statsBefore);
@@ -58,7 +58,7 @@ export class CodexSessionReader implements TranscriptReader {
   }
 
   push(record: unknown, at: LinePosition): void {
-    const statsBefore = structuredClone(this.stats);
+    const statsBefore = copyStats(this.stats);
     if (!isRecord(record)) return this.malformed(at, "not a JSON object");
     const payload = isRecord(record.payload) ? record.payload : {};
     const timestamp = typeof record.timestamp === "string" ? record.timestamp : undefined;

@@ -52,6 +52,14 @@ export function emptyStats(agent: AgentName): SessionStats {
   };
 }
 
+/**
+ * A copy of `stats` that later changes to `stats` do not reach. Readers take one per line, so it is
+ * a plain copy, not `structuredClone` (which serialises through a buffer outside the heap).
+ */
+export function copyStats(stats: SessionStats): SessionStats {
+  return { ...stats, models: [...stats.models], tokens: { ...stats.tokens }, linkedSubagents: [...stats.linkedSubagents] };
+}
+
 export function noteTimestamp(stats: SessionStats, value: unknown): void {
   if (typeof value !== "string" || Number.isNaN(Date.parse(value))) return;
   // Records are not always in time order (sidechains, resumed sessions): keep the extremes.
