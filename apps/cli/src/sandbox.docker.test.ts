@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -197,6 +197,53 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     expect((await runSbx(["up", "--detach", "--yes"], { cwd: sandbox.project, env: sandbox.env, timeoutMs: 120_000 })).exitCode).toBe(0);
     const read = await runSbx(["exec", "--", "cat", "/home/sandbox/.claude/marker"], { cwd: sandbox.project, env: sandbox.env });
     expect(read.stdout).toBe(`${marker}\n`);
+  });
+
+  it("keeps each project's conversations to itself on the shared login volume, and exports only its own", async () => {
+    const other = { project: join(sandbox.home, "..", "other-project"), container: "" };
+    mkdirSync(join(other.project, ".git"), { recursive: true });
+    const inA = (script: string) => runSbx(["exec", "--", "sh", "-c", script], { cwd: sandbox.project, env: sandbox.env });
+    const inB = (script: string) => runSbx(["exec", "--", "sh", "-c", script], { cwd: other.project, env: sandbox.env });
+    /** A one-turn Claude session, written where Claude Code writes it: keyed by the cwd, /workspace. */
+    const session = (id: string, prompt: string) =>
+      `mkdir -p ~/.claude/projects/-workspace && printf '%s\\n' '${JSON.stringify({ type: "user", sessionId: id, uuid: `${id}-u`, cwd: "/workspace", timestamp: "2026-11-23T10:00:00.000Z", message: { role: "user", content: prompt } })}' > ~/.claude/projects/-workspace/${id}.jsonl`;
+    const idA = `aaaaaaaa-0000-4000-8000-${randomBytes(6).toString("hex")}`;
+    const idB = `bbbbbbbb-0000-4000-8000-${randomBytes(6).toString("hex")}`;
+    try {
+      expect((await inA(session(idA, "a prompt only project A has seen"))).exitCode).toBe(0);
+      const up = await runSbx(["up", "--detach", "--yes"], { cwd: other.project, env: sandbox.env, timeoutMs: 120_000 });
+      expect(up.exitCode, up.stderr).toBe(0);
+      other.container = JSON.parse((await runSbx(["status", "--json"], { cwd: other.project, env: sandbox.env })).stdout).container.name;
+      expect(other.container).not.toBe(sandbox.container);
+      expect((await inB(session(idB, "a prompt only project B has seen"))).exitCode).toBe(0);
+
+      // What `claude --resume` lists is the directory of its cwd: each project sees its own only.
+      expect((await inA("ls ~/.claude/projects/-workspace")).stdout.trim()).toBe(`${idA}.jsonl`);
+      expect((await inB("ls ~/.claude/projects/-workspace")).stdout.trim()).toBe(`${idB}.jsonl`);
+      // The login is still one: both read the same credentials on the volume.
+      expect((await inB("test -s ~/.claude/.credentials.json && test -L ~/.llm/claude/projects")).exitCode).toBe(0);
+
+      for (const [project, mine, theirs] of [[sandbox.project, idA, idB], [other.project, idB, idA]] as const) {
+        const inbox = mkdtempSync(join(tmpdir(), "sbx-inbox-"));
+        const exported = await runSbx(["export", "--inbox", inbox, "--agent", "claude", "--json"], { cwd: project, env: sandbox.env });
+        expect(exported.exitCode, exported.stderr + exported.stdout).toBe(0);
+        const notes = spawnSync("grep", ["-rl", "session_id", join(inbox, "conversations")], { encoding: "utf8" }).stdout;
+        const text = notes.trim().split("\n").filter(Boolean).map((note) => readFileSync(note, "utf8")).join("\n");
+        expect(text).toContain(mine);
+        expect(text).not.toContain(theirs);
+      }
+    } finally {
+      if (other.container) docker(["rm", "-f", other.container], { allowFailure: true });
+    }
+  });
+
+  it("keeps a store from before per-project isolation aside, untouched, and links the store again", async () => {
+    const old = "rm ~/.llm/codex/sessions && mkdir -p ~/.llm/codex/sessions/2025 && echo old > ~/.llm/codex/sessions/2025/rollout.jsonl";
+    expect((await runSbx(["exec", "--", "sh", "-c", old], { cwd: sandbox.project, env: sandbox.env })).exitCode).toBe(0);
+    expect((await runSbx(["down"], { cwd: sandbox.project, env: sandbox.env })).exitCode).toBe(0);
+    expect((await runSbx(["up", "--detach", "--yes"], { cwd: sandbox.project, env: sandbox.env, timeoutMs: 120_000 })).exitCode).toBe(0);
+    const check = await runSbx(["exec", "--", "sh", "-c", "cat ~/.llm/codex/sessions.before-per-project/2025/rollout.jsonl && test -L ~/.llm/codex/sessions && ls -A ~/.codex/sessions"], { cwd: sandbox.project, env: sandbox.env });
+    expect([check.exitCode, check.stdout]).toEqual([0, "old\n"]);
   });
 
   for (const launcher of [false, true]) {

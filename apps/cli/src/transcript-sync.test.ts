@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,15 +67,16 @@ describe("inbox and cache locations", () => {
     expect(defaultInboxDir({}, "/home/u")).toBe("/home/u/sbx-inbox");
   });
 
-  it("keys the cache by state volume under $XDG_CACHE_HOME, else ~/.cache", () => {
-    expect(transcriptCacheDir({ XDG_CACHE_HOME: "/c" }, "/home/u", "me-llm")).toBe("/c/sbx/sessions/me-llm");
-    expect(transcriptCacheDir({}, "/home/u", "me-llm")).toBe("/home/u/.cache/sbx/sessions/me-llm");
+  it("keys the cache by state volume and project under $XDG_CACHE_HOME, else ~/.cache", () => {
+    expect(transcriptCacheDir({ XDG_CACHE_HOME: "/c" }, "/home/u", "me-llm", "app-1a2b3c4d")).toBe("/c/sbx/sessions/me-llm/app-1a2b3c4d");
+    expect(transcriptCacheDir({}, "/home/u", "me-llm", "app-1a2b3c4d")).toBe("/home/u/.cache/sbx/sessions/me-llm/app-1a2b3c4d");
     // The XDG spec: a relative path is invalid and ignored.
-    expect(transcriptCacheDir({ XDG_CACHE_HOME: "rel" }, "/home/u", "me-llm")).toBe("/home/u/.cache/sbx/sessions/me-llm");
+    expect(transcriptCacheDir({ XDG_CACHE_HOME: "rel" }, "/home/u", "me-llm", "app-1a2b3c4d")).toBe("/home/u/.cache/sbx/sessions/me-llm/app-1a2b3c4d");
   });
 
   it.each(["..", "a/b", "", ".hidden"])("refuses the cache key %j", (key) => {
-    expect(() => transcriptCacheDir({}, "/home/u", key)).toThrow(CliError);
+    expect(() => transcriptCacheDir({}, "/home/u", key, "app-1a2b3c4d")).toThrow(CliError);
+    expect(() => transcriptCacheDir({}, "/home/u", "me-llm", key)).toThrow(CliError);
   });
 });
 
@@ -157,6 +158,20 @@ describe.skipIf(!gnuFind)("mirrorSandboxSessions (the sandbox's scripts run on t
   };
   const claudeRel = "claude/projects/-workspace/5c0375b4.jsonl";
   const codexRel = "codex/sessions/2025/10/21/rollout-2025-10-21T20-02-50-019a085e.jsonl";
+
+  it("follows each store's symlink into the project's own directory, as the entrypoint lays them out", async () => {
+    const { root, cacheDir, mirror } = setup();
+    const session = readFileSync(join(FIXTURES, "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl"));
+    put(root, `by-project/app-1a2b3c4d/${claudeRel}`, session);
+    put(root, `by-project/other-5e6f7a8b/${codexRel}`, "{}\n");
+    mkdirSync(join(root, "claude"), { recursive: true });
+    symlinkSync(join(root, "by-project/app-1a2b3c4d/claude/projects"), join(root, "claude/projects"));
+
+    const result = await mirror();
+    // Only the linked project's sessions, under the paths the exporter and the cache expect.
+    expect(result.files).toBe(1);
+    expect(readFileSync(join(cacheDir, claudeRel))).toEqual(session);
+  });
 
   it("copies every session once, then lists only (one exec) when nothing changed", async () => {
     const { root, cacheDir, runtime, mirror } = setup();

@@ -25,11 +25,12 @@ const MAX_AUTOSAVE_SECONDS = Math.floor(0x7fffffff / 1000);
 
 // Lists session files as `size<TAB>mtime<TAB>path<NUL>`, relative to the state volume.
 // `tool-results` holds large tool outputs the exporter never reads; Gemini keeps chats in `chats/`.
+// -H: each store is a symlink to this project's own directory (see the entrypoint).
 const LIST_SCRIPT = `cd "$1" 2>/dev/null || exit 0
 for d in claude/projects codex/sessions; do
-  [ -d "$d" ] && find "$d" -name tool-results -prune -o -type f -name '*.jsonl' -printf '%s\\t%T@\\t%p\\0'
+  [ -d "$d" ] && find -H "$d" -name tool-results -prune -o -type f -name '*.jsonl' -printf '%s\\t%T@\\t%p\\0'
 done
-[ -d gemini/tmp ] && find gemini/tmp -type f -path '*/chats/*' \\( -name '*.json' -o -name '*.jsonl' \\) -printf '%s\\t%T@\\t%p\\0'
+[ -d gemini/tmp ] && find -H gemini/tmp -type f -path '*/chats/*' \\( -name '*.json' -o -name '*.jsonl' \\) -printf '%s\\t%T@\\t%p\\0'
 exit 0`;
 
 // Reads `offset length path` lines and answers each with `F offset length\n`, exactly `length`
@@ -598,13 +599,16 @@ export function defaultInboxDir(env: NodeJS.ProcessEnv, home: string): string {
  * The host cache of one state volume's sessions: `${XDG_CACHE_HOME:-~/.cache}/sbx/sessions/<key>`.
  * Keyed by the volume, so every sandbox on one login's volume shares one cache.
  */
-export function transcriptCacheDir(env: NodeJS.ProcessEnv, home: string, key: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
-    throw new CliError("SBX_CONFIG_INVALID", `"${key}" cannot name a transcript cache directory.`, { hint: "Use the state volume's name (letters, digits, _ . -)." });
+/** The host's mirror of one project's sessions on one login's state volume. */
+export function transcriptCacheDir(env: NodeJS.ProcessEnv, home: string, volumeName: string, projectId: string): string {
+  for (const key of [volumeName, projectId]) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
+      throw new CliError("SBX_CONFIG_INVALID", `"${key}" cannot name a transcript cache directory.`, { hint: "Use a state volume and project id made of letters, digits, _ . -." });
+    }
   }
   // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
   const cacheHome = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(home, ".cache");
-  return join(cacheHome, "sbx", "sessions", key);
+  return join(cacheHome, "sbx", "sessions", volumeName, projectId);
 }
 
 function firstLine(text: string): string {

@@ -12,13 +12,13 @@ export async function exportFromCli(options: { source?: string; inbox?: string; 
     throw new CliError("SBX_USAGE", `--agent must be one of ${AGENTS.join(", ")}, not "${options.agent}".`, { exitCode: 2 });
   }
   let runtime: DockerRuntime | undefined;
-  let sandbox: { runtime: DockerRuntime; container: string; volumeName: string } | undefined;
+  let sandbox: { runtime: DockerRuntime; container: string; volumeName: string; projectId: string } | undefined;
   if (!options.source) {
     const identity = sandboxIdentity(process.cwd());
     try {
       runtime = new DockerRuntime();
       const container = await runtime.inspectContainer(identity.containerName);
-      if (container?.state === "running") sandbox = { runtime, container: identity.containerName, volumeName: identity.volumeName };
+      if (container?.state === "running") sandbox = { runtime, container: identity.containerName, volumeName: identity.volumeName, projectId: identity.projectId };
     } catch {
       // No engine (or a bad DOCKER_HOST): there is no sandbox to read, only the host's sessions.
     }

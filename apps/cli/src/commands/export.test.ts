@@ -71,16 +71,17 @@ describe("sbx export", () => {
       runtime: { exec: (_container: string, options: ExecOptions) => exec(options) } as unknown as ContainerRuntime,
       container: "sbx-demo-1234",
       volumeName: "me-llm",
+      projectId: "demo-1234",
     });
     const empty = async (): Promise<ExecResult> => ({ exitCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) });
 
-    it("syncs the sandbox into its volume's cache first, then the host directories", async () => {
+    it("syncs the sandbox into its project's cache first, then the host directories", async () => {
       const home = fakeHome();
       const cache = join(home, "xdg-cache");
       const { code, output } = await run({ env: { CODEX_HOME: join(home, "codex-home"), XDG_CACHE_HOME: cache }, home, sandbox: fakeSandbox(empty), json: true });
       expect(code).toBe(0);
       const result = JSON.parse(output) as { sandbox: { container: string; cacheDir: string; copiedBytes: number }; written: number };
-      expect(result.sandbox).toMatchObject({ container: "sbx-demo-1234", cacheDir: join(cache, "sbx", "sessions", "me-llm"), copiedBytes: 0 });
+      expect(result.sandbox).toMatchObject({ container: "sbx-demo-1234", cacheDir: join(cache, "sbx", "sessions", "me-llm", "demo-1234"), copiedBytes: 0 });
       expect(result.written).toBe(2);
     });
 

@@ -17,7 +17,7 @@ export interface ExportCommandOptions {
    * volume) and exported first, then the host's own directories as usual.
    * @default undefined
    */
-  sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string };
+  sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string; projectId: string };
 }
 
 const AGENTS: AgentName[] = ["claude", "codex", "gemini"];
@@ -79,7 +79,7 @@ interface SandboxSummary {
  */
 async function exportSandbox(options: ExportCommandOptions, sandbox: NonNullable<ExportCommandOptions["sandbox"]>, inbox: string, total: ExportResult): Promise<SandboxSummary> {
   checkAgent(options.agent);
-  const cacheDir = transcriptCacheDir(options.env, options.home, sandbox.volumeName);
+  const cacheDir = transcriptCacheDir(options.env, options.home, sandbox.volumeName, sandbox.projectId);
   const summary: SandboxSummary = { container: sandbox.container, cacheDir, copiedBytes: 0, files: 0 };
   try {
     const result = await syncSandboxTranscripts(sandbox.runtime, sandbox.container, { cacheDir, inbox, ...(options.agent ? { agents: [options.agent] } : {}) });

@@ -38,7 +38,7 @@ export async function up(options: UpOptions): Promise<number> {
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
   const home = homedir();
-  const transcripts = { cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName), inbox: defaultInboxDir(process.env, home) };
+  const transcripts = { cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId), inbox: defaultInboxDir(process.env, home) };
   const runtime = new DockerRuntime();
   try {
     // Detached: catch up on sessions a crashed or killed sandbox left unexported, concurrently

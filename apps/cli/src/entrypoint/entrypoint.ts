@@ -8,7 +8,7 @@
  *                  environment again — defence in depth behind the host's check.
  */
 import { spawn } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
@@ -25,6 +25,16 @@ const STATE_LINKS: Array<[link: string, target: string]> = [
   [".gemini", "gemini"],
   [".local/share/opencode", "opencode"],
 ];
+
+/**
+ * The stores where agents list past conversations. The login volume is shared by every project's
+ * sandbox and each one's workspace is /workspace, so the agents would key all projects alike
+ * (Claude's `projects/-workspace`, Gemini's hash of /workspace). Each store on the volume is
+ * therefore a symlink into `~/.sbx/project`, a link local to this container that points at this
+ * project's own directory on the volume: `~/.llm/by-project/<project id>/<store>`.
+ */
+const PROJECT_STORES = ["claude/projects", "codex/sessions", "gemini/tmp"];
+const PROJECT_LINK = join(HOME, ".sbx/project");
 
 function fail(message: string, code = 78): never {
   process.stderr.write(`sbx-entrypoint: ${message}\n`);
@@ -59,6 +69,46 @@ export function ensureStateLayout(): void {
       symlinkSync(join(STATE_DIR, target), linkPath);
     }
   }
+  ensureProjectStores(process.env.SBX_PROJECT_ID);
+}
+
+function ensureProjectStores(projectId: string | undefined): void {
+  // Started by hand without sbx's project id: one store for everything, as the agents would do.
+  const id = projectId && /^[a-z0-9_.-]+$/.test(projectId) && !/^\.+$/.test(projectId) ? projectId : "default";
+  const projectDir = join(STATE_DIR, "by-project", id);
+  for (const store of PROJECT_STORES) mkdirSync(join(projectDir, store), { recursive: true, mode: 0o700 });
+  replaceLink(PROJECT_LINK, projectDir);
+  for (const store of PROJECT_STORES) {
+    const shared = join(STATE_DIR, store);
+    const target = join(PROJECT_LINK, store);
+    const current = lstatSync(shared, { throwIfNoEntry: false });
+    if (current?.isSymbolicLink() && readlinkSync(shared) === target) continue;
+    if (current?.isDirectory()) {
+      // A store from before projects were kept apart: which project each conversation belongs to
+      // is unknowable (all ran in /workspace), so the whole store is kept aside, untouched.
+      let aside = `${shared}.before-per-project`;
+      for (let n = 2; existsSync(aside); n += 1) aside = `${shared}.before-per-project-${n}`;
+      try {
+        renameSync(shared, aside);
+        process.stderr.write(`sbx: conversations from before per-project stores are kept in ${aside}\n`);
+      } catch (error) {
+        // The other sbx process starting in this sandbox (idle, install) moved it first.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }
+    replaceLink(shared, target);
+  }
+}
+
+/** Points `path` at `target` atomically (a sandbox of another project may be reading it). */
+function replaceLink(path: string, target: string): void {
+  const current = lstatSync(path, { throwIfNoEntry: false });
+  if (current?.isSymbolicLink() && readlinkSync(path) === target) return;
+  if (current && !current.isSymbolicLink()) fail(`${path} is in the way of the per-project store; move it and start again`);
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  symlinkSync(target, temp);
+  renameSync(temp, path);
 }
 
 function loadAgentEnv(): Record<string, string> {
