@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
 import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
-import { RuntimeError } from "./errors.js";
+import { imageInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
 import type {
   BuildSpec,
@@ -84,6 +84,23 @@ export class DockerRuntime implements ContainerRuntime {
       `/images/${encodeURIComponent(ref)}/json`,
     );
     return raw && { id: raw.Id, tags: raw.RepoTags ?? [], labels: raw.Config?.Labels ?? {}, createdAt: raw.Created };
+  }
+
+  async listImages(filter: ListFilter = {}): Promise<ImageInfo[]> {
+    const path = `/images/json?filters=${encodeURIComponent(JSON.stringify({ label: labelFilters(filter) }))}`;
+    const raw = (await this.#call("GET", path)) as Array<{ Id: string; RepoTags: string[] | null; Labels: Record<string, string> | null; Created: number }>;
+    return raw.map((image) => ({
+      id: image.Id,
+      tags: (image.RepoTags ?? []).filter((tag) => tag !== "<none>:<none>"),
+      labels: image.Labels ?? {},
+      createdAt: new Date(image.Created * 1000).toISOString(),
+    }));
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    const response = await this.#transport.request("DELETE", `/images/${encodeURIComponent(ref)}`);
+    if (response.status === 409) throw imageInUse(ref);
+    if (response.status !== 200 && response.status !== 404) throw apiError(response.status, response.body, `/images/${ref}`);
   }
 
   async buildImage(spec: BuildSpec): Promise<ImageInfo> {

@@ -6,6 +6,7 @@ export type RuntimeErrorCode =
   | "SBX_CONTAINER_NOT_FOUND"
   | "SBX_CONTAINER_NOT_RUNNING"
   | "SBX_IMAGE_NOT_FOUND"
+  | "SBX_IMAGE_IN_USE"
   | "SBX_IMAGE_BUILD_FAILED";
 
 /**
@@ -37,4 +38,8 @@ export function containerNotFound(name: string): RuntimeError {
 
 export function containerNotRunning(detail: string): RuntimeError {
   return new RuntimeError("SBX_CONTAINER_NOT_RUNNING", `The container is not running (${detail}).`, { hint: "Run `sbx up --detach` to start it again." });
+}
+
+export function imageInUse(ref: string): RuntimeError {
+  return new RuntimeError("SBX_IMAGE_IN_USE", `The image ${ref} is used by a container.`, { hint: "Remove the containers that use it first (`sbx down` in their projects)." });
 }

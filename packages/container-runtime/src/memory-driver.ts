@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { containerNotFound, containerNotRunning, RuntimeError } from "./errors.js";
+import { containerNotFound, containerNotRunning, imageInUse, RuntimeError } from "./errors.js";
 import type {
   BuildSpec,
   ContainerInfo,
@@ -72,6 +72,20 @@ export class MemoryRuntime implements ContainerRuntime {
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
     this.#engine();
     return this.#images.get(ref);
+  }
+
+  async listImages(filter: ListFilter = {}): Promise<ImageInfo[]> {
+    this.#engine();
+    const unique = new Map([...this.#images.values()].map((image) => [image.id, image]));
+    return [...unique.values()].filter((image) => matchesLabels(image.labels, filter));
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    this.#engine();
+    const image = this.#images.get(ref) ?? [...this.#images.values()].find((candidate) => candidate.id === ref);
+    if (!image) return;
+    if ([...this.#containers.values()].some((container) => image.tags.includes(container.info.image) || container.info.image === image.id)) throw imageInUse(ref);
+    for (const tag of image.tags) this.#images.delete(tag);
   }
 
   async buildImage(spec: BuildSpec): Promise<ImageInfo> {

@@ -125,6 +125,9 @@ export interface ContainerRuntime {
   /** Resolves when the engine answers; rejects with SBX_DOCKER_UNREACHABLE otherwise. */
   ping(): Promise<void>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  listImages(filter?: ListFilter): Promise<ImageInfo[]>;
+  /** Removes an image (tag or id); a missing one is fine, one a container uses is refused (SBX_IMAGE_IN_USE). */
+  removeImage(ref: string): Promise<void>;
   buildImage(spec: BuildSpec): Promise<ImageInfo>;
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
   startContainer(nameOrId: string): Promise<void>;

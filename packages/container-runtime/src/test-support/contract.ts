@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRuntimeError } from "../errors.js";
 import type { ContainerRuntime, ContainerSpec } from "../types.js";
@@ -23,10 +26,12 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
     const volumeName = `sbx-contract-${suffix}-llm`;
     let runtime: ContainerRuntime;
     let spec: ContainerSpec;
+    let baseImage: string;
 
     beforeAll(async () => {
       const subject = await setup();
       runtime = subject.runtime;
+      baseImage = subject.image;
       spec = {
         name: containerName,
         image: subject.image,
@@ -46,6 +51,8 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
     afterAll(async () => {
       await runtime?.removeContainer(containerName);
       await runtime?.removeContainer(`${containerName}-again`);
+      await runtime?.removeContainer(`${containerName}-image`);
+      await runtime?.removeImage(`sbx-contract-${suffix}:image`);
       await runtime?.removeVolume(volumeName);
     }, timeout);
 
@@ -137,6 +144,31 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
     it("reports an exec into a missing container with a stable code", async () => {
       const failure = await runtime.exec(`sbx-missing-${suffix}`, { cmd: ["true"] }).catch((error: unknown) => error);
       expect(isRuntimeError(failure, "SBX_CONTAINER_NOT_FOUND")).toBe(true);
+    });
+
+    it("lists images by label and removes one only once no container uses it", async () => {
+      const tag = `sbx-contract-${suffix}:image`;
+      const context = mkdtempSync(join(tmpdir(), "sbx-contract-"));
+      try {
+        writeFileSync(join(context, "Dockerfile"), `FROM ${baseImage}\n`);
+        await runtime.buildImage({ contextDir: context, tag, labels: { "dev.sbx.contract": suffix } });
+      } finally {
+        rmSync(context, { recursive: true, force: true });
+      }
+      const listed = await runtime.listImages({ labels: { "dev.sbx.contract": suffix } });
+      expect(listed.map((image) => image.tags)).toEqual([[tag]]);
+      expect(Number.isNaN(Date.parse(listed[0]?.createdAt ?? ""))).toBe(false);
+      expect(await runtime.listImages({ labels: { "dev.sbx.contract": `${suffix}-other` } })).toEqual([]);
+
+      await runtime.createContainer({ ...spec, name: `${containerName}-image`, image: tag, mounts: [] });
+      const refused = await runtime.removeImage(tag).catch((error: unknown) => error);
+      expect(isRuntimeError(refused, "SBX_IMAGE_IN_USE")).toBe(true);
+      expect(await runtime.inspectImage(tag)).toBeDefined();
+
+      await runtime.removeContainer(`${containerName}-image`);
+      await runtime.removeImage(tag);
+      expect(await runtime.inspectImage(tag)).toBeUndefined();
+      await runtime.removeImage(tag);
     });
 
     it("removes a container idempotently and never its volume", async () => {
