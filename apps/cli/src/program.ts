@@ -64,6 +64,23 @@ export async function runProgram(argv: string[]): Promise<number> {
     });
 
   program
+    .command("gc")
+    .description("delete stopped sandboxes and unused sbx images (and with --volumes, unused state volumes), after saying what")
+    .option("--volumes", "also delete state volumes no sandbox uses: saved logins and conversations")
+    .option("--dry-run", "only say what would be deleted")
+    .option("-y, --yes", "do not ask before deleting")
+    .option("--json", "machine-readable output")
+    .action(async (options: { volumes?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
+      const [{ gc }, { DockerRuntime }] = await Promise.all([import("./commands/gc.js"), import("@sbx/container-runtime")]);
+      const runtime = new DockerRuntime();
+      try {
+        exitCode = await gc(runtime, options);
+      } finally {
+        runtime.close();
+      }
+    });
+
+  program
     .command("ls")
     .description("list the sandboxes sbx manages")
     .option("--json", "machine-readable output")

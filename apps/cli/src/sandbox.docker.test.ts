@@ -232,6 +232,18 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
         expect(text).toContain(mine);
         expect(text).not.toContain(theirs);
       }
+
+      // Stopped, B's sandbox is what `sbx gc` offers to delete; the running one, its image and the
+      // login's volume (which the running one mounts) are not.
+      docker(["stop", "-t", "1", other.container]);
+      const gc = await runSbx(["gc", "--dry-run", "--volumes", "--json"], { cwd: sandbox.project, env: sandbox.env });
+      expect(gc.exitCode, gc.stderr).toBe(0);
+      const plan = JSON.parse(gc.stdout) as { containers: { name: string }[]; images: { ref: string }[]; volumes: { name: string }[] };
+      expect(plan.containers.map((container) => container.name)).toContain(other.container);
+      expect(plan.containers.map((container) => container.name)).not.toContain(sandbox.container);
+      expect(plan.images.map((image) => image.ref)).not.toContain(sandbox.image);
+      expect(plan.volumes.map((volume) => volume.name)).not.toContain(`${login}-llm`);
+      expect(docker(["inspect", other.container]).exitCode).toBe(0);
     } finally {
       if (other.container) docker(["rm", "-f", other.container], { allowFailure: true });
     }

@@ -43,6 +43,7 @@ export interface MemoryDriverOptions {
 export class MemoryRuntime implements ContainerRuntime {
   readonly driver = "memory";
   readonly #images = new Map<string, ImageInfo>();
+  #clock = 0;
   readonly #containers = new Map<string, FakeContainer>();
   readonly #volumes = new Map<string, { info: VolumeInfo; files: Map<string, StoredFile> }>();
   readonly #unreachable: boolean;
@@ -94,7 +95,9 @@ export class MemoryRuntime implements ContainerRuntime {
       throw new RuntimeError("SBX_IMAGE_BUILD_FAILED", `Building ${spec.tag} failed: the context has no Dockerfile.`);
     }
     spec.onProgress?.({ line: `Step 1/1 : (memory) build ${spec.tag}` });
-    const image = fakeImage(spec.tag, spec.labels ?? {});
+    // Strictly increasing build times, as a real engine's, so "the newest image" means something.
+    this.#clock = Math.max(Date.now(), this.#clock + 1);
+    const image = { ...fakeImage(spec.tag, spec.labels ?? {}), createdAt: new Date(this.#clock).toISOString() };
     this.#images.set(spec.tag, image);
     return image;
   }

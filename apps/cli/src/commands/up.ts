@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { attach } from "../attach.js";
-import { CliError } from "../cli-error.js";
+import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
@@ -34,7 +34,9 @@ export async function up(options: UpOptions): Promise<number> {
     return 0;
   }
   process.stderr.write(formatAudit(plan.audit, plan.spec.name));
-  if (!options.yes && process.env.SBX_YES !== "1" && process.stdin.isTTY && process.stderr.isTTY) await confirm();
+  if (!options.yes && process.env.SBX_YES !== "1" && canAsk()) {
+    await confirm("Press Enter to continue, or type n to stop (skip this with --yes):", "Stopped at the audit; nothing was created.");
+  }
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
   const home = homedir();
@@ -67,16 +69,4 @@ export async function up(options: UpOptions): Promise<number> {
   } finally {
     runtime.close();
   }
-}
-
-/** The pause after the audit: Enter goes on, anything else (or Ctrl-C) stops before anything is created. */
-async function confirm(): Promise<void> {
-  process.stderr.write("Press Enter to continue, or type n to stop (skip this with --yes): ");
-  const answer = await new Promise<string>((resolve) => {
-    process.stdin.setEncoding("utf8");
-    process.stdin.once("data", (data) => resolve(String(data).trim().toLowerCase()));
-    process.stdin.resume();
-  });
-  process.stdin.pause();
-  if (answer.startsWith("n")) throw new CliError("SBX_ABORTED", "Stopped at the audit; nothing was created.", { exitCode: 130 });
 }

@@ -1,0 +1,80 @@
+import type { ContainerRuntime } from "@sbx/container-runtime";
+import { CliError } from "../cli-error.js";
+import { canAsk, confirm } from "../confirm.js";
+import { LABELS } from "../sandbox-identity.js";
+
+export interface GcOptions {
+  /** Also remove state volumes no sandbox mounts: saved logins and every project's conversations. */
+  volumes?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+}
+
+export interface GcPlan {
+  /** Sandboxes that are not running; their state is on the volume, nothing of theirs is lost. */
+  containers: { name: string; project: string; state: string }[];
+  /** sbx images no remaining sandbox uses, except the newest (so the next `sbx up` builds nothing). */
+  images: { ref: string; createdAt: string }[];
+  /** With --volumes: state volumes no remaining sandbox mounts. */
+  volumes: { name: string; login: string }[];
+}
+
+const MANAGED = { labels: { [LABELS.managed]: "true" } };
+
+/** What `sbx gc` would remove. Reads only. */
+export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes">): Promise<GcPlan> {
+  const [containers, images, volumes] = await Promise.all([
+    runtime.listContainers(MANAGED),
+    runtime.listImages(MANAGED),
+    options.volumes ? runtime.listVolumes(MANAGED) : Promise.resolve([]),
+  ]);
+  const stale = containers.filter((container) => container.state !== "running");
+  const kept = containers.filter((container) => container.state === "running");
+  const inUse = new Set(kept.map((container) => container.image));
+  const newest = [...images].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  const mounted = new Set(kept.flatMap((container) => container.mounts.filter((mount) => mount.type === "volume").map((mount) => mount.source)));
+  return {
+    containers: stale.map((container) => ({ name: container.name, project: container.labels[LABELS.project] ?? "", state: container.state })),
+    images: images
+      .filter((image) => image !== newest && !image.tags.some((tag) => inUse.has(tag)) && !inUse.has(image.id))
+      .map((image) => ({ ref: image.tags[0] ?? image.id, createdAt: image.createdAt }))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
+    volumes: volumes.filter((volume) => !mounted.has(volume.name)).map((volume) => ({ name: volume.name, login: volume.labels[LABELS.login] ?? "" })),
+  };
+}
+
+/** Says what it will delete, asks (or needs --yes), then removes containers, images and volumes in that order. */
+export async function gc(runtime: ContainerRuntime, options: GcOptions, stream: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const plan = await planGc(runtime, options);
+  const count = plan.containers.length + plan.images.length + plan.volumes.length;
+  if (options.json) process.stdout.write(`${JSON.stringify({ dryRun: options.dryRun ?? false, ...plan }, null, 2)}\n`);
+  else stream.write(describePlan(plan, options));
+  if (count === 0 || options.dryRun) return 0;
+  if (!options.yes) {
+    if (!canAsk()) {
+      throw new CliError("SBX_CONFIRM_REQUIRED", `sbx gc would delete ${count} item${count === 1 ? "" : "s"} and needs a yes first.`, {
+        hint: "Run it in a terminal to answer, or pass --yes (see the list with --dry-run).",
+        exitCode: 2,
+      });
+    }
+    await confirm("Press Enter to delete them, or type n to keep everything:", "Stopped; nothing was deleted.");
+  }
+  for (const container of plan.containers) await runtime.removeContainer(container.name);
+  for (const image of plan.images) await runtime.removeImage(image.ref);
+  for (const volume of plan.volumes) await runtime.removeVolume(volume.name);
+  if (!options.json) stream.write(`sbx: deleted ${count} item${count === 1 ? "" : "s"}.\n`);
+  return 0;
+}
+
+function describePlan(plan: GcPlan, options: Pick<GcOptions, "volumes" | "dryRun">): string {
+  const lines: string[] = [];
+  for (const container of plan.containers) lines.push(`  sandbox ${container.name} (${container.state}; project ${container.project || "unknown"})`);
+  for (const image of plan.images) lines.push(`  image ${image.ref} (built ${image.createdAt.slice(0, 10)}; no sandbox uses it)`);
+  for (const volume of plan.volumes) {
+    lines.push(`  state volume ${volume.name}: the saved logins and every project's conversations of ${volume.login || "its login"} (notes in the inbox and the host's mirror in ~/.cache/sbx/sessions stay)`);
+  }
+  const none = options.volumes ? "nothing to remove" : "nothing to remove (state volumes are only removed with --volumes)";
+  if (lines.length === 0) return `sbx gc: ${none}.\n`;
+  return `sbx gc ${options.dryRun ? "would delete" : "will delete"}:\n${lines.join("\n")}\n`;
+}
