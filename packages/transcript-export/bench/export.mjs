@@ -85,7 +85,7 @@ const haveCli = existsSync(join(here, "../../../apps/cli/dist/main.js"));
 if (!haveCli) console.log("sbx export rows skipped: apps/cli is not built (pnpm build)");
 const work = mkdtempSync(join(tmpdir(), "sbx-bench-"));
 const report = (label, mb, run) =>
-  console.log(`${label}: ${run.seconds.toFixed(2)} s${mb ? ` = ${(mb / run.seconds).toFixed(1)} MB/s` : ""}, peak RSS ${run.peakRssMb.toFixed(0)} MB (written ${run.written}, unchanged ${run.unchanged})`);
+  console.log(`${label}: ${run.seconds < 1 ? `${(run.seconds * 1000).toFixed(1)} ms` : `${run.seconds.toFixed(2)} s`}${mb ? ` = ${(mb / run.seconds).toFixed(1)} MB/s` : ""}, peak RSS ${run.peakRssMb.toFixed(0)} MB (written ${run.written}, unchanged ${run.unchanged})`);
 try {
   const large = join(work, "large");
   mkdirSync(large);
