@@ -98,9 +98,10 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeImage(ref: string): Promise<void> {
-    const response = await this.#transport.request("DELETE", `/images/${encodeURIComponent(ref)}`);
+    const path = `/images/${encodeURIComponent(ref)}`;
+    const response = await this.#transport.request("DELETE", path);
     if (response.status === 409) throw imageInUse(ref);
-    if (response.status !== 200 && response.status !== 404) throw apiError(response.status, response.body, `/images/${ref}`);
+    if (response.status !== 200 && response.status !== 404) throw apiError(response.status, response.body, path);
   }
 
   async buildImage(spec: BuildSpec): Promise<ImageInfo> {

@@ -45,9 +45,7 @@ function runLibrary(source, inbox) {
  * preloaded through NODE_OPTIONS (the launcher's own Node flags stay as they are); the time is wall
  * clock, Node's start-up included.
  */
-function runCli(source, inbox, work) {
-  const reporter = join(work, "report-rss.mjs");
-  writeFileSync(reporter, 'process.on("exit", () => process.stderr.write(`\\nSBX_BENCH_MAXRSS_KB ${process.resourceUsage().maxRSS}\\n`));\n');
+function runCli(source, inbox, reporter) {
   const started = performance.now();
   const child = spawnSync(sbxBin, ["export", "--source", source, "--inbox", inbox, "--agent", "claude", "--json"], {
     encoding: "utf8",
@@ -84,6 +82,8 @@ const sessions = argument("sessions", 1000);
 const haveCli = existsSync(join(here, "../../../apps/cli/dist/main.js"));
 if (!haveCli) console.log("sbx export rows skipped: apps/cli is not built (pnpm build)");
 const work = mkdtempSync(join(tmpdir(), "sbx-bench-"));
+const reporter = join(work, "report-rss.mjs");
+writeFileSync(reporter, 'process.on("exit", () => process.stderr.write(`\\nSBX_BENCH_MAXRSS_KB ${process.resourceUsage().maxRSS}\\n`));\n');
 const report = (label, mb, run) =>
   console.log(`${label}: ${run.seconds < 1 ? `${(run.seconds * 1000).toFixed(1)} ms` : `${run.seconds.toFixed(2)} s`}${mb ? ` = ${(mb / run.seconds).toFixed(1)} MB/s` : ""}, peak RSS ${run.peakRssMb.toFixed(0)} MB (written ${run.written}, unchanged ${run.unchanged})`);
 try {
@@ -93,8 +93,8 @@ try {
   const mb = largeBytes / 1024 / 1024;
   console.log(`one session of ${mb.toFixed(0)} MB (target: peak RSS ≤ 100 MB for sbx export)`);
   if (haveCli) {
-    report("  sbx export", mb, runCli(large, join(work, "inbox-large-cli"), work));
-    report("  sbx export, nothing changed", 0, runCli(large, join(work, "inbox-large-cli"), work));
+    report("  sbx export", mb, runCli(large, join(work, "inbox-large-cli"), reporter));
+    report("  sbx export, nothing changed", 0, runCli(large, join(work, "inbox-large-cli"), reporter));
   }
   report("  exportSessions in plain node", mb, runLibrary(large, join(work, "inbox-large")));
   report("  exportSessions in plain node, nothing changed", 0, runLibrary(large, join(work, "inbox-large")));
@@ -111,8 +111,8 @@ try {
   const manyMb = manyBytes / 1024 / 1024;
   console.log(`${sessions} sessions, ${manyMb.toFixed(0)} MB`);
   if (haveCli) {
-    report("  sbx export", manyMb, runCli(many, join(work, "inbox-many-cli"), work));
-    report("  sbx export, nothing changed", 0, runCli(many, join(work, "inbox-many-cli"), work));
+    report("  sbx export", manyMb, runCli(many, join(work, "inbox-many-cli"), reporter));
+    report("  sbx export, nothing changed", 0, runCli(many, join(work, "inbox-many-cli"), reporter));
   }
   report("  exportSessions in plain node", manyMb, runLibrary(many, join(work, "inbox-many")));
   report("  exportSessions in plain node, nothing changed", 0, runLibrary(many, join(work, "inbox-many")));

@@ -57,14 +57,7 @@ export function ensureStateLayout(): void {
   for (const [link, target] of STATE_LINKS) {
     const linkPath = join(HOME, link);
     mkdirSync(join(STATE_DIR, target), { recursive: true, mode: 0o700 });
-    let present = false;
-    try {
-      lstatSync(linkPath);
-      present = true;
-    } catch {
-      present = false;
-    }
-    if (!present) {
+    if (!lstatSync(linkPath, { throwIfNoEntry: false })) {
       mkdirSync(dirname(linkPath), { recursive: true });
       symlinkSync(join(STATE_DIR, target), linkPath);
     }
@@ -81,9 +74,7 @@ function ensureProjectStores(projectId: string | undefined): void {
   for (const store of PROJECT_STORES) {
     const shared = join(STATE_DIR, store);
     const target = join(PROJECT_LINK, store);
-    const current = lstatSync(shared, { throwIfNoEntry: false });
-    if (current?.isSymbolicLink() && readlinkSync(shared) === target) continue;
-    if (current?.isDirectory()) {
+    if (lstatSync(shared, { throwIfNoEntry: false })?.isDirectory()) {
       // A store from before projects were kept apart: which project each conversation belongs to
       // is unknowable (all ran in /workspace), so the whole store is kept aside, untouched.
       let aside = `${shared}.before-per-project`;
