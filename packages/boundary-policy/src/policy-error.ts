@@ -1,3 +1,5 @@
+import { SbxError } from "@sbx/errors";
+
 /** Stable codes a caller can branch on; the CLI maps them to messages and exit codes. */
 export type PolicyErrorCode =
   | "SBX_POLICY_BAD_PATTERN"
@@ -8,20 +10,9 @@ export type PolicyErrorCode =
   | "SBX_POLICY_PROFILE_CYCLE"
   | "SBX_POLICY_NO_HOME";
 
-/**
- * Every sbx error has a stable `code`, a one-sentence `message` (never a secret), an optional
- * `hint` saying what to do, and the original `cause`.
- */
-export class PolicyError extends Error {
+/** The policy's errors: the one sbx error shape (@sbx/errors), narrowed to the policy's codes. */
+export class PolicyError extends SbxError<PolicyErrorCode> {
   override readonly name = "PolicyError";
-  readonly code: PolicyErrorCode;
-  readonly hint: string | undefined;
-
-  constructor(code: PolicyErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.hint = options.hint;
-  }
 }
 
 export function isPolicyError(error: unknown, code?: PolicyErrorCode): error is PolicyError {

@@ -1,3 +1,5 @@
+import { SbxError } from "@sbx/errors";
+
 /** Stable codes a caller can branch on; the CLI maps them to messages and exit codes. */
 export type RuntimeErrorCode =
   | "SBX_DOCKER_UNREACHABLE"
@@ -9,20 +11,9 @@ export type RuntimeErrorCode =
   | "SBX_IMAGE_IN_USE"
   | "SBX_IMAGE_BUILD_FAILED";
 
-/**
- * Every sbx error has a stable `code`, a one-sentence `message` (never a secret), an optional
- * `hint` saying what to do, and the original `cause`.
- */
-export class RuntimeError extends Error {
+/** The runtime's errors: the one sbx error shape (@sbx/errors), narrowed to the runtime's codes. */
+export class RuntimeError extends SbxError<RuntimeErrorCode> {
   override readonly name = "RuntimeError";
-  readonly code: RuntimeErrorCode;
-  readonly hint: string | undefined;
-
-  constructor(code: RuntimeErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.hint = options.hint;
-  }
 }
 
 export function isRuntimeError(error: unknown, code?: RuntimeErrorCode): error is RuntimeError {

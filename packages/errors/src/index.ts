@@ -1,0 +1,1 @@
+export { SbxError, isSbxError, type SbxErrorOptions } from "./sbx-error.js";
