@@ -6,6 +6,7 @@ import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
+import { watchHostExecuted } from "../host-exec-files.js";
 import { hostWorkspaceReader } from "../workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust, rememberWorkspaceTrust } from "../workspace-trust.js";
 import { autosaveIntervalMs, defaultInboxDir, startAutosave, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
@@ -47,6 +48,9 @@ export async function up(options: UpOptions): Promise<number> {
     await confirm("Press Enter to continue, or type n to stop (skip this with --yes):", "Stopped at the audit; nothing was created.");
   }
   await rememberWorkspaceTrust(projectDir, trust);
+  // Hole 16: report what changed since the last session (a detached one ends unseen), then watch.
+  const hostExecuted = watchHostExecuted({ projectDir, home: homedir(), env: process.env, projectId: plan.identity.projectId, log });
+  await hostExecuted.check();
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
   const home = homedir();
@@ -72,6 +76,7 @@ export async function up(options: UpOptions): Promise<number> {
     try {
       return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach] });
     } finally {
+      await hostExecuted.check();
       const final = await autosave.stop();
       for (const line of errors) log(`sbx: ${line}`);
       if (final?.written) log(`sbx: ${final.written} conversation note(s) saved to ${transcripts.inbox}`);
