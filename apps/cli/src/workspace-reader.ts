@@ -21,6 +21,8 @@ export type WorkspaceEntry =
 /** Reads inside one workspace only. The scanners take this, so they stay pure and testable. */
 export interface WorkspaceReader {
   read(path: string): Promise<WorkspaceEntry>;
+  /** The real subdirectories of a workspace directory (symlinks are listed as files, never as directories), and its other names. */
+  listing(path: string): Promise<{ directories: string[]; files: string[] }>;
 }
 
 /**
@@ -32,6 +34,19 @@ export async function hostWorkspaceReader(root: string, maxBytes = MAX_INSPECTED
   const rootReal = await realpath(root);
   const inside = (path: string) => path === rootReal || path.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
   return {
+    async listing(relative) {
+      // Only ever called on folders reached from the (real) root through real directories: a
+      // Dirent of a symlink is never a directory, so the walk cannot leave through one.
+      const path = relative ? join(rootReal, ...relative.split("/")) : rootReal;
+      const listing = { directories: [] as string[], files: [] as string[] };
+      try {
+        for (const entry of await readdir(path, { withFileTypes: true })) (entry.isDirectory() ? listing.directories : listing.files).push(entry.name);
+      } catch {
+        // Unreadable or gone: nothing to descend into.
+      }
+      listing.directories.sort();
+      return listing;
+    },
     async read(relative) {
       const path = join(rootReal, ...relative.split("/"));
       let real: string;
@@ -77,7 +92,18 @@ export async function hostWorkspaceReader(root: string, maxBytes = MAX_INSPECTED
 
 /** A reader over an in-memory tree, for tests: `{ "a/b.json": "…" }`; a `{ symlink }` value is a link. */
 export function memoryWorkspaceReader(files: Record<string, string | Buffer | { symlink: string; outside?: boolean } | { tooLarge: number }>): WorkspaceReader {
-  return {
+  const tree: WorkspaceReader = {
+    async listing(path) {
+      const prefix = path ? `${path}/` : "";
+      const directories = new Set<string>();
+      const names = new Set<string>();
+      for (const key of Object.keys(files)) {
+        if (!key.startsWith(prefix)) continue;
+        const parts = key.slice(prefix.length).split("/");
+        (parts.length > 1 ? directories : names).add(parts[0] as string);
+      }
+      return { directories: [...directories].sort(), files: [...names].sort() };
+    },
     async read(path) {
       const value = files[path];
       if (value === undefined) {
@@ -90,4 +116,5 @@ export function memoryWorkspaceReader(files: Record<string, string | Buffer | { 
       return { status: "too-large", bytes: value.tooLarge };
     },
   };
+  return tree;
 }

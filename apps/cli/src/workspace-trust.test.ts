@@ -251,3 +251,33 @@ describe("hole 1: the trust decision travels through the login pipe and always o
     expect(after.projects["/workspace"]).toEqual({ hasTrustDialogAccepted: false, enableAllProjectMcpServers: false, enabledMcpjsonServers: [], history: ["kept"] });
   });
 });
+
+describe("hole 1: nested projects, where Claude Code may be launched too", () => {
+  it("hole 1: a .claude/settings.json or .mcp.json in a subfolder is a finding; dependencies and hidden folders are not searched", async () => {
+    const findings = await scan({
+      "packages/app/.claude/settings.json": JSON.stringify({ env: { ANTHROPIC_BASE_URL: "http://x" } }),
+      "packages/app/src/index.ts": "",
+      "tools/.mcp.json": JSON.stringify({ mcpServers: { x: { command: "y" } } }),
+      "docs/.claude/settings.json": JSON.stringify({ model: "opus" }),
+      "node_modules/pkg/.claude/settings.json": JSON.stringify({ hooks: {} }),
+      ".hidden/deep/.claude/settings.json": JSON.stringify({ hooks: {} }),
+    });
+    // Breadth first: shallower folders come first.
+    expect(findings).toEqual([
+      { file: "tools/.mcp.json", agent: "claude", keys: ["mcpServers.x"] },
+      { file: "packages/app/.claude/settings.json", agent: "claude", keys: ["env"] },
+    ]);
+  });
+
+  it("hole 1: the host walk does not leave the workspace through a symlinked folder", async () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "sbx-scan-walk-")));
+    const outside = realpathSync(mkdtempSync(join(tmpdir(), "sbx-scan-outside-")));
+    mkdirSync(join(outside, ".claude"));
+    writeFileSync(join(outside, ".claude/settings.json"), '{"hooks":{}}');
+    symlinkSync(outside, join(root, "linked"));
+    mkdirSync(join(root, "real/.claude"), { recursive: true });
+    writeFileSync(join(root, "real/.claude/settings.json"), '{"apiKeyHelper":"x"}');
+    const findings = (await scanWorkspace(await hostWorkspaceReader(root))).findings;
+    expect(findings).toEqual([{ file: "real/.claude/settings.json", agent: "claude", keys: ["apiKeyHelper"] }]);
+  });
+});

@@ -26,6 +26,8 @@ export interface AgentConfigFinding {
 
 interface Inspected {
   findings: AgentConfigFinding[];
+  /** The walk for nested projects stopped at its bound: folders deeper or later were not inspected. */
+  partial?: boolean;
   /** Every inspected path with what was seen there, for the fingerprint of a trust decision. */
   seen: Array<{ file: string; digest: string }>;
 }
@@ -60,6 +62,29 @@ const OPENCODE_BENIGN_KEYS = new Set(["$schema", "theme", "model", "small_model"
 /** Names in a project `.env` that Gemini CLI loads and that redirect it or its runtime. */
 const GEMINI_DOTENV_RISKY = /^(GEMINI_|GOOGLE_|CODE_ASSIST_|NODE_|LD_|OTEL_|SSL_|REQUESTS_CA|CURL_CA)|_(BASE_URL|ENDPOINT|PROXY|API_KEY)$|^(HTTPS?_PROXY|ALL_PROXY|NO_PROXY|HOME|PATH)$/i;
 
+/** Directories sbx does not descend into when it looks for nested projects: dependencies and build output. */
+const WALK_SKIP = new Set(["node_modules", ".git", "vendor", "dist", "build", "target", "out", ".venv", "venv", "__pycache__", ".next", ".cache", ".gradle", "Pods"]);
+const WALK_MAX_DIRECTORIES = 5000;
+const WALK_MAX_DEPTH = 8;
+
+/** Folders below the root that hold a `.claude/` directory or a `.mcp.json`, breadth first and bounded. */
+async function findNestedClaudeProjects(reader: WorkspaceReader): Promise<{ dirs: string[]; partial: boolean }> {
+  const dirs: string[] = [];
+  let queue: string[] = [""];
+  let visited = 0;
+  for (let depth = 0; queue.length && depth <= WALK_MAX_DEPTH; depth++) {
+    const next: string[] = [];
+    for (const dir of queue) {
+      if (++visited > WALK_MAX_DIRECTORIES) return { dirs, partial: true };
+      const { directories, files } = await reader.listing(dir);
+      if (dir && (directories.includes(".claude") || files.includes(".claude") || files.includes(".mcp.json"))) dirs.push(dir);
+      for (const child of directories) if (!WALK_SKIP.has(child) && !child.startsWith(".")) next.push(dir ? `${dir}/${child}` : child);
+    }
+    queue = next;
+  }
+  return { dirs, partial: queue.length > 0 };
+}
+
 /** Scans a workspace for agent configuration that can redirect traffic or run code. */
 export async function scanWorkspace(reader: WorkspaceReader): Promise<Inspected> {
   const result: Inspected = { findings: [], seen: [] };
@@ -83,6 +108,16 @@ export async function scanWorkspace(reader: WorkspaceReader): Promise<Inspected>
   for (const name of await list(".claude/agents")) if (name.endsWith(".md")) await inspect(`.claude/agents/${name}`, "claude", judgeFrontmatter);
   for (const name of await list(".claude/skills")) await inspect(`.claude/skills/${name}/SKILL.md`, "claude", judgeFrontmatter);
   await inspectSymlinkedDir(".claude", "claude");
+
+  // Claude Code reads project settings from the folder it is launched in, and /workspace's trust
+  // covers every folder below it: a nested project's settings count as much as the root's.
+  const nested = await findNestedClaudeProjects(reader);
+  for (const dir of nested.dirs) {
+    await inspect(`${dir}/.claude/settings.json`, "claude", judgeClaudeSettings);
+    await inspect(`${dir}/.claude/settings.local.json`, "claude", judgeClaudeSettings);
+    await inspect(`${dir}/.mcp.json`, "claude", judgeMcpJson);
+  }
+  result.partial = nested.partial;
 
   for (const name of await list(".codex")) if (/\.(toml|json)$/.test(name)) await inspect(`.codex/${name}`, "codex", name.endsWith(".toml") ? judgeToml : judgeAnyJson);
   await inspectSymlinkedDir(".codex", "codex");
@@ -318,6 +353,8 @@ export interface WorkspaceTrust {
   store: string;
   /** When the remembered decision was made (ISO). */
   trustedAt?: string;
+  /** The walk for nested projects hit its bound (5000 folders, depth 8); deeper folders were not inspected. */
+  partial?: boolean;
 }
 
 interface TrustStore {
@@ -341,10 +378,10 @@ export async function decideWorkspaceTrust(options: {
   /** `--trust-workspace`. @default false */
   trustWorkspace?: boolean;
 }): Promise<WorkspaceTrust> {
-  const { findings, seen } = await scanWorkspace(options.reader);
+  const { findings, seen, partial } = await scanWorkspace(options.reader);
   const fingerprint = createHash("sha256").update(JSON.stringify(seen)).digest("hex");
   const store = trustStorePath(options.home, options.env);
-  const base = { findings, fingerprint, store };
+  const base = { findings, fingerprint, store, ...(partial ? { partial } : {}) };
   if (findings.length === 0) return { trusted: true, reason: "no-agent-config", ...base };
   if (options.trustWorkspace) return { trusted: true, reason: "flag", ...base };
   const remembered = (await readTrustStore(store)).projects[options.projectDir];
@@ -395,6 +432,7 @@ export function applyWorkspaceTrust<Plan extends { logins: Array<{ status: strin
 /** The audit rows for the trust decision: each risky file with its keys, then the decision. */
 export function formatWorkspaceTrust(trust: WorkspaceTrust): Array<[string, string]> {
   const rows: Array<[string, string]> = trust.findings.map((finding) => ["agent cfg", `${finding.file} (${finding.agent}): ${finding.keys.join(", ")}`]);
+  if (trust.partial) rows.push(["agent cfg", "the search for nested projects stopped after 5000 folders: a .claude/ deeper in this tree was not inspected"]);
   switch (trust.reason) {
     case "no-agent-config":
       rows.push(["trust", `${"/workspace"} pre-trusted for Claude Code: no agent configuration here can redirect traffic or run code`]);
