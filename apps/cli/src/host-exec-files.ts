@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
 import { writeFileAtomic } from "@sbx/atomic-file";
+import { createRefusePolicy } from "@sbx/boundary-policy";
 import { hostWorkspaceReader, type WorkspaceEntry, type WorkspaceReader } from "./workspace-reader.js";
 
 /**
@@ -256,10 +257,16 @@ function lineDiff(a: string[], b: string[]): string[] {
   return out;
 }
 
-/** The agent wrote these bytes: escape control characters so they cannot drive the terminal. */
+/** Built-in token formats only: the report must not print a login the agent copied into a hook. */
+const redactor = createRefusePolicy();
+
+/**
+ * The agent wrote these bytes: escape control characters so they cannot drive the terminal, and
+ * redact any well-known token format.
+ */
 function visible(line: string): string {
   // eslint-disable-next-line no-control-regex
-  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return redactor.redact(line).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** The warning block for stderr; empty when nothing changed. */
