@@ -107,6 +107,16 @@ describe("hole 16: files the host executes are snapshotted at session start and 
     expect(change?.diff.at(-1)).toBe("… (461 more changed lines)");
   });
 
+  it("hole 16: a config file that .git/config includes from the workspace is watched like .git/config", async () => {
+    const { project, watch } = repository();
+    appendFileSync(join(project, ".git/config"), "[include]\n\tpath = ../tools/git.cfg\n");
+    mkdirSync(join(project, "tools"));
+    writeFileSync(join(project, "tools/git.cfg"), "[user]\n\tname = Ada\n");
+    await checkHostExecuted(watch);
+    writeFileSync(join(project, "tools/git.cfg"), "[user]\n\tname = Ada\n[core]\n\tpager = ./evil\n");
+    expect(await checkHostExecuted(watch)).toEqual([{ file: "tools/git.cfg", change: "changed", diff: ["+ core.pager = ./evil"] }]);
+  });
+
   it("hole 16: a token the agent copied into a hook is redacted in the report", async () => {
     const { project, watch } = repository();
     await checkHostExecuted(watch);

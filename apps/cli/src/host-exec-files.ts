@@ -91,7 +91,9 @@ export async function snapshotHostExecuted(reader: WorkspaceReader, now = new Da
   const git = await reader.read(".git");
   if (git.status === "directory") {
     let hooksPath: string | undefined;
-    for (const file of [".git/config", ".git/config.worktree"]) {
+    const configs = [".git/config", ".git/config.worktree"];
+    for (let index = 0; index < configs.length && index < 10; index++) {
+      const file = configs[index] as string;
       const entry = await reader.read(file);
       if (entry.status !== "file") {
         record(file, entry);
@@ -100,6 +102,12 @@ export async function snapshotHostExecuted(reader: WorkspaceReader, now = new Da
       const settings = parseGitConfig(entry.content.toString("utf8"));
       entries[file] = { kind: "git-config", lines: settings.filter((setting) => COMMAND_KEYS.some((rule) => rule.test(setting.key))).map((setting) => `${setting.key} = ${setting.value}`) };
       hooksPath = settings.findLast((setting) => setting.key === "core.hookspath")?.value ?? hooksPath;
+      // A relative include is read from the workspace too: its keys count as this file's.
+      for (const setting of settings) {
+        if (!/^include(if\..+)?\.path$/.test(setting.key) || isAbsolute(setting.value) || setting.value.startsWith("~")) continue;
+        const included = posix.normalize(posix.join(posix.dirname(file), setting.value));
+        if (!included.startsWith("..") && !configs.includes(included)) configs.push(included);
+      }
     }
     for (const dir of [".git/hooks", ...(hooksPath && !isAbsolute(hooksPath) && !hooksPath.startsWith("~") ? [posix.normalize(hooksPath)] : [])]) {
       if (dir.startsWith("..")) continue;

@@ -58,7 +58,7 @@ const CLAUDE_RISKY_ALLOW = /^(Bash|WebFetch|mcp__|\*)/;
 /** Gemini CLI settings groups (v2 nested and v1 flat) that only style it; anything else is a finding. */
 const GEMINI_BENIGN_KEYS = new Set(["$schema", "ui", "output", "context", "model", "theme", "contextFileName", "hideTips", "hideBanner", "vimMode", "accessibility"]);
 /** opencode config keys that only style it; anything else is a finding. */
-const OPENCODE_BENIGN_KEYS = new Set(["$schema", "theme", "model", "small_model", "username", "keybinds", "tui", "instructions", "layout", "share", "autoupdate"]);
+const OPENCODE_BENIGN_KEYS = new Set(["$schema", "theme", "model", "small_model", "username", "keybinds", "tui", "instructions", "layout", "autoupdate"]);
 /** Names in a project `.env` that Gemini CLI loads and that redirect it or its runtime. */
 const GEMINI_DOTENV_RISKY = /^(GEMINI_|GOOGLE_|CODE_ASSIST_|NODE_|LD_|OTEL_|SSL_|REQUESTS_CA|CURL_CA)|_(BASE_URL|ENDPOINT|PROXY|API_KEY)$|^(HTTPS?_PROXY|ALL_PROXY|NO_PROXY|HOME|PATH)$/i;
 
@@ -237,6 +237,8 @@ const KNOWN_RISKY: Record<string, true> = Object.fromEntries(
     "agent",
     "mode",
     "experimental",
+    // `"share": "auto"` publishes every conversation at a public link.
+    "share",
   ].map((key) => [key, true]),
 );
 
