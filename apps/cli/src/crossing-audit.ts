@@ -4,6 +4,7 @@ import type { ProbeResult } from "@sbx/auth-probes";
 import type { MountSpec } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
 import { WORKSPACE } from "./sandbox-identity.js";
+import { formatWorkspaceTrust, type WorkspaceTrust } from "./workspace-trust.js";
 
 /** Everything that would cross into the sandbox, and everything refused, with reasons (never values). */
 export interface CrossingAudit {
@@ -18,6 +19,8 @@ export interface CrossingAudit {
   envFiles: string[];
   refused: Array<{ kind: "env" | "mount" | "login"; name: string; rule: string; reason: string }>;
   ignoredProjectFiles: string[];
+  /** Whether the agents' folder trust is pre-accepted, and the workspace files that decided it (hole 1). */
+  workspaceTrust?: WorkspaceTrust;
 }
 
 export interface CrossingPlan {
@@ -152,5 +155,6 @@ export function formatAudit(audit: CrossingAudit, container: string): string {
   row("network", audit.network);
   for (const item of audit.refused) row("refused", `${item.name}: ${item.reason} [${item.rule}]`);
   for (const file of audit.ignoredProjectFiles) row("ignored", `${file} (sbx reads profiles only from your own config directory, never from a project)`);
+  if (audit.workspaceTrust) for (const [label, text] of formatWorkspaceTrust(audit.workspaceTrust)) row(label, text);
   return `${lines.join("\n")}\n`;
 }

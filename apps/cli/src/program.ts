@@ -18,7 +18,8 @@ export async function runProgram(argv: string[]): Promise<number> {
       .option("--profile <name>", "policy profile from your sbx config (default: $SBX_PROFILE)")
       .option("--rebuild", "rebuild the sandbox image even if it is up to date")
       .option("--dry-run", "print what would be created, with secrets redacted, and change nothing")
-      .option("-y, --yes", "do not pause on the audit of what crosses into the sandbox");
+      .option("-y, --yes", "do not pause on the audit of what crosses into the sandbox")
+      .option("--trust-workspace", "let the agents trust this project's own agent configuration (.claude/settings.json, .mcp.json, …) and remember that on this host until those files change");
 
   sandboxOptions(program.command("up").description("start or reuse this project's sandbox, pipe your logins in, and open a shell"))
     .option("-d, --detach", "start the sandbox and return without attaching")

@@ -101,15 +101,37 @@ async function readOnboarding(host: HostContext, configDir: string): Promise<Hos
 /**
  * Only what the sandbox needs to skip first-run screens: onboarding done (a logged-in host has
  * done it), the account identity, the user's answer to "use this ANTHROPIC_API_KEY?" (so the
- * sandbox does not ask again), and trust for /workspace. Never `mcpServers` or `projects`.
+ * sandbox does not ask again), and the folder-trust answer for /workspace. Never `mcpServers` or
+ * the host's `projects`. Trust defaults to not granted: only the CLI's workspace check grants it
+ * (see `withClaudeWorkspaceTrust`), so a caller that skips the check fails closed.
  */
-export function minimalClaudeConfig(host: HostClaudeConfig): Record<string, unknown> {
+export function minimalClaudeConfig(host: HostClaudeConfig, options: { workspaceTrusted?: boolean } = {}): Record<string, unknown> {
   return {
     hasCompletedOnboarding: true,
     ...(host.oauthAccount ? { oauthAccount: host.oauthAccount } : {}),
     ...(host.customApiKeyResponses ? { customApiKeyResponses: host.customApiKeyResponses } : {}),
-    projects: { "/workspace": { hasTrustDialogAccepted: true } },
+    projects: claudeWorkspaceTrust(options.workspaceTrusted ?? false),
   };
+}
+
+/**
+ * The `projects` entries that state Claude Code's folder trust for the sandbox. Always explicit,
+ * because the file lands on the per-login volume by deep merge (`mergeJson`): leaving a key out
+ * would keep an earlier project's `true`. Claude Code 2.1.330 treats a folder as trusted when
+ * `projects[dir].hasTrustDialogAccepted` is true for it or for any folder above it, so `/` is
+ * pinned to false too. Untrusted, the project's `.mcp.json` servers are not pre-enabled either.
+ */
+export function claudeWorkspaceTrust(trusted: boolean): Record<string, Record<string, unknown>> {
+  return {
+    "/": { hasTrustDialogAccepted: false },
+    "/workspace": trusted ? { hasTrustDialogAccepted: true } : { hasTrustDialogAccepted: false, enableAllProjectMcpServers: false, enabledMcpjsonServers: [] },
+  };
+}
+
+/** The derived `.claude.json` (as piped) with the folder-trust decision set. */
+export function withClaudeWorkspaceTrust(content: Buffer, trusted: boolean): Buffer {
+  const config = JSON.parse(content.toString("utf8")) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...config, projects: claudeWorkspaceTrust(trusted) }, null, 2));
 }
 
 function planName(subscriptionType: string | undefined): string {

@@ -1,5 +1,5 @@
 export { probeProviders, probeApiKeys, type ProbeOptions } from "./probe-providers.js";
-export { probeClaude, minimalClaudeConfig, decodeKeychainSecret } from "./claude.js";
+export { probeClaude, minimalClaudeConfig, claudeWorkspaceTrust, withClaudeWorkspaceTrust, decodeKeychainSecret } from "./claude.js";
 export { FILE_PROVIDERS, probeFileProvider, type FileProviderDefinition } from "./file-providers.js";
 export { realHostContext, type HostContext } from "./host.js";
 export type { ProbeResult, ProviderId, SecretFile } from "./types.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeKeychainSecret } from "./claude.js";
+import { decodeKeychainSecret, withClaudeWorkspaceTrust } from "./claude.js";
 import type { HostContext } from "./host.js";
 import { probeProviders } from "./probe-providers.js";
 import type { ProbeResult } from "./types.js";
@@ -52,10 +52,23 @@ describe("probeProviders", () => {
     expect(derived).toEqual({
       hasCompletedOnboarding: true,
       oauthAccount: { emailAddress: "ada@example.com", accountUuid: "a-1" },
-      projects: { "/workspace": { hasTrustDialogAccepted: true } },
+      // hole 1: trust is not granted by the probe; only the CLI's workspace check grants it.
+      projects: { "/": { hasTrustDialogAccepted: false }, "/workspace": { hasTrustDialogAccepted: false, enableAllProjectMcpServers: false, enabledMcpjsonServers: [] } },
     });
     expect(config?.content.toString()).not.toContain("MCP-SECRET");
     expect(config?.content.toString()).not.toContain("employer-repo");
+  });
+
+  it("hole 1: withClaudeWorkspaceTrust states the decision for /workspace and pins / to untrusted, keeping the rest", async () => {
+    const host = fakeHost({ "/home/ada/.claude/.credentials.json": CREDENTIALS, "/home/ada/.claude.json": HOST_CLAUDE_JSON });
+    const claude = byProvider(await probeProviders(host), "claude");
+    if (claude?.status !== "found") throw new Error("unreachable");
+    const config = claude.files[1]?.content ?? Buffer.from("{}");
+    const trusted = JSON.parse(withClaudeWorkspaceTrust(config, true).toString());
+    expect(trusted.projects).toEqual({ "/": { hasTrustDialogAccepted: false }, "/workspace": { hasTrustDialogAccepted: true } });
+    expect(trusted.oauthAccount).toEqual({ emailAddress: "ada@example.com", accountUuid: "a-1" });
+    const untrusted = JSON.parse(withClaudeWorkspaceTrust(withClaudeWorkspaceTrust(config, true), false).toString());
+    expect(untrusted.projects["/workspace"].hasTrustDialogAccepted).toBe(false);
   });
 
   it("carries the host's answer to Claude's custom-API-key question, so the sandbox does not ask again", async () => {

@@ -1,10 +1,14 @@
+import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
+import { watchHostExecuted } from "../host-exec-files.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
+import { hostWorkspaceReader } from "../workspace-reader.js";
+import { applyWorkspaceTrust, decideWorkspaceTrust, rememberWorkspaceTrust } from "../workspace-trust.js";
 import { autosaveIntervalMs, defaultInboxDir, startAutosave, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
 
 export interface UpOptions {
@@ -13,6 +17,8 @@ export interface UpOptions {
   rebuild?: boolean;
   dryRun?: boolean;
   yes?: boolean;
+  /** Pre-accept the agents' folder trust although the workspace carries risky agent configuration, and remember that on this host. @default false */
+  trustWorkspace?: boolean;
   /** A command to run attached once the sandbox is up (`bash -l` for `up`, the agent for `run`). */
   attach?: string[] | undefined;
 }
@@ -29,7 +35,11 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.profile ? { profile: options.profile } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
+  const projectDir = await realpath(plan.identity.projectDir);
+  const trust = await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: homedir(), env: process.env, trustWorkspace: options.trustWorkspace === true });
+  applyWorkspaceTrust(plan, trust);
   if (options.dryRun) {
+    process.stderr.write(formatAudit(plan.audit, plan.spec.name));
     process.stdout.write(`${JSON.stringify({ dryRun: true, ...(redactedPlan(plan) as object), attach: options.attach ?? null }, null, 2)}\n`);
     return 0;
   }
@@ -37,6 +47,10 @@ export async function up(options: UpOptions): Promise<number> {
   if (!options.yes && process.env.SBX_YES !== "1" && canAsk()) {
     await confirm("Press Enter to continue, or type n to stop (skip this with --yes):", "Stopped at the audit; nothing was created.");
   }
+  await rememberWorkspaceTrust(projectDir, trust);
+  // Hole 16: report what changed since the last session (a detached one ends unseen), then watch.
+  const hostExecuted = watchHostExecuted({ projectDir, home: homedir(), env: process.env, projectId: plan.identity.projectId, log });
+  await hostExecuted.check();
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
   const home = homedir();
@@ -62,6 +76,7 @@ export async function up(options: UpOptions): Promise<number> {
     try {
       return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach] });
     } finally {
+      await hostExecuted.check();
       const final = await autosave.stop();
       for (const line of errors) log(`sbx: ${line}`);
       if (final?.written) log(`sbx: ${final.written} conversation note(s) saved to ${transcripts.inbox}`);
