@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { pipeSecretBundle, receiveSecretBundle } from "./secret-bundle.js";
 
 /** A sandbox whose `install` exec runs the real receiving half in this process, on temp dirs. */
-function sandboxDouble(dirs: { home: string; secretsDir: string }, tamper?: (stdin: Buffer) => Buffer) {
+function sandboxDouble(dirs: { home: string; secretsDir: string; within: string[] }, tamper?: (stdin: Buffer) => Buffer) {
   const calls: ExecOptions[] = [];
   const runtime = {
     async exec(_container: string, options: ExecOptions): Promise<ExecResult> {
@@ -24,10 +24,10 @@ function sandboxDouble(dirs: { home: string; secretsDir: string }, tamper?: (std
 }
 
 describe("pipeSecretBundle", () => {
-  let dirs: { home: string; secretsDir: string };
+  let dirs: { home: string; secretsDir: string; within: string[] };
   beforeEach(() => {
     const root = mkdtempSync(join(tmpdir(), "sbx-bundle-"));
-    dirs = { home: join(root, "home"), secretsDir: join(root, "run-secrets") };
+    dirs = { home: join(root, "home"), secretsDir: join(root, "run-secrets"), within: [join(root, "home")] };
     mkdirSync(dirs.home);
     mkdirSync(dirs.secretsDir);
   });

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { SecretPipeError } from "./errors.js";
-import { installPipedSecrets, type InstalledSecret, type SecretInstallation } from "./install-secrets.js";
+import { installPipedSecrets, shred, type InstallOptions, type InstalledSecret, type SecretInstallation } from "./install-secrets.js";
 import { assertSecretName, SECRETS_DIR } from "./pipe-secret.js";
 
 /** One secret in a bundle: its bytes and where the sandbox installs them. */
@@ -72,7 +72,7 @@ export async function pipeSecretBundle(
  * 0600), checks its size and hash against the header, and only when every one is whole installs
  * them all (which shreds the tmpfs copies).
  */
-export function receiveSecretBundle(bundle: Buffer, options: { home: string; secretsDir?: string }): VerifiedInstall[] {
+export function receiveSecretBundle(bundle: Buffer, options: InstallOptions): VerifiedInstall[] {
   const secretsDir = options.secretsDir ?? SECRETS_DIR;
   const newline = bundle.indexOf(0x0a);
   let header: BundleHeader;
@@ -106,13 +106,13 @@ export function receiveSecretBundle(bundle: Buffer, options: { home: string; sec
       }
     }
   } catch (error) {
-    // All or nothing: no partial secret stays on the tmpfs.
-    for (const { path } of landed) rmSync(path, { force: true });
+    // All or nothing: no piped secret, whole or partial, stays on the tmpfs.
+    for (const { path } of landed) shred(path);
     throw error;
   }
   const installed = installPipedSecrets(
     header.secrets.map(({ bytes: _bytes, sha256: _sha256, ...installation }) => installation),
-    { home: options.home, secretsDir },
+    { ...options, secretsDir },
   );
   return installed.map((item) => ({ ...item, sha256: landed.find((entry) => entry.secret === item.secret)?.sha256 ?? "" }));
 }
