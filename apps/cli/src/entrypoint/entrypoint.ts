@@ -54,7 +54,13 @@ function setUpLayout(): void {
 
 function idle(): void {
   refuseIfPolicyRefuses(process.env, "start the sandbox");
-  setUpLayout();
+  try {
+    setUpLayout();
+  } catch (error) {
+    // Keep running: the install that follows meets the same problem and reports it to the host,
+    // and its fix (a command run in this sandbox) needs the sandbox up.
+    process.stderr.write(`sbx-entrypoint: ${(error as Error).message}\n`);
+  }
   process.stdout.write("sbx: sandbox ready\n");
   const stop = () => process.exit(0);
   process.on("SIGTERM", stop);
