@@ -104,7 +104,11 @@ describe.skipIf(!environment.available)(`the entrypoint against the Docker engin
     expect((await inside(a.project, "touch /usr/local/lib/x")).exitCode).not.toBe(0);
     const scratch = await inside(a.project, "touch /tmp/x ~/.cache-probe && mkdir -p ~/.cache/a ~/.npm/a ~/.config/a && echo ok > ~/.cache/a/f && cat ~/.cache/a/f");
     expect([scratch.exitCode, scratch.stdout]).toEqual([0, "ok\n"]);
-    // Claude runs (the prompt test in sandbox.docker.test.ts drives it to its prompt).
+    // `npm install -g` (how other agents get installed inside) lands in the home, and runs.
+    const pkg = `mkdir -p /tmp/hello && cd /tmp/hello && printf '%s' '{"name":"sbx-hello","version":"1.0.0","bin":{"sbx-hello":"hello.js"}}' > package.json && printf '#!/usr/bin/env node\\nconsole.log("hello")\\n' > hello.js`;
+    const global = await inside(a.project, `${pkg} && npm install -g --offline --no-audit --no-fund /tmp/hello >/dev/null && sbx-hello && command -v sbx-hello`);
+    expect([global.exitCode, global.stdout]).toEqual([0, "hello\n/home/sandbox/.local/bin/sbx-hello\n"]);
+        // Claude runs (the prompt test in sandbox.docker.test.ts drives it to its prompt).
     expect((await inside(a.project, "claude --version")).exitCode).toBe(0);
     // The home's links into the volume are made at start.
     expect((await inside(a.project, 'test "$(readlink ~/.claude)" = /home/sandbox/.llm/claude && test -s ~/.claude/.credentials.json')).exitCode).toBe(0);

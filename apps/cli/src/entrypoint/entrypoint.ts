@@ -6,7 +6,6 @@
  *   install        reads a manifest on stdin and installs the piped logins from /run/secrets.
  *   agent CMD …    runs an agent (or shell) with the piped API keys loaded, after checking the
  *                  environment again — defence in depth behind the host's check.
- *   layout         sets up (and repairs) the state layout, then exits.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -95,8 +94,9 @@ try {
   if (mode === "idle") idle();
   else if (mode === "install") install();
   else if (mode === "agent") agent(rest);
-  else if (mode === "layout") setUpLayout();
   else fail(`unknown mode "${mode}" (expected idle, install or agent)`, 64);
 } catch (error) {
-  fail((error as Error).message, 1);
+  // One line with the hint: the host shows the entrypoint's last lines as its own hint.
+  const hint = (error as { hint?: unknown }).hint;
+  fail(`${(error as Error).message}${typeof hint === "string" && hint ? ` ${hint}` : ""}`, 1);
 }
