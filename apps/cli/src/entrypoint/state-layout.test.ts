@@ -64,6 +64,23 @@ describe("ensureStateLayout", () => {
     expectWholeLayout(home);
   });
 
+  it("hole 6: a file planted at ~/.local and a link out at ~/.local/share are moved aside, following neither", () => {
+    const home = freshHome();
+    ensureStateLayout({ home, projectId: "p-1", ...quiet });
+    const elsewhere = join(home, "..", "elsewhere");
+    mkdirSync(elsewhere);
+    rmSync(join(home, ".local"), { recursive: true });
+    writeFileSync(join(home, ".local"), "x");
+    ensureStateLayout({ home, projectId: "p-1", ...quiet });
+    expectWholeLayout(home);
+    rmSync(join(home, ".local/share"), { recursive: true });
+    symlinkSync(elsewhere, join(home, ".local/share"));
+    ensureStateLayout({ home, projectId: "p-1", ...quiet });
+    expectWholeLayout(home);
+    expect(lstatSync(join(home, ".local/share")).isDirectory()).toBe(true);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
   it("hole 8: re-points ~/.claude and ~/.llm/claude when the agent linked them elsewhere, following neither", () => {
     const home = freshHome();
     ensureStateLayout({ home, projectId: "p-1", ...quiet });

@@ -57,7 +57,13 @@ export function ensureStateLayout(options: StateLayoutOptions): void {
   const projectDir = join(options.home, PROJECT_DIR);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   for (const dir of STATE_DIRS) ensureDirectory(join(stateDir, dir), log);
-  for (const [link, target] of STATE_LINKS) ensureLink(join(options.home, link), join(stateDir, target), log, "in-the-way");
+  for (const [link, target] of STATE_LINKS) {
+    // `~/.local` and `~/.local/share` must be real directories: a file or a link planted there
+    // would fail the link below, or carry it elsewhere.
+    const parts = link.split("/").slice(0, -1);
+    for (let depth = 1; depth <= parts.length; depth += 1) ensureDirectory(join(options.home, ...parts.slice(0, depth)), log);
+    ensureLink(join(options.home, link), join(stateDir, target), log, "in-the-way");
+  }
   mkdirSync(projectDir, { recursive: true, mode: 0o700 });
   for (const store of PROJECT_STORES) mkdirSync(join(projectDir, store), { recursive: true, mode: 0o700 });
   const id = validProjectId(options.projectId);
