@@ -138,6 +138,14 @@ describe.skipIf(!environment.available)(`the entrypoint against the Docker engin
     expect(check.exitCode).toBe(0);
   });
 
+  it("hole 11: five `sbx up` at once on the running sandbox all install, and the login arrives whole", async () => {
+    const ups = await Promise.all(Array.from({ length: 5 }, () => sbx(a.project, ["up", "--detach", "--yes", "--profile", "shared"], 300_000)));
+    expect(ups.map((result) => [result.exitCode, result.exitCode === 0 ? "" : result.stderr])).toEqual(Array.from({ length: 5 }, () => [0, ""]));
+    const credentials = JSON.parse(docker(["exec", a.container, "cat", "/home/sandbox/.claude/.credentials.json"]).stdout);
+    expect(credentials.claudeAiOauth.accessToken).toBe(`sk-ant-oat01-${CANARY}-access`);
+    expect(docker(["exec", a.container, "sh", "-c", "ls -A /run/secrets"]).stdout).toBe("");
+  });
+
   it("hole 17: project B's sandbox cannot list or read project A's conversations, via any path", async () => {
     const idA = `aaaaaaaa-0000-4000-8000-${randomBytes(6).toString("hex")}`;
     const secretPrompt = `only-project-a-${randomBytes(6).toString("hex")}`;

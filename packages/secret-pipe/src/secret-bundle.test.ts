@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ContainerRuntime, ExecOptions, ExecResult } from "@sbx/container-runtime";
@@ -85,5 +85,15 @@ describe("pipeSecretBundle", () => {
       code: "SBX_SECRET_NAME_INVALID",
     });
     expect(calls).toHaveLength(0);
+  });
+
+  it("hole 8: never writes a secret through a link the agent planted in /run/secrets", async () => {
+    const outside = join(dirs.home, "..", "outside.json");
+    writeFileSync(outside, "untouched");
+    symlinkSync(outside, join(dirs.secretsDir, "token"));
+    const { runtime } = sandboxDouble(dirs);
+    await pipeSecretBundle(runtime, "sandbox", [{ secret: "token", destination: "~/token", content: "CANARY-link" }], { installCommand: ["install"] });
+    expect(readFileSync(outside, "utf8")).toBe("untouched");
+    expect(readFileSync(join(dirs.home, "token"), "utf8")).toBe("CANARY-link");
   });
 });
