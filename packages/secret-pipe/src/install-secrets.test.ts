@@ -147,4 +147,12 @@ describe("installPipedSecrets", () => {
     expect(readdirSync(secretsDir)).toEqual([]);
     expect(existsSync(join(home, "third"))).toBe(false);
   });
+
+  it("hole 6: a directory the agent made where a login file belongs is moved aside, and the login installed", () => {
+    mkdirSync(join(home, ".claude/.credentials.json/inside"), { recursive: true });
+    writeFileSync(join(secretsDir, "c"), "CANARY-c");
+    installPipedSecrets([{ secret: "c", destination: "~/.claude/.credentials.json" }], { home, secretsDir, within: [home] });
+    expect(readFileSync(join(home, ".claude/.credentials.json"), "utf8")).toBe("CANARY-c");
+    expect(readdirSync(join(home, ".claude")).filter((name) => name.startsWith(".credentials.json.in-the-way-"))).toHaveLength(1);
+  });
 });

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AtomicFileError, resolveWriteDirectory, writeFileAtomicSync } from "@sbx/atomic-file";
 import { SecretPipeError } from "./errors.js";
@@ -72,7 +73,9 @@ export function installPipedSecrets(installations: SecretInstallation[], options
           cause,
         });
       }
-      return { installation, destination, content, within: confinement(installation, destination, options.within) };
+      const within = confinement(installation, destination, options.within);
+      moveDirectoryAside(destination);
+      return { installation, destination, content, within };
     });
     return planned.map(({ installation, destination, content, within }) => {
       const mode = installation.mode ?? 0o600;
@@ -84,7 +87,7 @@ export function installPipedSecrets(installations: SecretInstallation[], options
         } catch (cause) {
           if (cause instanceof AtomicFileError && cause.code === "SBX_PATH_ESCAPES") throw refused(installation, options.within, cause);
           throw new SecretPipeError("SBX_SECRET_INSTALL_FAILED", `The piped secret "${installation.secret}" could not be written to ${installation.destination}.`, {
-            hint: `${(cause as NodeJS.ErrnoException).code ?? "The write failed"}; run \`sbx down\` and \`sbx up\` again.`,
+            hint: `${(cause as NodeJS.ErrnoException).code ?? "The write failed"} at ${destination}: move what is there away from a shell in the sandbox (\`sbx exec -- mv ${destination} ${destination}.broken\`) and run \`sbx up\` again.`,
             cause,
           });
         }
@@ -117,6 +120,15 @@ function refused(installation: SecretInstallation, within: readonly string[], ca
     `Refusing to install the piped secret "${installation.secret}": ${installation.destination} resolves outside ${within.join(" and ")}, so nothing was installed.`,
     { hint: "Something inside the sandbox replaced a directory on the way with a symlink; run `sbx down` and `sbx up` (the entrypoint repairs its layout).", cause },
   );
+}
+
+/**
+ * A directory where a login file belongs (made by the agent) would fail every later install: it is
+ * renamed aside beside it, kept, never deleted. Its parent was just checked to be confined.
+ */
+function moveDirectoryAside(destination: string): void {
+  if (!lstatSync(destination, { throwIfNoEntry: false })?.isDirectory()) return;
+  renameSync(destination, `${destination}.in-the-way-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
 /** The file at `path`, never read through a link standing there (a planted link is not the agent's state). */
