@@ -52,6 +52,16 @@ export class StateLayoutError extends Error {
 }
 
 export function ensureStateLayout(options: StateLayoutOptions): void {
+  try {
+    setUpStateLayout(options);
+  } catch (error) {
+    if (error instanceof StateLayoutError) throw error;
+    // Anything unforeseen still names the path it failed on, its cause and a fix.
+    throw cannotRepair((error as NodeJS.ErrnoException).path ?? join(options.home, ".llm"), error);
+  }
+}
+
+function setUpStateLayout(options: StateLayoutOptions): void {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stateDir = join(options.home, ".llm");
   const projectDir = join(options.home, PROJECT_DIR);
