@@ -90,12 +90,20 @@ describe.skipIf(!environment.available)(`the entrypoint against the Docker engin
     expect(key.stdout.trim()).toBe(`sk-ant-api03-${CANARY}-apikey`);
   });
 
-  it("hole 10: the piped API key lives only on a tmpfs: not in `docker export`, not in the profile's host mount", async () => {
+  it("hole 10: the piped API key lives only on a tmpfs: not in `docker export` or `docker commit`, not in the profile's host mount", async () => {
     expect(docker(["exec", a.container, "stat", "-f", "-c", "%T", "/run/sbx"]).stdout.trim()).toBe("tmpfs");
     expect(docker(["exec", a.container, "cat", "/run/sbx/agent-env.json"]).stdout).toContain(CANARY);
     expect(docker(["exec", a.container, "sh", "-c", "ls -A ~/.sbx; test ! -e ~/.sbx/agent-env.json"]).exitCode).toBe(0);
     expect(await dockerOutputContains(["export", a.container], CANARY)).toBe(false);
     expect(filesContaining(join(root, "shared"), CANARY)).toEqual([]);
+    // `docker commit` keeps the writable layer only: the tmpfs and the volumes stay out of it.
+    const committed = `sbx-commit-test:${randomBytes(4).toString("hex")}`;
+    docker(["commit", a.container, committed]);
+    try {
+      expect(await dockerOutputContains(["save", committed], CANARY)).toBe(false);
+    } finally {
+      docker(["rmi", committed], { allowFailure: true });
+    }
   });
 
   it("hole 14: runs with a read-only root filesystem, with the home and /tmp on tmpfs for agents' scratch space", async () => {
