@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
-import { docker, imageBytesContain } from "./test-support/docker-cli.js";
+import { docker, dockerOutputContains, imageBytesContain } from "./test-support/docker-cli.js";
 import { runSbx, SBX_BIN } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
@@ -104,6 +104,10 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
   afterAll(async () => {
     if (sandbox.container) docker(["rm", "-f", sandbox.container], { allowFailure: true });
     docker(["volume", "rm", `${login}-llm`], { allowFailure: true });
+    // Each project's conversations volume, labelled with the login.
+    for (const volume of docker(["volume", "ls", "-q", "--filter", `label=dev.sbx.login=${login}`], { allowFailure: true }).stdout.split("\n").filter(Boolean)) {
+      docker(["volume", "rm", volume], { allowFailure: true });
+    }
   });
 
   describe("the canary audit: no secret in any place Docker records", () => {
@@ -118,6 +122,10 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       expect(await imageBytesContain(sandbox.image, CANARY)).toBe(false);
     });
 
+    it("hole 10: is nowhere in `docker export` of the running container (the piped API key lives on a tmpfs)", async () => {
+      expect(await dockerOutputContains(["export", sandbox.container], CANARY)).toBe(false);
+    });
+
     it("never appeared in the host's process list while sbx piped the logins", () => {
       expect(argvSeen.length).toBeGreaterThan(3);
       expect(argvSeen.join("\n")).not.toContain(CANARY);
@@ -129,7 +137,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     });
 
     it("is in each destination file, mode 0600, owned by the sandbox user — and the MCP servers stayed home", () => {
-      const files = ["/home/sandbox/.claude/.credentials.json", "/home/sandbox/.codex/auth.json", "/home/sandbox/.gemini/oauth_creds.json", "/home/sandbox/.local/share/opencode/auth.json", "/home/sandbox/.sbx/agent-env.json"];
+      const files = ["/home/sandbox/.claude/.credentials.json", "/home/sandbox/.codex/auth.json", "/home/sandbox/.gemini/oauth_creds.json", "/home/sandbox/.local/share/opencode/auth.json", "/run/sbx/agent-env.json"];
       for (const file of files) {
         const stat = docker(["exec", sandbox.container, "stat", "-L", "-c", "%a %U", file]);
         expect(stat.stdout.trim(), file).toBe("600 sandbox");
@@ -299,7 +307,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
       for (const firstRun of ["Choose the text style", "Select login method", "Unable to connect", "Do you trust the files", "Yes, proceed", "Detected a custom API key"]) {
         expect(screen).not.toContain(firstRun);
       }
-      expect(docker(["exec", sandbox.container, "cat", "/home/sandbox/.sbx/agent-env.json"]).stdout).toBe("{}");
+      expect(JSON.parse(docker(["exec", sandbox.container, "cat", "/run/sbx/agent-env.json"]).stdout)).toEqual({ env: {}, pipedLogins: [] });
     } finally {
       spawnSync("tmux", ["-L", socket, "kill-server"]);
     }

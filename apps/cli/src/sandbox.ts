@@ -1,4 +1,5 @@
 import { homedir } from "node:os";
+import { PROVIDER_LOGIN_ENV } from "@sbx/boundary-policy";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
@@ -10,6 +11,9 @@ import {
   AGENT_ENV_SECRET,
   ENTRYPOINT,
   LABELS,
+  MAX_PIPED_BYTES,
+  PROJECT_STORE_DIR,
+  RUNTIME_DIR,
   SANDBOX_HOME,
   SANDBOX_POLICY_FILE,
   SANDBOX_POLICY_SECRET,
@@ -59,6 +63,7 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
   });
   const uid = Number(image.buildArgs.SBX_UID);
   const gid = Number(image.buildArgs.SBX_GID);
+  const pipedCount = checkPipedSizes(crossing.logins, crossing.agentEnv, crossing.sandboxPolicy);
   const spec: ContainerSpec = {
     name: identity.containerName,
     image: image.tag,
@@ -75,14 +80,53 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
     },
     mounts: [
       { type: "bind", source: identity.projectDir, target: WORKSPACE },
+      // The root filesystem is read-only: the home is a tmpfs (the entrypoint makes its links into
+      // the volumes at start), and so is /tmp; agents' caches (~/.cache, ~/.npm) sit in the home.
+      { type: "tmpfs", target: SANDBOX_HOME, sizeBytes: 1024 * 1024 * 1024, mode: 0o700, uid, gid, noexec: false },
+      { type: "tmpfs", target: "/tmp", sizeBytes: 1024 * 1024 * 1024, mode: 0o1777, noexec: false },
       { type: "volume", source: identity.volumeName, target: STATE_DIR },
-      { type: "tmpfs", target: "/run/secrets", sizeBytes: 1024 * 1024, mode: 0o700, uid, gid, noexec: true },
+      { type: "volume", source: identity.conversationsVolumeName, target: PROJECT_STORE_DIR },
+      // Room for every secret this plan pipes at its largest, and two more (a login added while the
+      // sandbox is reused): all land here at once before the install moves them.
+      { type: "tmpfs", target: "/run/secrets", sizeBytes: (pipedCount + 2) * MAX_PIPED_BYTES, mode: 0o700, uid, gid, noexec: true },
+      // The agent environment and refuse rules, each at most 1 MiB, plus the atomic write's temp copy.
+      { type: "tmpfs", target: RUNTIME_DIR, sizeBytes: 4 * MAX_PIPED_BYTES, mode: 0o700, uid, gid, noexec: true },
       ...crossing.extraMounts,
     ],
     pidsLimit: 1024,
     init: true,
+    readOnlyRootfs: true,
   };
   return { identity, image, spec, logins: crossing.logins, audit: crossing.audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy };
+}
+
+/** The agent environment as piped: the variables, and which of them are provider logins. */
+function agentEnvFile(agentEnv: Record<string, string>): string {
+  return JSON.stringify({ env: agentEnv, pipedLogins: Object.keys(agentEnv).filter((name) => Object.hasOwn(PROVIDER_LOGIN_ENV, name)) });
+}
+
+/**
+ * Refuses, before anything is created, a secret larger than sbx pipes (it would not fit the
+ * tmpfs and fail half-way). Returns how many secrets the plan pipes.
+ */
+function checkPipedSizes(logins: ProbeResult[], agentEnv: Record<string, string>, policy: SandboxPlan["sandboxPolicy"]): number {
+  const tooLarge = (what: string, bytes: number) =>
+    new CliError("SBX_SECRET_TOO_LARGE", `${what} is ${(bytes / 1_000_000).toFixed(1)} MB; sbx pipes at most 1 MiB.`, {
+      hint: "Shrink it (or log in again to get a fresh one) and run sbx up again; nothing was created.",
+    });
+  let count = 2;
+  for (const login of logins) {
+    if (login.status !== "found") continue;
+    for (const file of login.files) {
+      if (file.content.length > MAX_PIPED_BYTES) throw tooLarge(`${file.destination} (the ${login.provider} login, from ${login.source})`, file.content.length);
+      count += 1;
+    }
+  }
+  const env = Buffer.byteLength(agentEnvFile(agentEnv));
+  if (env > MAX_PIPED_BYTES) throw tooLarge(`The agent environment (${Object.keys(agentEnv).length} variables)`, env);
+  const rules = Buffer.byteLength(JSON.stringify(policy));
+  if (rules > MAX_PIPED_BYTES) throw tooLarge("Your refuse rules", rules);
+  return count;
 }
 
 export interface SandboxState {
@@ -106,9 +150,10 @@ export async function ensureSandbox(
 ): Promise<SandboxState> {
   // Independent lookups, side by side: each is an engine round trip. The first to fail on an
   // engine that does not answer reports it (SBX_DOCKER_UNREACHABLE), so no separate ping.
-  const [image, , found] = await Promise.all([
+  const [image, , , found] = await Promise.all([
     ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {}),
     runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login }),
+    runtime.ensureVolume(plan.identity.conversationsVolumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login, [LABELS.project]: plan.identity.projectDir }),
     runtime.inspectContainer(plan.spec.name),
   ]);
 
@@ -167,7 +212,7 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
   bundle.push({
     ...(Object.keys(plan.agentEnv).length ? { provider: "env" } : {}),
     secret: AGENT_ENV_SECRET,
-    content: JSON.stringify(plan.agentEnv),
+    content: agentEnvFile(plan.agentEnv),
     destination: AGENT_ENV_FILE,
     mode: 0o600,
   });
@@ -190,6 +235,7 @@ export function redactedPlan(plan: SandboxPlan): unknown {
     audit: plan.audit,
     image: { tag: plan.image.tag, baseImage: plan.image.baseImage, buildArgs: plan.image.buildArgs, caCertificates: plan.image.caCertificates },
     volume: plan.identity.volumeName,
+    conversationsVolume: plan.identity.conversationsVolumeName,
     container: plan.spec,
     logins: plan.logins.map((login) =>
       login.status === "found"

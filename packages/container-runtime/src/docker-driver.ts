@@ -156,7 +156,8 @@ export class DockerRuntime implements ContainerRuntime {
     for (const mount of spec.mounts ?? []) {
       if (mount.type === "tmpfs") {
         const options = ["rw", "nosuid", "nodev", `size=${mount.sizeBytes ?? 1024 * 1024}`];
-        if (mount.noexec ?? true) options.push("noexec");
+        // The engine adds noexec to a tmpfs by default: an executable one must say so.
+        options.push((mount.noexec ?? true) ? "noexec" : "exec");
         if (mount.mode !== undefined) options.push(`mode=${mount.mode.toString(8).padStart(4, "0")}`);
         if (mount.uid !== undefined) options.push(`uid=${mount.uid}`);
         if (mount.gid !== undefined) options.push(`gid=${mount.gid}`);

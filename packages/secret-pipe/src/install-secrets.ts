@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { AtomicFileError, resolveWriteDirectory, writeFileAtomicSync } from "@sbx/atomic-file";
 import { SecretPipeError } from "./errors.js";
 import { assertSecretName, SECRETS_DIR } from "./pipe-secret.js";
 
@@ -30,6 +31,12 @@ export interface InstallOptions {
   secretsDir?: string;
   /** The sandbox user's home, for `~/` destinations. */
   home: string;
+  /**
+   * The directories a destination may resolve into (the state volume, the runtime tmpfs). Each
+   * destination is checked at every path component: one reached through a link that leads
+   * anywhere else (`ln -s /workspace/leak ~/.claude`) is refused, and then nothing is installed.
+   */
+  within: readonly string[];
 }
 
 export interface InstalledSecret {
@@ -43,38 +50,106 @@ export interface InstalledSecret {
 
 /**
  * Runs inside the sandbox: moves each piped secret from the tmpfs to its destination with the
- * right mode, atomically (temp file + rename: agents such as Claude Code re-read their login when
- * the file changes, and must never see half of it), then overwrites and removes the tmpfs copy.
+ * right mode, atomically (agents such as Claude Code re-read their login when the file changes,
+ * and must never see half of it), then overwrites and removes the tmpfs copy.
+ *
+ * All destinations are checked before any is written, and every write goes through the one
+ * confined write path (`writeFileAtomicSync` with `within`), which checks them again. Whatever
+ * happens, success or failure half-way, no piped copy is left on the tmpfs.
  */
 export function installPipedSecrets(installations: SecretInstallation[], options: InstallOptions): InstalledSecret[] {
   const secretsDir = options.secretsDir ?? SECRETS_DIR;
-  const installed: InstalledSecret[] = [];
-  for (const installation of installations) {
-    assertSecretName(installation.secret);
-    const source = join(secretsDir, installation.secret);
-    const destination = installation.destination.startsWith("~/") ? join(options.home, installation.destination.slice(2)) : resolve(installation.destination);
-    const mode = installation.mode ?? 0o600;
-    let content: Buffer;
-    try {
-      content = readFileSync(source);
-    } catch (cause) {
-      throw new SecretPipeError("SBX_SECRET_INSTALL_FAILED", `The piped secret "${installation.secret}" is missing from ${secretsDir}.`, {
-        hint: "Run `sbx up` again to pipe the logins.",
-        cause,
-      });
-    }
-    const keepExisting = installation.preferNewer !== undefined && existingIsNewer(destination, content, installation.preferNewer);
-    if (!keepExisting) writeFileAtomically(destination, installation.mergeJson ? mergeOverExisting(destination, content) : content, mode);
-    shred(source, content.length);
-    installed.push({ secret: installation.secret, destination, bytes: content.length, mode, outcome: keepExisting ? "kept-newer" : "installed" });
+  for (const installation of installations) assertSecretName(installation.secret);
+  const sources = installations.map((installation) => join(secretsDir, installation.secret));
+  try {
+    const planned = installations.map((installation, index) => {
+      const destination = installation.destination.startsWith("~/") ? join(options.home, installation.destination.slice(2)) : resolve(installation.destination);
+      let content: Buffer;
+      try {
+        content = readFileSync(sources[index] as string);
+      } catch (cause) {
+        throw new SecretPipeError("SBX_SECRET_INSTALL_FAILED", `The piped secret "${installation.secret}" is missing from ${secretsDir}.`, {
+          hint: "Run `sbx up` again to pipe the logins.",
+          cause,
+        });
+      }
+      const within = confinement(installation, destination, options.within);
+      moveDirectoryAside(destination);
+      return { installation, destination, content, within };
+    });
+    return planned.map(({ installation, destination, content, within }) => {
+      const mode = installation.mode ?? 0o600;
+      const keepExisting = installation.preferNewer !== undefined && existingIsNewer(destination, content, installation.preferNewer);
+      if (!keepExisting) {
+        const bytes = installation.mergeJson ? mergeOverExisting(destination, content) : content;
+        try {
+          writeFileAtomicSync(destination, bytes, { mode, within });
+        } catch (cause) {
+          if (cause instanceof AtomicFileError && cause.code === "SBX_PATH_ESCAPES") throw refused(installation, options.within, cause);
+          throw new SecretPipeError("SBX_SECRET_INSTALL_FAILED", `The piped secret "${installation.secret}" could not be written to ${installation.destination}.`, {
+            hint: `${(cause as NodeJS.ErrnoException).code ?? "The write failed"} at ${destination}: move what is there away from a shell in the sandbox (\`sbx exec -- mv ${destination} ${destination}.broken\`) and run \`sbx up\` again.`,
+            cause,
+          });
+        }
+      }
+      return { secret: installation.secret, destination, bytes: content.length, mode, outcome: keepExisting ? "kept-newer" : "installed" } satisfies InstalledSecret;
+    });
+  } finally {
+    for (const source of sources) shred(source);
   }
-  return installed;
+}
+
+/** The allowed directory `destination` resolves into (creating its missing parents there), or a refusal. */
+function confinement(installation: SecretInstallation, destination: string, within: readonly string[]): string {
+  let lastRefusal: unknown;
+  for (const root of within) {
+    try {
+      resolveWriteDirectory(destination, { within: root });
+      return root;
+    } catch (error) {
+      if (!(error instanceof AtomicFileError && error.code === "SBX_PATH_ESCAPES")) throw error;
+      lastRefusal = error;
+    }
+  }
+  throw refused(installation, within, lastRefusal);
+}
+
+function refused(installation: SecretInstallation, within: readonly string[], cause: unknown): SecretPipeError {
+  return new SecretPipeError(
+    "SBX_SECRET_DESTINATION_REFUSED",
+    `Refusing to install the piped secret "${installation.secret}": ${installation.destination} resolves outside ${within.join(" and ")}, so nothing was installed.`,
+    { hint: "Something inside the sandbox replaced a directory on the way with a symlink; run `sbx down` and `sbx up` (the entrypoint repairs its layout).", cause },
+  );
+}
+
+/**
+ * A directory where a login file belongs (made by the agent) would fail every later install: it is
+ * renamed aside beside it, kept, never deleted. Its parent was just checked to be confined.
+ */
+function moveDirectoryAside(destination: string): void {
+  if (!lstatSync(destination, { throwIfNoEntry: false })?.isDirectory()) return;
+  renameSync(destination, `${destination}.in-the-way-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/** The file at `path`, never read through a link standing there (a planted link is not the agent's state). */
+function readOwnFile(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function mergeOverExisting(destination: string, incoming: Buffer): Buffer {
   let existing: unknown;
   try {
-    existing = JSON.parse(readFileSync(destination, "utf8"));
+    existing = JSON.parse(readOwnFile(destination)?.toString("utf8") ?? "");
   } catch {
     return incoming;
   }
@@ -99,38 +174,21 @@ function existingIsNewer(destination: string, incoming: Buffer, path: string): b
       return Number.NEGATIVE_INFINITY;
     }
   };
-  let existing: Buffer;
-  try {
-    existing = readFileSync(destination);
-  } catch {
-    return false;
-  }
-  return stamp(existing) > stamp(incoming);
-}
-
-export function writeFileAtomically(destination: string, content: Uint8Array, mode: number): void {
-  mkdirSync(dirname(destination), { recursive: true, mode: 0o700 });
-  // A symlink planted at the destination must not redirect a secret elsewhere.
-  try {
-    if (lstatSync(destination).isSymbolicLink()) rmSync(destination);
-  } catch {
-    // absent: nothing to check
-  }
-  const temporary = `${destination}.sbx-${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(temporary, "wx", mode);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, destination);
+  const existing = readOwnFile(destination);
+  return existing !== undefined && stamp(existing) > stamp(incoming);
 }
 
 /** Overwrites a file's bytes before unlinking it, so the tmpfs pages no longer hold the secret. */
-function shred(path: string, length: number): void {
-  const fd = openSync(path, "r+");
+export function shred(path: string): void {
+  let fd: number;
   try {
+    fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW);
+  } catch {
+    rmSync(path, { force: true });
+    return;
+  }
+  try {
+    const length = fstatSync(fd).size;
     writeSync(fd, Buffer.alloc(length), 0, length, 0);
     fsyncSync(fd);
   } finally {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ContainerRuntime, ExecOptions, ExecResult } from "@sbx/container-runtime";
@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { pipeSecretBundle, receiveSecretBundle } from "./secret-bundle.js";
 
 /** A sandbox whose `install` exec runs the real receiving half in this process, on temp dirs. */
-function sandboxDouble(dirs: { home: string; secretsDir: string }, tamper?: (stdin: Buffer) => Buffer) {
+function sandboxDouble(dirs: { home: string; secretsDir: string; within: string[] }, tamper?: (stdin: Buffer) => Buffer) {
   const calls: ExecOptions[] = [];
   const runtime = {
     async exec(_container: string, options: ExecOptions): Promise<ExecResult> {
@@ -24,10 +24,10 @@ function sandboxDouble(dirs: { home: string; secretsDir: string }, tamper?: (std
 }
 
 describe("pipeSecretBundle", () => {
-  let dirs: { home: string; secretsDir: string };
+  let dirs: { home: string; secretsDir: string; within: string[] };
   beforeEach(() => {
     const root = mkdtempSync(join(tmpdir(), "sbx-bundle-"));
-    dirs = { home: join(root, "home"), secretsDir: join(root, "run-secrets") };
+    dirs = { home: join(root, "home"), secretsDir: join(root, "run-secrets"), within: [join(root, "home")] };
     mkdirSync(dirs.home);
     mkdirSync(dirs.secretsDir);
   });
@@ -85,5 +85,15 @@ describe("pipeSecretBundle", () => {
       code: "SBX_SECRET_NAME_INVALID",
     });
     expect(calls).toHaveLength(0);
+  });
+
+  it("hole 8: never writes a secret through a link the agent planted in /run/secrets", async () => {
+    const outside = join(dirs.home, "..", "outside.json");
+    writeFileSync(outside, "untouched");
+    symlinkSync(outside, join(dirs.secretsDir, "token"));
+    const { runtime } = sandboxDouble(dirs);
+    await pipeSecretBundle(runtime, "sandbox", [{ secret: "token", destination: "~/token", content: "CANARY-link" }], { installCommand: ["install"] });
+    expect(readFileSync(outside, "utf8")).toBe("untouched");
+    expect(readFileSync(join(dirs.home, "token"), "utf8")).toBe("CANARY-link");
   });
 });

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { SecretPipeError } from "./errors.js";
-import { installPipedSecrets, type InstalledSecret, type SecretInstallation } from "./install-secrets.js";
+import { installPipedSecrets, shred, type InstallOptions, type InstalledSecret, type SecretInstallation } from "./install-secrets.js";
 import { assertSecretName, SECRETS_DIR } from "./pipe-secret.js";
 
 /** One secret in a bundle: its bytes and where the sandbox installs them. */
@@ -72,7 +72,7 @@ export async function pipeSecretBundle(
  * 0600), checks its size and hash against the header, and only when every one is whole installs
  * them all (which shreds the tmpfs copies).
  */
-export function receiveSecretBundle(bundle: Buffer, options: { home: string; secretsDir?: string }): VerifiedInstall[] {
+export function receiveSecretBundle(bundle: Buffer, options: InstallOptions): VerifiedInstall[] {
   const secretsDir = options.secretsDir ?? SECRETS_DIR;
   const newline = bundle.indexOf(0x0a);
   let header: BundleHeader;
@@ -84,35 +84,44 @@ export function receiveSecretBundle(bundle: Buffer, options: { home: string; sec
   if (newline < 0 || header.version !== 1 || !Array.isArray(header.secrets)) {
     throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", "The secret bundle is not one this sandbox understands.", { hint: "Rebuild the image: sbx up --rebuild." });
   }
+  // Each install lands in a fresh directory of its own: several `sbx up` at once must never
+  // overwrite or shred each other's copies, and a link the agent planted in /run/secrets (which
+  // it can write) must never be written through.
+  const landingDir = mkdtempSync(join(secretsDir, ".install-"));
   let offset = newline + 1;
   const landed: Array<{ secret: string; sha256: string; path: string }> = [];
+  let installed: InstalledSecret[];
   try {
-    for (const entry of header.secrets) {
-      assertSecretName(entry.secret);
-      const bytes = bundle.subarray(offset, offset + entry.bytes);
-      offset += entry.bytes;
-      const path = join(secretsDir, entry.secret);
-      const fd = openSync(path, "w", 0o600);
-      landed.push({ secret: entry.secret, sha256: entry.sha256, path });
-      try {
-        writeSync(fd, bytes);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+    try {
+      for (const entry of header.secrets) {
+        assertSecretName(entry.secret);
+        const bytes = bundle.subarray(offset, offset + entry.bytes);
+        offset += entry.bytes;
+        const path = join(landingDir, entry.secret);
+        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        landed.push({ secret: entry.secret, sha256: entry.sha256, path });
+        try {
+          writeSync(fd, bytes);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        const written = readFileSync(path);
+        if (written.length !== entry.bytes || sha256(written) !== entry.sha256) {
+          throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", `The secret "${entry.secret}" arrived incomplete (${written.length} of ${entry.bytes} bytes).`);
+        }
       }
-      const written = readFileSync(path);
-      if (written.length !== entry.bytes || sha256(written) !== entry.sha256) {
-        throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", `The secret "${entry.secret}" arrived incomplete (${written.length} of ${entry.bytes} bytes).`);
-      }
+    } catch (error) {
+      // All or nothing: no piped secret, whole or partial, stays on the tmpfs.
+      for (const { path } of landed) shred(path);
+      throw error;
     }
-  } catch (error) {
-    // All or nothing: no partial secret stays on the tmpfs.
-    for (const { path } of landed) rmSync(path, { force: true });
-    throw error;
+    installed = installPipedSecrets(
+      header.secrets.map(({ bytes: _bytes, sha256: _sha256, ...installation }) => installation),
+      { ...options, secretsDir: landingDir },
+    );
+  } finally {
+    rmSync(landingDir, { recursive: true, force: true });
   }
-  const installed = installPipedSecrets(
-    header.secrets.map(({ bytes: _bytes, sha256: _sha256, ...installation }) => installation),
-    { home: options.home, secretsDir },
-  );
   return installed.map((item) => ({ ...item, sha256: landed.find((entry) => entry.secret === item.secret)?.sha256 ?? "" }));
 }

@@ -8,33 +8,28 @@
  *                  environment again — defence in depth behind the host's check.
  */
 import { spawn } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
+import { ensureStateLayout } from "./state-layout.js";
 
 const HOME = process.env.HOME || "/home/sandbox";
 const STATE_DIR = join(HOME, ".llm");
-const AGENT_ENV_FILE = join(HOME, ".sbx/agent-env.json");
-const POLICY_FILE = join(HOME, ".sbx/policy.json");
-
-/** Each agent's own state directory lives on the per-login volume, reached through a symlink. */
-const STATE_LINKS: Array<[link: string, target: string]> = [
-  [".claude", "claude"],
-  [".codex", "codex"],
-  [".gemini", "gemini"],
-  [".local/share/opencode", "opencode"],
-];
-
 /**
- * The stores where agents list past conversations. The login volume is shared by every project's
- * sandbox and each one's workspace is /workspace, so the agents would key all projects alike
- * (Claude's `projects/-workspace`, Gemini's hash of /workspace). Each store on the volume is
- * therefore a symlink into `~/.sbx/project`, a link local to this container that points at this
- * project's own directory on the volume: `~/.llm/by-project/<project id>/<store>`.
+ * A tmpfs (see planSandbox): the piped API keys and refuse rules live only in memory, never in the
+ * container's writable layer, so `docker export` or `docker commit` cannot carry them.
  */
-const PROJECT_STORES = ["claude/projects", "codex/sessions", "gemini/tmp"];
-const PROJECT_LINK = join(HOME, ".sbx/project");
+const RUNTIME_DIR = "/run/sbx";
+const AGENT_ENV_FILE = join(RUNTIME_DIR, "agent-env.json");
+const POLICY_FILE = join(RUNTIME_DIR, "policy.json");
+
+/** What the host pipes for the agent's environment: the variables, and which are provider logins. */
+interface AgentEnvFile {
+  env?: Record<string, string>;
+  /** Names piped as their provider's login (e.g. ANTHROPIC_API_KEY); every other name is a plain variable. */
+  pipedLogins?: string[];
+}
 
 function fail(message: string, code = 78): never {
   process.stderr.write(`sbx-entrypoint: ${message}\n`);
@@ -52,63 +47,19 @@ function refuseIfPolicyRefuses(env: Record<string, string | undefined>, where: s
   fail(`refusing to ${where}: the environment holds ${refused.length === 1 ? "a variable" : "variables"} sbx never lets into a sandbox: ${list}. Remove ${refused.length === 1 ? "it" : "them"} and start again.`);
 }
 
-export function ensureStateLayout(): void {
-  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-  for (const [link, target] of STATE_LINKS) {
-    const linkPath = join(HOME, link);
-    mkdirSync(join(STATE_DIR, target), { recursive: true, mode: 0o700 });
-    if (!lstatSync(linkPath, { throwIfNoEntry: false })) {
-      mkdirSync(dirname(linkPath), { recursive: true });
-      symlinkSync(join(STATE_DIR, target), linkPath);
-    }
-  }
-  ensureProjectStores(process.env.SBX_PROJECT_ID);
-}
-
-function ensureProjectStores(projectId: string | undefined): void {
-  // Started by hand without sbx's project id: one store for everything, as the agents would do.
-  const id = projectId && /^[a-z0-9_.-]+$/.test(projectId) && !/^\.+$/.test(projectId) ? projectId : "default";
-  const projectDir = join(STATE_DIR, "by-project", id);
-  for (const store of PROJECT_STORES) mkdirSync(join(projectDir, store), { recursive: true, mode: 0o700 });
-  replaceLink(PROJECT_LINK, projectDir);
-  for (const store of PROJECT_STORES) {
-    const shared = join(STATE_DIR, store);
-    const target = join(PROJECT_LINK, store);
-    if (lstatSync(shared, { throwIfNoEntry: false })?.isDirectory()) {
-      // A store from before projects were kept apart: which project each conversation belongs to
-      // is unknowable (all ran in /workspace), so the whole store is kept aside, untouched.
-      let aside = `${shared}.before-per-project`;
-      for (let n = 2; existsSync(aside); n += 1) aside = `${shared}.before-per-project-${n}`;
-      try {
-        renameSync(shared, aside);
-        process.stderr.write(`sbx: conversations from before per-project stores are kept in ${aside}\n`);
-      } catch (error) {
-        // The other sbx process starting in this sandbox (idle, install) moved it first.
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      }
-    }
-    replaceLink(shared, target);
-  }
-}
-
-/** Points `path` at `target` atomically (a sandbox of another project may be reading it). */
-function replaceLink(path: string, target: string): void {
-  const current = lstatSync(path, { throwIfNoEntry: false });
-  if (current?.isSymbolicLink() && readlinkSync(path) === target) return;
-  if (current && !current.isSymbolicLink()) fail(`${path} is in the way of the per-project store; move it and start again`);
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  symlinkSync(target, temp);
-  renameSync(temp, path);
-}
-
-function loadAgentEnv(): Record<string, string> {
-  return readJson<Record<string, string>>(AGENT_ENV_FILE, {});
+function setUpLayout(): void {
+  ensureStateLayout({ home: HOME, projectId: process.env.SBX_PROJECT_ID });
 }
 
 function idle(): void {
   refuseIfPolicyRefuses(process.env, "start the sandbox");
-  ensureStateLayout();
+  try {
+    setUpLayout();
+  } catch (error) {
+    // Keep running: the install that follows meets the same problem and reports it to the host,
+    // and its fix (a command run in this sandbox) needs the sandbox up.
+    process.stderr.write(`sbx-entrypoint: ${(error as Error).message}\n`);
+  }
   process.stdout.write("sbx: sandbox ready\n");
   const stop = () => process.exit(0);
   process.on("SIGTERM", stop);
@@ -117,8 +68,9 @@ function idle(): void {
 }
 
 function install(): void {
-  ensureStateLayout();
-  const installed = receiveSecretBundle(readFileSync(0), { home: HOME });
+  setUpLayout();
+  // Every destination must resolve inside the state volume or the runtime tmpfs (hole 8).
+  const installed = receiveSecretBundle(readFileSync(0), { home: HOME, within: [STATE_DIR, RUNTIME_DIR] });
   // Names, paths, sizes and hashes only: this output reaches the host, never the secret bytes.
   process.stdout.write(JSON.stringify(installed));
 }
@@ -126,10 +78,11 @@ function install(): void {
 function agent(argv: string[]): void {
   if (argv.length === 0) fail("agent needs a command", 64);
   refuseIfPolicyRefuses(process.env, `start ${argv[0]}`);
-  const keys = loadAgentEnv();
-  const env = { ...process.env, ...keys };
-  // The piped API keys are allowed under their own provider's name, and only there.
-  refuseIfPolicyRefuses(env, `start ${argv[0]}`, Object.keys(keys));
+  const piped = readJson<AgentEnvFile>(AGENT_ENV_FILE, {});
+  const env = { ...process.env, ...piped.env };
+  // The piped API keys are allowed under their own provider's name, and only there; plain
+  // variables (FOO=bar from an env file) are checked like any other variable.
+  refuseIfPolicyRefuses(env, `start ${argv[0]}`, (piped.pipedLogins ?? []).filter((name) => piped.env?.[name] !== undefined));
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: "inherit", env });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGWINCH"] as const) process.on(signal, () => child.kill(signal));
   child.on("error", (error) => fail(`cannot run ${argv[0]}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not installed in this sandbox" : error.message}`, 127));
@@ -143,5 +96,7 @@ try {
   else if (mode === "agent") agent(rest);
   else fail(`unknown mode "${mode}" (expected idle, install or agent)`, 64);
 } catch (error) {
-  fail((error as Error).message, 1);
+  // One line with the hint: the host shows the entrypoint's last lines as its own hint.
+  const hint = (error as { hint?: unknown }).hint;
+  fail(`${(error as Error).message}${typeof hint === "string" && hint ? ` ${hint}` : ""}`, 1);
 }

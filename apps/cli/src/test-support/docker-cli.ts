@@ -9,8 +9,13 @@ export function docker(args: string[], options: { allowFailure?: boolean } = {})
 
 /** Streams `docker save` and reports whether `needle` occurs in any byte of the image's layers. */
 export function imageBytesContain(image: string, needle: string): Promise<boolean> {
+  return dockerOutputContains(["save", image], needle);
+}
+
+/** Streams a docker command's output (`save`, `export`) and reports whether `needle` occurs in any byte. */
+export function dockerOutputContains(args: string[], needle: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", ["save", image], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn("docker", args, { stdio: ["ignore", "pipe", "inherit"] });
     const target = Buffer.from(needle);
     let tail = Buffer.alloc(0);
     let found = false;
@@ -21,6 +26,6 @@ export function imageBytesContain(image: string, needle: string): Promise<boolea
       tail = window.subarray(Math.max(0, window.length - target.length));
     });
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 || found ? resolve(found) : reject(new Error(`docker save exited ${code}`))));
+    child.on("close", (code) => (code === 0 || found ? resolve(found) : reject(new Error(`docker ${args[0]} exited ${code}`))));
   });
 }
