@@ -229,7 +229,7 @@ describe("hole 1: the trust decision travels through the login pipe and always o
     };
     applyWorkspaceTrust(plan, { trusted, reason: trusted ? "flag" : "untrusted", findings: [], fingerprint: "", store: "" });
     writeFileSync(join(secretsDir, "cfg"), plan.logins[0]?.files[0]?.content ?? "");
-    installPipedSecrets([{ secret: "cfg", destination: "~/.claude/.claude.json", mergeJson: true }], { home, secretsDir });
+    installPipedSecrets([{ secret: "cfg", destination: "~/.claude/.claude.json", mergeJson: true }], { home, secretsDir, within: [home] });
     return JSON.parse(readFileSync(join(home, ".claude/.claude.json"), "utf8"));
   };
 
