@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "@sbx/atomic-file";
 import type { AgentName, SessionStats } from "./session-stats.js";
 import type { MalformedLine } from "./transcript-reader.js";
 
@@ -51,11 +51,5 @@ export async function loadState(path: string): Promise<ExportState> {
 
 export async function saveState(path: string, state: ExportState): Promise<void> {
   const sorted: ExportState = { version: 1, sessions: Object.fromEntries(Object.entries(state.sessions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
-  await writeAtomically(path, `${JSON.stringify(sorted)}\n`);
-}
-
-export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  await writeFile(temp, data);
-  await rename(temp, path);
+  await writeFileAtomic(path, `${JSON.stringify(sorted)}\n`, { mode: 0o644 });
 }

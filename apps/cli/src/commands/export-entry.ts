@@ -1,15 +1,16 @@
 import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
+import type { AgentName } from "@sbx/transcript-export";
 import { CliError } from "../cli-error.js";
 import { sandboxIdentity } from "../sandbox-identity.js";
+import { SESSION_AGENTS } from "../session-stores.js";
 import { exportCommand } from "./export.js";
 
-const AGENTS = ["claude", "codex", "gemini"] as const;
 
 /** `sbx export`: the project's running sandbox (unless --source) and the host's own sessions. */
 export async function exportFromCli(options: { source?: string; inbox?: string; agent?: string; json?: boolean }): Promise<number> {
-  if (options.agent !== undefined && !AGENTS.includes(options.agent as (typeof AGENTS)[number])) {
-    throw new CliError("SBX_USAGE", `--agent must be one of ${AGENTS.join(", ")}, not "${options.agent}".`, { exitCode: 2 });
+  if (options.agent !== undefined && !SESSION_AGENTS.includes(options.agent as AgentName)) {
+    throw new CliError("SBX_USAGE", `--agent must be one of ${SESSION_AGENTS.join(", ")}, not "${options.agent}".`, { exitCode: 2 });
   }
   let runtime: DockerRuntime | undefined;
   let sandbox: { runtime: DockerRuntime; container: string; volumeName: string; projectId: string } | undefined;
@@ -27,7 +28,7 @@ export async function exportFromCli(options: { source?: string; inbox?: string; 
     return await exportCommand({
       ...(options.source ? { source: options.source } : {}),
       ...(options.inbox ? { inbox: options.inbox } : {}),
-      ...(options.agent ? { agent: options.agent as (typeof AGENTS)[number] } : {}),
+      ...(options.agent ? { agent: options.agent as AgentName } : {}),
       ...(options.json ? { json: true } : {}),
       ...(sandbox ? { sandbox } : {}),
       env: process.env,

@@ -1,8 +1,9 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { ExportError, exportSessions, type AgentName, type ExportResult } from "@sbx/transcript-export";
-import { defaultInboxDir, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
+import { SESSION_AGENTS, SESSION_STORES, type SessionStore } from "../session-stores.js";
+import { defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
+import { syncSandboxTranscripts } from "../transcript-sync.js";
 
 export interface ExportCommandOptions {
   source?: string;
@@ -20,13 +21,10 @@ export interface ExportCommandOptions {
   sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string; projectId: string };
 }
 
-const AGENTS: AgentName[] = ["claude", "codex", "gemini"];
-
 /** Where each agent keeps its sessions when nothing says otherwise. */
 export function defaultSessionSource(agent: AgentName, env: NodeJS.ProcessEnv, home: string): string {
-  if (agent === "claude") return join(home, ".claude", "projects");
-  if (agent === "codex") return join(env.CODEX_HOME || join(home, ".codex"), "sessions");
-  return join(home, ".gemini", "tmp");
+  const store = SESSION_STORES.find((candidate) => candidate.agent === agent) as SessionStore;
+  return store.hostDir(env, home);
 }
 
 /** `sbx export`: render new and changed agent sessions into the inbox. Returns the exit code. */
@@ -98,8 +96,8 @@ async function exportSandbox(options: ExportCommandOptions, sandbox: NonNullable
 }
 
 function checkAgent(agent: string | undefined): void {
-  if (agent !== undefined && !AGENTS.includes(agent as AgentName)) {
-    throw new ExportError("SBX_EXPORT_BAD_AGENT", `Unknown agent "${agent}".`, { hint: `Use one of: ${AGENTS.join(", ")}.` });
+  if (agent !== undefined && !SESSION_AGENTS.includes(agent as AgentName)) {
+    throw new ExportError("SBX_EXPORT_BAD_AGENT", `Unknown agent "${agent}".`, { hint: `Use one of: ${SESSION_AGENTS.join(", ")}.` });
   }
 }
 
@@ -116,7 +114,7 @@ async function plannedRuns(options: ExportCommandOptions, sandboxExported: boole
     return [{ source, agent: options.agent }];
   }
   const runs: { source: string; agent: AgentName }[] = [];
-  for (const agent of AGENTS) {
+  for (const agent of SESSION_AGENTS) {
     const source = defaultSessionSource(agent, options.env, options.home);
     if (await isDirectory(source)) runs.push({ source, agent });
   }

@@ -5,7 +5,9 @@ import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
-import { autosaveIntervalMs, defaultInboxDir, startAutosave, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
+import { startAutosave } from "../transcript-autosave.js";
+import { autosaveIntervalMs, defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
+import { syncSandboxTranscripts } from "../transcript-sync.js";
 
 export interface UpOptions {
   baseImage?: string;

@@ -33,7 +33,7 @@ const STATE_LINKS: Array<[link: string, target: string]> = [
  * therefore a symlink into `~/.sbx/project`, a link local to this container that points at this
  * project's own directory on the volume: `~/.llm/by-project/<project id>/<store>`.
  */
-const PROJECT_STORES = ["claude/projects", "codex/sessions", "gemini/tmp"];
+import { PROJECT_STORES } from "../session-stores.js";
 const PROJECT_LINK = join(HOME, ".sbx/project");
 
 function fail(message: string, code = 78): never {
