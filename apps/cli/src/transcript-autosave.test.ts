@@ -119,3 +119,28 @@ describe("startAutosave", () => {
     await autosave.stop();
   });
 });
+
+describe("startAutosave and a busy inbox", () => {
+  it("skips a periodic save quietly while another export holds the inbox, and the final save waits for it", async () => {
+    vi.useFakeTimers();
+    const { ExportError } = await import("@sbx/transcript-export");
+    const runs: { final: boolean }[] = [];
+    const sync = vi.fn(async (run: { final: boolean }) => {
+      runs.push(run);
+      if (!run.final) throw new ExportError("SBX_EXPORT_INBOX_LOCKED", "Another export is writing /inbox/conversations (pid 1 on host).");
+      return fakeResult(1);
+    });
+    const onError = vi.fn();
+    const autosave = startAutosave(noRuntime, "box", { ...base, intervalMs: 1000, sync, onError });
+    await vi.advanceTimersByTimeAsync(2500);
+    const final = await autosave.stop();
+    expect(onError).not.toHaveBeenCalled();
+    expect(runs).toEqual([{ final: false }, { final: false }, { final: true }]);
+    expect(final?.written).toBe(1);
+  });
+
+  it("asks a periodic save not to wait for the inbox lock, and the final one to wait", async () => {
+    const { syncOptionsFor } = await import("./transcript-autosave.js");
+    expect([syncOptionsFor(base, { final: false }).lockWaitMs, syncOptionsFor(base, { final: true }).lockWaitMs]).toEqual([0, undefined]);
+  });
+});

@@ -1,4 +1,5 @@
 import type { ContainerRuntime } from "@sbx/container-runtime";
+import { isSbxError } from "@sbx/errors";
 import { syncSandboxTranscripts, type SyncOptions, type SyncResult } from "./transcript-sync.js";
 
 export interface AutosaveOptions extends SyncOptions {
@@ -18,7 +19,20 @@ export interface AutosaveOptions extends SyncOptions {
    * The sync to run; injectable for tests.
    * @default syncSandboxTranscripts(runtime, container, options)
    */
-  sync?: () => Promise<SyncResult>;
+  sync?: (run: AutosaveRun) => Promise<SyncResult>;
+}
+
+/** Which save this is: periodic ones may be skipped, the final one must happen. */
+export interface AutosaveRun {
+  final: boolean;
+}
+
+/**
+ * A periodic save does not wait for an inbox another export is writing (it skips; the next one
+ * catches up); the final save waits, as `sbx export` does.
+ */
+export function syncOptionsFor(options: SyncOptions, run: AutosaveRun): SyncOptions {
+  return run.final ? options : { ...options, lockWaitMs: 0 };
 }
 
 export interface Autosave {
@@ -32,15 +46,16 @@ export interface Autosave {
  * process alive.
  */
 export function startAutosave(runtime: ContainerRuntime, container: string, options: AutosaveOptions): Autosave {
-  const sync = options.sync ?? (() => syncSandboxTranscripts(runtime, container, options));
+  const sync = options.sync ?? ((run: AutosaveRun) => syncSandboxTranscripts(runtime, container, syncOptionsFor(options, run)));
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<SyncResult | undefined> | undefined;
   let stopping: Promise<SyncResult | undefined> | undefined;
 
-  const runOnce = (): Promise<SyncResult | undefined> => {
-    const run = sync().then(
+  const runOnce = (final: boolean): Promise<SyncResult | undefined> => {
+    const run = sync({ final }).then(
       (result) => result,
       (error: unknown) => {
+        if (!final && isSbxError(error) && error.code === "SBX_EXPORT_INBOX_LOCKED") return undefined;
         options.onError?.(`transcript autosave failed: ${firstLine(error instanceof Error ? error.message : String(error))}`, error);
         return undefined;
       },
@@ -54,7 +69,7 @@ export function startAutosave(runtime: ContainerRuntime, container: string, opti
   const schedule = (delay: number): void => {
     timer = setTimeout(() => {
       timer = undefined;
-      void runOnce().then(() => {
+      void runOnce(false).then(() => {
         if (!stopping) schedule(options.intervalMs);
       });
     }, delay);
@@ -62,7 +77,7 @@ export function startAutosave(runtime: ContainerRuntime, container: string, opti
   };
 
   if (options.intervalMs > 0) schedule(options.runAtStart ? 0 : options.intervalMs);
-  else if (options.runAtStart) void runOnce();
+  else if (options.runAtStart) void runOnce(false);
 
   return {
     stop() {
@@ -70,7 +85,7 @@ export function startAutosave(runtime: ContainerRuntime, container: string, opti
         if (timer) clearTimeout(timer);
         timer = undefined;
         await inFlight;
-        return runOnce();
+        return runOnce(true);
       })();
       return stopping;
     },

@@ -190,6 +190,11 @@ export interface SyncOptions {
    * @default every agent
    */
   agents?: AgentName[];
+  /**
+   * How long to wait for another export writing the same inbox (see exportSessions).
+   * @default 30000
+   */
+  lockWaitMs?: number;
 }
 
 export interface SyncResult extends ExportResult {
@@ -210,7 +215,7 @@ export async function syncSandboxTranscripts(runtime: ContainerRuntime, containe
     // Loaded on first use: the renderer and its YAML writer cost ~100 ms to import, which `sbx up`
     // would otherwise pay before its first engine call.
     const { exportSessions } = await import("@sbx/transcript-export");
-    const exported = await exportSessions({ source, inbox: options.inbox, agent: store.agent });
+    const exported = await exportSessions({ source, inbox: options.inbox, agent: store.agent, ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}) });
     result.written += exported.written;
     result.unchanged += exported.unchanged;
     result.malformedLines.push(...exported.malformedLines);

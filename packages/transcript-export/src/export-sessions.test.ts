@@ -168,3 +168,49 @@ describe("exportSessions", () => {
     expect(note.indexOf("The subagent looked.")).toBeLessThan(note.indexOf("It is a PNG header."));
   });
 });
+
+describe("one writer per inbox", () => {
+  it("two concurrent exports into one inbox both finish and the state file holds both sets of sessions", async () => {
+    const inbox = tempDir();
+    const sourceA = tempDir();
+    const sourceB = tempDir();
+    const names = readdirSync(FIXTURE_DIR).filter((name) => name.endsWith(".jsonl") && !/codex|rollout-|v040|kvsankar/.test(name));
+    names.forEach((name, index) => cpSync(join(FIXTURE_DIR, name), join(index % 2 ? sourceB : sourceA, name)));
+    const [a, b] = await Promise.all([exportSessions({ source: sourceA, inbox, agent: "claude" }), exportSessions({ source: sourceB, inbox, agent: "claude" })]);
+    expect(a.failed).toEqual([]);
+    expect(b.failed).toEqual([]);
+    expect(a.written + b.written).toBe(names.length);
+    const state = JSON.parse(readFileSync(join(inbox, "conversations", ".sbx-export-state.json"), "utf8")) as { sessions: Record<string, unknown> };
+    expect(Object.keys(state.sessions).sort()).toEqual([...names.map((name, index) => join(index % 2 ? sourceB : sourceA, name))].sort());
+    // Nothing was lost: a third run finds every session up to date.
+    const again = await Promise.all([exportSessions({ source: sourceA, inbox, agent: "claude" }), exportSessions({ source: sourceB, inbox, agent: "claude" })]);
+    expect(again.map((run) => run.written)).toEqual([0, 0]);
+  });
+
+  it("names the holder in SBX_EXPORT_INBOX_LOCKED when another live export holds the inbox past the wait", async () => {
+    const inbox = tempDir();
+    const source = tempDir();
+    cpSync(join(FIXTURE_DIR, POMODORO), join(source, POMODORO));
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(inbox, "conversations"), { recursive: true });
+    // A live process (this one's parent) on this host holds the lock.
+    writeFileSync(join(inbox, "conversations", ".sbx-export.lock"), JSON.stringify({ pid: process.ppid, host: (await import("node:os")).hostname(), since: new Date().toISOString() }));
+    const failure = await exportSessions({ source, inbox, lockWaitMs: 200 }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: "SBX_EXPORT_INBOX_LOCKED" });
+    expect((failure as Error).message).toContain(`pid ${process.ppid}`);
+  });
+
+  it("takes over a lock left by a process that is gone", async () => {
+    const inbox = tempDir();
+    const source = tempDir();
+    cpSync(join(FIXTURE_DIR, POMODORO), join(source, POMODORO));
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(inbox, "conversations"), { recursive: true });
+    const { spawnSync } = await import("node:child_process");
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+    writeFileSync(join(inbox, "conversations", ".sbx-export.lock"), JSON.stringify({ pid: Number(gone), host: (await import("node:os")).hostname(), since: new Date().toISOString() }));
+    const result = await exportSessions({ source, inbox, lockWaitMs: 0 });
+    expect(result.written).toBe(1);
+    expect(readdirSync(join(inbox, "conversations"))).not.toContain(".sbx-export.lock");
+  });
+});

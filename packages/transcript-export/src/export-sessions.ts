@@ -8,6 +8,7 @@ import { CodexSessionReader } from "./codex-session.js";
 import { ExportError } from "./errors.js";
 import { loadState, saveState, STATE_FILE, type FileStamp, type SessionState } from "./export-state.js";
 import { GeminiSessionReader } from "./gemini-session.js";
+import { lockInbox } from "./inbox-lock.js";
 import { feedLine, readFileLines } from "./jsonl-lines.js";
 import { renderSection, type Section } from "./note-sections.js";
 import { notePathFor } from "./note-path.js";
@@ -33,6 +34,12 @@ export interface ExportOptions {
    * @default {}
    */
   render?: Pick<RenderOptions, "includeThinking" | "foldResultsOver">;
+  /**
+   * One export writes an inbox at a time. How long to wait for another one to finish before
+   * failing with SBX_EXPORT_INBOX_LOCKED (0: fail at once, e.g. for a periodic save that can skip).
+   * @default 30000
+   */
+  lockWaitMs?: number;
 }
 
 export interface ExportResult {
@@ -86,6 +93,16 @@ export async function exportSessions(options: ExportOptions): Promise<ExportResu
   await mkdir(conversations, { recursive: true }).catch((cause: unknown) => {
     throw new ExportError("SBX_EXPORT_INBOX_UNWRITABLE", `Cannot create ${conversations}.`, { hint: "Check that the inbox directory is writable, or pass --inbox.", cause });
   });
+  const lock = await lockInbox(conversations, options.lockWaitMs ?? 30_000);
+  try {
+    return await exportUnderLock(source, conversations, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function exportUnderLock(source: string, conversations: string, options: ExportOptions): Promise<ExportResult> {
+  // Read under the lock: the last writer's sessions are all in it.
   const statePath = join(conversations, STATE_FILE);
   const state = await loadState(statePath);
   const result: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], notes: [] };
