@@ -3,7 +3,7 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import type { ContainerRuntime } from "@sbx/container-runtime";
-import type { AgentName, ExportResult } from "@sbx/transcript-export";
+import type { AgentName, ExportResult, NoteProject } from "@sbx/transcript-export";
 import { STATE_DIR } from "./sandbox-identity.js";
 import { FetchStreamParser, type FetchOutcome, type FetchRequest } from "./session-fetch-stream.js";
 import { loadManifest, MANIFEST_FILE, mirrorPathFor, saveManifest, type Manifest } from "./session-mirror-manifest.js";
@@ -195,6 +195,16 @@ export interface SyncOptions {
    * @default 30000
    */
   lockWaitMs?: number;
+  /**
+   * Applied to every note's text and name (see exportSessions).
+   * @default undefined (no redaction)
+   */
+  redact?: (text: string) => string;
+  /**
+   * The host project these sessions belong to (they all ran in /workspace).
+   * @default undefined
+   */
+  project?: NoteProject;
 }
 
 export interface SyncResult extends ExportResult {
@@ -215,7 +225,14 @@ export async function syncSandboxTranscripts(runtime: ContainerRuntime, containe
     // Loaded on first use: the renderer and its YAML writer cost ~100 ms to import, which `sbx up`
     // would otherwise pay before its first engine call.
     const { exportSessions } = await import("@sbx/transcript-export");
-    const exported = await exportSessions({ source, inbox: options.inbox, agent: store.agent, ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}) });
+    const exported = await exportSessions({
+      source,
+      inbox: options.inbox,
+      agent: store.agent,
+      ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
+      ...(options.redact ? { redact: options.redact } : {}),
+      ...(options.project ? { project: options.project } : {}),
+    });
     result.written += exported.written;
     result.unchanged += exported.unchanged;
     result.malformedLines.push(...exported.malformedLines);

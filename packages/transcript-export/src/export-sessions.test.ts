@@ -214,3 +214,54 @@ describe("one writer per inbox", () => {
     expect(readdirSync(join(inbox, "conversations"))).not.toContain(".sbx-export.lock");
   });
 });
+
+describe("redacted exports", () => {
+  const token = `ghp_${"A1b2C3d4E5".repeat(3)}xYz789`;
+  const redact = (text: string): string => text.replace(/ghp_[A-Za-z0-9]{36}/g, "[REDACTED:github-pat]");
+  function plantedSession(): string {
+    const lines = readFileSync(join(FIXTURE_DIR, POMODORO), "utf8").split("\n").filter(Boolean);
+    const records = lines.map((text) => JSON.parse(text) as Record<string, unknown>);
+    const firstUser = records.findIndex((record) => record.type === "user");
+    const user = records[firstUser] as { message: { content: unknown } };
+    user.message.content = `${token} is my token, use it to push`;
+    for (const record of records) if (typeof record.cwd === "string") record.cwd = `/work/${token}`;
+    return `${records.map((record) => JSON.stringify(record)).join("\n")}\n{"type":"user","message":"${token}\n`;
+  }
+  function everythingIn(root: string): string[] {
+    const found: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        found.push(path);
+        if (entry.isDirectory()) walk(path);
+        else found.push(readFileSync(path, "latin1"));
+      }
+    };
+    walk(root);
+    return found;
+  }
+
+  it("passes body, title, frontmatter, file name and the state file through the redactor", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    writeFileSync(join(source, "planted.jsonl"), plantedSession());
+    const result = await exportSessions({ source, inbox, agent: "claude", redact });
+    expect(result.written).toBe(1);
+    const leaks = everythingIn(inbox).filter((text) => text.includes(token) || text.includes(token.slice(4)));
+    expect(leaks).toEqual([]);
+    const note = readFileSync(result.notes[0] as string, "utf8");
+    expect(note).toContain("[REDACTED:github-pat]");
+    expect(result.notes[0]).toMatch(/redacted-github-pat/);
+  });
+
+  it("re-renders without the redactor when asked (--no-redact), and removes the raw note when redaction is turned back on", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    writeFileSync(join(source, "planted.jsonl"), plantedSession());
+    const raw = await exportSessions({ source, inbox, agent: "claude" });
+    expect(readFileSync(raw.notes[0] as string, "utf8")).toContain(token);
+    const redacted = await exportSessions({ source, inbox, agent: "claude", redact });
+    expect(redacted.written).toBe(1);
+    expect(everythingIn(inbox).filter((text) => text.includes(token))).toEqual([]);
+  });
+});

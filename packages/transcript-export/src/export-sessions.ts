@@ -15,7 +15,7 @@ import { notePathFor } from "./note-path.js";
 import { parseGeminiDocument } from "./render-session.js";
 import type { RenderOptions, ResolvedRenderOptions } from "./render-options.js";
 import { findClaudeSubagents, findSessionFiles, siblingAgentFiles, sniffAgent } from "./session-files.js";
-import { renderNoteHeader, type AgentName } from "./session-stats.js";
+import { redactStats, renderNoteHeader, type AgentName } from "./session-stats.js";
 import type { MalformedLine, ReaderCheckpoint, TranscriptReader } from "./transcript-reader.js";
 
 export interface ExportOptions {
@@ -40,6 +40,35 @@ export interface ExportOptions {
    * @default 30000
    */
   lockWaitMs?: number;
+  /**
+   * Applied to every piece of text a note is made of — body, title, frontmatter values and the
+   * file name — before it is written, so a secret an agent printed never reaches the inbox (which
+   * is meant to be synced). Must be pure: same text in, same text out. `sbx` passes the boundary
+   * policy's `redact`, which leaves `[REDACTED:<rule>]` markers.
+   * @default undefined (text is written as recorded)
+   */
+  redact?: (text: string) => string;
+  /**
+   * The project the sessions belong to, as the host knows it: a sandbox's sessions all ran in
+   * `/workspace`, which names nothing. Shown as `project` and `project_path` in the frontmatter.
+   * @default undefined (the last segment of the session's own cwd)
+   */
+  project?: NoteProject;
+}
+
+export interface NoteProject {
+  name: string;
+  /** The project's directory on the host. */
+  path: string;
+}
+
+/** What a note is rendered with besides its session; a change to any of it re-renders the note. */
+interface NoteSettings {
+  render: Pick<RenderOptions, "includeThinking" | "foldResultsOver">;
+  redact: (text: string) => string;
+  project: NoteProject | undefined;
+  /** Recorded in the state: notes rendered with other settings are rendered again. */
+  key: string;
 }
 
 export interface ExportResult {
@@ -112,11 +141,17 @@ async function exportUnderLock(source: string, conversations: string, options: E
     if (!owners) siblingCache.set(directory, (owners = siblingAgentFiles(directory)));
     return owners;
   };
+  const settings: NoteSettings = {
+    render: options.render ?? {},
+    redact: options.redact ?? ((text) => text),
+    project: options.project,
+    key: JSON.stringify({ redacted: options.redact !== undefined, project: options.project ?? null, render: options.render ?? {} }),
+  };
   let stateChanged = false;
   for (const file of await findSessionFiles(source, [conversations])) {
     try {
       const previous = state.sessions[file.path];
-      const outcome = await exportOne(file.path, options.agent ?? previous?.agent, previous, conversations, options.render ?? {}, siblingOwners);
+      const outcome = await exportOne(file.path, options.agent ?? previous?.agent, previous, conversations, settings, siblingOwners);
       if (outcome.kind === "skipped") continue;
       if (outcome.kind === "unchanged") {
         result.unchanged += 1;
@@ -147,14 +182,16 @@ async function exportOne(
   knownAgent: AgentName | undefined,
   previous: SessionState | undefined,
   conversations: string,
-  render: Pick<RenderOptions, "includeThinking" | "foldResultsOver">,
+  settings: NoteSettings,
   siblingOwners: (directory: string) => Promise<Map<string, string[]>>,
 ): Promise<Outcome> {
   const sourceStamp = stampOf(await stat(path));
   const notePath = previous ? join(conversations, previous.notePath) : undefined;
   const noteStamp = notePath ? await stat(notePath).then(stampOf, () => undefined) : undefined;
   const noteIntact = previous !== undefined && noteStamp !== undefined && noteStamp.size === previous.noteSize;
-  const subagentsIntact = previous !== undefined && (await stampsMatch(previous.subagents));
+  // A note rendered with other settings (redaction turned on or off, another project) is redone
+  // whole; the old one is still removed if its name changes.
+  const subagentsIntact = previous !== undefined && previous.settingsKey === settings.key && (await stampsMatch(previous.subagents));
 
   if (previous && noteIntact && subagentsIntact && sameStamp(previous.source, sourceStamp)) return { kind: "unchanged", state: previous };
 
@@ -171,10 +208,10 @@ async function exportOne(
   }
 
   const subagentPaths = agent === "claude" ? await findClaudeSubagents(path, siblingOwners) : new Map<string, string>();
-  const attempt = await renderToNote(path, agent, sourceStamp, resume, previous, conversations, render, subagentPaths);
+  const attempt = await renderToNote(path, agent, sourceStamp, resume, previous, conversations, settings, subagentPaths);
   if (attempt) return { kind: "written", state: attempt };
   // The old note did not hold what the state said (edited by hand?): render from the start.
-  const full = await renderToNote(path, agent, sourceStamp, undefined, previous, conversations, render, subagentPaths);
+  const full = await renderToNote(path, agent, sourceStamp, undefined, previous, conversations, settings, subagentPaths);
   return { kind: "written", state: full as SessionState };
 }
 
@@ -186,7 +223,7 @@ async function renderToNote(
   resume: SessionState["resume"],
   previous: SessionState | undefined,
   conversations: string,
-  render: Pick<RenderOptions, "includeThinking" | "foldResultsOver">,
+  settings: NoteSettings,
   subagentPaths: Map<string, string>,
 ): Promise<SessionState | undefined> {
   const staging = join(conversations, ".sbx-staging");
@@ -201,8 +238,8 @@ async function renderToNote(
       if (copied !== resume.bodyHash) return undefined;
     }
     const options: ResolvedRenderOptions = {
-      includeThinking: render.includeThinking ?? true,
-      foldResultsOver: render.foldResultsOver ?? 1500,
+      includeThinking: settings.render.includeThinking ?? true,
+      foldResultsOver: settings.render.foldResultsOver ?? 1500,
       onAsset: (fileName, bytes) => {
         if (assets.has(fileName)) return;
         const stagedPath = join(staging, `${token}-${fileName}`);
@@ -215,7 +252,7 @@ async function renderToNote(
       },
       subagentIds: () => [...subagentPaths.keys()].sort(),
     };
-    const sink = (section: Section): void => body.write(renderSection(section, { options, depth: 0 }));
+    const sink = (section: Section): void => body.write(settings.redact(renderSection(section, { options, depth: 0 })));
     const checkpoint: ReaderCheckpoint | undefined = resume ? { offset: resume.offset, line: resume.line, stats: resume.stats } : undefined;
     const reader: TranscriptReader =
       agent === "claude" ? new ClaudeSessionReader(options, sink, false, checkpoint) : agent === "codex" ? new CodexSessionReader(sink, checkpoint) : new GeminiSessionReader(sink);
@@ -242,9 +279,12 @@ async function renderToNote(
     body.close();
 
     const stats = reader.stats;
-    const relativeNote = notePathFor(stats, path);
+    // The title, frontmatter and file name are made from redacted values (redacting the YAML text
+    // afterwards could turn a plain scalar into a flow sequence: `title: [REDACTED:…] fix`).
+    const shown = redactStats(stats, settings.redact);
+    const relativeNote = notePathFor(shown, path);
     const noteFile = join(conversations, relativeNote);
-    const header = renderNoteHeader(stats);
+    const header = renderNoteHeader(shown, settings.project ? { project: { name: settings.redact(settings.project.name), path: settings.redact(settings.project.path) } } : {});
     await mkdir(dirname(noteFile), { recursive: true });
     for (const [fileName, stagedPath] of assets) {
       const target = join(dirname(noteFile), fileName);
@@ -262,12 +302,14 @@ async function renderToNote(
       source: sourceStamp,
       consumed,
       tailHash: await tailHash(path, consumed),
+      settingsKey: settings.key,
       notePath: relativeNote,
       noteSize: Buffer.byteLength(header) + body.bytes,
       headerBytes: Buffer.byteLength(header),
-      ...(agent === "gemini" || !resumeState ? {} : { resume: resumeState }),
+      // The state file sits in the inbox too: what it keeps of the session's text is redacted.
+      ...(agent === "gemini" || !resumeState ? {} : { resume: { ...resumeState, stats: redactStats(resumeState.stats, settings.redact) } }),
       subagents: Object.fromEntries(await Promise.all([...subagentPaths.values()].sort().map(async (subagent) => [subagent, stampOf(await stat(subagent))] as const))),
-      malformed,
+      malformed: malformed.map((entry) => ({ ...entry, reason: settings.redact(entry.reason) })),
     };
   } finally {
     body.close();

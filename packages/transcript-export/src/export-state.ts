@@ -18,6 +18,8 @@ export interface SessionState {
   consumed: number;
   /** SHA-256 of the bytes just before `consumed`: proves the file was appended to, not rewritten. */
   tailHash: string;
+  /** The settings the note was rendered with (redaction, project); another value re-renders it. */
+  settingsKey?: string;
   /** The note, relative to the conversations directory, and its size as written. */
   notePath: string;
   noteSize: number;

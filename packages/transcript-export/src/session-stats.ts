@@ -92,14 +92,36 @@ export function displayTitle(stats: SessionStats): string {
   return firstLine.trim().slice(0, 120);
 }
 
+/** A copy of `stats` with every text a header or file name is made of passed through `redact`. */
+export function redactStats(stats: SessionStats, redact: (text: string) => string): SessionStats {
+  const text = (value: string | null): string | null => (value === null ? null : redact(value));
+  return {
+    ...copyStats(stats),
+    sessionId: text(stats.sessionId),
+    cwd: text(stats.cwd),
+    gitBranch: text(stats.gitBranch),
+    models: stats.models.map(redact),
+    agentVersion: text(stats.agentVersion),
+    title: text(stats.title),
+    firstPrompt: text(stats.firstPrompt),
+    lastCommand: text(stats.lastCommand),
+  };
+}
+
+export interface NoteHeaderExtras {
+  /** The host project the session belongs to; beats the last segment of the session's cwd. */
+  project?: { name: string; path: string };
+}
+
 /** Frontmatter and title. Keys always appear, in this order, so notes diff cleanly. */
-export function renderNoteHeader(stats: SessionStats): string {
-  const project = stats.cwd ? stats.cwd.split(/[\\/]/).filter(Boolean).pop() ?? stats.cwd : null;
+export function renderNoteHeader(stats: SessionStats, extras: NoteHeaderExtras = {}): string {
+  const project = extras.project?.name ?? (stats.cwd ? stats.cwd.split(/[\\/]/).filter(Boolean).pop() ?? stats.cwd : null);
   const data: Record<string, unknown> = {
     title: displayTitle(stats),
     session_id: stats.sessionId,
     agent: stats.agent,
     project,
+    project_path: extras.project?.path ?? null,
     cwd: stats.cwd,
     git_branch: stats.gitBranch,
     model: stats.models[0] ?? null,

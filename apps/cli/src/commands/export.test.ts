@@ -104,3 +104,43 @@ describe("sbx export", () => {
     });
   });
 });
+
+describe("sbx export redacts by default", () => {
+  it("leaves none of ten planted token families anywhere in the inbox, file names included, and --no-redact keeps them", async () => {
+    const { exportRedactor } = await import("./export-redactor.js");
+    const { plantedTokens, sessionWithTokens } = await import("../test-support/planted-tokens.js");
+    const { writeFileSync, readFileSync } = await import("node:fs");
+    const tokens = plantedTokens();
+    const home = mkdtempSync(join(tmpdir(), "sbx-export-redact-"));
+    homes.push(home);
+    const source = join(home, "sessions");
+    mkdirSync(source);
+    writeFileSync(join(source, "5e55a0b1-0000-4000-8000-00000000beef.jsonl"), sessionWithTokens(tokens));
+    const inbox = join(home, "inbox");
+    const everything = (): string[] => {
+      const found: string[] = [];
+      const walk = (dir: string): void => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          found.push(path);
+          if (entry.isDirectory()) walk(path);
+          else found.push(readFileSync(path, "latin1"));
+        }
+      };
+      walk(inbox);
+      return found;
+    };
+    const redact = await exportRedactor({ home, env: {}, cwd: home });
+    const code = await exportCommand({ source, inbox, agent: "claude", env: {}, home, stdout: new PassThrough(), redact });
+    expect(code).toBe(0);
+    const leaked = Object.entries(tokens).filter(([, token]) => everything().some((text) => text.includes(token)));
+    expect(leaked.map(([family]) => family)).toEqual([]);
+    const note = everything().find((text) => text.startsWith("---\n")) ?? "";
+    for (const family of Object.keys(tokens)) expect(note).toContain(`[REDACTED:${family}]`);
+
+    const raw = await exportCommand({ source, inbox: join(home, "raw-inbox"), agent: "claude", env: {}, home, stdout: new PassThrough() });
+    expect(raw).toBe(0);
+    const rawNotes = readdirSync(join(home, "raw-inbox", "conversations"), { recursive: true }).map(String).filter((name) => name.endsWith(".md"));
+    expect(readFileSync(join(home, "raw-inbox", "conversations", rawNotes[0] as string), "utf8")).toContain(Object.values(tokens)[0]);
+  });
+});

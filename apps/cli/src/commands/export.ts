@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import type { ContainerRuntime } from "@sbx/container-runtime";
-import { ExportError, exportSessions, type AgentName, type ExportResult } from "@sbx/transcript-export";
+import { ExportError, exportSessions, type AgentName, type ExportResult, type NoteProject } from "@sbx/transcript-export";
 import { SESSION_AGENTS, SESSION_STORES, type SessionStore } from "../session-stores.js";
 import { defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
 import { syncSandboxTranscripts } from "../transcript-sync.js";
@@ -18,7 +18,12 @@ export interface ExportCommandOptions {
    * volume) and exported first, then the host's own directories as usual.
    * @default undefined
    */
-  sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string; projectId: string };
+  sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string; projectId: string; project?: NoteProject };
+  /**
+   * Every note's text and name pass through this (the boundary policy's redact by default in the CLI).
+   * @default undefined (no redaction: --no-redact)
+   */
+  redact?: (text: string) => string;
 }
 
 /** Where each agent keeps its sessions when nothing says otherwise. */
@@ -36,7 +41,7 @@ export async function exportCommand(options: ExportCommandOptions): Promise<numb
     const sandbox = options.sandbox ? await exportSandbox(options, options.sandbox, inbox, total) : undefined;
     const runs = await plannedRuns(options, sandbox !== undefined);
     for (const run of runs) {
-      const result = await exportSessions({ source: run.source, inbox, ...(run.agent ? { agent: run.agent } : {}) });
+      const result = await exportSessions({ source: run.source, inbox, ...(run.agent ? { agent: run.agent } : {}), ...(options.redact ? { redact: options.redact } : {}) });
       total.written += result.written;
       total.unchanged += result.unchanged;
       total.malformedLines.push(...result.malformedLines);
@@ -80,7 +85,13 @@ async function exportSandbox(options: ExportCommandOptions, sandbox: NonNullable
   const cacheDir = transcriptCacheDir(options.env, options.home, sandbox.volumeName, sandbox.projectId);
   const summary: SandboxSummary = { container: sandbox.container, cacheDir, copiedBytes: 0, files: 0 };
   try {
-    const result = await syncSandboxTranscripts(sandbox.runtime, sandbox.container, { cacheDir, inbox, ...(options.agent ? { agents: [options.agent] } : {}) });
+    const result = await syncSandboxTranscripts(sandbox.runtime, sandbox.container, {
+      cacheDir,
+      inbox,
+      ...(options.agent ? { agents: [options.agent] } : {}),
+      ...(options.redact ? { redact: options.redact } : {}),
+      ...(sandbox.project ? { project: sandbox.project } : {}),
+    });
     summary.copiedBytes = result.copiedBytes;
     summary.files = result.files;
     total.written += result.written;

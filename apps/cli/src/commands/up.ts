@@ -1,4 +1,5 @@
 import { homedir } from "node:os";
+import { basename } from "node:path";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
@@ -6,6 +7,7 @@ import { formatAudit } from "../crossing-audit.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
 import { startAutosave } from "../transcript-autosave.js";
+import { exportRedactor } from "./export-redactor.js";
 import { autosaveIntervalMs, defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
 import { syncSandboxTranscripts } from "../transcript-sync.js";
 
@@ -42,7 +44,12 @@ export async function up(options: UpOptions): Promise<number> {
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
   const home = homedir();
-  const transcripts = { cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId), inbox: defaultInboxDir(process.env, home) };
+  const transcripts = {
+    cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId),
+    inbox: defaultInboxDir(process.env, home),
+    redact: await exportRedactor({ home, env: process.env, cwd: plan.identity.projectDir, ...(options.profile ? { profile: options.profile } : {}) }),
+    project: { name: basename(plan.identity.projectDir), path: plan.identity.projectDir },
+  };
   const runtime = new DockerRuntime();
   try {
     // Detached: catch up on sessions a crashed or killed sandbox left unexported, concurrently
