@@ -8,7 +8,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const fakeResult = (written = 0): SyncResult => ({ written, unchanged: 0, malformedLines: [], failed: [], notes: [], copiedBytes: 0, files: 0 });
+const fakeResult = (written = 0): SyncResult => ({ written, unchanged: 0, malformedLines: [], failed: [], skipped: [], notes: [], copiedBytes: 0, files: 0 });
 const noRuntime = {} as ContainerRuntime;
 const base = { cacheDir: "/unused", inbox: "/unused" };
 

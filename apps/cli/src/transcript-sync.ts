@@ -217,7 +217,7 @@ export interface SyncResult extends ExportResult {
 /** Mirrors the sandbox's sessions into the cache, then exports every agent the cache holds. */
 export async function syncSandboxTranscripts(runtime: ContainerRuntime, container: string, options: SyncOptions): Promise<SyncResult> {
   const mirror = await mirrorSandboxSessions(runtime, container, { cacheDir: options.cacheDir });
-  const result: SyncResult = { written: 0, unchanged: 0, malformedLines: [], failed: [...mirror.skipped], notes: [], copiedBytes: mirror.copiedBytes, files: mirror.files };
+  const result: SyncResult = { written: 0, unchanged: 0, malformedLines: [], failed: [...mirror.skipped], skipped: [], notes: [], copiedBytes: mirror.copiedBytes, files: mirror.files };
   for (const store of SESSION_STORES) {
     if (options.agents && !options.agents.includes(store.agent)) continue;
     const source = join(options.cacheDir, store.dir);
@@ -237,6 +237,7 @@ export async function syncSandboxTranscripts(runtime: ContainerRuntime, containe
     result.unchanged += exported.unchanged;
     result.malformedLines.push(...exported.malformedLines);
     result.failed.push(...exported.failed);
+    result.skipped.push(...exported.skipped);
     result.notes.push(...exported.notes);
   }
   return result;

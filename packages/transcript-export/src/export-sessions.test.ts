@@ -88,17 +88,23 @@ describe("exportSessions", () => {
     expect(note).toBe(renderClaudeSession(readFileSync(sessionPath, "utf8")));
   });
 
-  it("parses only the bytes appended since the last run, not the history", async () => {
+  it("continues a large session from where it stopped: its history is not parsed again", async () => {
     const source = tempDir();
     const inbox = tempDir();
     const sessionPath = join(source, POMODORO);
-    cpSync(join(FIXTURE_DIR, POMODORO), sessionPath);
+    // Over the 8 MiB a whole-prefix proof covers: the proof then samples 4 KiB per MiB plus the tail.
+    const lines = readFileSync(join(FIXTURE_DIR, POMODORO), "utf8").split("\n").filter(Boolean);
+    const copies: string[] = [];
+    for (let copy = 0; copies.join("\n").length < 9 * 1024 * 1024; copy += 1) {
+      copies.push(...lines.map((text) => text.replace(/"(uuid|parentUuid|id|tool_use_id)":"([^"]+)"/g, (_, key: string, value: string) => `"${key}":"${value}-c${copy}"`)));
+    }
+    writeFileSync(sessionPath, `${copies.join("\n")}\n`);
     const first = await exportSessions({ source, inbox });
     const original = readFileSync(sessionPath);
-    const marker = original.indexOf("pomodoro");
-    expect(marker).toBeGreaterThan(0);
+    // An early byte between two samples, far from the tail: only a run that re-read history could see it.
+    const marker = original.indexOf("pomodoro", 1024 * 1024 + 64 * 1024);
+    expect(marker % (1024 * 1024)).toBeGreaterThan(8 * 1024);
     expect(marker).toBeLessThan(original.length - 128 * 1024);
-    // Same length, different early bytes: only a run that re-read history could see it.
     original.write("POMODORO", marker);
     writeFileSync(sessionPath, original);
     appendFileSync(sessionPath, line({ type: "user", uuid: "later", timestamp: "2025-10-21T22:00:00.000Z", message: { role: "user", content: "a later prompt" } }));

@@ -10,7 +10,7 @@ import { loadState, saveState, STATE_FILE, type FileStamp, type SessionState } f
 import { GeminiSessionReader } from "./gemini-session.js";
 import { lockInbox } from "./inbox-lock.js";
 import { feedLine, readFileLines } from "./jsonl-lines.js";
-import { renderSection, type Section } from "./note-sections.js";
+import { renderSection, type Section, type TurnState } from "./note-sections.js";
 import { notePathFor } from "./note-path.js";
 import { parseGeminiDocument } from "./render-session.js";
 import type { RenderOptions, ResolvedRenderOptions } from "./render-options.js";
@@ -69,6 +69,11 @@ interface NoteSettings {
   project: NoteProject | undefined;
   /** Recorded in the state: notes rendered with other settings are rendered again. */
   key: string;
+  /**
+   * Which source file each note path belongs to: two files of one session (a resumed Codex
+   * rollout, a copy) would otherwise write the same note in turn, each run.
+   */
+  owners: Map<string, string>;
 }
 
 export interface ExportResult {
@@ -83,6 +88,11 @@ export interface ExportResult {
   malformedLines: MalformedLine[];
   /** Sessions that could not be exported at all (unreadable file, I/O error); the rest go on. */
   failed: { file: string; reason: string }[];
+  /**
+   * Session files with no conversation in them (only bookkeeping records, e.g. a Claude file of
+   * summaries): no note is written, and they are listed rather than passed over in silence.
+   */
+  skipped: { file: string; reason: string }[];
   /** Absolute paths of the notes written by this run. */
   notes: string[];
 }
@@ -103,8 +113,17 @@ const NOTE_MODE = 0o644;
  */
 const DURABLE_NOTES = true;
 
-/** How many bytes before the resume point are hashed to prove a file was only appended to. */
+/**
+ * What proves a session file was only appended to since the last run (so the note can be
+ * continued, not redone): a SHA-256 of everything before the resume point when that is at most
+ * WHOLE_PROOF_BYTES (a few ms), and above it of the last TAIL_PROOF_BYTES plus SAMPLE_BYTES at every
+ * SAMPLE_STRIDE — cost stays flat as history grows, and an edit far before the end is still seen
+ * in every session under 8 MiB and in most above (a 200 MB session: 200 samples, 0.9 MB read).
+ */
+const WHOLE_PROOF_BYTES = 8 * 1024 * 1024;
 const TAIL_PROOF_BYTES = 64 * 1024;
+const SAMPLE_BYTES = 4 * 1024;
+const SAMPLE_STRIDE = 1024 * 1024;
 
 /**
  * Export every new or changed session under `source` into the inbox. Cheap when nothing changed:
@@ -134,7 +153,7 @@ async function exportUnderLock(source: string, conversations: string, options: E
   // Read under the lock: the last writer's sessions are all in it.
   const statePath = join(conversations, STATE_FILE);
   const state = await loadState(statePath);
-  const result: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], notes: [] };
+  const result: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], skipped: [], notes: [] };
   const siblingCache = new Map<string, Promise<Map<string, string[]>>>();
   const siblingOwners = (directory: string): Promise<Map<string, string[]>> => {
     let owners = siblingCache.get(directory);
@@ -146,6 +165,7 @@ async function exportUnderLock(source: string, conversations: string, options: E
     redact: options.redact ?? ((text) => text),
     project: options.project,
     key: JSON.stringify({ redacted: options.redact !== undefined, project: options.project ?? null, render: options.render ?? {} }),
+    owners: new Map(Object.entries(state.sessions).map(([path, session]) => [session.notePath, path])),
   };
   let stateChanged = false;
   for (const file of await findSessionFiles(source, [conversations])) {
@@ -153,6 +173,10 @@ async function exportUnderLock(source: string, conversations: string, options: E
       const previous = state.sessions[file.path];
       const outcome = await exportOne(file.path, options.agent ?? previous?.agent, previous, conversations, settings, siblingOwners);
       if (outcome.kind === "skipped") continue;
+      if (outcome.kind === "empty") {
+        result.skipped.push({ file: file.path, reason: outcome.reason });
+        continue;
+      }
       if (outcome.kind === "unchanged") {
         result.unchanged += 1;
         if (outcome.state !== previous) {
@@ -175,7 +199,12 @@ async function exportUnderLock(source: string, conversations: string, options: E
   return result;
 }
 
-type Outcome = { kind: "skipped" } | { kind: "unchanged"; state: SessionState } | { kind: "written"; state: SessionState };
+type Outcome = { kind: "skipped" } | { kind: "empty"; reason: string } | { kind: "unchanged"; state: SessionState } | { kind: "written"; state: SessionState };
+
+/** A session file with records of its agent but no conversation: nothing to write. */
+interface EmptySession {
+  empty: string;
+}
 
 async function exportOne(
   path: string,
@@ -200,18 +229,23 @@ async function exportOne(
 
   let resume: SessionState["resume"];
   if (previous && noteIntact && subagentsIntact && agent === previous.agent && sourceStamp.size >= previous.consumed) {
-    if (await tailMatches(path, previous.consumed, previous.tailHash)) {
+    const sameSize = sourceStamp.size === previous.source.size;
+    // A session file only grows: at equal size a changed stamp means it was rewritten in place,
+    // which only the whole-file proof can clear.
+    if ((!sameSize || sourceStamp.size <= WHOLE_PROOF_BYTES) && (await prefixMatches(path, previous.consumed, previous.prefixHash))) {
       // Same bytes up to where we stopped and nothing complete after: only the stamp moved.
-      if (sourceStamp.size === previous.source.size) return { kind: "unchanged", state: { ...previous, source: sourceStamp } };
+      if (sameSize) return { kind: "unchanged", state: { ...previous, source: sourceStamp } };
       resume = previous.resume;
     }
   }
 
   const subagentPaths = agent === "claude" ? await findClaudeSubagents(path, siblingOwners) : new Map<string, string>();
   const attempt = await renderToNote(path, agent, sourceStamp, resume, previous, conversations, settings, subagentPaths);
+  if (attempt && "empty" in attempt) return { kind: "empty", reason: attempt.empty };
   if (attempt) return { kind: "written", state: attempt };
   // The old note did not hold what the state said (edited by hand?): render from the start.
   const full = await renderToNote(path, agent, sourceStamp, undefined, previous, conversations, settings, subagentPaths);
+  if (full && "empty" in full) return { kind: "empty", reason: full.empty };
   return { kind: "written", state: full as SessionState };
 }
 
@@ -225,7 +259,7 @@ async function renderToNote(
   conversations: string,
   settings: NoteSettings,
   subagentPaths: Map<string, string>,
-): Promise<SessionState | undefined> {
+): Promise<SessionState | EmptySession | undefined> {
   const staging = join(conversations, ".sbx-staging");
   await mkdir(staging, { recursive: true });
   const token = `${process.pid}-${randomBytes(6).toString("hex")}`;
@@ -252,7 +286,13 @@ async function renderToNote(
       },
       subagentIds: () => [...subagentPaths.keys()].sort(),
     };
-    const sink = (section: Section): void => body.write(settings.redact(renderSection(section, { options, depth: 0 })));
+    // A note has one `## assistant` heading per turn: whose turn it is carries over a resume.
+    const turn: TurnState = { role: resume?.lastRole ?? null };
+    let conversation = 0;
+    const sink = (section: Section): void => {
+      if (section.kind !== "event") conversation += 1;
+      body.write(settings.redact(renderSection(section, { options, depth: 0, turn })));
+    };
     const checkpoint: ReaderCheckpoint | undefined = resume ? { offset: resume.offset, line: resume.line, stats: resume.stats } : undefined;
     const reader: TranscriptReader =
       agent === "claude" ? new ClaudeSessionReader(options, sink, false, checkpoint) : agent === "codex" ? new CodexSessionReader(sink, checkpoint) : new GeminiSessionReader(sink);
@@ -271,18 +311,32 @@ async function renderToNote(
         const current = reader.checkpoint();
         if (current !== lastCheckpoint && current) {
           lastCheckpoint = current;
-          resumeState = { offset: current.offset, line: current.line, stats: current.stats, bodyBytes: body.bytes, bodyHash: body.digest() };
+          resumeState = { offset: current.offset, line: current.line, stats: current.stats, bodyBytes: body.bytes, bodyHash: body.digest(), lastRole: turn.role };
         }
       }
     }
     reader.finish();
     body.close();
+    if (conversation === 0 && !resume) {
+      // Never an empty note: a file this agent's reader found nothing in is reported.
+      const stats = reader.stats;
+      const recognised = stats.sessionId !== null || stats.started !== null || stats.title !== null;
+      if (!recognised) {
+        throw new ExportError("SBX_EXPORT_NOT_A_SESSION", `No conversation found in ${path}: none of its records is a ${agent} session record.`, {
+          hint: agent === "claude" ? "If it is another agent's session, pass --agent." : "Check that it is a session file, or pass the right --agent.",
+        });
+      }
+      return { empty: `no conversation in it, only ${agent} bookkeeping records` };
+    }
 
     const stats = reader.stats;
     // The title, frontmatter and file name are made from redacted values (redacting the YAML text
     // afterwards could turn a plain scalar into a flow sequence: `title: [REDACTED:…] fix`).
     const shown = redactStats(stats, settings.redact);
-    const relativeNote = notePathFor(shown, path);
+    let relativeNote = notePathFor(shown, path);
+    const owner = settings.owners.get(relativeNote);
+    if (owner !== undefined && owner !== path) relativeNote = relativeNote.replace(/\.md$/, `-${createHash("sha256").update(path).digest("hex").slice(0, 6)}.md`);
+    settings.owners.set(relativeNote, path);
     const noteFile = join(conversations, relativeNote);
     const header = renderNoteHeader(shown, settings.project ? { project: { name: settings.redact(settings.project.name), path: settings.redact(settings.project.path) } } : {});
     await mkdir(dirname(noteFile), { recursive: true });
@@ -301,7 +355,7 @@ async function renderToNote(
       agent,
       source: sourceStamp,
       consumed,
-      tailHash: await tailHash(path, consumed),
+      prefixHash: await prefixHash(path, consumed),
       settingsKey: settings.key,
       notePath: relativeNote,
       noteSize: Buffer.byteLength(header) + body.bytes,
@@ -408,20 +462,33 @@ function writeHeaderAndBody(target: string, header: string, bodyPath: string, co
   }
 }
 
-async function tailHash(path: string, end: number): Promise<string> {
-  const start = Math.max(0, end - TAIL_PROOF_BYTES);
+async function prefixHash(path: string, end: number): Promise<string> {
+  const hash = createHash("sha256").update(`${end}\n`);
   const handle = await open(path, "r");
   try {
-    const buffer = Buffer.alloc(end - start);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-    return createHash("sha256").update(buffer.subarray(0, bytesRead)).digest("hex");
+    const ranges: [number, number][] = [];
+    if (end <= WHOLE_PROOF_BYTES) ranges.push([0, end]);
+    else {
+      for (let at = 0; at < end - TAIL_PROOF_BYTES; at += SAMPLE_STRIDE) ranges.push([at, SAMPLE_BYTES]);
+      ranges.push([end - TAIL_PROOF_BYTES, TAIL_PROOF_BYTES]);
+    }
+    const buffer = Buffer.allocUnsafe(Math.min(Math.max(end, 1), 1 << 20));
+    for (const [start, length] of ranges) {
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - done), start + done);
+        if (bytesRead === 0) return "short";
+        hash.update(buffer.subarray(0, bytesRead));
+        done += bytesRead;
+      }
+    }
+    return hash.digest("hex");
   } finally {
     await handle.close();
   }
 }
 
-async function tailMatches(path: string, end: number, expected: string): Promise<boolean> {
-  return (await tailHash(path, end).catch(() => "")) === expected;
+async function prefixMatches(path: string, end: number, expected: string | undefined): Promise<boolean> {
+  return expected !== undefined && (await prefixHash(path, end).catch(() => "")) === expected;
 }
 
 async function stampsMatch(stamps: Record<string, FileStamp>): Promise<boolean> {
@@ -448,11 +515,12 @@ function writeWholeFileSync(path: string, bytes: Uint8Array): void {
   }
 }
 
-function stampOf(stats: { size: number; mtimeMs: number }): FileStamp {
-  return { size: stats.size, mtimeMs: stats.mtimeMs };
+function stampOf(stats: { size: number; mtimeMs: number; ino: number }): FileStamp {
+  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
 }
 
 function sameStamp(a: FileStamp, b: FileStamp): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs;
+  // A file replaced by another (a new inode) is judged by its content, even at the same size and mtime.
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && (a.ino === undefined || b.ino === undefined || a.ino === b.ino);
 }
 

@@ -8,6 +8,7 @@ export const STATE_FILE = ".sbx-export-state.json";
 export interface FileStamp {
   size: number;
   mtimeMs: number;
+  ino?: number;
 }
 
 /** Everything a later run needs to skip or continue a session without re-reading its history. */
@@ -16,8 +17,8 @@ export interface SessionState {
   source: FileStamp;
   /** Bytes of the source turned into the note; a half-written last line is after this. */
   consumed: number;
-  /** SHA-256 of the bytes just before `consumed`: proves the file was appended to, not rewritten. */
-  tailHash: string;
+  /** A fingerprint of the bytes before `consumed` (see prefixHash): proves the file was only appended to. */
+  prefixHash: string;
   /** The settings the note was rendered with (redaction, project); another value re-renders it. */
   settingsKey?: string;
   /** The note, relative to the conversations directory, and its size as written. */
@@ -31,6 +32,8 @@ export interface SessionState {
     /** The note body before `offset`, which a later run copies instead of re-rendering. */
     bodyBytes: number;
     bodyHash: string;
+    /** Whose turn the body ends in, so a resumed note does not repeat the `## assistant` heading. */
+    lastRole: "user" | "assistant" | null;
   };
   subagents: Record<string, FileStamp>;
   malformed: MalformedLine[];

@@ -1,5 +1,5 @@
 import matter from "gray-matter";
-import { escapeInline } from "./markdown.js";
+import { escapeInline, stripTerminalEscapes } from "./markdown.js";
 
 export type AgentName = "claude" | "codex" | "gemini";
 
@@ -22,7 +22,11 @@ export interface SessionStats {
   title: string | null;
   /** Higher wins: a name the user gave beats a generated title beats a summary. */
   titleRank: number;
+  /** The first prompt that reads as a request (a few words, not `continue`): the title's source. */
   firstPrompt: string | null;
+  /** The first slash command with its arguments, and the first short prompt: titles when nothing better exists. */
+  firstCommand?: string | null;
+  shortPrompt?: string | null;
   malformedLines: number;
   /** The last slash command seen, so its expanded prompt can be labelled as such. */
   lastCommand: string | null;
@@ -46,6 +50,8 @@ export function emptyStats(agent: AgentName): SessionStats {
     title: null,
     titleRank: 0,
     firstPrompt: null,
+    firstCommand: null,
+    shortPrompt: null,
     malformedLines: 0,
     lastCommand: null,
     linkedSubagents: [],
@@ -81,14 +87,26 @@ export function noteTitle(stats: SessionStats, title: unknown, rank: number): vo
 }
 
 export function noteFirstPrompt(stats: SessionStats, text: string): void {
-  if (stats.firstPrompt === null && text.trim()) stats.firstPrompt = text.trim().slice(0, 200);
+  const trimmed = stripTerminalEscapes(text).trim();
+  if (!trimmed) return;
+  const firstLine = trimmed.split("\n").find((line) => line.trim()) ?? "";
+  // "continue", "yes", "go on" say nothing about the session; a request of a few words does.
+  if (firstLine.split(/\s+/).filter((word) => /[\p{L}\p{N}]/u.test(word)).length >= 3) {
+    if (stats.firstPrompt === null) stats.firstPrompt = trimmed.slice(0, 200);
+  } else if (!stats.shortPrompt) stats.shortPrompt = trimmed.slice(0, 200);
+}
+
+/** A slash command the user ran, with its arguments: the title of a session with no typed request. */
+export function noteFirstCommand(stats: SessionStats, command: string): void {
+  if (!stats.firstCommand && command.trim()) stats.firstCommand = command.trim().slice(0, 200);
 }
 
 const VERSION_KEY: Record<AgentName, string> = { claude: "claude_version", codex: "codex_version", gemini: "gemini_version" };
 
 export function displayTitle(stats: SessionStats): string {
-  const source = stats.title ?? stats.firstPrompt ?? `Session ${stats.sessionId ?? ""}`.trim();
-  const firstLine = source.split("\n").find((line) => line.trim()) ?? source;
+  const source = stats.title ?? stats.firstPrompt ?? stats.firstCommand ?? stats.shortPrompt ?? `Session ${stats.sessionId ?? ""}`.trim();
+  const clean = stripTerminalEscapes(source);
+  const firstLine = clean.split("\n").find((line) => line.trim()) ?? clean;
   return firstLine.trim().slice(0, 120);
 }
 
@@ -105,6 +123,8 @@ export function redactStats(stats: SessionStats, redact: (text: string) => strin
     title: text(stats.title),
     firstPrompt: text(stats.firstPrompt),
     lastCommand: text(stats.lastCommand),
+    firstCommand: text(stats.firstCommand ?? null),
+    shortPrompt: text(stats.shortPrompt ?? null),
   };
 }
 

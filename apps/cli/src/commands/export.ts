@@ -37,7 +37,7 @@ export async function exportCommand(options: ExportCommandOptions): Promise<numb
   const { stdout } = options;
   const inbox = options.inbox ?? defaultInboxDir(options.env, options.home);
   try {
-    const total: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], notes: [] };
+    const total: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], skipped: [], notes: [] };
     const sandbox = options.sandbox ? await exportSandbox(options, options.sandbox, inbox, total) : undefined;
     const runs = await plannedRuns(options, sandbox !== undefined);
     for (const run of runs) {
@@ -46,6 +46,7 @@ export async function exportCommand(options: ExportCommandOptions): Promise<numb
       total.unchanged += result.unchanged;
       total.malformedLines.push(...result.malformedLines);
       total.failed.push(...result.failed);
+      total.skipped.push(...result.skipped);
       total.notes.push(...result.notes);
     }
     if (options.json) {
@@ -56,6 +57,7 @@ export async function exportCommand(options: ExportCommandOptions): Promise<numb
       stdout.write(`written ${total.written}, unchanged ${total.unchanged}, malformed ${total.malformedLines.length} lines\n`);
       for (const entry of total.malformedLines) stdout.write(`  ${entry.file}:${entry.line}: ${entry.reason}\n`);
       for (const entry of total.failed) stdout.write(`  failed ${entry.file}: ${entry.reason}\n`);
+      for (const entry of total.skipped) stdout.write(`  skipped ${entry.file}: ${entry.reason}\n`);
     }
     return total.failed.length > 0 || sandbox?.error ? 1 : 0;
   } catch (error) {
@@ -98,6 +100,7 @@ async function exportSandbox(options: ExportCommandOptions, sandbox: NonNullable
     total.unchanged += result.unchanged;
     total.malformedLines.push(...result.malformedLines);
     total.failed.push(...result.failed);
+    total.skipped.push(...result.skipped);
     total.notes.push(...result.notes);
   } catch (error) {
     if (error instanceof ExportError) throw error;
