@@ -134,7 +134,10 @@ function describeCall(call: ToolCall): { title: string; body: string[] } {
   const shellCommand = shellCommandOf(name, input);
   if (shellCommand !== undefined) {
     const description = text("description");
-    return { title: `${title}${description ? ` — ${escapeInline(description)}` : ""}`, body: [codeBlock(shellCommand, "sh")] };
+    // Without a description (Codex, Gemini), the command's first line says what ran.
+    const firstLine = shellCommand.trim().split("\n")[0] ?? "";
+    const summary = description ? ` — ${escapeInline(description)}` : firstLine ? ` ${inlineCode(firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine)}` : "";
+    return { title: `${title}${summary}`, body: [codeBlock(shellCommand, "sh")] };
   }
   // Claude Code's Edit/MultiEdit and Gemini CLI's replace: old and new text, shown as a diff.
   if ((name === "Edit" || name === "MultiEdit" || name === "replace" || name === "edit") && path !== undefined) {
