@@ -1,4 +1,4 @@
-import { codeBlock, containProse, escapeInline, inlineCode } from "./markdown.js";
+import { codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
 import { isRecord, type Part, type Section, type SubagentTranscript, type ToolCall, type ToolResult } from "./note-sections.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
 import { copyStats, emptyStats, noteFirstCommand, noteFirstPrompt, noteModel, noteTimestamp, noteTitle, type SessionStats } from "./session-stats.js";
@@ -152,7 +152,7 @@ export class ClaudeSessionReader implements TranscriptReader {
       const meta = isRecord(record.compactMetadata) ? record.compactMetadata : {};
       const detail = [
         typeof meta.trigger === "string" ? `${meta.trigger} trigger` : "",
-        typeof meta.preTokens === "number" ? `${meta.preTokens.toLocaleString("en-US")} tokens before` : "",
+        typeof meta.preTokens === "number" ? `${formatCount(meta.preTokens)} tokens before` : "",
       ].filter(Boolean).join(", ");
       this.closeAll();
       this.addEvent({ type: "notice", kind: "info", title: `Conversation compacted${detail ? ` (${detail})` : ""}` }, timestamp, at, statsBefore);

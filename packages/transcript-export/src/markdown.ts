@@ -9,8 +9,11 @@ const FENCE_LINE = /^ {0,3}(`{3,}|~{3,})/;
 const TERMINAL_ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u0080-\u009f]/g;
 
 /** Text as a terminal would have shown it: escape sequences and control characters removed. */
+// ESC (0x1b) is inside this class: one scan decides whether there is anything to strip.
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u0080-\u009f]/;
+
 export function stripTerminalEscapes(text: string): string {
-  return text.includes("\u001b") || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u0080-\u009f]/.test(text) ? text.replace(TERMINAL_ESCAPES, "") : text;
+  return TERMINAL_CONTROL.test(text) ? text.replace(TERMINAL_ESCAPES, "") : text;
 }
 
 /** A fenced code block whose fence is longer than any backtick run inside `text`. */
@@ -124,17 +127,33 @@ function escapeProseLine(line: string): string {
 export function callout(kind: string, title: string, body = "", folded = false): string {
   const head = `> [!${kind}]${folded ? "-" : ""} ${title}`;
   if (!body) return head;
-  return `${head}\n${body.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n")}`;
+  // One indexOf pass (twice as fast as split/map/join): callouts nest (a subagent's calls), so a
+  // long result is quoted once per level.
+  let quoted = "";
+  for (let at = 0; ; ) {
+    const newline = body.indexOf("\n", at);
+    const line = newline < 0 ? body.slice(at) : body.slice(at, newline);
+    quoted += line ? `> ${line}` : ">";
+    if (newline < 0) break;
+    quoted += "\n";
+    at = newline + 1;
+  }
+  return `${head}\n${quoted}`;
 }
 
+/** 12345 → "12,345", without Intl (toLocaleString was a visible cost per tool result). */
+export function formatCount(value: number): string {
+  return String(Math.trunc(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** The longest run of `char` in `text`, jumping from one occurrence to the next (no per-character loop). */
 function longestRun(text: string, char: string): number {
   let best = 0;
-  let current = 0;
-  for (const c of text) {
-    if (c === char) {
-      current += 1;
-      if (current > best) best = current;
-    } else current = 0;
+  for (let at = text.indexOf(char); at >= 0; ) {
+    let end = at + 1;
+    while (text[end] === char) end += 1;
+    if (end - at > best) best = end - at;
+    at = text.indexOf(char, end);
   }
   return best;
 }

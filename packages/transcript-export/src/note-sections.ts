@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { callout, codeBlock, containProse, escapeInline, inlineCode } from "./markdown.js";
+import { callout, codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
 
 // The agent-neutral shape every reader produces. Readers decide what a record means; this file
@@ -206,7 +206,7 @@ function renderResult(call: ToolCall, options: ResolvedRenderOptions): string {
   const blocks: string[] = [];
   if (result.text.length === 0) blocks.push(`${label}: *(empty)*`);
   else {
-    const size = result.text.length > options.foldResultsOver ? ` (${result.text.length.toLocaleString("en-US")} chars)` : "";
+    const size = result.text.length > options.foldResultsOver ? ` (${formatCount(result.text.length)} chars)` : "";
     blocks.push(`${label}${size}\n\n${codeBlock(result.text)}`);
   }
   return [...blocks, ...images].join("\n\n");

@@ -67,11 +67,17 @@ export function copyStats(stats: SessionStats): SessionStats {
 }
 
 export function noteTimestamp(stats: SessionStats, value: unknown): void {
-  if (typeof value !== "string" || Number.isNaN(Date.parse(value))) return;
+  if (typeof value !== "string") return;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return;
   // Records are not always in time order (sidechains, resumed sessions): keep the extremes.
-  if (stats.started === null || Date.parse(value) < Date.parse(stats.started)) stats.started = value;
-  if (stats.ended === null || Date.parse(value) > Date.parse(stats.ended)) stats.ended = value;
+  // Most lines repeat the format of the last one, where comparing the strings is enough.
+  if (stats.started === null || (value.length === stats.started.length && ISO_UTC.test(value) && ISO_UTC.test(stats.started) ? value < stats.started : time < Date.parse(stats.started))) stats.started = value;
+  if (stats.ended === null || (value.length === stats.ended.length && ISO_UTC.test(value) && ISO_UTC.test(stats.ended) ? value > stats.ended : time > Date.parse(stats.ended))) stats.ended = value;
 }
+
+/** `2025-10-21T20:04:22.388Z`: strings of this shape and equal length sort as their times do. */
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 export function noteModel(stats: SessionStats, model: unknown): void {
   if (typeof model !== "string" || !model || model.startsWith("<")) return;
