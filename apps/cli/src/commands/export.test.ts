@@ -144,3 +144,27 @@ describe("sbx export redacts by default", () => {
     expect(readFileSync(join(home, "raw-inbox", "conversations", rawNotes[0] as string), "utf8")).toContain(Object.values(tokens)[0]);
   });
 });
+
+describe("two sbx export processes into one inbox", () => {
+  it("both finish, one after the other, and the state file holds both sets of sessions", async () => {
+    const { runSbx } = await import("../test-support/run-sbx.js");
+    const { readFileSync } = await import("node:fs");
+    const home = mkdtempSync(join(tmpdir(), "sbx-export-two-"));
+    homes.push(home);
+    const names = readdirSync(FIXTURES).filter((name) => name.endsWith(".jsonl") && !/codex|rollout-|v040|kvsankar|corrupted|edge_cases/.test(name));
+    const sources = [join(home, "a"), join(home, "b")];
+    names.forEach((name, index) => {
+      const source = sources[index % 2] as string;
+      mkdirSync(source, { recursive: true });
+      cpSync(join(FIXTURES, name), join(source, name));
+    });
+    const inbox = join(home, "inbox");
+    const env = { PATH: process.env.PATH, HOME: home, SBX_NO_DOCKER_CLI: "1", DOCKER_HOST: "unix:///nonexistent.sock" };
+    const runs = await Promise.all(sources.map((source) => runSbx(["export", "--source", source, "--inbox", inbox, "--agent", "claude", "--no-redact", "--json"], { cwd: home, env })));
+    for (const run of runs) expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const written = runs.map((run) => (JSON.parse(run.stdout) as { written: number }).written);
+    expect(written.reduce((a, b) => a + b, 0)).toBe(names.length);
+    const state = JSON.parse(readFileSync(join(inbox, "conversations", ".sbx-export-state.json"), "utf8")) as { sessions: Record<string, unknown> };
+    expect(Object.keys(state.sessions).sort()).toEqual(names.map((name, index) => join(sources[index % 2] as string, name)).sort());
+  }, 120_000);
+});
