@@ -4,7 +4,7 @@
  * printed leaves `[REDACTED:<rule>]` in the inbox instead of itself.
  */
 export async function exportRedactor(options: { home: string; env: NodeJS.ProcessEnv; cwd: string; profile?: string }): Promise<(text: string) => string> {
-  // Loaded on use: `sbx up` pays for the policy engine only when it saves a transcript.
+  // Loaded on use: `sbx export` without a sandbox needs nothing else of the policy engine.
   const [{ createRefusePolicy }, { loadPolicyConfig }] = await Promise.all([import("@sbx/boundary-policy"), import("@sbx/boundary-policy/config")]);
   const config = await loadPolicyConfig({ home: options.home, env: options.env, cwd: options.cwd, ...(options.profile ? { profile: options.profile } : {}) });
   const policy = createRefusePolicy(config);
