@@ -39,8 +39,11 @@ export function escapeInline(text: string): string {
   return escapeHtml(stripTerminalEscapes(text.replace(/[\r\n]+/g, " "))).replace(/([\\`])/g, "\\$1");
 }
 
+const HTML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
+
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  // One pass, and none at all for the usual text with nothing to escape.
+  return /[&<>]/.test(text) ? text.replace(/[&<>]/g, (char) => HTML_ENTITIES[char] as string) : text;
 }
 
 /**
