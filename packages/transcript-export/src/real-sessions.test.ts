@@ -84,6 +84,14 @@ describe("Codex rollouts of every format", () => {
     expect(notes[0]?.path).toMatch(/build-a-simple-pomodoro-timer/);
   });
 
+  it("drops a leading Markdown heading's # from the title", async () => {
+    const source = tempDir();
+    const record = { type: "user", uuid: "u1", sessionId: "5e55a0b1-0000-4000-8000-00000000c0de", timestamp: "2026-01-01T00:00:00Z", message: { role: "user", content: "# Fix the flaky build\n\nIt fails on CI only." } };
+    writeFileSync(join(source, "5e55a0b1-0000-4000-8000-00000000c0de.jsonl"), `${JSON.stringify(record)}\n`);
+    const result = await exportSessions({ source, inbox: tempDir(), agent: "claude" });
+    expect(matter(readFileSync(result.notes[0] as string, "utf8")).data.title).toBe("Fix the flaky build");
+  });
+
   it("names a note without a session id by the UUID in the rollout's file name, wherever the file is", async () => {
     const rollout = readFileSync(join(FIXTURE_DIR, CODEX), "utf8").split("\n").filter((line) => !line.includes('"type":"session_meta"')).join("\n");
     const name = "rollout-2025-10-21T20-02-50-019a085e-04c1-7f81-a09e-9555f6a1fb40.jsonl";

@@ -113,7 +113,8 @@ export function displayTitle(stats: SessionStats): string {
   const source = stats.title ?? stats.firstPrompt ?? stats.firstCommand ?? stats.shortPrompt ?? `Session ${stats.sessionId ?? ""}`.trim();
   const clean = stripTerminalEscapes(source);
   const firstLine = clean.split("\n").find((line) => line.trim()) ?? clean;
-  return firstLine.trim().slice(0, 120);
+  // A prompt that starts with a Markdown heading gives its words, not its `#`s.
+  return firstLine.trim().replace(/^#{1,6}\s+/, "").slice(0, 120);
 }
 
 /** A copy of `stats` with every text a header or file name is made of passed through `redact`. */
