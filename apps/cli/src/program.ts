@@ -116,7 +116,8 @@ export async function runProgram(argv: string[]): Promise<number> {
     .option("--inbox <dir>", "where notes go (default: $SANDBOX_INBOX_DIR or ~/sbx-inbox)")
     .option("--agent <agent>", "only claude, codex or gemini sessions")
     .option("--json", "machine-readable output")
-    .action(async (options: { source?: string; inbox?: string; agent?: string; json?: boolean }) => {
+    .option("--no-redact", "write secrets the boundary policy detects as they are (default: replaced by [REDACTED:<rule>])")
+    .action(async (options: { source?: string; inbox?: string; agent?: string; json?: boolean; redact?: boolean }) => {
       const { exportFromCli } = await import("./commands/export-entry.js");
       exitCode = await exportFromCli(options);
     });

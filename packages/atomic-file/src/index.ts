@@ -1,1 +1,1 @@
-export { AtomicFileError, resolveWriteDirectory, writeFileAtomic, writeFileAtomicSync, type AtomicFileErrorCode, type AtomicWriteOptions } from "./write-file-atomic.js";
+export { AtomicFileError, openFileAtomicSync, resolveWriteDirectory, writeFileAtomic, writeFileAtomicSync, type AtomicFileErrorCode, type AtomicFileHandle, type AtomicWriteOptions } from "./write-file-atomic.js";

@@ -75,3 +75,32 @@ describe.each([
     expect(readFileSync(join(root, "dest", "note.md", "kept"), "utf8")).toBe("old");
   });
 });
+
+describe("openFileAtomicSync", () => {
+  it("shows the old file until commit, then the whole new one, and leaves no temp file", async () => {
+    const { openFileAtomicSync } = await import("./index.js");
+    const { writeSync } = await import("node:fs");
+    const file = join(root, "note.md");
+    writeFileSync(file, "old");
+    const handle = openFileAtomicSync(file, { mode: 0o644 });
+    writeSync(handle.fd, "new ");
+    writeSync(handle.fd, "content");
+    expect(readFileSync(file, "utf8")).toBe("old");
+    handle.commit();
+    expect(readFileSync(file, "utf8")).toBe("new content");
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(readdirSync(root)).toEqual(["note.md"]);
+  });
+
+  it("abort leaves the destination untouched and removes the temp file", async () => {
+    const { openFileAtomicSync } = await import("./index.js");
+    const { writeSync } = await import("node:fs");
+    const file = join(root, "note.md");
+    writeFileSync(file, "old");
+    const handle = openFileAtomicSync(file);
+    writeSync(handle.fd, "half");
+    handle.abort();
+    expect(readFileSync(file, "utf8")).toBe("old");
+    expect(readdirSync(root)).toEqual(["note.md"]);
+  });
+});

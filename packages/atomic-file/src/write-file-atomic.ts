@@ -130,3 +130,51 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   }
   return target;
 }
+
+/** A file being written in place of `path`: write to `fd`, then `commit` (or `abort`). */
+export interface AtomicFileHandle {
+  /** The fresh temp file, open for writing (positional writes included). */
+  readonly fd: number;
+  /** fsync (unless `durable: false`), close and rename over the destination; returns its real path. */
+  commit(): string;
+  /** Close and remove the temp file; the destination is untouched. Safe to call after `commit`. */
+  abort(): void;
+}
+
+/**
+ * The streaming form of `writeFileAtomicSync`, for content too large to hold in memory (a note
+ * rendered from a 200 MB session, a session file streamed out of a sandbox): same temp file, same
+ * checks, same rename — the caller writes the bytes in between.
+ */
+export function openFileAtomicSync(path: string, options: AtomicWriteOptions = {}): AtomicFileHandle {
+  const directory = resolveWriteDirectory(path, options);
+  const target = join(directory, basename(path));
+  const temporary = join(directory, temporaryName(target));
+  const fd = openSync(temporary, TEMP_FLAGS, options.mode ?? 0o600);
+  let state: "open" | "closed" | "done" = "open";
+  return {
+    fd,
+    commit() {
+      if (state !== "open") throw new AtomicFileError("SBX_WRITE_FAILED", `The write of ${path} was already finished.`);
+      try {
+        if (options.durable ?? true) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+        state = "closed";
+      }
+      try {
+        renameSync(temporary, target);
+      } catch (error) {
+        rmSync(temporary, { force: true });
+        throw error;
+      }
+      state = "done";
+      return target;
+    },
+    abort() {
+      if (state === "open") closeSync(fd);
+      if (state !== "done") rmSync(temporary, { force: true });
+      state = "done";
+    },
+  };
+}

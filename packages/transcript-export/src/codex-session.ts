@@ -9,10 +9,18 @@ interface OpenItem {
   statsBefore: SessionStats;
   lastOffset: number;
   pendingCalls: Set<string>;
+  /** A user prompt's text as recorded. */
+  prompt?: string;
 }
 
 // Text Codex puts in the user role itself: the environment, AGENTS.md, instructions.
 const INJECTED_USER_TEXT = /^\s*(<environment_context>|<user_instructions>|<permissions instructions>|# AGENTS\.md instructions|<INSTRUCTIONS>)/;
+
+/** The Codex IDE extensions send the editor's state first; the user's words follow this line. */
+const IDE_REQUEST_MARKER = /^#{1,6} My request for Codex:[ \t]*$/m;
+
+/** Response items, which rollouts before `session_meta` (mid 2025) wrote bare, with no envelope. */
+const ITEM_TYPES = new Set(["message", "reasoning", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output", "local_shell_call", "web_search_call"]);
 
 /**
  * Codex rollout reader (`rollout-*.jsonl`). Renders from `response_item` records (what the model
@@ -63,6 +71,23 @@ export class CodexSessionReader implements TranscriptReader {
     const payload = isRecord(record.payload) ? record.payload : {};
     const timestamp = typeof record.timestamp === "string" ? record.timestamp : undefined;
     const stats = this.stats;
+    if (!isRecord(record.payload)) {
+      // The format before `session_meta`: a bare header line, `{"record_type":"state"}` markers,
+      // and bare response items.
+      if (record.record_type !== undefined) return;
+      if (typeof record.type === "string" && ITEM_TYPES.has(record.type)) {
+        noteTimestamp(stats, timestamp);
+        return this.handleItem(record, timestamp, at, statsBefore);
+      }
+      if (record.type === undefined && typeof record.id === "string") {
+        if (stats.sessionId === null) stats.sessionId = record.id;
+        if (typeof record.cwd === "string" && stats.cwd === null) stats.cwd = record.cwd;
+        const git = isRecord(record.git) ? record.git : {};
+        if (typeof git.branch === "string" && stats.gitBranch === null) stats.gitBranch = git.branch;
+        noteTimestamp(stats, record.timestamp);
+        return;
+      }
+    }
     if (record.type === "session_meta") {
       if (typeof payload.id === "string" && stats.sessionId === null) stats.sessionId = payload.id;
       if (typeof payload.cwd === "string" && stats.cwd === null) stats.cwd = payload.cwd;
@@ -108,6 +133,9 @@ export class CodexSessionReader implements TranscriptReader {
       const text = messageText(payload.content);
       if (payload.role === "user") {
         if (INJECTED_USER_TEXT.test(text)) {
+          // Rollouts before session_meta name the cwd only here.
+          const cwd = /<cwd>([^<\n]+)<\/cwd>/.exec(text)?.[1];
+          if (cwd && this.stats.cwd === null) this.stats.cwd = cwd.trim();
           this.open({ kind: "event", timestamp, part: { type: "notice", kind: "note", title: "Context added by Codex (not typed by the user)", body: containProse(text), folded: true } }, at, statsBefore);
           return;
         }
@@ -154,12 +182,21 @@ export class CodexSessionReader implements TranscriptReader {
 
   private userPrompt(text: string, timestamp: string | undefined, at: LinePosition, statsBefore: SessionStats): void {
     const last = this.queue[this.queue.length - 1];
-    const first = last?.section.kind === "user" ? last.section.parts[0] : undefined;
-    if (first?.type === "text" && first.text === text) return;
+    if (last?.section.kind === "user" && last.prompt === text) return;
     this.closeAll();
     this.stats.turns += 1;
-    noteFirstPrompt(this.stats, text);
-    this.open({ kind: "user", timestamp, parts: [{ type: "text", text }] }, at, statsBefore);
+    const marker = IDE_REQUEST_MARKER.exec(text);
+    const request = marker ? text.slice(marker.index + marker[0].length).trim() : text;
+    noteFirstPrompt(this.stats, request);
+    const parts: Part[] = [];
+    if (marker) {
+      const context = text.slice(0, marker.index).trim();
+      if (context) parts.push({ type: "notice", kind: "note", title: "Context from the IDE (sent by the Codex extension, not typed)", body: containProse(context), folded: true });
+    }
+    parts.push({ type: "text", text: request });
+    this.open({ kind: "user", timestamp, parts }, at, statsBefore);
+    // Codex records a prompt twice (response_item and event_msg): the raw text tells the copies apart.
+    (this.queue[this.queue.length - 1] as OpenItem).prompt = text;
   }
 
   private assistant(timestamp: string | undefined, at: LinePosition, statsBefore: SessionStats): { parts: Part[] } {

@@ -88,17 +88,23 @@ describe("exportSessions", () => {
     expect(note).toBe(renderClaudeSession(readFileSync(sessionPath, "utf8")));
   });
 
-  it("parses only the bytes appended since the last run, not the history", async () => {
+  it("continues a large session from where it stopped: its history is not parsed again", async () => {
     const source = tempDir();
     const inbox = tempDir();
     const sessionPath = join(source, POMODORO);
-    cpSync(join(FIXTURE_DIR, POMODORO), sessionPath);
+    // Over the 8 MiB a whole-prefix proof covers: the proof then samples 4 KiB per MiB plus the tail.
+    const lines = readFileSync(join(FIXTURE_DIR, POMODORO), "utf8").split("\n").filter(Boolean);
+    const copies: string[] = [];
+    for (let copy = 0; copies.join("\n").length < 9 * 1024 * 1024; copy += 1) {
+      copies.push(...lines.map((text) => text.replace(/"(uuid|parentUuid|id|tool_use_id)":"([^"]+)"/g, (_, key: string, value: string) => `"${key}":"${value}-c${copy}"`)));
+    }
+    writeFileSync(sessionPath, `${copies.join("\n")}\n`);
     const first = await exportSessions({ source, inbox });
     const original = readFileSync(sessionPath);
-    const marker = original.indexOf("pomodoro");
-    expect(marker).toBeGreaterThan(0);
+    // An early byte between two samples, far from the tail: only a run that re-read history could see it.
+    const marker = original.indexOf("pomodoro", 1024 * 1024 + 64 * 1024);
+    expect(marker % (1024 * 1024)).toBeGreaterThan(8 * 1024);
     expect(marker).toBeLessThan(original.length - 128 * 1024);
-    // Same length, different early bytes: only a run that re-read history could see it.
     original.write("POMODORO", marker);
     writeFileSync(sessionPath, original);
     appendFileSync(sessionPath, line({ type: "user", uuid: "later", timestamp: "2025-10-21T22:00:00.000Z", message: { role: "user", content: "a later prompt" } }));
@@ -166,5 +172,102 @@ describe("exportSessions", () => {
     const task = note.indexOf("**Task**");
     expect(note.indexOf("The subagent looked.")).toBeGreaterThan(task);
     expect(note.indexOf("The subagent looked.")).toBeLessThan(note.indexOf("It is a PNG header."));
+  });
+});
+
+describe("one writer per inbox", () => {
+  it("two concurrent exports into one inbox both finish and the state file holds both sets of sessions", async () => {
+    const inbox = tempDir();
+    const sourceA = tempDir();
+    const sourceB = tempDir();
+    const names = readdirSync(FIXTURE_DIR).filter((name) => name.endsWith(".jsonl") && !/codex|rollout-|v040|kvsankar/.test(name));
+    names.forEach((name, index) => cpSync(join(FIXTURE_DIR, name), join(index % 2 ? sourceB : sourceA, name)));
+    const [a, b] = await Promise.all([exportSessions({ source: sourceA, inbox, agent: "claude" }), exportSessions({ source: sourceB, inbox, agent: "claude" })]);
+    expect(a.failed).toEqual([]);
+    expect(b.failed).toEqual([]);
+    expect(a.written + b.written).toBe(names.length);
+    const state = JSON.parse(readFileSync(join(inbox, "conversations", ".sbx-export-state.json"), "utf8")) as { sessions: Record<string, unknown> };
+    expect(Object.keys(state.sessions).sort()).toEqual([...names.map((name, index) => join(index % 2 ? sourceB : sourceA, name))].sort());
+    // Nothing was lost: a third run finds every session up to date.
+    const again = await Promise.all([exportSessions({ source: sourceA, inbox, agent: "claude" }), exportSessions({ source: sourceB, inbox, agent: "claude" })]);
+    expect(again.map((run) => run.written)).toEqual([0, 0]);
+  });
+
+  it("names the holder in SBX_EXPORT_INBOX_LOCKED when another live export holds the inbox past the wait", async () => {
+    const inbox = tempDir();
+    const source = tempDir();
+    cpSync(join(FIXTURE_DIR, POMODORO), join(source, POMODORO));
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(inbox, "conversations"), { recursive: true });
+    // A live process (this one's parent) on this host holds the lock.
+    writeFileSync(join(inbox, "conversations", ".sbx-export.lock"), JSON.stringify({ pid: process.ppid, host: (await import("node:os")).hostname(), since: new Date().toISOString() }));
+    const failure = await exportSessions({ source, inbox, lockWaitMs: 200 }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: "SBX_EXPORT_INBOX_LOCKED" });
+    expect((failure as Error).message).toContain(`pid ${process.ppid}`);
+  });
+
+  it("takes over a lock left by a process that is gone", async () => {
+    const inbox = tempDir();
+    const source = tempDir();
+    cpSync(join(FIXTURE_DIR, POMODORO), join(source, POMODORO));
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(inbox, "conversations"), { recursive: true });
+    const { spawnSync } = await import("node:child_process");
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+    writeFileSync(join(inbox, "conversations", ".sbx-export.lock"), JSON.stringify({ pid: Number(gone), host: (await import("node:os")).hostname(), since: new Date().toISOString() }));
+    const result = await exportSessions({ source, inbox, lockWaitMs: 0 });
+    expect(result.written).toBe(1);
+    expect(readdirSync(join(inbox, "conversations"))).not.toContain(".sbx-export.lock");
+  });
+});
+
+describe("redacted exports", () => {
+  const token = `ghp_${"A1b2C3d4E5".repeat(3)}xYz789`;
+  const redact = (text: string): string => text.replace(/ghp_[A-Za-z0-9]{36}/g, "[REDACTED:github-pat]");
+  function plantedSession(): string {
+    const lines = readFileSync(join(FIXTURE_DIR, POMODORO), "utf8").split("\n").filter(Boolean);
+    const records = lines.map((text) => JSON.parse(text) as Record<string, unknown>);
+    const firstUser = records.findIndex((record) => record.type === "user");
+    const user = records[firstUser] as { message: { content: unknown } };
+    user.message.content = `${token} is my token, use it to push`;
+    for (const record of records) if (typeof record.cwd === "string") record.cwd = `/work/${token}`;
+    return `${records.map((record) => JSON.stringify(record)).join("\n")}\n{"type":"user","message":"${token}\n`;
+  }
+  function everythingIn(root: string): string[] {
+    const found: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        found.push(path);
+        if (entry.isDirectory()) walk(path);
+        else found.push(readFileSync(path, "latin1"));
+      }
+    };
+    walk(root);
+    return found;
+  }
+
+  it("passes body, title, frontmatter, file name and the state file through the redactor", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    writeFileSync(join(source, "planted.jsonl"), plantedSession());
+    const result = await exportSessions({ source, inbox, agent: "claude", redact });
+    expect(result.written).toBe(1);
+    const leaks = everythingIn(inbox).filter((text) => text.includes(token) || text.includes(token.slice(4)));
+    expect(leaks).toEqual([]);
+    const note = readFileSync(result.notes[0] as string, "utf8");
+    expect(note).toContain("[REDACTED:github-pat]");
+    expect(result.notes[0]).toMatch(/redacted-github-pat/);
+  });
+
+  it("re-renders without the redactor when asked (--no-redact), and removes the raw note when redaction is turned back on", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    writeFileSync(join(source, "planted.jsonl"), plantedSession());
+    const raw = await exportSessions({ source, inbox, agent: "claude" });
+    expect(readFileSync(raw.notes[0] as string, "utf8")).toContain(token);
+    const redacted = await exportSessions({ source, inbox, agent: "claude", redact });
+    expect(redacted.written).toBe(1);
+    expect(everythingIn(inbox).filter((text) => text.includes(token))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "@sbx/atomic-file";
 import type { AgentName, SessionStats } from "./session-stats.js";
 import type { MalformedLine } from "./transcript-reader.js";
 
@@ -8,6 +8,7 @@ export const STATE_FILE = ".sbx-export-state.json";
 export interface FileStamp {
   size: number;
   mtimeMs: number;
+  ino?: number;
 }
 
 /** Everything a later run needs to skip or continue a session without re-reading its history. */
@@ -16,8 +17,10 @@ export interface SessionState {
   source: FileStamp;
   /** Bytes of the source turned into the note; a half-written last line is after this. */
   consumed: number;
-  /** SHA-256 of the bytes just before `consumed`: proves the file was appended to, not rewritten. */
-  tailHash: string;
+  /** A fingerprint of the bytes before `consumed` (see prefixHash): proves the file was only appended to. */
+  prefixHash: string;
+  /** The settings the note was rendered with (redaction, project); another value re-renders it. */
+  settingsKey?: string;
   /** The note, relative to the conversations directory, and its size as written. */
   notePath: string;
   noteSize: number;
@@ -29,6 +32,8 @@ export interface SessionState {
     /** The note body before `offset`, which a later run copies instead of re-rendering. */
     bodyBytes: number;
     bodyHash: string;
+    /** Whose turn the body ends in, so a resumed note does not repeat the `## assistant` heading. */
+    lastRole: "user" | "assistant" | null;
   };
   subagents: Record<string, FileStamp>;
   malformed: MalformedLine[];
@@ -51,11 +56,5 @@ export async function loadState(path: string): Promise<ExportState> {
 
 export async function saveState(path: string, state: ExportState): Promise<void> {
   const sorted: ExportState = { version: 1, sessions: Object.fromEntries(Object.entries(state.sessions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
-  await writeAtomically(path, `${JSON.stringify(sorted)}\n`);
-}
-
-export async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  await writeFile(temp, data);
-  await rename(temp, path);
+  await writeFileAtomic(path, `${JSON.stringify(sorted)}\n`, { mode: 0o644 });
 }

@@ -112,7 +112,9 @@ export class GeminiSessionReader implements TranscriptReader {
       const thoughts = Array.isArray(message.thoughts) ? message.thoughts.filter(isRecord) : [];
       for (const thought of thoughts) {
         const subject = typeof thought.subject === "string" ? `**${thought.subject}**\n\n` : "";
-        parts.push({ type: "thinking", text: `${subject}${typeof thought.description === "string" ? thought.description : ""}` });
+        // Gemini CLI records some thoughts with a literal `\n\n` (backslash, n) in front.
+        const description = typeof thought.description === "string" ? thought.description.replace(/^(\s|\\n)+/, "") : "";
+        parts.push({ type: "thinking", text: `${subject}${description}` });
       }
       if (text) parts.push({ type: "text", text });
       const calls = Array.isArray(message.toolCalls) ? message.toolCalls.filter(isRecord) : [];

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { LinePosition, TranscriptReader } from "./transcript-reader.js";
 
 export interface SourceLine {
@@ -14,9 +14,13 @@ export interface SourceLine {
 // throughput rose (33 → 39 MB/s): fewer large short-lived buffers for the young generation.
 const CHUNK = 1 << 16;
 
-/** Lines of `path` between byte `start` and `end`, read in chunks: a 200 MB session is never one string. */
-export async function* readFileLines(path: string, start: LinePosition, end: number): AsyncGenerator<SourceLine> {
-  const handle = await open(path, "r");
+/**
+ * Lines of `path` between byte `start` and `end`, read in chunks: a 200 MB session is never one
+ * string. Synchronous reads: from the page cache a 64 KiB read takes microseconds, a round trip
+ * through the thread pool far longer.
+ */
+export function* readFileLines(path: string, start: LinePosition, end: number): Generator<SourceLine> {
+  const fd = openSync(path, "r");
   try {
     let carry: Buffer[] = [];
     let carryLength = 0;
@@ -26,7 +30,7 @@ export async function* readFileLines(path: string, start: LinePosition, end: num
     let pending: SourceLine | undefined;
     const buffer = Buffer.allocUnsafe(CHUNK);
     while (offset < end) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, end - offset), offset);
+      const bytesRead = readSync(fd, buffer, 0, Math.min(CHUNK, end - offset), offset);
       if (bytesRead === 0) break;
       let from = 0;
       for (;;) {
@@ -58,7 +62,7 @@ export async function* readFileLines(path: string, start: LinePosition, end: num
       yield pending;
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

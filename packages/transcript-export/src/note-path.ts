@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { basename } from "node:path";
 import { displayTitle, type SessionStats } from "./session-stats.js";
 
 /** `<iso-ts>/<convo-slug>.md`, relative to the `conversations` directory. */
@@ -28,6 +29,10 @@ export function conversationSlug(stats: SessionStats, sourcePath: string): strin
     .replace(/^-+|-+$/g, "")
     .slice(0, 60)
     .replace(/-+$/, "");
-  const id = (stats.sessionId ?? "").replace(/[^A-Za-z0-9]/g, "").slice(0, 8) || createHash("sha256").update(sourcePath).digest("hex").slice(0, 8);
+  // Without a recorded id, the UUID agents put in the file name (Claude's `<uuid>.jsonl`, Codex's
+  // `rollout-<time>-<uuid>.jsonl`) keeps the name stable wherever the file is read from.
+  const fromName = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl?$/i.exec(basename(sourcePath))?.[1];
+  const id =
+    (stats.sessionId ?? fromName ?? "").replace(/[^A-Za-z0-9]/g, "").slice(0, 8) || createHash("sha256").update(basename(sourcePath)).digest("hex").slice(0, 8);
   return `${words || "session"}-${id.toLowerCase()}`;
 }

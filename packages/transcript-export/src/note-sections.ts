@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { callout, codeBlock, containProse, details, escapeInline, inlineCode } from "./markdown.js";
+import { callout, codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
 
 // The agent-neutral shape every reader produces. Readers decide what a record means; this file
@@ -40,6 +40,16 @@ export interface RenderContext {
   options: ResolvedRenderOptions;
   /** Headings at depth 0 are the note's `##` sections; nested transcripts use bold labels. */
   depth: number;
+  /**
+   * Whose turn the note is in (depth 0): an assistant turn is everything between two user
+   * prompts, under one `## assistant` heading however many messages and tool calls it holds.
+   * Updated as sections are rendered; a resumed export starts from the value it saved.
+   */
+  turn?: TurnState;
+}
+
+export interface TurnState {
+  role: "user" | "assistant" | null;
 }
 
 export function renderSection(section: Section, context: RenderContext): string {
@@ -49,12 +59,16 @@ export function renderSection(section: Section, context: RenderContext): string 
   }
   const stamp = section.timestamp ? `*${escapeInline(section.timestamp)}*` : "";
   const model = section.kind === "assistant" && section.model ? ` · ${inlineCode(section.model)}` : "";
-  const heading =
-    context.depth === 0
-      ? `## ${section.kind}\n\n${stamp}${stamp ? model : model.replace(/^ · /, "")}`
-      : `**${section.kind === "user" ? "subagent prompt" : "subagent"}**${stamp ? ` · ${stamp}` : ""}${model}`;
   const parts = section.parts.map((part) => renderPart(part, context)).filter(Boolean);
-  return `${[heading.trimEnd(), ...parts].join("\n\n")}\n\n`;
+  if (context.depth === 0) {
+    const continues = section.kind === "assistant" && context.turn?.role === "assistant";
+    if (context.turn) context.turn.role = section.kind;
+    if (continues) return parts.length ? `${parts.join("\n\n")}\n\n` : "";
+    const heading = `## ${section.kind}\n\n${stamp}${stamp ? model : model.replace(/^ · /, "")}`;
+    return `${[heading.trimEnd(), ...parts].join("\n\n")}\n\n`;
+  }
+  const label = `**${section.kind === "user" ? "subagent prompt" : "subagent"}**${stamp ? ` · ${stamp}` : ""}${model}`;
+  return `${[label, ...parts].join("\n\n")}\n\n`;
 }
 
 function renderPart(part: Part, context: RenderContext): string {
@@ -65,7 +79,7 @@ function renderPart(part: Part, context: RenderContext): string {
     case "thinking":
       if (!options.includeThinking) return "";
       if (!part.text.trim()) return "*Thinking: empty (not recorded in the session file).*";
-      return details("Thinking", containProse(part.text));
+      return callout("quote", "Thinking", containProse(part.text), true);
     case "image":
       return renderImage(part.mediaType, part.data, options);
     case "notice":
@@ -95,67 +109,76 @@ function renderImage(mediaType: string, data: string, options: ResolvedRenderOpt
   return `![image](${fileName})`;
 }
 
+/**
+ * A tool call as one folded callout: its title says what was done (`Tool: Bash — Run the tests`),
+ * its body holds the input, any subagent conversation, and the result.
+ */
 function renderToolCall(call: ToolCall, context: RenderContext): string {
-  const blocks = [...describeCall(call, context.options)];
+  const { title, body } = describeCall(call);
+  const blocks = [...body];
   for (const subagent of call.subagents) {
-    const inner = subagent.sections.map((section) => renderSection(section, { ...context, depth: context.depth + 1 })).join("");
-    blocks.push(details(`Subagent conversation: ${escapeInline(subagent.label)}`, inner.trim() || "*(no messages)*"));
+    const inner = subagent.sections.map((section) => renderSection(section, { ...context, depth: context.depth + 1, turn: undefined })).join("");
+    blocks.push(callout("example", `Subagent conversation: ${escapeInline(subagent.label)}`, inner.trim() || "*(no messages)*", true));
   }
   blocks.push(renderResult(call, context.options));
-  return blocks.filter(Boolean).join("\n\n");
+  const failed = call.result?.isError === true;
+  return callout(failed ? "failure" : "example", `${title}${failed ? " (error)" : ""}`, blocks.filter(Boolean).join("\n\n"), true);
 }
 
-function describeCall(call: ToolCall, options: ResolvedRenderOptions): string[] {
+function describeCall(call: ToolCall): { title: string; body: string[] } {
   const input = isRecord(call.input) ? call.input : {};
   const name = call.name || "tool";
-  const title = `**${escapeInline(name)}**`;
+  const title = `Tool: ${escapeInline(name)}`;
   const text = (key: string): string | undefined => (typeof input[key] === "string" ? (input[key] as string) : undefined);
-  const path = text("file_path") ?? text("path") ?? text("notebook_path");
+  const path = text("file_path") ?? text("path") ?? text("notebook_path") ?? text("absolute_path");
   const shellCommand = shellCommandOf(name, input);
   if (shellCommand !== undefined) {
     const description = text("description");
-    return [`${title}${description ? ` — ${escapeInline(description)}` : ""}`, codeBlock(shellCommand, "sh")];
+    // Without a description (Codex, Gemini), the command's first line says what ran.
+    const firstLine = shellCommand.trim().split("\n")[0] ?? "";
+    const summary = description ? ` — ${escapeInline(description)}` : firstLine ? ` ${inlineCode(firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine)}` : "";
+    return { title: `${title}${summary}`, body: [codeBlock(shellCommand, "sh")] };
   }
-  if ((name === "Edit" || name === "MultiEdit") && path !== undefined) {
+  // Claude Code's Edit/MultiEdit and Gemini CLI's replace: old and new text, shown as a diff.
+  if ((name === "Edit" || name === "MultiEdit" || name === "replace" || name === "edit") && path !== undefined) {
     const edits = name === "MultiEdit" && Array.isArray(input.edits) ? input.edits : [input];
     const diff = edits
       .filter(isRecord)
       .map((edit) => unifiedDiff(String(edit.old_string ?? ""), String(edit.new_string ?? "")))
       .join("\n");
-    return [`${title} ${inlineCode(path)}`, fold(codeBlock(diff, "diff"), diff.length, "Diff", options)];
+    return { title: `${title} ${inlineCode(path)}`, body: [codeBlock(diff, "diff")] };
   }
-  if (name === "Write" && path !== undefined) {
-    const content = text("content") ?? "";
-    return [`${title} ${inlineCode(path)}`, fold(codeBlock(content, languageOf(path)), content.length, "Content", options)];
+  // Claude Code's Write and Gemini CLI's write_file: the file as written, highlighted by its type.
+  if ((name === "Write" || name === "write_file") && path !== undefined) {
+    return { title: `${title} ${inlineCode(path)}`, body: [codeBlock(text("content") ?? "", languageOf(path))] };
   }
-  if (name === "Read" && path !== undefined) {
+  if ((name === "Read" || name === "read_file") && path !== undefined) {
     const range = [input.offset !== undefined ? `from line ${String(input.offset)}` : "", input.limit !== undefined ? `${String(input.limit)} lines` : ""]
       .filter(Boolean)
       .join(", ");
-    return [`${title} ${inlineCode(path)}${range ? ` (${escapeInline(range)})` : ""}`];
+    return { title: `${title} ${inlineCode(path)}${range ? ` (${escapeInline(range)})` : ""}`, body: [] };
   }
   if ((name === "Task" || name === "Agent") && typeof input.prompt === "string") {
     const kind = text("subagent_type");
     const description = text("description");
-    const head = `${title}${kind ? ` ${inlineCode(kind)}` : ""}${description ? ` — ${escapeInline(description)}` : ""}`;
-    return [head, details("Prompt", containProse(input.prompt))];
+    return { title: `${title}${kind ? ` ${inlineCode(kind)}` : ""}${description ? ` — ${escapeInline(description)}` : ""}`, body: [`**Prompt**\n\n${containProse(input.prompt)}`] };
   }
   if (name === "apply_patch" && typeof call.input === "string") {
-    return [title, fold(codeBlock(call.input, "diff"), call.input.length, "Patch", options)];
+    return { title, body: [codeBlock(call.input, "diff")] };
   }
   if (name === "TodoWrite" && Array.isArray(input.todos)) {
     const marks: Record<string, string> = { completed: "x", in_progress: "/", pending: " " };
     const items = input.todos.map((todo) =>
       isRecord(todo) ? `- [${marks[String(todo.status)] ?? " "}] ${escapeInline(String(todo.content ?? ""))}` : `- ${escapeInline(JSON.stringify(todo))}`,
     );
-    return [title, items.join("\n")];
+    return { title, body: [items.join("\n")] };
   }
-  if (call.input === undefined || (isRecord(call.input) && Object.keys(call.input).length === 0)) return [title];
+  if (call.input === undefined || (isRecord(call.input) && Object.keys(call.input).length === 0)) return { title, body: [] };
   const entries = isRecord(call.input) ? Object.entries(call.input) : [];
   const flat = entries.length > 0 && entries.length <= 6 && entries.every(([, value]) => ["number", "boolean"].includes(typeof value) || (typeof value === "string" && value.length <= 200 && !value.includes("\n")));
-  if (flat) return [`${title} ${entries.map(([key, value]) => `${escapeInline(key)}: ${inlineCode(String(value))}`).join(" · ")}`];
+  if (flat) return { title, body: [entries.map(([key, value]) => `${escapeInline(key)}: ${inlineCode(String(value))}`).join("  \n")] };
   const rendered = typeof call.input === "string" ? call.input : JSON.stringify(call.input, null, 2);
-  return [title, fold(codeBlock(rendered, typeof call.input === "string" ? "" : "json"), rendered.length, "Input", options)];
+  return { title, body: [codeBlock(rendered, typeof call.input === "string" ? "" : "json")] };
 }
 
 function shellCommandOf(name: string, input: Record<string, unknown>): string | undefined {
@@ -178,19 +201,15 @@ function quoteShellWord(word: string): string {
 function renderResult(call: ToolCall, options: ResolvedRenderOptions): string {
   const result = call.result;
   if (!result) return "*No result recorded for this call.*";
-  const label = result.isError ? "**Error**" : "Result";
+  const label = result.isError ? "**Error**" : "**Result**";
   const images = result.images.map((image) => renderImage(image.mediaType, image.data, options));
   const blocks: string[] = [];
-  if (result.text.length === 0) blocks.push(result.isError ? `${label}: *(empty)*` : "*Result: (empty)*");
-  else if (result.text.length > options.foldResultsOver) {
-    const summary = `${result.isError ? "Error" : "Result"} (${result.text.length.toLocaleString("en-US")} chars)`;
-    blocks.push(`${result.isError ? "**Error:**\n\n" : ""}${details(summary, codeBlock(result.text))}`);
-  } else blocks.push(`${label}:\n\n${codeBlock(result.text)}`);
+  if (result.text.length === 0) blocks.push(`${label}: *(empty)*`);
+  else {
+    const size = result.text.length > options.foldResultsOver ? ` (${formatCount(result.text.length)} chars)` : "";
+    blocks.push(`${label}${size}\n\n${codeBlock(result.text)}`);
+  }
   return [...blocks, ...images].join("\n\n");
-}
-
-function fold(block: string, length: number, summary: string, options: ResolvedRenderOptions): string {
-  return length > options.foldResultsOver ? details(`${summary} (${length.toLocaleString("en-US")} chars)`, block) : block;
 }
 
 function unifiedDiff(oldText: string, newText: string): string {

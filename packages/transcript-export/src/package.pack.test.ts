@@ -15,8 +15,8 @@ describe("the published package", () => {
   it("installs alone from its tarball and exports a directory of sessions", () => {
     const app = installPackedAlone(PACKAGE_DIR, work, { requiredFiles: ["dist/index.js"] });
     const installed = readdirSync(join(app, "node_modules", "@sbx"));
-    // Only the shared error shape comes along: no CLI, runtime or policy package.
-    expect(installed).toEqual(["errors", "transcript-export"]);
+    // Only the shared error shape and the atomic write come along: no CLI, runtime or policy package.
+    expect(installed).toEqual(["atomic-file", "errors", "transcript-export"]);
 
     const inbox = join(work, "inbox");
     writeFileSync(

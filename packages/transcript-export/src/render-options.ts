@@ -1,13 +1,13 @@
 /** Options shared by every renderer. */
 export interface RenderOptions {
   /**
-   * Render the model's thinking / reasoning blocks (collapsed in `<details>`).
+   * Render the model's thinking / reasoning blocks (in a folded `> [!quote]- Thinking` callout).
    * @default true
    */
   includeThinking?: boolean;
   /**
-   * Tool results (and written file contents) longer than this many characters are folded into a
-   * collapsed `<details>` block. Nothing is cut: the whole text is inside the fold.
+   * Tool results longer than this many characters say their size beside their label. Every tool
+   * call is a folded Obsidian callout (`> [!example]- Tool: Bash`); nothing is ever cut.
    * @default 1500
    */
   foldResultsOver?: number;

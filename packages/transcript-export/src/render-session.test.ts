@@ -2,6 +2,7 @@ import matter from "gray-matter";
 import { describe, expect, it } from "vitest";
 import { renderClaudeSession, renderCodexSession, renderGeminiSession } from "./render-session.js";
 import { fixtureAgent, fixtureNames, fixtureRecords, readFixture } from "./test-support/fixtures.js";
+import { stripTerminalEscapes } from "./markdown.js";
 import { noteSections, outsideFences } from "./test-support/markdown-structure.js";
 
 const RENDERERS = { claude: renderClaudeSession, codex: renderCodexSession, gemini: renderGeminiSession };
@@ -45,7 +46,11 @@ describe("Claude Code sessions", () => {
     }
     expect([...byId.values()].some((usages) => usages.length > 1)).toBe(true);
     const note = renderClaudeSession(readFixture(POMODORO));
-    expect(noteSections(note).filter((section) => section.heading === "assistant")).toHaveLength(byId.size);
+    // One `## assistant` heading per turn, however many messages the turn holds.
+    const assistants = noteSections(note).filter((section) => section.heading === "assistant").length;
+    expect(assistants).toBeGreaterThan(0);
+    expect(assistants).toBeLessThan(byId.size);
+    expect(assistants).toBeLessThanOrEqual(matter(note).data.turns);
     const largest = (field: string): number => [...byId.values()].reduce((sum, usages) => sum + Math.max(...usages.map((usage) => usage[field] ?? 0)), 0);
     expect(matter(note).data.tokens).toEqual({
       input: largest("input_tokens"),
@@ -55,23 +60,25 @@ describe("Claude Code sessions", () => {
     });
   });
 
-  it("keeps the text of every tool result, inside <details> when it is folded", () => {
+  it("keeps the text of every tool result, inside the folded callout of its call", () => {
+    // A callout quotes every line of its body (once per level of nesting).
+    const unquoted = (text: string): string => text.split("\n").map((line) => line.replace(/^(> ?)+/, "")).join("\n");
     for (const name of fixtureNames().filter((fixture) => fixtureAgent(fixture) === "claude")) {
       const foldResultsOver = 800;
-      const note = renderClaudeSession(readFixture(name), { foldResultsOver });
+      const rendered = renderClaudeSession(readFixture(name), { foldResultsOver });
+      const note = unquoted(rendered);
+      expect(rendered).not.toMatch(/^(> )*> \[!(example|failure)\] Tool:/m);
       for (const record of fixtureRecords(name)) {
         const content = (record.message as { content?: unknown } | undefined)?.content;
         if (!Array.isArray(content)) continue;
         for (const block of content) {
           if (block?.type !== "tool_result") continue;
           const text = typeof block.content === "string" ? block.content : Array.isArray(block.content) ? block.content.filter((part: { type?: string }) => part.type === "text").map((part: { text: string }) => part.text).join("\n") : "";
-          const expected = text.replace(/\n$/, "");
+          const expected = unquoted(stripTerminalEscapes(text).replace(/\n$/, ""));
           if (!expected) continue;
           const occurrences: number[] = [];
           for (let at = note.indexOf(expected); at >= 0; at = note.indexOf(expected, at + 1)) occurrences.push(at);
           expect(occurrences.length, `${name}: result of ${String(block.tool_use_id)}`).toBeGreaterThan(0);
-          const folded = (at: number): boolean => note.lastIndexOf("<details>", at) > note.lastIndexOf("</details>", at);
-          if (text.length > foldResultsOver) expect(occurrences.some(folded), `${name}: ${String(block.tool_use_id)} folded`).toBe(true);
         }
       }
     }
@@ -79,7 +86,7 @@ describe("Claude Code sessions", () => {
 
   it("pairs each result with its call by tool_use_id and marks errors", () => {
     const note = renderClaudeSession(readFixture(EDGE_CASES));
-    const call = note.indexOf("**FailingTool**");
+    const call = note.indexOf("> [!failure]- Tool: FailingTool (error)");
     const error = note.indexOf("**Error**", call);
     expect(call).toBeGreaterThan(0);
     expect(note.slice(error, note.indexOf("\n## ", error))).toContain("Error: Tool execution failed with error: Command not found");
@@ -87,9 +94,10 @@ describe("Claude Code sessions", () => {
 
   it("places inline sidechains under the Task call that spawned them", () => {
     const note = renderClaudeSession(readFixture(INLINE_SIDECHAINS));
-    const task = note.indexOf("**Task** `general-purpose` — Check package configuration");
-    const subagent = note.indexOf("<summary>Subagent conversation: Check package configuration</summary>");
-    const nextSection = note.indexOf("\n## ", task);
+    const task = note.indexOf("Tool: Task `general-purpose` — Check package configuration");
+    const subagent = note.indexOf("[!example]- Subagent conversation: Check package configuration");
+    const following = note.indexOf("\n## ", task);
+    const nextSection = following < 0 ? note.length : following;
     expect(task).toBeGreaterThan(0);
     expect(subagent).toBeGreaterThan(task);
     expect(subagent).toBeLessThan(nextSection);
@@ -108,13 +116,13 @@ describe("Claude Code sessions", () => {
         : [],
     );
     expect(tasks.length).toBeGreaterThan(1);
-    for (const task of tasks) expect(note).toContain(`<summary>Subagent conversation: ${task.input?.description}</summary>`);
+    for (const task of tasks) expect(note).toContain(`[!example]- Subagent conversation: ${task.input?.description}`);
   });
 
   it("links a sidechain to its Task call through the agentId on the result", () => {
     const note = renderClaudeSession(readFixture(AGENT_ID_LINK));
-    const task = note.indexOf("**Task**");
-    const grep = note.indexOf("**Grep**");
+    const task = note.indexOf("Tool: Task");
+    const grep = note.indexOf("Tool: Grep");
     expect(task).toBeGreaterThan(0);
     expect(grep).toBeGreaterThan(task);
     expect(note.lastIndexOf("Subagent conversation", grep)).toBeGreaterThan(task);
@@ -135,12 +143,15 @@ describe("Claude Code sessions", () => {
     for (const name of [PARALLEL_SIDECHAINS, INLINE_SIDECHAINS, EDGE_CASES, POMODORO, "dagster-io__erk__26efdcc5-de34-4028-a984-9a094a9fa95b.jsonl"]) {
       const note = renderClaudeSession(readFixture(name));
       for (const section of noteSections(note).filter((entry) => entry.heading === "user")) {
-        expect(section.text).not.toMatch(/<command-name>|<command-message>|<local-command-stdout>|<bash-input>|Caveat: The messages below/);
-        expect(section.text).not.toContain("Split complex tasks into independent subtasks");
+        // What the user typed is the section's own text; what Claude Code added is in callouts.
+        const typed = section.text.split("\n").filter((line) => !line.startsWith(">")).join("\n");
+        expect(typed).not.toMatch(/<command-name>|<command-message>|<local-command-stdout>|<bash-input>|Caveat: The messages below/);
+        expect(typed).not.toContain("Split complex tasks into independent subtasks");
       }
     }
     const note = renderClaudeSession(readFixture(PARALLEL_SIDECHAINS));
-    expect(note).toContain("> [!example] Slash command `/orchestrator create TODO app by Next.js`");
+    // Running the command is the user's turn; the prompt it expands to is folded, marked as not typed.
+    expect(note).toMatch(/## user\n\n(\*[^*\n]+\*\n\n)?`\/orchestrator create TODO app by Next\.js`/);
     expect(note).toContain("> [!note]- Prompt expanded from `/orchestrator` (added by Claude Code, not typed)");
   });
 
@@ -173,8 +184,8 @@ describe("Claude Code sessions", () => {
     const note = renderClaudeSession(lines.map((line) => JSON.stringify(line)).join("\n") + "\n");
     const visible = outsideFences(note);
     expect(visible).not.toContain("<script>");
-    expect(visible.match(/<details>/g)?.length).toBe(visible.match(/<\/details>/g)?.length);
-    expect(noteSections(note).map((section) => section.heading)).toEqual(["user", "assistant", "assistant"]);
+    expect(visible).not.toMatch(/<details>|<\/details>/);
+    expect(noteSections(note).map((section) => section.heading)).toEqual(["user", "assistant"]);
     expect(noteSections(note).at(-1)?.text).toContain("after");
     expect(note).toContain("````` \n".trim()); // the Bash command's fence is wider than its '````'
   });
@@ -191,12 +202,12 @@ describe("Claude Code sessions", () => {
     expect(note).not.toContain(png);
   });
 
-  it("renders thinking in <details>, says when it is empty, and leaves it out on request", () => {
+  it("renders thinking in a folded callout, says when it is empty, and leaves it out on request", () => {
     const note = renderClaudeSession(readFixture("dagster-io__erk__26efdcc5-de34-4028-a984-9a094a9fa95b.jsonl"));
-    expect(note).toContain("<summary>Thinking</summary>");
+    expect(note).toContain("> [!quote]- Thinking");
     const empty = renderClaudeSession(JSON.stringify({ type: "assistant", message: { id: "m", role: "assistant", content: [{ type: "thinking", thinking: "", signature: "x" }] } }) + "\n");
     expect(empty).toContain("Thinking: empty");
-    expect(renderClaudeSession(readFixture(POMODORO), { includeThinking: false })).not.toContain("<summary>Thinking</summary>");
+    expect(renderClaudeSession(readFixture(POMODORO), { includeThinking: false })).not.toContain("[!quote]- Thinking");
   });
 
   it("takes project and cwd from the records, not from the encoded directory name", () => {
@@ -212,7 +223,7 @@ describe("Codex and Gemini sessions", () => {
     const sections = noteSections(note);
     expect(sections.filter((section) => section.heading === "user")).toHaveLength(3);
     expect(sections[0]?.text).toContain("Build a simple Pomodoro timer web app");
-    expect(note).toContain("**apply_patch**");
+    expect(note).toContain("> [!example]- Tool: apply_patch");
     expect(note).toContain("Success. Updated the following files:");
     expect(note).not.toMatch(/## user\n\n[^#]*<environment_context>/);
     expect(matter(note).data.models).toEqual(["gpt-5-codex"]);
@@ -243,7 +254,7 @@ describe("Codex and Gemini sessions", () => {
       { id: "2", timestamp: "2025-08-01T00:00:20Z", type: "gemini", content: "hi", thoughts: [{ subject: "Greeting", description: "say hi" }], toolCalls: [{ id: "c", name: "run_shell_command", args: { command: "ls" }, status: "success", result: [{ functionResponse: { id: "c", name: "run_shell_command", response: { output: "README.md" } } }] }] },
     ] };
     const note = renderGeminiSession(JSON.stringify(document, null, 2));
-    expect(note).toContain("```sh\nls\n```");
+    expect(note).toContain("> ```sh\n> ls\n> ```");
     expect(note).toContain("README.md");
     expect(matter(note).data.tool_calls).toBe(1);
   });

@@ -2,7 +2,7 @@ import { ClaudeSessionReader } from "./claude-session.js";
 import { CodexSessionReader } from "./codex-session.js";
 import { GeminiSessionReader } from "./gemini-session.js";
 import { feedLine, stringLines } from "./jsonl-lines.js";
-import { renderSection, type Section } from "./note-sections.js";
+import { renderSection, type Section, type TurnState } from "./note-sections.js";
 import { resolveRenderOptions, type RenderOptions, type ResolvedRenderOptions } from "./render-options.js";
 import { renderNoteHeader } from "./session-stats.js";
 import type { TranscriptReader } from "./transcript-reader.js";
@@ -25,7 +25,8 @@ export function renderGeminiSession(text: string, options?: RenderOptions): stri
   const document = parseGeminiDocument(text);
   if (document === undefined) return renderLines(text, resolved, (sink) => new GeminiSessionReader(sink));
   const body: string[] = [];
-  const reader = new GeminiSessionReader((section) => body.push(renderSection(section, { options: resolved, depth: 0 })));
+  const turn: TurnState = { role: null };
+  const reader = new GeminiSessionReader((section) => body.push(renderSection(section, { options: resolved, depth: 0, turn })));
   reader.pushDocument(document);
   reader.finish();
   return renderNoteHeader(reader.stats) + body.join("");
@@ -45,7 +46,8 @@ export function parseGeminiDocument(text: string): unknown {
 
 function renderLines(text: string, options: ResolvedRenderOptions, create: (sink: (section: Section) => void) => TranscriptReader): string {
   const body: string[] = [];
-  const reader = create((section) => body.push(renderSection(section, { options, depth: 0 })));
+  const turn: TurnState = { role: null };
+  const reader = create((section) => body.push(renderSection(section, { options, depth: 0, turn })));
   for (const line of stringLines(text)) if (!feedLine(reader, line)) break;
   reader.finish();
   return renderNoteHeader(reader.stats) + body.join("");

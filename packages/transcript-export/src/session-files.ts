@@ -21,10 +21,9 @@ export async function findSessionFiles(source: string, skip: string[]): Promise<
     if (depth > 6 || skipped.has(directory)) return;
     const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (entry.name.startsWith(".")) continue;
       const path = join(directory, entry.name);
       if (entry.isDirectory()) {
-        if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(path, depth + 1);
+        if (!entry.name.startsWith(".") && !SKIPPED_DIRECTORIES.has(entry.name)) await walk(path, depth + 1);
       } else if (entry.isFile() && isSessionFileName(entry.name, directory)) found.push({ path });
     }
   };
@@ -34,8 +33,10 @@ export async function findSessionFiles(source: string, skip: string[]): Promise<
 
 function isSessionFileName(name: string, directory: string): boolean {
   if (name.startsWith("agent-")) return false; // Claude subagent transcripts belong to their session
+  // A hidden name counts too (a session can be called just `.jsonl`); the exporter's own files
+  // (state, lock, temp files) end otherwise.
   if (name.endsWith(".jsonl")) return true;
-  return name.endsWith(".json") && (basename(directory) === "chats" || name.startsWith("session-"));
+  return !name.startsWith(".") && name.endsWith(".json") && (basename(directory) === "chats" || name.startsWith("session-"));
 }
 
 /** Which agent wrote a session, from its first line (or the whole `.json` document's shape). */
@@ -46,6 +47,8 @@ export async function sniffAgent(path: string): Promise<AgentName | undefined> {
   if (/^\s*\{\s*"(timestamp|type)"[^\n]*"type"\s*:\s*"session_meta"/.test(firstLine) || /"type"\s*:\s*"session_meta"/.test(firstLine)) return "codex";
   if (/"projectHash"\s*:/.test(firstLine) || (/"sessionId"/.test(firstLine) && /"startTime"/.test(firstLine) && !/"type"\s*:\s*"(user|assistant|summary)"/.test(firstLine))) return "gemini";
   if (/"type"\s*:\s*"(response_item|event_msg|turn_context)"/.test(firstLine)) return "codex";
+  // Codex before session_meta: a bare header `{"id":…,"timestamp":…,"instructions"?…}` with no type.
+  if (/^rollout-/.test(basename(path)) || (/^\s*\{\s*"id"\s*:/.test(firstLine) && !/"type"\s*:/.test(firstLine) && /"timestamp"\s*:/.test(firstLine))) return "codex";
   if (firstLine.trim()) return "claude";
   return undefined;
 }

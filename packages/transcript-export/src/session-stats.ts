@@ -1,5 +1,5 @@
 import matter from "gray-matter";
-import { escapeInline } from "./markdown.js";
+import { escapeInline, stripTerminalEscapes } from "./markdown.js";
 
 export type AgentName = "claude" | "codex" | "gemini";
 
@@ -22,7 +22,11 @@ export interface SessionStats {
   title: string | null;
   /** Higher wins: a name the user gave beats a generated title beats a summary. */
   titleRank: number;
+  /** The first prompt that reads as a request (a few words, not `continue`): the title's source. */
   firstPrompt: string | null;
+  /** The first slash command with its arguments, and the first short prompt: titles when nothing better exists. */
+  firstCommand?: string | null;
+  shortPrompt?: string | null;
   malformedLines: number;
   /** The last slash command seen, so its expanded prompt can be labelled as such. */
   lastCommand: string | null;
@@ -46,6 +50,8 @@ export function emptyStats(agent: AgentName): SessionStats {
     title: null,
     titleRank: 0,
     firstPrompt: null,
+    firstCommand: null,
+    shortPrompt: null,
     malformedLines: 0,
     lastCommand: null,
     linkedSubagents: [],
@@ -61,11 +67,17 @@ export function copyStats(stats: SessionStats): SessionStats {
 }
 
 export function noteTimestamp(stats: SessionStats, value: unknown): void {
-  if (typeof value !== "string" || Number.isNaN(Date.parse(value))) return;
+  if (typeof value !== "string") return;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return;
   // Records are not always in time order (sidechains, resumed sessions): keep the extremes.
-  if (stats.started === null || Date.parse(value) < Date.parse(stats.started)) stats.started = value;
-  if (stats.ended === null || Date.parse(value) > Date.parse(stats.ended)) stats.ended = value;
+  // Most lines repeat the format of the last one, where comparing the strings is enough.
+  if (stats.started === null || (value.length === stats.started.length && ISO_UTC.test(value) && ISO_UTC.test(stats.started) ? value < stats.started : time < Date.parse(stats.started))) stats.started = value;
+  if (stats.ended === null || (value.length === stats.ended.length && ISO_UTC.test(value) && ISO_UTC.test(stats.ended) ? value > stats.ended : time > Date.parse(stats.ended))) stats.ended = value;
 }
+
+/** `2025-10-21T20:04:22.388Z`: strings of this shape and equal length sort as their times do. */
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 export function noteModel(stats: SessionStats, model: unknown): void {
   if (typeof model !== "string" || !model || model.startsWith("<")) return;
@@ -81,25 +93,62 @@ export function noteTitle(stats: SessionStats, title: unknown, rank: number): vo
 }
 
 export function noteFirstPrompt(stats: SessionStats, text: string): void {
-  if (stats.firstPrompt === null && text.trim()) stats.firstPrompt = text.trim().slice(0, 200);
+  const trimmed = stripTerminalEscapes(text).trim();
+  if (!trimmed) return;
+  const firstLine = trimmed.split("\n").find((line) => line.trim()) ?? "";
+  // "continue", "yes", "go on" say nothing about the session; a request of a few words does.
+  if (firstLine.split(/\s+/).filter((word) => /[\p{L}\p{N}]/u.test(word)).length >= 3) {
+    if (stats.firstPrompt === null) stats.firstPrompt = trimmed.slice(0, 200);
+  } else if (!stats.shortPrompt) stats.shortPrompt = trimmed.slice(0, 200);
+}
+
+/** A slash command the user ran, with its arguments: the title of a session with no typed request. */
+export function noteFirstCommand(stats: SessionStats, command: string): void {
+  if (!stats.firstCommand && command.trim()) stats.firstCommand = command.trim().slice(0, 200);
 }
 
 const VERSION_KEY: Record<AgentName, string> = { claude: "claude_version", codex: "codex_version", gemini: "gemini_version" };
 
 export function displayTitle(stats: SessionStats): string {
-  const source = stats.title ?? stats.firstPrompt ?? `Session ${stats.sessionId ?? ""}`.trim();
-  const firstLine = source.split("\n").find((line) => line.trim()) ?? source;
-  return firstLine.trim().slice(0, 120);
+  const source = stats.title ?? stats.firstPrompt ?? stats.firstCommand ?? stats.shortPrompt ?? `Session ${stats.sessionId ?? ""}`.trim();
+  const clean = stripTerminalEscapes(source);
+  const firstLine = clean.split("\n").find((line) => line.trim()) ?? clean;
+  // A prompt that starts with a Markdown heading gives its words, not its `#`s.
+  return firstLine.trim().replace(/^#{1,6}\s+/, "").slice(0, 120);
+}
+
+/** A copy of `stats` with every text a header or file name is made of passed through `redact`. */
+export function redactStats(stats: SessionStats, redact: (text: string) => string): SessionStats {
+  const text = (value: string | null): string | null => (value === null ? null : redact(value));
+  return {
+    ...copyStats(stats),
+    sessionId: text(stats.sessionId),
+    cwd: text(stats.cwd),
+    gitBranch: text(stats.gitBranch),
+    models: stats.models.map(redact),
+    agentVersion: text(stats.agentVersion),
+    title: text(stats.title),
+    firstPrompt: text(stats.firstPrompt),
+    lastCommand: text(stats.lastCommand),
+    firstCommand: text(stats.firstCommand ?? null),
+    shortPrompt: text(stats.shortPrompt ?? null),
+  };
+}
+
+export interface NoteHeaderExtras {
+  /** The host project the session belongs to; beats the last segment of the session's cwd. */
+  project?: { name: string; path: string };
 }
 
 /** Frontmatter and title. Keys always appear, in this order, so notes diff cleanly. */
-export function renderNoteHeader(stats: SessionStats): string {
-  const project = stats.cwd ? stats.cwd.split(/[\\/]/).filter(Boolean).pop() ?? stats.cwd : null;
+export function renderNoteHeader(stats: SessionStats, extras: NoteHeaderExtras = {}): string {
+  const project = extras.project?.name ?? (stats.cwd ? stats.cwd.split(/[\\/]/).filter(Boolean).pop() ?? stats.cwd : null);
   const data: Record<string, unknown> = {
     title: displayTitle(stats),
     session_id: stats.sessionId,
     agent: stats.agent,
     project,
+    project_path: extras.project?.path ?? null,
     cwd: stats.cwd,
     git_branch: stats.gitBranch,
     model: stats.models[0] ?? null,

@@ -104,3 +104,67 @@ describe("sbx export", () => {
     });
   });
 });
+
+describe("sbx export redacts by default", () => {
+  it("leaves none of ten planted token families anywhere in the inbox, file names included, and --no-redact keeps them", async () => {
+    const { exportRedactor } = await import("./export-redactor.js");
+    const { plantedTokens, sessionWithTokens } = await import("../test-support/planted-tokens.js");
+    const { writeFileSync, readFileSync } = await import("node:fs");
+    const tokens = plantedTokens();
+    const home = mkdtempSync(join(tmpdir(), "sbx-export-redact-"));
+    homes.push(home);
+    const source = join(home, "sessions");
+    mkdirSync(source);
+    writeFileSync(join(source, "5e55a0b1-0000-4000-8000-00000000beef.jsonl"), sessionWithTokens(tokens));
+    const inbox = join(home, "inbox");
+    const everything = (): string[] => {
+      const found: string[] = [];
+      const walk = (dir: string): void => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          found.push(path);
+          if (entry.isDirectory()) walk(path);
+          else found.push(readFileSync(path, "latin1"));
+        }
+      };
+      walk(inbox);
+      return found;
+    };
+    const redact = await exportRedactor({ home, env: {}, cwd: home });
+    const code = await exportCommand({ source, inbox, agent: "claude", env: {}, home, stdout: new PassThrough(), redact });
+    expect(code).toBe(0);
+    const leaked = Object.entries(tokens).filter(([, token]) => everything().some((text) => text.includes(token)));
+    expect(leaked.map(([family]) => family)).toEqual([]);
+    const note = everything().find((text) => text.startsWith("---\n")) ?? "";
+    for (const family of Object.keys(tokens)) expect(note).toContain(`[REDACTED:${family}]`);
+
+    const raw = await exportCommand({ source, inbox: join(home, "raw-inbox"), agent: "claude", env: {}, home, stdout: new PassThrough() });
+    expect(raw).toBe(0);
+    const rawNotes = readdirSync(join(home, "raw-inbox", "conversations"), { recursive: true }).map(String).filter((name) => name.endsWith(".md"));
+    expect(readFileSync(join(home, "raw-inbox", "conversations", rawNotes[0] as string), "utf8")).toContain(Object.values(tokens)[0]);
+  });
+});
+
+describe("two sbx export processes into one inbox", () => {
+  it("both finish, one after the other, and the state file holds both sets of sessions", async () => {
+    const { runSbx } = await import("../test-support/run-sbx.js");
+    const { readFileSync } = await import("node:fs");
+    const home = mkdtempSync(join(tmpdir(), "sbx-export-two-"));
+    homes.push(home);
+    const names = readdirSync(FIXTURES).filter((name) => name.endsWith(".jsonl") && !/codex|rollout-|v040|kvsankar|corrupted|edge_cases/.test(name));
+    const sources = [join(home, "a"), join(home, "b")];
+    names.forEach((name, index) => {
+      const source = sources[index % 2] as string;
+      mkdirSync(source, { recursive: true });
+      cpSync(join(FIXTURES, name), join(source, name));
+    });
+    const inbox = join(home, "inbox");
+    const env = { PATH: process.env.PATH, HOME: home, SBX_NO_DOCKER_CLI: "1", DOCKER_HOST: "unix:///nonexistent.sock" };
+    const runs = await Promise.all(sources.map((source) => runSbx(["export", "--source", source, "--inbox", inbox, "--agent", "claude", "--no-redact", "--json"], { cwd: home, env })));
+    for (const run of runs) expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const written = runs.map((run) => (JSON.parse(run.stdout) as { written: number }).written);
+    expect(written.reduce((a, b) => a + b, 0)).toBe(names.length);
+    const state = JSON.parse(readFileSync(join(inbox, "conversations", ".sbx-export-state.json"), "utf8")) as { sessions: Record<string, unknown> };
+    expect(Object.keys(state.sessions).sort()).toEqual(names.map((name, index) => join(sources[index % 2] as string, name)).sort());
+  }, 120_000);
+});

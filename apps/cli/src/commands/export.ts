@@ -1,8 +1,9 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { ContainerRuntime } from "@sbx/container-runtime";
-import { ExportError, exportSessions, type AgentName, type ExportResult } from "@sbx/transcript-export";
-import { defaultInboxDir, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
+import { ExportError, exportSessions, type AgentName, type ExportResult, type NoteProject } from "@sbx/transcript-export";
+import { SESSION_AGENTS, SESSION_STORES, type SessionStore } from "../session-stores.js";
+import { defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
+import { syncSandboxTranscripts } from "../transcript-sync.js";
 
 export interface ExportCommandOptions {
   source?: string;
@@ -17,16 +18,18 @@ export interface ExportCommandOptions {
    * volume) and exported first, then the host's own directories as usual.
    * @default undefined
    */
-  sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string; projectId: string };
+  sandbox?: { runtime: ContainerRuntime; container: string; volumeName: string; projectId: string; project?: NoteProject };
+  /**
+   * Every note's text and name pass through this (the boundary policy's redact by default in the CLI).
+   * @default undefined (no redaction: --no-redact)
+   */
+  redact?: (text: string) => string;
 }
-
-const AGENTS: AgentName[] = ["claude", "codex", "gemini"];
 
 /** Where each agent keeps its sessions when nothing says otherwise. */
 export function defaultSessionSource(agent: AgentName, env: NodeJS.ProcessEnv, home: string): string {
-  if (agent === "claude") return join(home, ".claude", "projects");
-  if (agent === "codex") return join(env.CODEX_HOME || join(home, ".codex"), "sessions");
-  return join(home, ".gemini", "tmp");
+  const store = SESSION_STORES.find((candidate) => candidate.agent === agent) as SessionStore;
+  return store.hostDir(env, home);
 }
 
 /** `sbx export`: render new and changed agent sessions into the inbox. Returns the exit code. */
@@ -34,15 +37,16 @@ export async function exportCommand(options: ExportCommandOptions): Promise<numb
   const { stdout } = options;
   const inbox = options.inbox ?? defaultInboxDir(options.env, options.home);
   try {
-    const total: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], notes: [] };
+    const total: ExportResult = { written: 0, unchanged: 0, malformedLines: [], failed: [], skipped: [], notes: [] };
     const sandbox = options.sandbox ? await exportSandbox(options, options.sandbox, inbox, total) : undefined;
     const runs = await plannedRuns(options, sandbox !== undefined);
     for (const run of runs) {
-      const result = await exportSessions({ source: run.source, inbox, ...(run.agent ? { agent: run.agent } : {}) });
+      const result = await exportSessions({ source: run.source, inbox, ...(run.agent ? { agent: run.agent } : {}), ...(options.redact ? { redact: options.redact } : {}) });
       total.written += result.written;
       total.unchanged += result.unchanged;
       total.malformedLines.push(...result.malformedLines);
       total.failed.push(...result.failed);
+      total.skipped.push(...result.skipped);
       total.notes.push(...result.notes);
     }
     if (options.json) {
@@ -53,6 +57,7 @@ export async function exportCommand(options: ExportCommandOptions): Promise<numb
       stdout.write(`written ${total.written}, unchanged ${total.unchanged}, malformed ${total.malformedLines.length} lines\n`);
       for (const entry of total.malformedLines) stdout.write(`  ${entry.file}:${entry.line}: ${entry.reason}\n`);
       for (const entry of total.failed) stdout.write(`  failed ${entry.file}: ${entry.reason}\n`);
+      for (const entry of total.skipped) stdout.write(`  skipped ${entry.file}: ${entry.reason}\n`);
     }
     return total.failed.length > 0 || sandbox?.error ? 1 : 0;
   } catch (error) {
@@ -82,13 +87,20 @@ async function exportSandbox(options: ExportCommandOptions, sandbox: NonNullable
   const cacheDir = transcriptCacheDir(options.env, options.home, sandbox.volumeName, sandbox.projectId);
   const summary: SandboxSummary = { container: sandbox.container, cacheDir, copiedBytes: 0, files: 0 };
   try {
-    const result = await syncSandboxTranscripts(sandbox.runtime, sandbox.container, { cacheDir, inbox, ...(options.agent ? { agents: [options.agent] } : {}) });
+    const result = await syncSandboxTranscripts(sandbox.runtime, sandbox.container, {
+      cacheDir,
+      inbox,
+      ...(options.agent ? { agents: [options.agent] } : {}),
+      ...(options.redact ? { redact: options.redact } : {}),
+      ...(sandbox.project ? { project: sandbox.project } : {}),
+    });
     summary.copiedBytes = result.copiedBytes;
     summary.files = result.files;
     total.written += result.written;
     total.unchanged += result.unchanged;
     total.malformedLines.push(...result.malformedLines);
     total.failed.push(...result.failed);
+    total.skipped.push(...result.skipped);
     total.notes.push(...result.notes);
   } catch (error) {
     if (error instanceof ExportError) throw error;
@@ -98,8 +110,8 @@ async function exportSandbox(options: ExportCommandOptions, sandbox: NonNullable
 }
 
 function checkAgent(agent: string | undefined): void {
-  if (agent !== undefined && !AGENTS.includes(agent as AgentName)) {
-    throw new ExportError("SBX_EXPORT_BAD_AGENT", `Unknown agent "${agent}".`, { hint: `Use one of: ${AGENTS.join(", ")}.` });
+  if (agent !== undefined && !SESSION_AGENTS.includes(agent as AgentName)) {
+    throw new ExportError("SBX_EXPORT_BAD_AGENT", `Unknown agent "${agent}".`, { hint: `Use one of: ${SESSION_AGENTS.join(", ")}.` });
   }
 }
 
@@ -116,7 +128,7 @@ async function plannedRuns(options: ExportCommandOptions, sandboxExported: boole
     return [{ source, agent: options.agent }];
   }
   const runs: { source: string; agent: AgentName }[] = [];
-  for (const agent of AGENTS) {
+  for (const agent of SESSION_AGENTS) {
     const source = defaultSessionSource(agent, options.env, options.home);
     if (await isDirectory(source)) runs.push({ source, agent });
   }

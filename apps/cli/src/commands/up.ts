@@ -1,5 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
+import { basename } from "node:path";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
@@ -9,7 +10,10 @@ import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
 import { hostWorkspaceReader } from "../workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust, rememberWorkspaceTrust } from "../workspace-trust.js";
-import { autosaveIntervalMs, defaultInboxDir, startAutosave, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
+import { startAutosave } from "../transcript-autosave.js";
+import { exportRedactor } from "./export-redactor.js";
+import { autosaveIntervalMs, defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
+import { syncSandboxTranscripts } from "../transcript-sync.js";
 
 export interface UpOptions {
   baseImage?: string;
@@ -54,7 +58,12 @@ export async function up(options: UpOptions): Promise<number> {
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
   const home = homedir();
-  const transcripts = { cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId), inbox: defaultInboxDir(process.env, home) };
+  const transcripts = {
+    cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId),
+    inbox: defaultInboxDir(process.env, home),
+    redact: await exportRedactor({ home, env: process.env, cwd: plan.identity.projectDir, ...(options.profile ? { profile: options.profile } : {}) }),
+    project: { name: basename(plan.identity.projectDir), path: plan.identity.projectDir },
+  };
   const runtime = new DockerRuntime();
   try {
     // Detached: catch up on sessions a crashed or killed sandbox left unexported, concurrently

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
+import { PROJECT_STORES } from "../session-stores.js";
 
 export interface StateLayoutOptions {
   /** The sandbox user's home. */
@@ -38,7 +39,7 @@ const STATE_DIRS = ["claude", "codex", "gemini", "opencode"];
  * the same store in `~/.sbx/project`, where the project's own volume is mounted: only this
  * project's sandbox mounts it, so another project's sandbox cannot list or read them at all.
  */
-export const PROJECT_STORES = ["claude/projects", "codex/sessions", "gemini/tmp"];
+export { PROJECT_STORES };
 export const PROJECT_DIR = ".sbx/project";
 
 const RETRIES = 50;

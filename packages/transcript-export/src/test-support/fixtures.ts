@@ -7,8 +7,9 @@ export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../
 
 /** Which renderer a fixture needs, from what SOURCES.md says about it. */
 export function fixtureAgent(name: string): AgentName {
+  if (/gemini/.test(name)) return "gemini";
   if (/codex|rollout-|kvsankar/.test(name)) return "codex";
-  if (/jsonl_v040/.test(name)) return "gemini";
+  if (/jsonl_v040|gemini/.test(name)) return "gemini";
   return "claude";
 }
 
