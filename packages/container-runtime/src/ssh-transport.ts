@@ -16,7 +16,8 @@ export function sshArguments(endpoint: SshEndpoint): string[] {
   if (url.username) args.push("-l", decodeURIComponent(url.username));
   if (url.port) args.push("-p", url.port);
   // `--` so a host name can never be read as an ssh option (`ssh://-oProxyCommand=…`).
-  args.push("--", url.hostname, "docker", "system", "dial-stdio");
+  // URL keeps an IPv6 literal in brackets; ssh wants it bare.
+  args.push("--", url.hostname.replace(/^\[(.*)\]$/, "$1"), "docker", "system", "dial-stdio");
   return args;
 }
 
