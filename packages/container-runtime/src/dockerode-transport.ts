@@ -16,9 +16,8 @@ interface Modem {
 const OK = { 200: true, 201: true, 204: true, 304: true };
 
 /**
- * Sends Engine API calls through dockerode's modem: for image builds and for any caller that
- * injects its own dockerode instance. Imported
- * lazily, so nothing pays for dockerode unless it is used.
+ * Sends Engine API calls through dockerode's modem, for any caller that injects its own
+ * dockerode instance. Imported lazily, so nothing pays for dockerode unless it is used.
  */
 export class DockerodeTransport implements EngineTransport {
   readonly #endpoint: DockerEndpoint;

@@ -12,7 +12,7 @@ export interface EngineResponse {
 
 /**
  * How requests reach the Engine API. The plain `node:http` transport keeps the CLI's hot paths
- * (exec, status) free of dockerode's import cost; the dockerode transport covers `ssh://` hosts.
+ * (exec, status) free of dockerode's import cost, over unix sockets, tcp (TLS) and ssh:// alike.
  */
 export interface EngineTransport {
   request(method: string, path: string, body?: unknown): Promise<EngineResponse>;
