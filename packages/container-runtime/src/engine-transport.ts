@@ -145,6 +145,8 @@ export function apiError(status: number, body: unknown, path: string): RuntimeEr
     typeof body === "object" && body !== null && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "").trim();
   if (status === 404 && path.startsWith("/containers/")) return containerNotFound(decodeURIComponent(path.split("/")[2] ?? ""));
   if (status === 409 && /not running|is paused|is restarting/.test(detail)) return containerNotRunning(detail);
+  // Podman answers an exec into a stopped container with 500 "container state improper".
+  if (status === 500 && /container state improper/.test(detail)) return containerNotRunning(detail);
   if (status === 404 && path.startsWith("/images/")) {
     return new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${decodeURIComponent(path.split("/")[2] ?? "")}.`);
   }

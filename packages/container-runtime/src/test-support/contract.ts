@@ -52,6 +52,7 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime?.removeContainer(containerName);
       await runtime?.removeContainer(`${containerName}-again`);
       await runtime?.removeContainer(`${containerName}-image`);
+      await runtime?.removeContainer(`${containerName}-stopped`);
       await runtime?.removeImage(`sbx-contract-${suffix}:image`);
       await runtime?.removeVolume(volumeName);
     }, timeout);
@@ -147,6 +148,14 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime.startContainer(`${containerName}-again`);
       const read = await runtime.exec(`${containerName}-again`, { cmd: ["cat", "/state/marker"] });
       expect(read.stdout.toString()).toBe(`${marker}\n`);
+    });
+
+    it("reports an exec into a container that is not running with a stable code", async () => {
+      // Docker answers 409 "is not running", Podman 500 "container state improper": one code.
+      await runtime.createContainer({ ...spec, name: `${containerName}-stopped`, mounts: [] });
+      const failure = await runtime.exec(`${containerName}-stopped`, { cmd: ["true"] }).catch((error: unknown) => error);
+      expect(isRuntimeError(failure, "SBX_CONTAINER_NOT_RUNNING")).toBe(true);
+      await runtime.removeContainer(`${containerName}-stopped`);
     });
 
     it("reports an exec into a missing container with a stable code", async () => {
