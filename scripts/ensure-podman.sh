@@ -18,7 +18,8 @@ socket_dir=/run/sbx-podman
 socket=$socket_dir/podman.sock
 host=unix://$socket
 
-answers() { curl -fsS --unix-socket "$socket" http://podman/_ping >/dev/null 2>&1; }
+# `podman --url` asks the service itself, so a socket left over from a dead service is not "up".
+answers() { podman --url "$host" version >/dev/null 2>&1; }
 
 if ! command -v podman >/dev/null; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -39,7 +40,6 @@ if [ ! -x /usr/libexec/podman/catatonit ] && [ ! -x /usr/bin/catatonit ]; then
     exit 1
   fi
 fi
-command -v curl >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 
 if ! answers; then
   log "starting podman system service on $host"
