@@ -163,6 +163,9 @@ async function sshEngine(image: string): Promise<EngineEnvironment> {
   let log = "";
   const child = spawn(sshd, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
   child.stderr?.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  // A test run that dies before its afterAll must not leave the sshd listening.
+  const killOnExit = () => child.kill();
+  process.once("exit", killOnExit);
   try {
     await waitForPort(port, child, () => log);
   } catch (error) {
@@ -176,6 +179,7 @@ async function sshEngine(image: string): Promise<EngineEnvironment> {
     env,
     image,
     stop: async () => {
+      process.off("exit", killOnExit);
       child.kill();
       rmSync(dir, { recursive: true, force: true });
     },
