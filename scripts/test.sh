@@ -26,6 +26,11 @@ pnpm install --frozen-lockfile
 # Debian base. Real users keep the default public base image.
 SBX_TEST_BASE_IMAGE=$(bash test-fixtures/offline-base/build.sh)
 export SBX_TEST_BASE_IMAGE
+# The other Docker-API engines (*.engines.docker.test.ts): Podman's API socket with the base image
+# in its storage, and sshd for the ssh:// engine the tests start themselves.
+SBX_TEST_PODMAN_HOST=$(bash scripts/ensure-podman.sh "$SBX_TEST_BASE_IMAGE")
+export SBX_TEST_PODMAN_HOST
+bash scripts/ensure-sshd.sh
 export SBX_REQUIRE_DOCKER=1
 
 # One closing line for the whole monorepo, summed over every package's vitest summary.

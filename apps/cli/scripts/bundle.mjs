@@ -4,7 +4,7 @@
 //   installer, copied into the image, so the container runs the host's exact rules.
 // - dist/hot/exec.mjs: the `sbx exec` hot path. One file instead of ~15 modules saves module
 //   resolution and loading on every call (measured by `pnpm bench`); dockerode stays external
-//   and is never loaded on this path.
+//   and is never loaded on this path, nor is execa (only an ssh:// DOCKER_HOST spawns `ssh`).
 import { build } from "esbuild";
 
 const from = (path) => new URL(path, import.meta.url).pathname;
@@ -12,5 +12,5 @@ const common = { bundle: true, platform: "node", format: "esm", target: "node20"
 
 await Promise.all([
   build({ ...common, entryPoints: [from("../src/entrypoint/entrypoint.ts")], outfile: from("../dist/image/entrypoint.mjs") }),
-  build({ ...common, entryPoints: [from("../src/commands/exec.ts")], outfile: from("../dist/hot/exec.mjs"), external: ["dockerode"] }),
+  build({ ...common, entryPoints: [from("../src/commands/exec.ts")], outfile: from("../dist/hot/exec.mjs"), external: ["dockerode", "execa"] }),
 ]);

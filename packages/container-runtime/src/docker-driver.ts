@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
+import { dialectOf, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
 import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
 import { imageInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
@@ -21,8 +22,8 @@ export interface DockerDriverOptions {
   /** @default process.env (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) */
   env?: Record<string, string | undefined>;
   /**
-   * `http` talks to the Engine API with plain node:http (fast start-up); `dockerode` goes through
-   * dockerode's modem (needed for ssh:// hosts). @default "http", or "dockerode" for ssh://
+   * `http` talks to the Engine API with plain node:http (fast start-up; over ssh:// through the
+   * host's `ssh`); `dockerode` goes through dockerode's modem. @default "http"
    */
   transport?: "http" | "dockerode";
   /** An existing dockerode instance to use for builds and the dockerode transport. */
@@ -51,15 +52,13 @@ export class DockerRuntime implements ContainerRuntime {
   readonly endpoint: DockerEndpoint;
   readonly #transport: EngineTransport;
   readonly #options: DockerDriverOptions;
+  #dialect: Promise<EngineDialect> | undefined;
 
   constructor(options: DockerDriverOptions = {}) {
     this.#options = options;
     this.endpoint = resolveDockerEndpoint(options.env ?? process.env);
     const endpoint = this.endpoint;
-    this.#transport =
-      options.transport === "dockerode" || endpoint.kind === "ssh"
-        ? new DockerodeTransport(endpoint, options.dockerode)
-        : new NodeHttpTransport(endpoint);
+    this.#transport = options.transport === "dockerode" ? new DockerodeTransport(endpoint, options.dockerode) : new NodeHttpTransport(endpoint);
   }
 
   async #call(method: string, path: string, body?: unknown, okStatuses: number[] = [200, 201, 204, 304]): Promise<unknown> {
@@ -79,11 +78,17 @@ export class DockerRuntime implements ContainerRuntime {
     await this.#call("GET", "/_ping");
   }
 
+  /** Docker or Podman, asked once per runtime (only creating a container needs to know). */
+  dialect(): Promise<EngineDialect> {
+    this.#dialect ??= this.#call("GET", "/version").then(dialectOf);
+    return this.#dialect;
+  }
+
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
     const raw = await this.#optional<{ Id: string; RepoTags: string[] | null; Created: string; Config: { Labels: Record<string, string> | null } }>(
       `/images/${encodeURIComponent(ref)}/json`,
     );
-    return raw && { id: raw.Id, tags: raw.RepoTags ?? [], labels: raw.Config?.Labels ?? {}, createdAt: raw.Created };
+    return raw && { id: raw.Id, tags: (raw.RepoTags ?? []).map(shortTag), labels: raw.Config?.Labels ?? {}, createdAt: raw.Created };
   }
 
   async listImages(filter: ListFilter = {}): Promise<ImageInfo[]> {
@@ -91,7 +96,7 @@ export class DockerRuntime implements ContainerRuntime {
     const raw = (await this.#call("GET", path)) as Array<{ Id: string; RepoTags: string[] | null; Labels: Record<string, string> | null; Created: number }>;
     return raw.map((image) => ({
       id: image.Id,
-      tags: (image.RepoTags ?? []).filter((tag) => tag !== "<none>:<none>"),
+      tags: (image.RepoTags ?? []).filter((tag) => tag !== "<none>:<none>").map(shortTag),
       labels: image.Labels ?? {},
       createdAt: new Date(image.Created * 1000).toISOString(),
     }));
@@ -153,15 +158,10 @@ export class DockerRuntime implements ContainerRuntime {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const tmpfs: Record<string, string> = {};
     const mounts: unknown[] = [];
+    const dialect = (spec.mounts ?? []).some((mount) => mount.type === "tmpfs") ? await this.dialect() : "docker";
     for (const mount of spec.mounts ?? []) {
       if (mount.type === "tmpfs") {
-        const options = ["rw", "nosuid", "nodev", `size=${mount.sizeBytes ?? 1024 * 1024}`];
-        // The engine adds noexec to a tmpfs by default: an executable one must say so.
-        options.push((mount.noexec ?? true) ? "noexec" : "exec");
-        if (mount.mode !== undefined) options.push(`mode=${mount.mode.toString(8).padStart(4, "0")}`);
-        if (mount.uid !== undefined) options.push(`uid=${mount.uid}`);
-        if (mount.gid !== undefined) options.push(`gid=${mount.gid}`);
-        tmpfs[mount.target] = options.join(",");
+        tmpfs[mount.target] = tmpfsOptions(mount, spec, dialect);
       } else {
         mounts.push({ Type: mount.type, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly ?? false });
       }
@@ -325,7 +325,7 @@ function toContainerInfo(raw: RawContainer): ContainerInfo {
     user: raw.Config.User,
     createdAt: raw.Created,
     security: {
-      capDrop: raw.HostConfig.CapDrop ?? [],
+      capDrop: reportedCapDrop(raw.HostConfig.CapDrop ?? []),
       capAdd: raw.HostConfig.CapAdd ?? [],
       noNewPrivileges: (raw.HostConfig.SecurityOpt ?? []).some((option) => /^no-new-privileges(:true)?$/.test(option)),
       pidsLimit: raw.HostConfig.PidsLimit ?? undefined,

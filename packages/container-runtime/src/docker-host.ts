@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeError } from "./errors.js";
 
@@ -47,7 +47,8 @@ export function resolveDockerEndpoint(env: Record<string, string | undefined> = 
     const port = Number(url.port || (useTls ? 2376 : 2375));
     if (!useTls) return { kind: "tcp", host: url.hostname, port, display: raw };
     const certDir = env.DOCKER_CERT_PATH;
-    const read = (file: string) => (certDir ? readFileSync(join(certDir, file)) : undefined);
+    // A file that is not there is not sent (no client certificate: the server decides).
+    const read = (file: string) => (certDir && existsSync(join(certDir, file)) ? readFileSync(join(certDir, file)) : undefined);
     const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
     const [ca, cert, key] = [read("ca.pem"), read("cert.pem"), read("key.pem")];
     if (ca) tls.ca = ca;

@@ -2,6 +2,7 @@ import type http from "node:http";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-host.js";
 import { apiError, unreachable, type EngineResponse, type EngineTransport } from "./engine-transport.js";
+import { SshAgent } from "./ssh-transport.js";
 
 interface ModemError extends Error {
   statusCode?: number;
@@ -15,9 +16,8 @@ interface Modem {
 const OK = { 200: true, 201: true, 204: true, 304: true };
 
 /**
- * Sends Engine API calls through dockerode's modem: the transport for `ssh://` hosts (dockerode
- * tunnels through ssh2) and for any caller that injects its own dockerode instance. Imported
- * lazily, so nothing pays for dockerode unless it is used.
+ * Sends Engine API calls through dockerode's modem, for any caller that injects its own
+ * dockerode instance. Imported lazily, so nothing pays for dockerode unless it is used.
  */
 export class DockerodeTransport implements EngineTransport {
   readonly #endpoint: DockerEndpoint;
@@ -88,10 +88,10 @@ export function loadDockerode<T extends { modem: unknown } = { modem: unknown }>
 
 function dockerodeOptions(endpoint: DockerEndpoint): Record<string, unknown> {
   switch (endpoint.kind) {
-    case "ssh": {
-      const url = new URL(endpoint.url);
-      return { protocol: "ssh", host: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), ...(url.username ? { username: url.username } : {}) };
-    }
+    case "ssh":
+      // Not dockerode's own ssh2 client: it accepts any host key (no known_hosts check) and opens
+      // a new ssh connection per request. The host's `ssh` carries the connection instead.
+      return { protocol: "http", host: "docker", port: 80, agent: new SshAgent(endpoint) };
     case "tcp":
       return { host: endpoint.host, port: endpoint.port, protocol: endpoint.tls ? "https" : "http", ...(endpoint.tls ?? {}) };
     default:

@@ -1,7 +1,9 @@
 import http from "node:http";
+import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-host.js";
 import { containerNotFound, containerNotRunning, RuntimeError } from "./errors.js";
+import { SshAgent } from "./ssh-transport.js";
 
 export interface EngineResponse {
   status: number;
@@ -10,7 +12,7 @@ export interface EngineResponse {
 
 /**
  * How requests reach the Engine API. The plain `node:http` transport keeps the CLI's hot paths
- * (exec, status) free of dockerode's import cost; the dockerode transport covers `ssh://` hosts.
+ * (exec, status) free of dockerode's import cost, over unix sockets, tcp (TLS) and ssh:// alike.
  */
 export interface EngineTransport {
   request(method: string, path: string, body?: unknown): Promise<EngineResponse>;
@@ -36,20 +38,29 @@ export function unreachable(endpoint: DockerEndpoint, cause: unknown): RuntimeEr
 const httpsModule = () => process.getBuiltinModule("node:https");
 
 export class NodeHttpTransport implements EngineTransport {
-  readonly #endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>;
+  readonly #endpoint: DockerEndpoint;
   readonly #agent: http.Agent;
 
-  constructor(endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>) {
+  constructor(endpoint: DockerEndpoint) {
     this.#endpoint = endpoint;
     const tls = endpoint.kind === "tcp" ? endpoint.tls : undefined;
     // keepAlive lets a CLI run reuse one connection for its few requests; idle sockets are
     // unref'd by the agent, so they never hold the process open.
-    this.#agent = tls ? new (httpsModule().Agent)({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+    if (endpoint.kind === "ssh") this.#agent = new SshAgent(endpoint);
+    else this.#agent = tls ? new (httpsModule().Agent)({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
   }
 
   #options(method: string, path: string, headers: Record<string, string>): http.RequestOptions & { servername?: string } {
     const base: http.RequestOptions = { method, path, headers: { Host: "docker", ...headers }, agent: this.#agent };
-    if (this.#endpoint.kind === "tcp") return { ...base, host: this.#endpoint.host, port: this.#endpoint.port };
+    if (this.#endpoint.kind === "tcp") {
+      // The certificate is checked against the endpoint's host, never the placeholder Host
+      // header (the agent would take "docker" from it). An IP gets no SNI (RFC 6066) and is
+      // matched against the certificate's IP SANs.
+      const { host, port } = this.#endpoint;
+      return { ...base, host, port, ...(this.#endpoint.tls ? { servername: isIP(host) ? "" : host } : {}) };
+    }
+    // Over ssh the agent's connection is the `ssh … docker system dial-stdio` subprocess.
+    if (this.#endpoint.kind === "ssh") return base;
     // An empty servername stops the agent from deriving one from the Host header, which calls
     // net.isIP and so compiles its IPv6 regex: ~15 ms on the first request of every CLI run.
     // A unix socket or named pipe has no TLS, so no SNI to lose.
@@ -93,8 +104,11 @@ export class NodeHttpTransport implements EngineTransport {
     const payload = Buffer.from(JSON.stringify(body));
     const headers = { "Content-Type": "application/json", "Content-Length": String(payload.length), Connection: "Upgrade", Upgrade: "tcp" };
     return new Promise((resolve, reject) => {
-      // A hijacked connection must not go back to the keep-alive pool.
-      const request = this.#send({ ...this.#options("POST", path, headers), agent: false }, payload);
+      // A hijacked connection must not go back to the keep-alive pool (over ssh: its own ssh).
+      // Without the pooled agent, the TLS client material (CA, cert, key) goes with the request.
+      const agent = this.#endpoint.kind === "ssh" ? new SshAgent(this.#endpoint, { keepAlive: false }) : false;
+      const tls = this.#endpoint.kind === "tcp" ? this.#endpoint.tls : undefined;
+      const request = this.#send({ ...this.#options("POST", path, headers), agent, ...tls }, payload);
       request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
       request.on("upgrade", (_response, socket, head) => {
         if (head.length > 0) socket.unshift(head);
@@ -131,6 +145,8 @@ export function apiError(status: number, body: unknown, path: string): RuntimeEr
     typeof body === "object" && body !== null && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "").trim();
   if (status === 404 && path.startsWith("/containers/")) return containerNotFound(decodeURIComponent(path.split("/")[2] ?? ""));
   if (status === 409 && /not running|is paused|is restarting/.test(detail)) return containerNotRunning(detail);
+  // Podman answers an exec into a stopped container with 500 "container state improper".
+  if (status === 500 && /container state improper/.test(detail)) return containerNotRunning(detail);
   if (status === 404 && path.startsWith("/images/")) {
     return new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${decodeURIComponent(path.split("/")[2] ?? "")}.`);
   }

@@ -288,6 +288,7 @@ function runScript(
   const cwd = container.spec.workdir ?? "/";
   const resolvePath = (path: string) => posix.resolve(cwd, path);
   const read = (path: string): Buffer | undefined => {
+    if (resolvePath(path) === "/proc/self/status") return procStatus(container.spec);
     const { files, key } = runtime.storeFor(container, resolvePath(path));
     return files.get(key)?.data;
   };
@@ -351,8 +352,13 @@ function runScript(
         out.push(Buffer.from(`${createHash("sha256").update((rest[0] ? read(rest[0]) : commandInput) ?? Buffer.alloc(0)).digest("hex")}  -\n`));
         break;
       case "stat": {
-        // Only `stat -c %a FILE`: the octal mode, which the secret tests check.
+        // `stat -c %a FILE` (the octal mode, which the secret tests check) and `stat -c %u:%g`,
+        // whose answer in the fake is the user it runs as (it owns everything it can write).
         const path = rest[2] ?? "";
+        if (rest[1] === "%u:%g") {
+          out.push(Buffer.from(`${user}\n`));
+          break;
+        }
         const { files, key } = runtime.storeFor(container, resolvePath(path));
         const file = files.get(key);
         if (file) out.push(Buffer.from(`${file.mode.toString(8)}\n`));
@@ -380,4 +386,11 @@ function runScript(
     if (commandInput === input && ["cat", "wc", "sha256sum"].includes(name) && (name !== "cat" || rest.length === 0)) input = undefined;
   }
   return { exitCode: status, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+}
+
+/** The capability lines of /proc/self/status for the spec: empty sets unless capabilities were added. */
+function procStatus(spec: ContainerSpec): Buffer {
+  const held = (spec.capAdd ?? []).length > 0 ? "00000000a80425fb" : "0000000000000000";
+  const sets = ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"].map((set) => `${set}:\t${set === "CapInh" || set === "CapAmb" ? "0000000000000000" : held}`);
+  return Buffer.from(`Name:\tcat\n${sets.join("\n")}\nNoNewPrivs:\t1\n`);
 }

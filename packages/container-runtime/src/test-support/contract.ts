@@ -52,6 +52,7 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime?.removeContainer(containerName);
       await runtime?.removeContainer(`${containerName}-again`);
       await runtime?.removeContainer(`${containerName}-image`);
+      await runtime?.removeContainer(`${containerName}-stopped`);
       await runtime?.removeImage(`sbx-contract-${suffix}:image`);
       await runtime?.removeVolume(volumeName);
     }, timeout);
@@ -96,6 +97,12 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await expect.poll(() => runtime.logs(containerName), { timeout: 5000 }).toContain("main-process-started");
     });
 
+    it("holds no capability inside: every set of the container's processes is empty", async () => {
+      const status = (await runtime.exec(containerName, { cmd: ["cat", "/proc/self/status"] })).stdout.toString();
+      for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) expect(status).toMatch(new RegExp(`^${set}:\\s+0{16}$`, "m"));
+      expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    });
+
     it("returns the exit code of an exec", async () => {
       expect((await runtime.exec(containerName, { cmd: ["sh", "-c", "exit 3"] })).exitCode).toBe(3);
       expect((await runtime.exec(containerName, { cmd: ["true"] })).exitCode).toBe(0);
@@ -129,9 +136,11 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
 
     it("keeps files on a named volume across container removal", async () => {
       const marker = `survives-${suffix}`;
-      // A fresh volume's root belongs to root unless the image pre-creates the mount point (the
-      // sandbox image does); this image does not, so the write is done as root.
-      expect((await runtime.exec(containerName, { cmd: ["sh", "-c", `echo ${marker} > /state/marker`], user: "0:0" })).exitCode).toBe(0);
+      // A fresh volume's root belongs to root on Docker unless the image pre-creates the mount
+      // point (the sandbox image does; this one does not); Podman chowns it to the container's
+      // user. The write is done as its owner, whichever that is.
+      const owner = (await runtime.exec(containerName, { cmd: ["stat", "-c", "%u:%g", "/state"] })).stdout.toString().trim();
+      expect((await runtime.exec(containerName, { cmd: ["sh", "-c", `echo ${marker} > /state/marker`], user: owner })).exitCode).toBe(0);
       await runtime.removeContainer(containerName);
       expect(await runtime.inspectContainer(containerName)).toBeUndefined();
       expect(await runtime.inspectVolume(volumeName)).toBeDefined();
@@ -139,6 +148,14 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime.startContainer(`${containerName}-again`);
       const read = await runtime.exec(`${containerName}-again`, { cmd: ["cat", "/state/marker"] });
       expect(read.stdout.toString()).toBe(`${marker}\n`);
+    });
+
+    it("reports an exec into a container that is not running with a stable code", async () => {
+      // Docker answers 409 "is not running", Podman 500 "container state improper": one code.
+      await runtime.createContainer({ ...spec, name: `${containerName}-stopped`, mounts: [] });
+      const failure = await runtime.exec(`${containerName}-stopped`, { cmd: ["true"] }).catch((error: unknown) => error);
+      expect(isRuntimeError(failure, "SBX_CONTAINER_NOT_RUNNING")).toBe(true);
+      await runtime.removeContainer(`${containerName}-stopped`);
     });
 
     it("reports an exec into a missing container with a stable code", async () => {
