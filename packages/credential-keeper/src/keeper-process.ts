@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomicSync } from "@sbx/atomic-file";
@@ -143,6 +143,11 @@ export async function runKeeper(options: RunKeeperOptions): Promise<"stopped" | 
   let stopReason = "stopped";
   try {
     while (!options.signal?.aborted) {
+      // Its home went away (a test's temporary HOME, a removed account): nothing left to keep.
+      if (!existsSync(options.stateDir)) {
+        stopReason = "its state directory was removed";
+        break;
+      }
       try {
         const running = await keeper.syncOnce();
         if (lastError) log("the engine answers again");
@@ -165,9 +170,11 @@ export async function runKeeper(options: RunKeeperOptions): Promise<"stopped" | 
     }
     if (options.signal?.aborted) stopReason = "told to stop";
   } finally {
-    log(`keeper stopped: ${stopReason}`);
-    save({ running: false, stoppedAt: now(), stopReason });
-    releaseLock(paths.lock);
+    if (existsSync(options.stateDir)) {
+      log(`keeper stopped: ${stopReason}`);
+      save({ running: false, stoppedAt: now(), stopReason });
+      releaseLock(paths.lock);
+    }
   }
   return "stopped";
 }

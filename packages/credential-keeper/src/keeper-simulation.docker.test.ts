@@ -12,7 +12,7 @@
  * exactly as to a real one. Two of them share one state directory, as every sandbox of a login
  * shares its state volume; the third has its own, as a sandbox on another volume would.
  *
- *   SBX_SIM_ON_MS / SBX_SIM_OFF_MS      how long each run lasts (default 170 s / 25 s)
+ *   SBX_SIM_ON_MS / SBX_SIM_OFF_MS      how long each run lasts (default 240 s / 25 s)
  *   SBX_SIM_ACCESS_TTL_MS               access-token lifetime (default 18000)
  *   SBX_SIM_PERIOD_MS / SBX_SIM_SKEW_MS the keeper's period and skew step (default 250 / 8000)
  *
@@ -45,7 +45,7 @@ const SIM_DIR = join(HERE, "test-support");
 const SANDBOX_UID = 1000;
 
 const numberEnv = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const ON_MS = numberEnv("SBX_SIM_ON_MS", 170_000);
+const ON_MS = numberEnv("SBX_SIM_ON_MS", 240_000);
 const OFF_MS = numberEnv("SBX_SIM_OFF_MS", 25_000);
 const ACCESS_TTL_MS = numberEnv("SBX_SIM_ACCESS_TTL_MS", 18_000);
 const PERIOD_MS = numberEnv("SBX_SIM_PERIOD_MS", 250);
@@ -236,7 +236,7 @@ function report(label: string, result: RunResult): string {
     `  forced re-logins      ${score.forcedRelogins}`,
     `  family revocations    ${score.familyRevocations}`,
     `  longest stale token   ${score.longestStaleMs} ms${stale ? ` (${stale})` : ""}`,
-    `  refused refreshes     ${score.rejectedRefreshes}; rejected API calls ${score.rejectedUses}`,
+    `  refused refreshes     ${score.rejectedRefreshes}; API calls with a dead access token ${score.rejectedUses}`,
     ...(label === "ON" ? [`  keeper restarts       ${result.restarts} (every other one by SIGKILL)`] : []),
   ].join("\n");
 }

@@ -36,7 +36,7 @@ export interface OAuthScore {
   /** The longest a side kept reporting a refresh token after it was spent, ms. */
   longestStaleMs: number;
   longestStaleBySide: Record<string, number>;
-  /** Requests made with an access token that no longer worked (expired, rotated away, revoked). */
+  /** Requests made with an access token that no longer worked (expired, or its family revoked). */
   rejectedUses: number;
   /** What happened when, for reading a failure: refreshes, rejections, revocations, logins. */
   timeline: string[];
@@ -48,6 +48,8 @@ export class FakeOAuthServer {
   readonly #families: Family[] = [];
   /** refresh token → its family and when it was spent (undefined: still current). */
   readonly #tokens = new Map<string, { family: Family; spentAt?: number }>();
+  /** Access tokens stay good until they expire, as the real ones do, unless the family is revoked. */
+  readonly #accessTokens = new Map<string, { family: Family; expiresAt: number }>();
   #score: OAuthScore = blankScore();
   #counting = false;
   url = "";
@@ -101,6 +103,7 @@ export class FakeOAuthServer {
     const family: Family = { id: this.#families.length + 1, current: this.#token("rt"), access: this.#token("at"), accessExpiresAt: Date.now() + accessTtlMs, revoked: false };
     this.#families.push(family);
     this.#tokens.set(family.current, { family });
+    this.#accessTokens.set(family.access, { family, expiresAt: family.accessExpiresAt });
     return { accessToken: family.access, refreshToken: family.current, expiresAt: family.accessExpiresAt };
   }
 
@@ -133,6 +136,7 @@ export class FakeOAuthServer {
       family.access = this.#token("at");
       family.accessExpiresAt = now + this.#options.accessTtlMs;
       this.#tokens.set(family.current, { family });
+      this.#accessTokens.set(family.access, { family, expiresAt: family.accessExpiresAt });
       this.#note(side, `refreshed family ${family.id}`);
       if (this.#counting) {
         this.#score.refreshes += 1;
@@ -147,8 +151,8 @@ export class FakeOAuthServer {
         this.#score.longestStaleMs = Math.max(this.#score.longestStaleMs, stale);
         this.#score.longestStaleBySide[side] = Math.max(this.#score.longestStaleBySide[side] ?? 0, stale);
       }
-      const family = held?.family;
-      const works = family && !family.revoked && family.access === input.access_token && family.accessExpiresAt > now;
+      const access = this.#accessTokens.get(input.access_token ?? "");
+      const works = access !== undefined && !access.family.revoked && access.expiresAt > now;
       if (!works && this.#counting) this.#score.rejectedUses += 1;
       return works ? [200, { ok: true }] : [401, { error: "invalid_token" }];
     }
