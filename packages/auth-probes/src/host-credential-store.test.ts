@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +102,23 @@ describe("the file stores", () => {
     expect(readFileSync(join(home, "codex", "auth.json"), "utf8")).toBe('{"tokens":{}}');
     expect(statSync(join(home, "codex", "auth.json")).mode & 0o777).toBe(0o600);
     expect(await codex.changeHint()).not.toBe(before);
+  });
+
+  it.runIf(process.platform === "linux")("waits for Codex's own auth.lock before replacing its login", async () => {
+    const home = mkdtempSync(join(tmpdir(), "sbx-host-store-"));
+    const auth = join(home, ".codex", "auth.json");
+    mkdirSync(join(home, ".codex"));
+    writeFileSync(auth, "{}", { mode: 0o600 });
+    const codex = hostCredentialStores({ home, env: {}, platform: "linux" }).find((item) => item.provider === "codex");
+    // "Codex" takes the lock, and at the end of its save looks at what the file holds.
+    const seen = join(home, "seen-under-lock");
+    const holder = spawn("flock", [join(home, ".codex", "auth.lock"), "sh", "-c", `sleep 1; cat "$0" > "$1"`, auth, seen], { stdio: "ignore" });
+    const holderDone = new Promise((resolve) => holder.on("exit", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await codex?.write(Buffer.from('{"tokens":{}}'));
+    await holderDone;
+    expect(readFileSync(seen, "utf8")).toBe("{}");
+    expect(readFileSync(auth, "utf8")).toBe('{"tokens":{}}');
   });
 
   it("writes where the user's own link leads, leaving the link in place", async () => {

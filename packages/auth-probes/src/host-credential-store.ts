@@ -1,5 +1,5 @@
 import { lstat, readFile, realpath, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "@sbx/atomic-file";
 import { SbxError } from "@sbx/errors";
 import { execa } from "execa";
@@ -55,10 +55,32 @@ export function hostCredentialStores(options: HostStoreOptions): HostCredentialS
     (options.platform ?? process.platform) === "darwin"
       ? claudeOnMac(claudeFile, home, options.securityCommand ?? "security")
       : fileStore("claude", claudeFile);
-  return [claude, ...files.map(([provider, path]) => fileStore(provider, path))];
+  return [claude, ...files.map(([provider, path]) => fileStore(provider, path, provider === "codex" ? join(dirname(path), "auth.lock") : undefined))];
 }
 
-function fileStore(provider: StoredProvider, path: string): HostCredentialStore {
+/**
+ * Runs `work` holding an exclusive flock(2) on `lockPath`, as Codex does around its own saves
+ * (util-linux `flock` holds it for us until its stdin closes). Where there is no `flock` (macOS),
+ * or the lock cannot be had within 5 s, the work runs without it: the caller's compare-and-swap
+ * still catches a concurrent save.
+ */
+async function withFlock<T>(lockPath: string, work: () => Promise<T>): Promise<T> {
+  if (process.platform !== "linux") return work();
+  const holder = execa("flock", ["-w", "5", lockPath, "sh", "-c", "echo locked; exec cat >/dev/null"], { reject: false, stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+  const locked = await new Promise<boolean>((resolve) => {
+    holder.stdout?.once("data", () => resolve(true));
+    holder.once("exit", () => resolve(false));
+    holder.once("error", () => resolve(false));
+  });
+  try {
+    return await work();
+  } finally {
+    if (locked) holder.stdin?.end();
+    await holder;
+  }
+}
+
+function fileStore(provider: StoredProvider, path: string, lockPath?: string): HostCredentialStore {
   return {
     provider,
     where: path,
@@ -81,7 +103,8 @@ function fileStore(provider: StoredProvider, path: string): HostCredentialStore 
       const target = current.isSymbolicLink() ? await realpath(path) : path;
       const mode = (await stat(target)).mode & 0o777;
       try {
-        await writeFileAtomic(target, content, { mode: mode || 0o600 });
+        const write = () => writeFileAtomic(target, content, { mode: mode || 0o600 });
+        await (lockPath ? withFlock(lockPath, write) : write());
       } catch (error) {
         throw new HostStoreError("SBX_HOST_STORE_WRITE_FAILED", `Could not replace ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}).`, { cause: error });
       }

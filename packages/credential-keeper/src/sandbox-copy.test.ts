@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +72,20 @@ describe("the sandbox copy, through exec", () => {
     expect(readdirSync(elsewhere)).toEqual([]);
   });
 
+  it("writes Codex's login under Codex's own auth.lock", async () => {
+    const { dir, runtime } = sandbox();
+    const file = join(dir, "codex", "auth.json");
+    writeFileSync(file, "{}");
+    // Codex holds its lock (flock on auth.lock) for longer than the keeper waits: no write happens.
+    const holder = spawn("flock", [join(dir, "codex", "auth.lock"), "sleep", "8"], { stdio: "ignore" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await writeSandboxStore(runtime, "box", "codex", Buffer.from('{"tokens":1}'), sha256(Buffer.from("{}")))).toBe("failed");
+    expect(readFileSync(file, "utf8")).toBe("{}");
+    holder.kill();
+    await new Promise((resolve) => holder.on("exit", resolve));
+    expect(await writeSandboxStore(runtime, "box", "codex", Buffer.from('{"tokens":1}'), sha256(Buffer.from("{}")))).toBe("written");
+  }, 20_000);
+
   it("keeps the login's bytes out of every argv and env it runs", async () => {
     const { dir, runtime } = sandbox();
     writeFileSync(join(dir, "claude", ".credentials.json"), LOGIN);
@@ -83,7 +97,7 @@ describe("the sandbox copy, through exec", () => {
     expect(runtime.execs.every((exec) => exec.env === undefined)).toBe(true);
     // Every argument is fixed program text, a fixed word, or the state directory.
     const programs = new Set<string>(Object.values(SANDBOX_PROGRAMS));
-    const words = ["sh", "-c", "node", "-e", "sbx-keeper-poll", DEFAULT_SANDBOX_STATE_DIR, "claude", ""];
+    const words = ["sh", "-c", "node", "-e", "sbx-keeper-poll", "sbx-keeper-write", DEFAULT_SANDBOX_STATE_DIR, "claude", ""];
     for (const exec of runtime.execs) for (const arg of exec.cmd) if (!programs.has(arg)) expect(words).toContain(arg);
   });
 });

@@ -72,8 +72,16 @@ try{fs.writeSync(fd,data);fs.fsyncSync(fd);}finally{fs.closeSync(fd);}
 try{fs.renameSync(tmp,file);}catch(e){fs.rmSync(tmp,{force:true});throw e;}say({result:"written"});}}
 catch(e){say({result:"refused",reason:e.refused||e.code||"failed"});}`;
 
+// Codex saves its login under an exclusive flock(2) on auth.lock beside it; the keeper takes the same
+// lock (util-linux flock, when the sandbox has it, and never through a planted link) so the two
+// never interleave. The other agents keep no lock; the compare-and-swap covers them.
+const WRITE_LAUNCHER = `if [ "$2" = codex ] && command -v flock >/dev/null 2>&1 && [ -d "$1/codex" ] && [ ! -L "$1/codex" ] && [ ! -L "$1/codex/auth.lock" ]; then
+  exec flock -w 5 "$1/codex/auth.lock" node -e "$3" "$1" "$2"
+fi
+exec node -e "$3" "$1" "$2"`;
+
 /** The fixed commands, exported so a test can prove no secret ever reaches an argv. */
-export const SANDBOX_PROGRAMS = { poll: POLL_SCRIPT, read: READ_SCRIPT, write: WRITE_SCRIPT } as const;
+export const SANDBOX_PROGRAMS = { poll: POLL_SCRIPT, read: READ_SCRIPT, write: WRITE_SCRIPT, writeLauncher: WRITE_LAUNCHER } as const;
 
 export type SandboxStoreRead = { status: "ok"; data: Buffer } | { status: "absent" } | { status: "refused"; reason: string };
 
@@ -171,7 +179,7 @@ export async function writeSandboxStore(
   stateDir = DEFAULT_SANDBOX_STATE_DIR,
 ): Promise<SandboxWriteResult> {
   const stdin = JSON.stringify({ expect: expectSha256, data: Buffer.from(content).toString("base64") });
-  const text = await boundedExec(runtime, container, ["node", "-e", WRITE_SCRIPT, stateDir, provider], 1024, stdin).catch(() => undefined);
+  const text = await boundedExec(runtime, container, ["sh", "-c", WRITE_LAUNCHER, "sbx-keeper-write", stateDir, provider, WRITE_SCRIPT], 1024, stdin).catch(() => undefined);
   if (text === undefined) return "failed";
   try {
     const result = (JSON.parse(text) as { result?: unknown }).result;
