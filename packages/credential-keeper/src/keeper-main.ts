@@ -36,6 +36,7 @@ try {
     runtime,
     stores: hostCredentialStores({ home: homedir(), env: process.env }),
     signal: controller.signal,
+    debug: Boolean(process.env.SBX_KEEPER_DEBUG),
     ...optional("periodMs", number(values["period-ms"] ?? process.env.SBX_KEEPER_PERIOD_MS)),
     ...optional("skewMs", number(values["skew-ms"] ?? process.env.SBX_KEEPER_SKEW_MS)),
     ...optional("listEveryMs", number(values["list-every-ms"])),

@@ -93,3 +93,20 @@ describe("CredentialKeeper", () => {
     expect(await keeper.syncOnce()).toBe(0);
   });
 });
+
+describe("CredentialKeeper with an engine that stops answering", () => {
+  it("counts its sandboxes as gone after a few failed listings, so the keeper can stop", async () => {
+    const { home, runtime } = world();
+    const keeper = new CredentialKeeper({ login: "ada", runtime, stores: hostCredentialStores({ home, env: {}, platform: "linux" }), listEveryMs: 0 });
+    expect(await keeper.syncOnce()).toBe(2);
+    runtime.listContainers = () => Promise.reject(new Error("engine gone"));
+    const counts: number[] = [];
+    for (let round = 0; round < 6; round += 1) {
+      counts.push(await keeper.syncOnce());
+      // Let the background listing settle before the next round.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(counts[0]).toBe(2);
+    expect(counts.at(-1)).toBe(0);
+  });
+});

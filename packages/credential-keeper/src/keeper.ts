@@ -33,6 +33,8 @@ export interface KeeperOptions {
   log?: (line: string) => void;
   /** @default Date.now */
   now?: () => number;
+  /** Log how long each slow round (over 500 ms) took. @default false */
+  debug?: boolean;
 }
 
 export interface ProviderStatus {
@@ -77,11 +79,12 @@ interface GroupCache {
  * a read only when something changed; the host is polled by inode/size/mtime.
  */
 export class CredentialKeeper {
-  readonly #options: Required<Omit<KeeperOptions, "log" | "now">> & Pick<KeeperOptions, "log">;
+  readonly #options: Required<Omit<KeeperOptions, "log" | "now" | "debug">> & Pick<KeeperOptions, "log" | "debug">;
   readonly #now: () => number;
   #groups: Group[] = [];
   #listedAt = Number.NEGATIVE_INFINITY;
   #listing: Promise<unknown> | undefined;
+  #listFailures = 0;
   readonly #host = new Map<KeptProvider, { hint: string | undefined; cached?: CachedStore | undefined; store: HostCredentialStore }>();
   readonly #copies = new Map<string, GroupCache>();
   readonly #status = new Map<KeptProvider, ProviderStatus>();
@@ -129,7 +132,13 @@ export class CredentialKeeper {
     // unless there is nothing to keep yet.
     if (!this.#listing && this.#now() - this.#listedAt >= this.#options.listEveryMs) {
       this.#listing = this.listSandboxes()
-        .catch(() => undefined)
+        .then(() => (this.#listFailures = 0))
+        .catch(() => {
+          // An engine that stopped answering (Docker quit, the machine's VM gone) runs no sandbox
+          // the keeper can reach: after a few tries it counts as none, so the keeper stops.
+          this.#listFailures += 1;
+          if (this.#listFailures >= 3) this.#groups = [];
+        })
         .finally(() => (this.#listing = undefined));
       if (this.#groups.length === 0) await this.#listing;
     }
@@ -139,7 +148,7 @@ export class CredentialKeeper {
     await Promise.all([this.#refreshHost(), ...this.#groups.map((group) => this.#refreshCopy(group))]);
     const t1 = Date.now();
     for (const provider of this.#host.keys()) await this.#syncProvider(provider);
-    if (process.env.SBX_KEEPER_DEBUG && Date.now() - t0 > 500) this.#log(`debug: round took ${t1 - t0} + ${Date.now() - t1} ms${listing ? " (listed)" : ""}`);
+    if (this.#options.debug && Date.now() - t0 > 500) this.#log(`debug: round took ${t1 - t0} ms to look + ${Date.now() - t1} ms to write${listing ? " (listing)" : ""}`);
     this.#lastSyncAt = this.#now();
     return this.#groups.length;
   }

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
-import { ensureKeeper, keeperDisabled, keeperStateDir } from "@sbx/credential-keeper";
+import { ensureKeeper, KEPT_PROVIDERS, keeperDisabled, keeperStateDir } from "@sbx/credential-keeper";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
@@ -19,7 +19,6 @@ export interface UpOptions {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const KEPT = new Set(["claude", "codex", "gemini", "opencode"]);
 
 export async function up(options: UpOptions): Promise<number> {
   const sandboxOptions = {
@@ -58,7 +57,7 @@ export async function up(options: UpOptions): Promise<number> {
     log(`sbx: logins piped: ${logins}`);
     // The login keeper keeps the host's and the sandbox's copies on one token family while any
     // sandbox of this login runs; a cheap check when it already does, a detached spawn otherwise.
-    if (!keeperDisabled(process.env) && state.installed.some((item) => KEPT.has(item.provider))) {
+    if (!keeperDisabled(process.env) && state.installed.some((item) => (KEPT_PROVIDERS as readonly string[]).includes(item.provider))) {
       ensureKeeper({ login: plan.identity.login, stateDir: keeperStateDir(process.env, home), env: process.env });
     }
     if (!options.attach) return 0;
