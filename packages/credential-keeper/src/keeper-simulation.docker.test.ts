@@ -226,6 +226,10 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
   }
 }
 
+function canaryHits(result: RunResult): number {
+  return [result.keeperLog, result.keeperState, ...result.psSamples, result.keeperEnviron.join("\n")].filter((text) => text.includes(CANARY)).length;
+}
+
 function report(label: string, result: RunResult): string {
   const { score } = result;
   const stale = Object.entries(score.longestStaleBySide)
@@ -255,7 +259,8 @@ describe.skipIf(!environment.available)("the credential keeper with real contain
       process.stdout.write(
         `\nkeeper simulation: access tokens live ${ACCESS_TTL_MS} ms, keeper period ${PERIOD_MS} ms, skew step ${SKEW_MS} ms, strict server (reuse revokes the family)\n` +
           `${report("OFF", off)}\n${report("ON", on)}\n` +
-          `  sync window           ${PERIOD_MS} ms period + one stat and one read exec\n\n`,
+          `  sync window           ${PERIOD_MS} ms period + one exec per sandbox (stat; reads only on change) + one write exec\n` +
+          `  canary hits           ${canaryHits(on)} (keeper log, state file, environment, ${on.psSamples.length} samples of every host process's argv)\n\n`,
       );
 
       if (process.env.SBX_SIM_DEBUG) {
