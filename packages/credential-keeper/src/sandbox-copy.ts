@@ -108,11 +108,17 @@ class BoundedSink extends Writable {
   }
 }
 
+const EXEC_TIMEOUT_MS = 30_000;
+
 async function boundedExec(runtime: SandboxRuntime, container: string, cmd: string[], limit: number, stdin?: string): Promise<string | undefined> {
   const stdout = new BoundedSink(limit);
   const stderr = new BoundedSink(4096);
-  const result = await runtime.exec(container, { cmd, stdout, stderr, ...(stdin === undefined ? {} : { stdin }) });
-  if (result.exitCode !== 0 || stdout.overflow) return undefined;
+  // A sandbox that never answers (frozen, an engine that hangs) must not stall every later round:
+  // the keeper moves on, and the heartbeat stays fresh.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EXEC_TIMEOUT_MS)));
+  const result = await Promise.race([runtime.exec(container, { cmd, stdout, stderr, ...(stdin === undefined ? {} : { stdin }) }), timeout]).finally(() => clearTimeout(timer));
+  if (!result || result.exitCode !== 0 || stdout.overflow) return undefined;
   return stdout.text();
 }
 
