@@ -35,6 +35,11 @@ export interface CrossingPlan {
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
 }
 
+/** How the audit names a login variable that is not a plain API key. */
+const LOGIN_ENV_LABEL: Record<string, string> = {
+  CLAUDE_CODE_OAUTH_TOKEN: "Claude login from `claude setup-token`: inference only, no refresh, instead of the credentials file",
+};
+
 /** Which token family a probed login's own tokens belong to, for `checkSecret`. */
 const LOGIN_PROVIDER = { claude: "anthropic" } as const;
 
@@ -104,7 +109,7 @@ export async function planCrossing(options: {
   const from: Record<string, string> = {};
   for (const name of Object.keys(PROVIDER_LOGIN_ENV)) {
     const value = options.env[name];
-    if (value) [candidates[name], from[name]] = [value, "API key"];
+    if (value) [candidates[name], from[name]] = [value, LOGIN_ENV_LABEL[name] ?? "API key"];
   }
   for (const name of config.passthroughEnv) {
     const value = options.env[name];

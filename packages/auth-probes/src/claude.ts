@@ -16,6 +16,7 @@ interface ClaudeCredentials {
  */
 export async function probeClaude(host: HostContext): Promise<ProbeResult> {
   const configDir = host.env.CLAUDE_CONFIG_DIR || join(host.home, ".claude");
+  if (host.env.CLAUDE_CODE_OAUTH_TOKEN) return longLivedToken(host, configDir);
   const credentialsPath = join(configDir, ".credentials.json");
   const looked = [credentialsPath];
   let raw: Buffer | undefined;
@@ -78,6 +79,27 @@ export async function probeClaude(host: HostContext): Promise<ProbeResult> {
     ],
     ...(typeof oauth.expiresAt === "number" ? { expiresAt: oauth.expiresAt } : {}),
     notes,
+  };
+}
+
+/**
+ * A host `CLAUDE_CODE_OAUTH_TOKEN` (from `claude setup-token`) is the login instead of the file: it
+ * has no refresh token, so there is no token family to keep in step, and Claude Code prefers it
+ * over the file anyway. The variable itself crosses with the agent's environment (secret pipe);
+ * only the onboarding facts go as a file. It is good for inference only (no profile, usage or
+ * Remote MCP scopes) and lasts about a year.
+ */
+async function longLivedToken(host: HostContext, configDir: string): Promise<ProbeResult> {
+  const account = await readOnboarding(host, configDir);
+  return {
+    status: "found",
+    provider: "claude",
+    description: "Claude long-lived token (CLAUDE_CODE_OAUTH_TOKEN)",
+    source: "$CLAUDE_CODE_OAUTH_TOKEN",
+    files: [
+      { name: "claude-config", destination: "~/.claude/.claude.json", content: Buffer.from(JSON.stringify(minimalClaudeConfig(account), null, 2)), mode: 0o600, mergeJson: true },
+    ],
+    notes: ["a `claude setup-token` token: inference only, no refresh, about a year; the credentials file is not piped"],
   };
 }
 

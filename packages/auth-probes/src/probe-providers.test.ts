@@ -119,6 +119,16 @@ describe("probeProviders", () => {
     expect(host.ran).toEqual([["security", "find-generic-password", "-s", "Claude Code-credentials", "-w"]]);
   });
 
+  it("takes a host CLAUDE_CODE_OAUTH_TOKEN as the login instead of the rotating credentials file", async () => {
+    const host = fakeHost({ "/home/ada/.claude/.credentials.json": CREDENTIALS, "/home/ada/.claude.json": HOST_CLAUDE_JSON }, { env: { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-LONG-LIVED" } });
+    const claude = byProvider(await probeProviders(host), "claude");
+    expect(claude).toMatchObject({ status: "found", description: "Claude long-lived token (CLAUDE_CODE_OAUTH_TOKEN)", source: "$CLAUDE_CODE_OAUTH_TOKEN" });
+    if (claude?.status !== "found") throw new Error("unreachable");
+    expect(claude.files.map((file) => file.destination)).toEqual(["~/.claude/.claude.json"]);
+    expect(JSON.stringify(claude)).not.toContain("LONG-LIVED");
+    expect(JSON.stringify(claude)).not.toContain("CANARY");
+  });
+
   it("finds Codex, Gemini and opencode logins where their CLIs keep them, and only Gemini's auth choice", async () => {
     const host = fakeHost(
       {

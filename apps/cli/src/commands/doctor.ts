@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { probeProviders, realHostContext } from "@sbx/auth-probes";
 import { DockerRuntime } from "@sbx/container-runtime";
+import { describeKeeper, ensureKeeper, keeperDisabled, keeperHealth, keeperStateDir } from "@sbx/credential-keeper";
 import { planImage } from "../sandbox-image.js";
 import { sandboxIdentity } from "../sandbox-identity.js";
 
@@ -64,6 +65,16 @@ export async function doctor(options: { json?: boolean; baseImage?: string }): P
       const identity = sandboxIdentity(process.cwd());
       const container = await runtime.inspectContainer(identity.containerName);
       checks.push({ name: "sandbox", ok: true, detail: container ? `${container.name} is ${container.state}` : `no sandbox for this project yet (\`sbx up\` starts one)` });
+      // The login keeper: its state, and restarted if it died while the sandbox runs.
+      const stateDir = keeperStateDir(process.env, homedir());
+      const health = keeperHealth(stateDir, identity.login);
+      const restart = health.state === "dead" && container?.state === "running" && !keeperDisabled(process.env);
+      if (restart) ensureKeeper({ login: identity.login, stateDir, env: process.env });
+      checks.push({
+        name: "login-keeper",
+        ok: true,
+        detail: keeperDisabled(process.env) ? "switched off (SBX_KEEPER=off): sandbox refreshes are not carried to the host" : `${describeKeeper(health)}${restart ? " — it had died; restarted" : ""}`,
+      });
     }
   } finally {
     runtime.close();

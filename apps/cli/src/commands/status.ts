@@ -1,4 +1,6 @@
+import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
+import { describeKeeper, ensureKeeper, keeperDisabled, keeperHealth, keeperStateDir } from "@sbx/credential-keeper";
 import { sandboxIdentity } from "../sandbox-identity.js";
 
 export async function status(options: { json?: boolean }): Promise<number> {
@@ -14,6 +16,7 @@ export async function status(options: { json?: boolean }): Promise<number> {
       volume: { name: identity.volumeName, exists: volume !== undefined },
       network: "full",
       endpoint: runtime.endpoint.display,
+      keeper: keeperReport(identity.login, container?.state === "running"),
     };
     if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
@@ -24,6 +27,7 @@ export async function status(options: { json?: boolean }): Promise<number> {
           `volume   ${report.volume.name}${report.volume.exists ? "" : " (not created yet)"}`,
           `network  ${report.network}`,
           `docker   ${report.endpoint}`,
+          `keeper   ${report.keeper.summary}`,
           "",
         ].join("\n"),
       );
@@ -32,4 +36,14 @@ export async function status(options: { json?: boolean }): Promise<number> {
   } finally {
     runtime.close();
   }
+}
+
+/** The login keeper's state; restarted here if it died while a sandbox of the login runs. */
+function keeperReport(login: string, sandboxRunning: boolean) {
+  const stateDir = keeperStateDir(process.env, homedir());
+  const health = keeperHealth(stateDir, login);
+  const restarted = health.state === "dead" && sandboxRunning && !keeperDisabled(process.env);
+  if (restarted) ensureKeeper({ login, stateDir, env: process.env });
+  const summary = `${describeKeeper(health)}${restarted ? " — restarted it" : ""}`;
+  return { state: restarted ? "restarted" : health.state, summary, ...(health.file ? { lastSyncAt: health.file.lastSyncAt ?? null, providers: health.file.providers } : {}) };
 }

@@ -2,6 +2,7 @@ import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename } from "node:path";
 import { DockerRuntime } from "@sbx/container-runtime";
+import { ensureKeeper, KEPT_PROVIDERS, keeperDisabled, keeperStateDir } from "@sbx/credential-keeper";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
@@ -77,6 +78,11 @@ export async function up(options: UpOptions): Promise<number> {
       : "none found on this host (run `sbx doctor`)";
     log(`sbx: sandbox ${plan.spec.name} ${state.container_action} · image ${plan.image.tag} (${state.image}) · state volume ${plan.identity.volumeName}`);
     log(`sbx: logins piped: ${logins}`);
+    // The login keeper keeps the host's and the sandbox's copies on one token family while any
+    // sandbox of this login runs; a cheap check when it already does, a detached spawn otherwise.
+    if (!keeperDisabled(process.env) && state.installed.some((item) => (KEPT_PROVIDERS as readonly string[]).includes(item.provider))) {
+      ensureKeeper({ login: plan.identity.login, stateDir: keeperStateDir(process.env, home), env: process.env });
+    }
     if (!options.attach) return 0;
     // Autosave while the agent runs (catching up in the background first), then a final export
     // when it ends. Errors wait until the session is over: the agent owns the terminal.
