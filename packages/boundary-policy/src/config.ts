@@ -6,5 +6,6 @@ export type {
   PolicyConfigFile,
   ProfileSettings,
   ResolvedPolicyConfig,
+  ResourceLimits,
 } from "./policy-config.js";
 export { parseEnvFile } from "./env-file.js";

@@ -126,6 +126,67 @@ describe("loadPolicyConfig", () => {
   });
 });
 
+describe("hole 7: unknown and mistyped config keys", () => {
+  it("hole 7: refuses a misspelt top-level key, naming it and the closest known key", async () => {
+    await userConfig({ refusePattern: ["acme_*"] });
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((error as Error).message).toContain('"refusePattern"');
+    expect((error as Error).message).toContain("the top level");
+    expect((error as { hint?: string }).hint).toContain("refusePatterns");
+  });
+
+  it("hole 7: refuses an unknown key inside a profile, naming the profile", async () => {
+    await userConfig({ profiles: { work: { passthroughEnvs: ["LANG"] } } });
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "work" }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((error as Error).message).toContain('"passthroughEnvs"');
+    expect((error as Error).message).toContain('profile "work"');
+    expect((error as { hint?: string }).hint).toContain("passthroughEnv");
+  });
+
+  it("hole 7: refuses an unknown key in a mount and in resources", async () => {
+    await userConfig({ mounts: [{ host: "/srv", readonly: true }] });
+    const mountError = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(mountError, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((mountError as { hint?: string }).hint).toContain("readOnly");
+    await userConfig({ resources: { memroy: "4g" } });
+    const resourceError = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(resourceError, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((resourceError as { hint?: string }).hint).toContain("memory");
+  });
+
+  it("hole 7: merges resources along extends, later layers winning per field", async () => {
+    await userConfig({
+      resources: { memory: "2g", pids: 256 },
+      profiles: {
+        base: { resources: { cpus: 2, logMaxSize: "10m" } },
+        big: { extends: "base", resources: { memory: "8g", readOnlyRoot: true } },
+      },
+    });
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "big" });
+    expect(config.resources).toEqual({ memory: "8g", pids: 256, cpus: 2, logMaxSize: "10m", readOnlyRoot: true });
+    expect((await loadPolicyConfig({ home, env: {}, cwd: project })).resources).toEqual({ memory: "2g", pids: 256 });
+  });
+
+  it.each([
+    [{ resources: { memory: "lots" } }, "memory"],
+    [{ resources: { memory: 4 } }, "memory"],
+    [{ resources: { cpus: "2" } }, "cpus"],
+    [{ resources: { cpus: 0 } }, "cpus"],
+    [{ resources: { pids: 1.5 } }, "pids"],
+    [{ resources: { logMaxSize: "10 parsecs" } }, "logMaxSize"],
+    [{ resources: { readOnlyRoot: "yes" } }, "readOnlyRoot"],
+    [{ resources: [] }, "resources"],
+    [{ allowedDomains: "api.anthropic.com" }, "allowedDomains"],
+  ])("hole 7: refuses a bad value %j, naming the key", async (content, key) => {
+    await userConfig(content);
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_BAD_CONFIG")).toBe(true);
+    expect((error as Error).message).toContain(key);
+  });
+});
+
 describe("parseEnvFile", () => {
   it("reads dotenv syntax: export, comments, quotes and escapes", () => {
     const content = [
