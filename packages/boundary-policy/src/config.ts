@@ -1,6 +1,8 @@
 export { loadPolicyConfig, sbxConfigDir, splitRefusePatterns, NETWORK_TIERS, GLOBAL_ENV_FILE_NAME, PROJECT_ENV_FILE_NAME } from "./policy-config.js";
 export type {
+  EnvOrigin,
   LoadPolicyConfigOptions,
+  RefusedFileEnv,
   MountSpec,
   NetworkTier,
   PolicyConfigFile,
@@ -9,3 +11,5 @@ export type {
   ResourceLimits,
 } from "./policy-config.js";
 export { parseEnvFile } from "./env-file.js";
+export { projectEnvVerdict } from "./project-env-rules.js";
+export type { ProjectEnvVerdict } from "./project-env-rules.js";

@@ -1,8 +1,9 @@
-import { readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { readFile, realpath, stat } from "node:fs/promises";
+import { basename, join, sep } from "node:path";
 
 import { parseEnvFile } from "./env-file.js";
 import { PolicyError } from "./policy-error.js";
+import { projectEnvVerdict } from "./project-env-rules.js";
 import type { PolicyConfig } from "./refuse-policy.js";
 
 /**
@@ -88,8 +89,15 @@ export interface ResolvedPolicyConfig extends PolicyConfig {
   denyPaths: string[];
   /** Env files read, in the order applied (later wins): for the audit. */
   envFiles: string[];
-  /** Variables from those files (values are secrets-to-be-checked: never log them). */
+  /**
+   * Variables from those files (values are secrets-to-be-checked: never log them). The user's own
+   * file wins over the project's; names the project may not set are not here.
+   */
   envFromFiles: Record<string, string>;
+  /** Which file each variable of `envFromFiles` came from, and whether the user or the project wrote it. */
+  envOrigins: Record<string, EnvOrigin>;
+  /** Variables (or a whole file) the project's `.sbx.env` tried to set and may not: for the audit. */
+  refusedEnvFromFiles: RefusedFileEnv[];
   passthroughEnv: string[];
   mounts: MountSpec[];
   /** @default "full" when nothing sets it */
@@ -102,6 +110,21 @@ export interface ResolvedPolicyConfig extends PolicyConfig {
   configFile?: string;
   /** Policy files found in the project and ignored on purpose. */
   untrustedFiles: string[];
+}
+
+export interface EnvOrigin {
+  readonly file: string;
+  /** `user`: the user's own env file; `project`: the project's `.sbx.env` (the repository's). */
+  readonly trust: "user" | "project";
+}
+
+export interface RefusedFileEnv {
+  /** The variable, or the file's name when the whole file is refused. */
+  readonly name: string;
+  readonly file: string;
+  readonly rule: "project-env-redirect" | "project-env-outside";
+  /** Names the variable and why, never its value. */
+  readonly reason: string;
 }
 
 export const GLOBAL_ENV_FILE_NAME = "sbx.env";
@@ -148,11 +171,48 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
 
   const envFiles: string[] = [];
   const envFromFiles: Record<string, string> = {};
-  for (const path of [join(configDir, GLOBAL_ENV_FILE_NAME), join(cwd, PROJECT_ENV_FILE_NAME)]) {
-    const content = await readIfFile(path);
-    if (content === undefined) continue;
-    Object.assign(envFromFiles, parseEnvFile(content, path));
-    envFiles.push(path);
+  const envOrigins: Record<string, EnvOrigin> = {};
+  const refusedEnvFromFiles: RefusedFileEnv[] = [];
+  const globalEnvFile = join(configDir, GLOBAL_ENV_FILE_NAME);
+  const globalContent = await readIfFile(globalEnvFile);
+  if (globalContent !== undefined) {
+    for (const [name, value] of Object.entries(parseEnvFile(globalContent, globalEnvFile))) {
+      envFromFiles[name] = value;
+      envOrigins[name] = { file: globalEnvFile, trust: "user" };
+    }
+    envFiles.push(globalEnvFile);
+  }
+  // The project's file ships with the repository: it adds plain variables only, never overrides
+  // the user's, and is read only when it really lies inside the project (a symlink to
+  // ~/.aws/credentials would otherwise parse as KEY=VALUE lines and cross).
+  const projectEnvFile = join(cwd, PROJECT_ENV_FILE_NAME);
+  const projectContent = await readIfFile(projectEnvFile);
+  if (projectContent !== undefined) {
+    if (!(await liesInside(projectEnvFile, cwd))) {
+      refusedEnvFromFiles.push({
+        name: PROJECT_ENV_FILE_NAME,
+        file: projectEnvFile,
+        rule: "project-env-outside",
+        reason: `The project's ${PROJECT_ENV_FILE_NAME} is a link that leads outside the project, so it was not read.`,
+      });
+    } else {
+      for (const [name, value] of Object.entries(parseEnvFile(projectContent, projectEnvFile))) {
+        const verdict = projectEnvVerdict(name);
+        if (verdict) {
+          refusedEnvFromFiles.push({
+            name,
+            file: projectEnvFile,
+            rule: verdict.rule,
+            reason: `${name} is set by the project's ${PROJECT_ENV_FILE_NAME}, and it ${verdict.why}; only your own env file or profile may set it.`,
+          });
+          continue;
+        }
+        if (Object.hasOwn(envFromFiles, name)) continue;
+        envFromFiles[name] = value;
+        envOrigins[name] = { file: projectEnvFile, trust: "project" };
+      }
+      envFiles.push(projectEnvFile);
+    }
   }
 
   const untrustedFiles: string[] = [];
@@ -170,6 +230,8 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     providerEnv: {},
     envFiles,
     envFromFiles,
+    envOrigins,
+    refusedEnvFromFiles,
     passthroughEnv: unique(merged.passthroughEnv),
     mounts: merged.mounts,
     network: merged.network,
@@ -363,6 +425,15 @@ async function readIfFile(path: string): Promise<string | undefined> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
     throw new PolicyError("SBX_POLICY_BAD_CONFIG", `Cannot read ${path}.`, { cause: error });
+  }
+}
+
+async function liesInside(path: string, directory: string): Promise<boolean> {
+  try {
+    const [real, realDirectory] = await Promise.all([realpath(path), realpath(directory)]);
+    return real.startsWith(realDirectory.endsWith(sep) ? realDirectory : realDirectory + sep);
+  } catch {
+    return false;
   }
 }
 
