@@ -71,9 +71,18 @@ export async function planCrossing(options: {
 
   const extraMounts: CrossingPlan["extraMounts"] = [];
   for (const mount of config.mounts) {
+    // Before anything is created: a mount over sbx's own paths would leave logins in a host file
+    // or break the container, and a relative target would fail only after the volume exists.
+    const target = policy.checkMountTarget(mount.container);
+    if (target.action === "refuse") {
+      throw new CliError("SBX_POLICY_BAD_MOUNT_TARGET", `sbx will not mount ${mount.host} there: ${target.reason}`, {
+        hint: `Give the mount an absolute "container" path outside sbx's own (for example /mnt/${mount.host.split("/").filter(Boolean).pop() ?? "data"}) in ${config.configFile ?? "your sbx config"}.`,
+        exitCode: 3,
+      });
+    }
     const decision = policy.checkMount(mount.host);
     if (decision.action === "refuse") refused.push({ kind: "mount", name: mount.host, rule: decision.rule, reason: decision.reason });
-    else extraMounts.push({ type: "bind", source: decision.path, target: mount.container, readOnly: mount.readOnly });
+    else extraMounts.push({ type: "bind", source: decision.path, target: target.path as string, readOnly: mount.readOnly });
   }
 
   const logins: ProbeResult[] = [];

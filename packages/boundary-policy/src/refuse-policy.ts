@@ -5,7 +5,8 @@ import {
   PROVIDER_LOGIN_ENV,
   type ProviderId,
 } from "./env-rules.js";
-import { BUILT_IN_DENY_PATHS, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
+import { BUILT_IN_DENY_PATHS, checkMountTarget, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
+import { resolveRealPath } from "./real-path.js";
 import { PolicyError } from "./policy-error.js";
 import { findSecrets, redactFindings, redactionMarker, type Finding } from "./scan-text.js";
 
@@ -48,6 +49,13 @@ export interface PolicyConfig {
    * @default {}
    */
   providerEnv?: Readonly<Record<string, ProviderId>>;
+  /**
+   * Resolves an absolute, normalised host path to its real path (symlinks followed; a missing
+   * tail kept on its nearest existing ancestor). Mounts, `home` and deny-list entries are all
+   * compared through it, so a symlinked home or a link to `~/.ssh` is still refused.
+   * @default the local filesystem's realpath
+   */
+  resolveRealPath?: (path: string) => string;
 }
 
 export type PolicyAction = "allow" | "refuse" | "redact";
@@ -99,8 +107,13 @@ export interface SecretCheck {
 
 export interface RefusePolicy {
   checkEnv(env: Readonly<Record<string, string | undefined>>, options?: CheckEnvOptions): EnvCheck;
-  /** Checks one host path meant to be bind-mounted into the sandbox. */
+  /**
+   * Checks one host path meant to be bind-mounted into the sandbox, by its real path (and as
+   * written); an allowed decision carries the real path, which is what must be mounted.
+   */
   checkMount(hostPath: string): MountDecision;
+  /** Checks where a profile mount would land inside the container (not over sbx's own paths). */
+  checkMountTarget(containerPath: string): MountDecision;
   /** Spans of every secret in `text`, sorted by start. */
   scanText(text: string): Finding[];
   /** `text` with every finding replaced by `[REDACTED:<rule>]`. */
@@ -116,6 +129,7 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
   const allowEnv = (config.allowEnv ?? []).map(envNameGlob);
   const userAllows = (name: string): boolean => allowEnv.some((glob) => glob.test(name));
   const providerEnv = { ...PROVIDER_LOGIN_ENV, ...config.providerEnv };
+  const realPath = config.resolveRealPath ?? resolveRealPath;
   const denied: DeniedPath[] = [
     ...BUILT_IN_DENY_PATHS,
     ...(config.denyPaths ?? []).map((path) => ({ path, why: "on your deny list" })),
@@ -178,23 +192,33 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
           hint: "Pass { home } to createRefusePolicy.",
         });
       }
-      const path = normalizeHostPath(hostPath, config.home, config.cwd);
-      if (path === undefined) {
-        return { action: "refuse", path, rule: "mount-relative-path", reason: `Mount path ${JSON.stringify(hostPath)} is relative and no working directory was given.` };
+      const written = normalizeHostPath(hostPath, config.home, config.cwd);
+      if (written === undefined) {
+        return { action: "refuse", path: written, rule: "mount-relative-path", reason: `Mount path ${JSON.stringify(hostPath)} is relative and no working directory was given.` };
       }
+      // Both sides by real path as well as as written: a home reached through a link, a link to
+      // ~/.ssh, or a deny entry whose directory is a link must not slip past a string compare.
+      const path = realPath(written);
+      const home = realPath(normalizeHostPath(config.home, config.home, undefined) as string);
       for (const entry of denied) {
-        const deniedPath = normalizeHostPath(entry.path, config.home, config.cwd);
-        if (deniedPath === undefined) continue;
+        const deniedWritten = normalizeHostPath(entry.path, config.home, config.cwd);
+        if (deniedWritten === undefined) continue;
+        const deniedReal = realPath(deniedWritten);
         const rule = BUILT_IN_DENY_PATHS.includes(entry) ? "mount-deny-list" : "mount-user-deny-list";
-        if (isSameOrParent(deniedPath, path)) {
-          const what = deniedPath === path ? "is" : "is inside";
-          return { action: "refuse", path, rule, reason: `${displayPath(path, config.home)} ${what} ${entry.path} (${entry.why}).` };
+        const pairs: Array<[string, string]> = [[path, deniedReal], [written, deniedWritten], [path, deniedWritten]];
+        if (pairs.some(([p, d]) => isSameOrParent(d, p))) {
+          const what = pairs.some(([p, d]) => p === d) ? "is" : "is inside";
+          return { action: "refuse", path, rule, reason: `${displayPath(path, home)} ${what} ${entry.path} (${entry.why}).` };
         }
-        if (isSameOrParent(path, deniedPath)) {
-          return { action: "refuse", path, rule, reason: `Mounting ${displayPath(path, config.home)} would carry ${entry.path} (${entry.why}) into the sandbox.` };
+        if (pairs.some(([p, d]) => isSameOrParent(p, d))) {
+          return { action: "refuse", path, rule, reason: `Mounting ${displayPath(path, home)} would carry ${entry.path} (${entry.why}) into the sandbox.` };
         }
       }
       return { action: "allow", path };
+    },
+
+    checkMountTarget(containerPath) {
+      return checkMountTarget(containerPath);
     },
 
     scanText(text) {
