@@ -106,8 +106,8 @@ describe("loadPolicyConfig", () => {
   });
 
   it("rejects a bad pattern from the environment when the policy is built, naming it", async () => {
-    const config = await loadPolicyConfig({ home, env: { SANDBOX_REFUSE_PATTERNS: "/(a+)+$/" }, cwd: project });
-    expect(() => createRefusePolicy(config)).toThrowError('Refuse pattern "/(a+)+$/" nests a repeat inside a repeat.');
+    const config = await loadPolicyConfig({ home, env: { SANDBOX_REFUSE_PATTERNS: "/(a)\\1/" }, cwd: project });
+    expect(() => createRefusePolicy(config)).toThrowError(`Refuse pattern ${JSON.stringify("/(a)\\1/")} uses a backreference (\\1), which the linear-time engine (RE2) cannot run.`);
   });
 
   it("names the file when the config is not valid JSON or has a wrong field", async () => {
@@ -137,7 +137,7 @@ describe("hole 2: the project's .sbx.env is the repository's, not the user's", (
     CODEX_HOME: "/workspace/.x",
     GEMINI_CLI_HOME: "/workspace/.g",
     SBX_LOGIN: "other",
-    CLAUDE_CODE_USE_BEDROCK: "1",
+    CLAUDE_CODE_USE_BEDROCK: "use-bedrock-please",
     OPENAI_BASE_URL: "http://127.0.0.1:1",
     GIT_SSH_COMMAND: "sh /workspace/x",
     GIT_CONFIG_GLOBAL: "/workspace/gitconfig",

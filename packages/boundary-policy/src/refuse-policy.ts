@@ -28,8 +28,9 @@ export interface PolicyConfig {
   cwd?: string;
   /**
    * User refuse patterns (globs, or `/regex/flags`; optional `name:`/`value:` prefix), applied to
-   * env names, env values, provider logins and free text. Invalid or backtracking patterns throw
-   * `SBX_POLICY_BAD_PATTERN` / `SBX_POLICY_SLOW_PATTERN` here, naming the pattern.
+   * env names, env values, provider logins and free text, on RE2 (linear time whatever the
+   * pattern). Invalid patterns, and what RE2 cannot run (backreferences, lookarounds), throw
+   * `SBX_POLICY_BAD_PATTERN` here, naming the pattern.
    * @default []
    */
   userPatterns?: readonly string[];
@@ -140,7 +141,7 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
     if (nameRule && !(nameRule.userMayAllow && userAllows(name))) {
       return { name, action: "refuse", rule: nameRule.id, reason: `${name} ${nameRule.why}.` };
     }
-    const namePattern = userPatterns.find((p) => p.scope !== "value" && p.name.test(name));
+    const namePattern = userPatterns.find((p) => p.scope !== "value" && p.matchesName(name));
     if (namePattern) {
       return { name, action: "refuse", rule: namePattern.rule, reason: `${name} matches the refuse pattern ${JSON.stringify(namePattern.source)}.` };
     }

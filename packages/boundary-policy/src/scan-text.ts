@@ -40,7 +40,7 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[]):
   const userFindings: Finding[] = [];
   for (const pattern of userPatterns) {
     if (pattern.scope === "name") continue;
-    collectUserMatches(pattern, text, userFindings);
+    collectUserMatches(pattern, text, lower, userFindings);
   }
   const merged = [...dropContained(findings), ...dropContained(userFindings)].sort((a, b) => a.start - b.start || b.end - a.end);
   return dropInsideMarkers(text, merged);
@@ -58,43 +58,9 @@ function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[]):
   }
 }
 
-function collectUserMatches(pattern: UserPattern, text: string, findings: Finding[]): void {
-  const regex = pattern.value;
-  regex.lastIndex = 0;
-  for (let match = regex.exec(text); match !== null; match = regex.exec(text)) {
-    if (match[0].length === 0) {
-      regex.lastIndex++;
-      continue;
-    }
-    let start = match.index;
-    let end = match.index + match[0].length;
-    if (pattern.widen.left) start = widenOverNonSpace(text, start, -1);
-    if (pattern.widen.right) {
-      end = widenOverNonSpace(text, end, 1);
-      regex.lastIndex = end;
-    }
-    findings.push({
-      rule: pattern.rule,
-      family: "user",
-      description: `text matching the refuse pattern ${JSON.stringify(pattern.source)}`,
-      start,
-      end,
-    });
-  }
-}
-
-const MAX_WIDEN = 256;
-
-function widenOverNonSpace(text: string, from: number, step: -1 | 1): number {
-  let at = from;
-  const limit = step < 0 ? Math.max(0, from - MAX_WIDEN) : Math.min(text.length, from + MAX_WIDEN);
-  if (step < 0) while (at > limit && !isSpace(text.charCodeAt(at - 1))) at--;
-  else while (at < limit && !isSpace(text.charCodeAt(at))) at++;
-  return at;
-}
-
-function isSpace(code: number): boolean {
-  return code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || code === 0x2028 || code === 0x2029;
+function collectUserMatches(pattern: UserPattern, text: string, lower: string, findings: Finding[]): void {
+  const description = `text matching the refuse pattern ${JSON.stringify(pattern.source)}`;
+  for (const [start, end] of pattern.findSpans(text, lower)) findings.push({ rule: pattern.rule, family: "user", description, start, end });
 }
 
 function dropContained(findings: Finding[]): Finding[] {
