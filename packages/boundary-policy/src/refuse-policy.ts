@@ -8,10 +8,8 @@ import {
 import { BUILT_IN_DENY_PATHS, checkMountTarget, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
 import { resolveRealPath } from "./real-path.js";
 import { PolicyError } from "./policy-error.js";
-import { findSecrets, redactFindings, redactionMarker, type Finding } from "./scan-text.js";
+import { findSecrets, redactFindings, redactText, type Finding } from "./scan-text.js";
 
-/** Shorter findings (user globs can match a few characters) are redacted only where found. */
-const MIN_SECRET_TO_REDACT_EVERYWHERE = 8;
 import { compileUserPatterns } from "./user-patterns.js";
 
 export interface PolicyConfig {
@@ -123,8 +121,6 @@ export interface RefusePolicy {
   checkSecret(provider: ProviderId, text: string): SecretCheck;
 }
 
-const MAX_REDACTION_PASSES = 8;
-
 export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
   const userPatterns = compileUserPatterns(config.userPatterns ?? []);
   const allowEnv = (config.allowEnv ?? []).map(envNameGlob);
@@ -227,21 +223,7 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
     },
 
     redact(text) {
-      // A marker can complete a token boundary that the secret it replaced was blocking
-      // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`), so redact until a scan finds nothing.
-      let redacted = text;
-      for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-        const findings = findSecrets(redacted, userPatterns);
-        if (findings.length === 0) break;
-        // A secret seen once is redacted everywhere, even where a boundary rule would not match
-        // it (the same key glued to a letter, `ask-proj-…`): a scanner miss must not leak it.
-        const secrets = new Map(findings.map((finding) => [redacted.slice(finding.start, finding.end), finding.rule]));
-        redacted = redactFindings(redacted, findings);
-        for (const [secret, rule] of secrets) {
-          if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE) redacted = redacted.split(secret).join(redactionMarker(rule));
-        }
-      }
-      return redacted;
+      return redactText(text, userPatterns);
     },
 
     checkSecret(provider, text) {

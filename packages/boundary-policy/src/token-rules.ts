@@ -57,6 +57,12 @@ export interface TokenRule {
   readonly minEntropy?: number;
   /** Known public values (SDK examples, docs) that are not secrets. */
   readonly allow?: (secret: string) => boolean;
+  /**
+   * The keyword sits inside or after the token (`…T3BlbkFJ…`, `…:x-oauth-basic@`): the pattern
+   * runs only on windows this many characters around each keyword occurrence, not from every
+   * word-like run of the text.
+   */
+  readonly window?: { readonly before: number; readonly after: number };
 }
 
 // Token characters, for "not preceded/followed by" guards.
@@ -99,7 +105,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "github-app-installation-token", family: "github", description: "a GitHub App installation token", keywords: ["ghs_"], pattern: rx(`${NOT_AFTER_WORD}ghs_[0-9]{1,20}_ey[A-Za-z0-9_.-]{20,1000}`) },
   { id: "github-refresh-token", family: "github", description: "a GitHub refresh token", keywords: ["ghr_"], pattern: rx("ghr_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
   { id: "github-fine-grained-pat", family: "github", description: "a GitHub fine-grained personal access token", keywords: ["github_pat_"], pattern: rx("github_pat_[0-9A-Za-z_]{82,255}"), minEntropy: 3 },
-  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@`) },
+  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@`), window: { before: 102, after: 20 } },
 
   // GitLab (docs.gitlab.com token prefixes).
   { id: "gitlab-pat", family: "gitlab", description: "a GitLab personal access token", keywords: ["glpat-"], pattern: rx("glpat-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{9})?"), minEntropy: 3 },
@@ -135,7 +141,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
   { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
   { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
-  { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}${NOT_BEFORE_TOKEN}`) },
+  { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}${NOT_BEFORE_TOKEN}`), window: { before: 240, after: 220 } },
   { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
   { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
@@ -159,7 +165,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "vercel-token", family: "vercel", description: "a Vercel token", keywords: ["vcp_", "vci_", "vca_", "vcr_", "vck_"], pattern: rx(`${NOT_AFTER_WORD}vc[pikar]_[A-Za-z0-9]{24,64}${NOT_BEFORE_TOKEN}`) },
   { id: "databricks-api-token", family: "databricks", description: "a Databricks token", keywords: ["dapi"], pattern: rx(`${NOT_AFTER_WORD}dapi[0-9a-fA-F]{32}(?:-[0-9])?${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "digitalocean-token", family: "digitalocean", description: "a DigitalOcean token", keywords: ["doo_v1_", "dop_v1_", "dor_v1_"], pattern: rx("do[opr]_v1_[a-f0-9]{64}") },
-  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"), minEntropy: 3.5 },
+  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("(?<![A-Za-z0-9])[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"), minEntropy: 3.5, window: { before: 16, after: 90 } },
   { id: "vault-service-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["hvs.", "hvr."], pattern: rx(`${NOT_AFTER_WORD}hv[sr]\\.[A-Za-z0-9_-]{90,120}`), minEntropy: 3.5 },
   { id: "vault-batch-token", family: "vault", description: "a HashiCorp Vault batch token", keywords: ["hvb."], pattern: rx(`${NOT_AFTER_WORD}hvb\\.[A-Za-z0-9_-]{138,300}`), minEntropy: 4 },
   // gitleaks allowlists the all-letter form: it is a camel-cased identifier (`s.AcceptanceTimeout…`).
@@ -192,14 +198,20 @@ const KEY_BODY_CHAR = /[A-Za-z0-9+/=]/;
 const MIN_KEY_BODY = 64;
 const MAX_UNTERMINATED_BODY = 16_384;
 
+const FOOTER_START = /-----END/gi;
+
+function indexOfFooter(text: string, from: number): number {
+  FOOTER_START.lastIndex = from;
+  return FOOTER_START.exec(text)?.index ?? -1;
+}
+
 export function findPrivateKeys(text: string): Array<{ start: number; end: number }> {
   const spans: Array<{ start: number; end: number }> = [];
-  const upper = text.toUpperCase();
   let nextFooter = -2; // -2: not looked up yet
   PRIVATE_KEY_HEADER.lastIndex = 0;
   for (let header = PRIVATE_KEY_HEADER.exec(text); header !== null; header = PRIVATE_KEY_HEADER.exec(text)) {
     const bodyStart = header.index + header[0].length;
-    if (nextFooter !== -1 && nextFooter < bodyStart) nextFooter = upper.indexOf("-----END", bodyStart);
+    if (nextFooter !== -1 && nextFooter < bodyStart) nextFooter = indexOfFooter(text, bodyStart);
     if (nextFooter !== -1) {
       if (nextFooter - bodyStart < MIN_KEY_BODY) continue;
       const footer = PRIVATE_KEY_FOOTER.exec(text.slice(nextFooter, nextFooter + 120));
