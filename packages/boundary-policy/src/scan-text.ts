@@ -140,7 +140,17 @@ function collectMatchesIn(rule: TokenRule, text: string, offset: number, finding
   const pattern = rule.pattern;
   pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-    const [start, end] = match.indices?.[1] ?? match.indices?.[0] ?? [match.index, match.index + match[0].length];
+    // The first capture group that took part is the secret (a rule may offer several forms).
+    const groups = match.indices ?? [];
+    let span = groups[0] ?? [match.index, match.index + match[0].length];
+    for (let group = 1; group < groups.length; group++) {
+      const candidate = groups[group];
+      if (candidate !== undefined) {
+        span = candidate;
+        break;
+      }
+    }
+    const [start, end] = span;
     const secret = text.slice(start, end);
     if (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) continue;
     if (rule.allow?.(secret)) continue;
