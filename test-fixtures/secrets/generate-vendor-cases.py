@@ -79,14 +79,14 @@ FORMATS = {
     "bitbucket": [("Bitbucket docs: app passwords ATBB", "BITBUCKET_APP_PASSWORD", lambda: "ATBB" + r(B62, 32))],
     "slack": [
         ("Slack docs: bot tokens xoxb-", "SLACK_BOT_TOKEN", lambda: f"xoxb-{r(D, 12)}-{r(D, 13)}-{r(B62, 24)}"),
-        ("Slack docs: incoming webhooks", "SLACK_WEBHOOK_URL", lambda: f"https://hooks.slack.com/services/T{r(AZ + D, 10)}/B{r(AZ + D, 10)}/{r(B62, 24)}"),
+        ("Slack docs: incoming webhooks", "SLACK_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"hooks.slack.com/services/T{r(AZ + D, 10)}/B{r(AZ + D, 10)}/{r(B62, 24)}")),
     ],
     "discord": [
         ("Discord developer docs: bot tokens (base64 id . timestamp . hmac)", "DISCORD_BOT_TOKEN", lambda: base64.b64encode(r(D, 18).replace("0", "1", 1).encode()).decode().rstrip("=") + "." + r(URL, 6) + "." + r(URL, 38)),
-        ("Discord developer docs: webhook URLs", "DISCORD_WEBHOOK", lambda: f"https://discord.com/api/webhooks/{r(D, 18)}/{r(URL, 68)}"),
+        ("Discord developer docs: webhook URLs", "DISCORD_WEBHOOK", lambda: (lambda url: ("https://" + url, url))(f"discord.com/api/webhooks/{r(D, 18)}/{r(URL, 68)}")),
     ],
     "telegram": [("Telegram Bot API docs: bot tokens <id>:AA…", "TELEGRAM_BOT_TOKEN", lambda: f"{r(D, 10)}:AA{r(URL, 33)}")],
-    "teams": [("Microsoft Teams docs: incoming webhook URLs", "TEAMS_WEBHOOK_URL", lambda: f"https://{r(az, 8)}.webhook.office.com/webhookb2/{uuid()}@{uuid()}/IncomingWebhook/{r(HEX, 32)}/{uuid()}")],
+    "teams": [("Microsoft Teams docs: incoming webhook URLs", "TEAMS_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"{r(az, 8)}.webhook.office.com/webhookb2/{uuid()}@{uuid()}/IncomingWebhook/{r(HEX, 32)}/{uuid()}"))],
     "stripe": [
         ("Stripe docs: secret and restricted keys", "STRIPE_SECRET_KEY", lambda: rng.choice(["sk_live_", "rk_live_", "sk_test_"]) + r(B62, 99)),
         ("Stripe docs: webhook signing secrets whsec_", "STRIPE_WEBHOOK_SECRET", lambda: "whsec_" + r(B62, 32)),
@@ -202,10 +202,76 @@ DEVELOPER_TEXT = [
     "version: 2.10.0  # re2js",
 ]
 
+EXTRA_FORMATS = {
+    "github": [
+        ("GitHub docs: tokens in git URLs (x-oauth-basic)", "GIT_REMOTE", lambda: (lambda token: (f"https://{token}:x-oauth-basic@github.com/acme/app.git", token))(r(B62, 40))),
+        ("GitHub docs: classic tokens before prefixes (40 hex)", "GITHUB_TOKEN", lambda: r(HEX, 40)),
+        ("GitHub docs: OAuth app client secrets (40 hex)", "GITHUB_CLIENT_SECRET", lambda: r(HEX, 40)),
+    ],
+    "gitlab": [
+        ("GitLab docs: pipeline trigger tokens glptt-", "GITLAB_TRIGGER_TOKEN", lambda: "glptt-" + r(HEX, 40)),
+        ("GitLab docs: runner registration tokens GR1348941", "RUNNER_TOKEN", lambda: "GR1348941" + r(URL, 20)),
+        ("GitLab docs: deploy tokens gldt-", "GITLAB_DEPLOY_TOKEN", lambda: "gldt-" + r(URL, 20)),
+        ("GitLab docs: session cookies", "GITLAB_COOKIE", lambda: (lambda value: ("_gitlab_session=" + value, value))(r(HEX, 32))),
+    ],
+    "slack": [("Slack docs: legacy workspace tokens xoxa-", "SLACK_TOKEN", lambda: "xoxa-2-" + r(B62, 40))],
+    "aws": [
+        ("AWS docs: secret access keys (40 base64)", "AWS_SECRET_ACCESS_KEY", lambda: r(B64, 40)),
+        ("Amazon MWS docs: auth tokens amzn.mws.", "MWS_AUTH_TOKEN", lambda: "amzn.mws." + uuid()),
+    ],
+    "anthropic": [("Claude Code: OAuth tokens sk-ant-oat01-", "CLAUDE_CODE_OAUTH_TOKEN", lambda: "sk-ant-oat01-" + r(URL, 95) + "AA")],
+    "xai": [("xAI docs: API keys xai-", "XAI_API_KEY", lambda: "xai-" + r(B62, 80))],
+    "npm": [("npm docs: .npmrc _auth (base64 user:password)", "NPMRC", lambda: (lambda auth: ("_auth=" + auth, auth))(base64.b64encode(f"{r(az, 6)}:{r(B62, 14)}".encode()).decode()))],
+    "azure": [("Azure DevOps docs: classic PATs (52 base32)", "AZURE_DEVOPS_PAT", lambda: r("abcdefghijklmnopqrstuvwxyz234567", 52))],
+    "atlassian": [("Atlassian docs: legacy API tokens (24 alphanumerics)", "JIRA_API_TOKEN", lambda: r(B62, 24))],
+    "discord": [("Discord developer docs: OAuth2 client secrets (32)", "DISCORD_CLIENT_SECRET", lambda: r(URL, 32))],
+    "paypal": [("PayPal docs: REST client secrets (80)", "PAYPAL_CLIENT_SECRET", lambda: r(URL, 80))],
+    "sentry": [("Sentry docs: auth tokens (64 hex)", "SENTRY_AUTH_TOKEN", lambda: r(HEX, 64))],
+    "newrelic": [("New Relic docs: license keys …NRAL", "NEW_RELIC_LICENSE_KEY", lambda: r(HEX, 36) + "NRAL")],
+    "hubspot": [("HubSpot docs: legacy API keys (UUID)", "HUBSPOT_API_KEY", uuid)],
+    "cloudflare": [("Cloudflare docs: origin CA keys v1.0-", "CLOUDFLARE_ORIGIN_CA_KEY", lambda: f"v1.0-{r(HEX, 24)}-{r(HEX, 146)}")],
+    "linear": [("Linear docs: OAuth access tokens lin_oauth_", "LINEAR_OAUTH_TOKEN", lambda: "lin_oauth_" + r(HEX, 64))],
+}
+for family, formats in EXTRA_FORMATS.items():
+    FORMATS.setdefault(family, []).extend(formats)
+NEEDS_NAME_FORMATS = {"GITHUB_TOKEN", "GITHUB_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AZURE_DEVOPS_PAT", "JIRA_API_TOKEN", "DISCORD_CLIENT_SECRET", "PAYPAL_CLIENT_SECRET", "SENTRY_AUTH_TOKEN", "HUBSPOT_API_KEY"}
+
+EXTRA_NEGATIVES = {
+    "openrouter": ["OPENROUTER_API_KEY=sk-or-v1-..."],
+    "xai": ["XAI_API_KEY=xai-your-key"],
+    "pypi": ["password = pypi-AgEIcHlwaS5vcmc..."],
+    "digitalocean": ["DIGITALOCEAN_TOKEN=dop_v1_xxxxxxxx"],
+    "heroku": ["HEROKU_API_KEY=$(heroku auth:token)"],
+    "sentry": ["SENTRY_DSN=${SENTRY_DSN}", "sntryu_ tokens are user tokens"],
+    "age": ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (a public key)"],
+    "bitbucket": ["BITBUCKET_APP_PASSWORD=ATBB-your-app-password"],
+    "teams": ["https://outlook.office.com/mail/inbox"],
+    "square": ["SQUARE_ACCESS_TOKEN=EAAA..."],
+    "paypal": ["PAYPAL_CLIENT_SECRET=${PAYPAL_SECRET}"],
+    "datadog": ["DD_API_KEY=<DATADOG_API_KEY>"],
+    "newrelic": ["NEW_RELIC_LICENSE_KEY=your_license_key"],
+    "mailgun": ["MAILGUN_API_KEY=key-xxxxxxxx"],
+    "postmark": ["POSTMARK_SERVER_TOKEN=POSTMARK_API_TEST"],
+    "hubspot": ["HUBSPOT_ACCESS_TOKEN=pat-na1-..."],
+    "cloudflare": ["CLOUDFLARE_API_TOKEN=${{ secrets.CLOUDFLARE_API_TOKEN }}"],
+    "netlify": ["NETLIFY_AUTH_TOKEN=nfp_..."],
+    "supabase": ["SUPABASE_ANON_KEY=sb_publishable_abc"],
+    "planetscale": ["PLANETSCALE_TOKEN=pscale_tkn_..."],
+    "rubygems": ["GEM_HOST_API_KEY=rubygems_..."],
+    "nuget": ["NUGET_API_KEY=oy2..."],
+    "crates": ["CARGO_REGISTRY_TOKEN=cio..."],
+    "replicate": ["REPLICATE_API_TOKEN=r8_..."],
+    "mistral": ["MISTRAL_API_KEY=your-api-key"],
+    "cohere": ["COHERE_API_KEY=<your key>"],
+}
+for family, texts in EXTRA_NEGATIVES.items():
+    NEGATIVES.setdefault(family, []).extend(texts)
+
+
 rows = []
 for family, formats in FORMATS.items():
     for source, name, make in formats:
-        for context in CONTEXTS if family not in NEEDS_NAME else CONTEXTS[:3]:
+        for context in CONTEXTS if family not in NEEDS_NAME and name not in NEEDS_NAME_FORMATS else CONTEXTS[:3]:
             made = make()
             token, secret = made if isinstance(made, tuple) else (made, made)
             text = context(name, token) if not token.startswith("{") else token

@@ -102,6 +102,13 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
   return dropInsideMarkers(text, merged, stats);
 }
 
+/** One rule's own findings in `text` (entropy, allow and context checks applied), for tests. */
+export function matchRule(rule: TokenRule, text: string): Finding[] {
+  const findings: Finding[] = [];
+  collectRuleMatches(rule, text, findings);
+  return findings;
+}
+
 function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[]): void {
   if (rule.window === undefined) {
     collectMatchesIn(rule, text, 0, findings);
@@ -151,6 +158,7 @@ function collectMatchesIn(rule: TokenRule, text: string, offset: number, finding
       }
     }
     const [start, end] = span;
+    if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) continue;
     const secret = text.slice(start, end);
     if (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) continue;
     if (rule.allow?.(secret)) continue;
