@@ -91,3 +91,11 @@ describe("the format-character prefilter", () => {
     expect(missed).toEqual([]);
   });
 });
+
+describe("redact for other tools", () => {
+  it("is a plain text → text function that can be handed on unbound", () => {
+    const { redact } = createRefusePolicy();
+    const passOn = (fn: (text: string) => string): string => fn(`token ${GITHUB_PAT} and glpat-${"Ab1_".repeat(7)}.01.a1b2c3d4e`);
+    expect(passOn(redact)).toBe("token [REDACTED:github-pat] and [REDACTED:gitlab-pat]");
+  });
+});
