@@ -148,7 +148,11 @@ FORMATS = {
     ],
     "jwt": [("RFC 7519: JSON Web Tokens", "ID_TOKEN", jwt)],
     "basic-auth": [("RFC 3986 userinfo: credentials in URLs", "DATABASE_URL", lambda: (lambda password: (f"postgres://{r(az, 6)}:{password}@db.{r(az, 6)}.internal:5432/app", password))(r(B62, 18)))],
-    "generic": [("keyword context: a secret assigned to a credential-named variable", "DB_PASSWORD", lambda: r(B62, 10) + r(D, 3) + r("!@#%^*", 1) + r(B62, 6))],
+    "generic": [
+        ("keyword context: a secret assigned to a credential-named variable", "DB_PASSWORD", lambda: r(B62, 10) + r(D, 3) + r("!@#%^*", 1) + r(B62, 6)),
+        ("keyword context: a short human password", "SMTP_PASSWORD", lambda: r(AZ, 1) + r(az, 4) + r(D, 2) + r("!@#%", 1) + r(az, 2)),
+        ("keyword context: an API key of an unlisted vendor", "ACME_API_KEY", lambda: r(B62, 32)),
+    ],
 }
 
 # Names that carry the context a keyword-context rule needs (the env name is part of the text).
@@ -218,6 +222,7 @@ EXTRA_FORMATS = {
     "aws": [
         ("AWS docs: secret access keys (40 base64)", "AWS_SECRET_ACCESS_KEY", lambda: r(B64, 40)),
         ("Amazon MWS docs: auth tokens amzn.mws.", "MWS_AUTH_TOKEN", lambda: "amzn.mws." + uuid()),
+        ("AWS IAM console: the access key CSV (key id, then its secret)", "AWS_KEYS_CSV", lambda: (lambda secret: ("{" + f'"csv": "Access key ID,Secret access key\\nAKIA{r("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)},{secret}"' + "}", secret))(r(AZ, 4) + r(az, 4) + r(D, 4) + r(B64, 28))),
     ],
     "anthropic": [("Claude Code: OAuth tokens sk-ant-oat01-", "CLAUDE_CODE_OAUTH_TOKEN", lambda: "sk-ant-oat01-" + r(URL, 95) + "AA")],
     "xai": [("xAI docs: API keys xai-", "XAI_API_KEY", lambda: "xai-" + r(B62, 80))],
@@ -234,12 +239,13 @@ EXTRA_FORMATS = {
 }
 for family, formats in EXTRA_FORMATS.items():
     FORMATS.setdefault(family, []).extend(formats)
-NEEDS_NAME_FORMATS = {"GITHUB_TOKEN", "GITHUB_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AZURE_DEVOPS_PAT", "JIRA_API_TOKEN", "DISCORD_CLIENT_SECRET", "PAYPAL_CLIENT_SECRET", "SENTRY_AUTH_TOKEN", "HUBSPOT_API_KEY"}
+NEEDS_NAME_FORMATS = {"SMTP_PASSWORD", "ACME_API_KEY", "GITHUB_TOKEN", "GITHUB_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AZURE_DEVOPS_PAT", "JIRA_API_TOKEN", "DISCORD_CLIENT_SECRET", "PAYPAL_CLIENT_SECRET", "SENTRY_AUTH_TOKEN", "HUBSPOT_API_KEY"}
 
 EXTRA_NEGATIVES = {
     "openrouter": ["OPENROUTER_API_KEY=sk-or-v1-..."],
     "xai": ["XAI_API_KEY=xai-your-key"],
     "pypi": ["password = pypi-AgEIcHlwaS5vcmc..."],
+    "aws": ["AKIAIOSFODNN7EXAMPLE deployed at commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904"],
     "digitalocean": ["DIGITALOCEAN_TOKEN=dop_v1_xxxxxxxx"],
     "heroku": ["HEROKU_API_KEY=$(heroku auth:token)"],
     "sentry": ["SENTRY_DSN=${SENTRY_DSN}", "sntryu_ tokens are user tokens"],

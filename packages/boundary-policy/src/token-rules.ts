@@ -1,3 +1,5 @@
+import { shannonEntropy } from "./shannon-entropy.js";
+
 /**
  * Built-in value detectors. The formats are facts taken from the public rule sets of gitleaks
  * (`cmd/generate/config/rules/*.go`), secretlint and noseyparker, rewritten for JavaScript:
@@ -245,7 +247,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "age-secret-key", family: "age", description: "an age secret key", keywords: ["age-secret-key-1"], pattern: rx("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}") },
 
   // Cloud: AWS beyond the key id, Azure, Google OAuth.
-  { id: "aws-session-token-value", family: "aws", description: "an AWS session token", keywords: ["iqojb3jpz2lu", "fwogzxivyxdz", "fqogzxivyxdz"], pattern: rx(`${NOT_AFTER_B64}(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+]{100,4000}={0,2}`) },
+  { id: "aws-session-token-value", family: "aws", description: "an AWS session token", keywords: ["iqojb3jpz2lu", "fwogzxivyxdz", "fqogzxivyxdz", "aqodyxdz"], pattern: rx(`${NOT_AFTER_B64}(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz|AQoDYXdz)[A-Za-z0-9/+]{100,4000}={0,2}`) },
+  { id: "aws-secret-near-key-id", family: "aws", description: "an AWS secret access key next to its key id", keywords: ["akia", "asia"], window: { before: 0, after: 240 }, pattern: rx(`${NOT_AFTER_B64}([A-Za-z0-9/+]{40})${NOT_BEFORE_B64}`), minEntropy: 4.2, allow: (key) => !(/[0-9]/.test(key) && /[a-z]/.test(key) && /[A-Z]/.test(key)) },
   { id: "aws-appsync-api-key", family: "aws", description: "an AWS AppSync API key", keywords: ["da2-"], pattern: rx(`${NOT_AFTER_WORD}da2-[a-z0-9]{26}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "aws-mws-key", family: "aws", description: "an Amazon MWS auth token", keywords: ["amzn.mws."], pattern: rx("amzn\\.mws\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
   { id: "azure-storage-key", family: "azure", description: "an Azure storage or Cosmos DB account key", keywords: ["accountkey", "sharedaccesskey", "primarykey", "primary_key", "masterkey"], pattern: rx(`(?:AccountKey|SharedAccessKey|PrimaryKey|primary_key|MasterKey)["']?\\s{0,5}[=:]\\s{0,5}["']?([A-Za-z0-9+/]{40,86}={0,2})${NOT_BEFORE_B64}`, true), minEntropy: 4 },
@@ -306,7 +309,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200})@[A-Za-z0-9.-]{2,}`), minEntropy: 2.5, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,5}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{12,200})"|'([^'\\s]{12,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{12,200})(?=[\\s,;)}\\]]|$))`, true), minEntropy: 3.7, allow: isNotGenericSecret, window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,5}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
@@ -321,6 +324,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 function isNotGenericSecret(value: string): boolean {
   if (isPlaceholder(value) || !/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return true;
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
+  // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
+  if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) || /^[0-9a-f]+$/i.test(value)) return true;
   const lower = value.toLowerCase();
   return lower.startsWith("eyj") || specificPrefixes().some((prefix) => lower.startsWith(prefix));
