@@ -1,6 +1,6 @@
 /**
  * Every place where one of `needles` (each at least {@link MIN_NEEDLE} long) occurs in `text`,
- * in one pass: positions whose first character starts no needle are skipped with one table
+ * in one pass: positions whose first two characters start no needle are skipped with one table
  * look-up, the rest are hashed on their first {@link MIN_NEEDLE} characters and compared only
  * with the needles of that hash. The cost follows the text, not the number of needles.
  *
@@ -14,7 +14,7 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   const byHash = new Map<number, Array<[string, T]>>();
   for (const [needle, payload] of needles) {
     if (needle.length < MIN_NEEDLE) continue;
-    starts[needle.charCodeAt(0)] = 1;
+    starts[pairCode(needle, 0)] = 1;
     const key = hashAt(needle, 0);
     const bucket = byHash.get(key);
     if (bucket) bucket.push([needle, payload]);
@@ -24,7 +24,7 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   const found: Array<[number, number, T]> = [];
   const last = text.length - MIN_NEEDLE;
   for (let i = 0; i <= last; i++) {
-    if (starts[text.charCodeAt(i)] === 0) continue;
+    if (starts[pairCode(text, i)] === 0) continue;
     const bucket = byHash.get(hashAt(text, i));
     if (bucket === undefined) continue;
     for (const [needle, payload] of bucket) {
@@ -35,6 +35,11 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
     }
   }
   return found;
+}
+
+/** The first two characters folded into 16 bits: a cheap filter before hashing a position. */
+function pairCode(text: string, at: number): number {
+  return ((text.charCodeAt(at) & 0xff) << 8) | (text.charCodeAt(at + 1) & 0xff);
 }
 
 function hashAt(text: string, at: number): number {

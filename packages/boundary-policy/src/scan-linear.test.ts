@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy } from "./index.js";
 import { findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, redactText, type ScanStats } from "./scan-text.js";
+import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
 
 const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU";
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -97,5 +98,19 @@ describe("redact for other tools", () => {
     const { redact } = createRefusePolicy();
     const passOn = (fn: (text: string) => string): string => fn(`token ${GITHUB_PAT} and glpat-${"Ab1_".repeat(7)}.01.a1b2c3d4e`);
     expect(passOn(redact)).toBe("token [REDACTED:github-pat] and [REDACTED:gitlab-pat]");
+  });
+});
+
+describe("keyword windows on large texts", () => {
+  it("find exactly what scanning every rule over the whole text finds", () => {
+    const cases = [...loadSecretCorpus(), ...loadVendorCorpus()].map((c) => c.text);
+    // Shuffled by a fixed stride, glued with and without separators, past the large-text size.
+    const pieces: string[] = [];
+    for (let i = 0, at = 0; pieces.join("").length < 300_000; i++, at = (at + 37) % cases.length) pieces.push(cases[at] as string, i % 3 === 0 ? "" : i % 3 === 1 ? "\n" : " x=");
+    const text = pieces.join("");
+    const windowed = findSecrets(text, []).map((f) => `${f.rule}@${f.start}-${f.end}`);
+    const whole = findSecrets(text, [], undefined, "whole").map((f) => `${f.rule}@${f.start}-${f.end}`);
+    expect(windowed.length).toBeGreaterThan(500);
+    expect(windowed).toEqual(whole);
   });
 });

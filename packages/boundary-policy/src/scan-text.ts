@@ -56,8 +56,8 @@ export function redactionMarker(rule: string): string {
  * inside an existing redaction marker are ignored, so redacting twice changes nothing. One pass
  * per rule whose keyword occurs, whatever the number of secrets.
  */
-export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): Finding[] {
-  if (!FORMAT_CHARACTER.test(text)) return findInPlainText(text, userPatterns, stats);
+export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto"): Finding[] {
+  if (!FORMAT_CHARACTER.test(text)) return findInPlainText(text, userPatterns, stats, strategy);
   // Scan the text with its format characters folded out, then map each span back onto the
   // original: a span covers every format character inside the token it found.
   const kept: number[] = [];
@@ -70,20 +70,23 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[], 
   }
   for (let i = cursor; i < text.length; i++) kept.push(i);
   folded += text.slice(cursor);
-  return findInPlainText(folded, userPatterns, stats).map((finding) => ({
+  return findInPlainText(folded, userPatterns, stats, strategy).map((finding) => ({
     ...finding,
     start: kept[finding.start] as number,
     end: (kept[finding.end - 1] as number) + 1,
   }));
 }
 
-function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined): Finding[] {
+/** `whole`: every candidate rule scans the whole text (what the keyword windows must agree with). */
+export type ScanStrategy = "auto" | "whole";
+
+function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] {
   if (stats) stats.scans++;
   const filter = keywordFilter(text);
   const findings: Finding[] = [];
-  for (const rule of TOKEN_RULES) {
-    if (rule.keywords.some((keyword) => filter.mayContain(keyword))) collectRuleMatches(rule, text, findings);
-  }
+  const candidates = TOKEN_RULES.filter((rule) => rule.keywords.some((keyword) => filter.mayContain(keyword)));
+  if (text.length >= LARGE_TEXT && strategy === "auto") collectAroundKeywords(candidates, text, findings);
+  else for (const rule of candidates) collectRuleMatches(rule, text, findings);
   if (filter.mayContain("private key")) {
     for (const span of findPrivateKeys(text)) {
       findings.push({ rule: PRIVATE_KEY_RULE.id, family: PRIVATE_KEY_RULE.family, description: PRIVATE_KEY_RULE.description, ...span });
@@ -117,19 +120,98 @@ function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[]):
   // Merged windows around each keyword occurrence, each scanned once.
   const keyword = keywordSearch(rule);
   keyword.lastIndex = 0;
-  let windowStart = -1;
-  let windowEnd = -1;
-  for (let hit = keyword.exec(text); hit !== null; hit = keyword.exec(text)) {
-    const start = Math.max(0, hit.index - rule.window.before);
-    const end = Math.min(text.length, hit.index + hit[0].length + rule.window.after);
-    if (start <= windowEnd) {
-      windowEnd = end;
-      continue;
+  const windows: Array<[number, number]> = [];
+  for (let hit = keyword.exec(text); hit !== null; hit = keyword.exec(text)) addWindow(windows, text.length, hit.index, hit[0].length, rule.window);
+  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings);
+}
+
+/** Large texts: one keyword pass for every rule, then each rule only in windows around its keywords. */
+const LARGE_TEXT = 64 * 1024;
+/** Where a keyword may sit in its token, and how long a token may run after it. */
+const DEFAULT_WINDOW = { before: 24, after: 1100 } as const;
+/** Rules whose tokens may run longer than {@link DEFAULT_WINDOW}: always scanned whole. */
+const LONG_TOKEN_RULES = new Set([
+  "jwt",
+  "flyio-access-token",
+  "1password-service-account-token",
+  "aws-session-token",
+  "aws-session-token-value",
+  "private-key-base64",
+  "aws-bedrock-short-lived-key",
+  "gcp-oauth-access-token",
+]);
+
+let keywordIndex: { search: RegExp; rulesOf: Map<string, TokenRule[]> } | undefined;
+
+function allKeywords(): NonNullable<typeof keywordIndex> {
+  if (keywordIndex === undefined) {
+    const rulesOf = new Map<string, TokenRule[]>();
+    for (const rule of TOKEN_RULES) for (const keyword of rule.keywords) rulesOf.set(keyword, [...(rulesOf.get(keyword) ?? []), rule]);
+    const keywords = [...rulesOf.keys()].sort((a, b) => b.length - a.length);
+    // Each keyword also stands for the shorter keywords that are its prefixes (they start at the
+    // same place, and the search reports only the longest).
+    const own = new Map(rulesOf);
+    for (const keyword of keywords) {
+      const rules = new Set<TokenRule>();
+      for (const [other, otherRules] of own) if (keyword.startsWith(other)) for (const rule of otherRules) rules.add(rule);
+      rulesOf.set(keyword, [...rules]);
     }
-    if (windowEnd > windowStart) collectMatchesIn(rule, text.slice(windowStart, windowEnd), windowStart, findings);
-    [windowStart, windowEnd] = [start, end];
+    const search = new RegExp(keywords.map((keyword) => keyword.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|"), "gi");
+    keywordIndex = { search, rulesOf };
   }
-  if (windowEnd > windowStart) collectMatchesIn(rule, text.slice(windowStart, windowEnd), windowStart, findings);
+  return keywordIndex;
+}
+
+function collectAroundKeywords(candidates: readonly TokenRule[], text: string, findings: Finding[]): void {
+  const windows = new Map<TokenRule, Array<[number, number]>>();
+  for (const rule of candidates) {
+    if (LONG_TOKEN_RULES.has(rule.id)) collectMatchesIn(rule, text, 0, findings);
+    else windows.set(rule, []);
+  }
+  const { search, rulesOf } = allKeywords();
+  search.lastIndex = 0;
+  for (let hit = search.exec(text); hit !== null; hit = search.exec(text)) {
+    // The longest keyword at this position stands for its prefixes too; keywords starting inside
+    // it are found by resuming one character later.
+    const found = hit[0].toLowerCase();
+    for (const rule of rulesOf.get(found) ?? []) {
+      const list = windows.get(rule);
+      if (list) addWindow(list, text.length, hit.index, found.length, rule.window ?? DEFAULT_WINDOW);
+    }
+    search.lastIndex = hit.index + 1;
+  }
+  for (const [rule, list] of windows) for (const [start, end] of list) collectWindow(rule, text, start, end, findings);
+}
+
+function addWindow(windows: Array<[number, number]>, textLength: number, at: number, length: number, extent: { readonly before: number; readonly after: number }): void {
+  const start = Math.max(0, at - extent.before);
+  const end = Math.min(textLength, at + length + extent.after);
+  const last = windows[windows.length - 1];
+  if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], end);
+  else windows.push([start, end]);
+}
+
+/**
+ * Scans one window. A match touching a cut edge of the window is not trusted: the boundary
+ * guards (`(?<![A-Za-z0-9_])`, `(?![…])`) see the cut as a boundary, so it may be part of a longer
+ * run the full text would not match. A real token lies inside the window by its extent.
+ */
+function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[]): void {
+  const found: Finding[] = [];
+  collectMatchesIn(rule, text.slice(start, end), start, found);
+  for (const finding of found) {
+    if (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) continue;
+    if (end < text.length && finding.end === end && !rightEdgeHolds(text, end)) continue;
+    findings.push(finding);
+  }
+}
+
+function leftEdgeHolds(text: string, at: number): boolean {
+  return !/[A-Za-z0-9_+/=.-]/.test(text[at - 1] as string);
+}
+
+function rightEdgeHolds(text: string, at: number): boolean {
+  return !/[A-Za-z0-9_+/=.-]/.test(text[at] as string);
 }
 
 const keywordSearches = new WeakMap<TokenRule, RegExp>();
