@@ -1,5 +1,5 @@
 import { createRefusePolicy, PROVIDER_LOGIN_ENV, type EnvDecision } from "@sbx/boundary-policy";
-import { loadPolicyConfig, type ResolvedPolicyConfig } from "@sbx/boundary-policy/config";
+import { loadPolicyConfig, projectEnvVerdict, type ResolvedPolicyConfig } from "@sbx/boundary-policy/config";
 import type { ProbeResult } from "@sbx/auth-probes";
 import type { MountSpec } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
@@ -15,7 +15,7 @@ export interface CrossingAudit {
   mounts: Array<{ host: string; container: string; readOnly: boolean }>;
   logins: Array<{ provider: string; description: string; destinations: string[] }>;
   /** Names of the variables the agent gets (through the secret pipe, never Config.Env). */
-  env: Array<{ name: string; from: string }>;
+  env: Array<{ name: string; from: string; redirects?: string }>;
   envFiles: string[];
   refused: Array<{ kind: "env" | "mount" | "login"; name: string; rule: string; reason: string }>;
   ignoredProjectFiles: string[];
@@ -79,9 +79,18 @@ export async function planCrossing(options: {
 
   const extraMounts: CrossingPlan["extraMounts"] = [];
   for (const mount of config.mounts) {
+    // Before anything is created: a mount over sbx's own paths would leave logins in a host file
+    // or break the container, and a relative target would fail only after the volume exists.
+    const target = policy.checkMountTarget(mount.container);
+    if (target.action === "refuse") {
+      throw new CliError("SBX_POLICY_BAD_MOUNT_TARGET", `sbx will not mount ${mount.host} there: ${target.reason}`, {
+        hint: `Give the mount an absolute "container" path outside sbx's own (for example /mnt/${mount.host.split("/").filter(Boolean).pop() ?? "data"}) in ${config.configFile ?? "your sbx config"}.`,
+        exitCode: 3,
+      });
+    }
     const decision = policy.checkMount(mount.host);
     if (decision.action === "refuse") refused.push({ kind: "mount", name: mount.host, rule: decision.rule, reason: decision.reason });
-    else extraMounts.push({ type: "bind", source: decision.path, target: mount.container, readOnly: mount.readOnly });
+    else extraMounts.push({ type: "bind", source: decision.path, target: target.path as string, readOnly: mount.readOnly });
   }
 
   const logins: ProbeResult[] = [];
@@ -115,7 +124,14 @@ export async function planCrossing(options: {
     const value = options.env[name];
     if (value !== undefined) [candidates[name], from[name]] = [value, "passthrough"];
   }
-  for (const [name, value] of Object.entries(config.envFromFiles)) [candidates[name], from[name]] = [value, "env file"];
+  // The user's own env file wins over passthrough; the project's file (the repository's) only
+  // adds names nothing of the user's set, and never the redirecting ones (refused when loaded).
+  for (const [name, value] of Object.entries(config.envFromFiles)) {
+    const origin = config.envOrigins[name]?.trust ?? "project";
+    if (origin === "user") [candidates[name], from[name]] = [value, "your env file"];
+    else if (!(name in candidates)) [candidates[name], from[name]] = [value, "project env file"];
+  }
+  for (const item of config.refusedEnvFromFiles) refused.push({ kind: "env", name: item.name, rule: item.rule, reason: item.reason });
   const pipedLogins = Object.keys(candidates).filter((name) => name in PROVIDER_LOGIN_ENV);
   const envCheck = policy.checkEnv(candidates, { pipedLogins });
   const refusedNames = new Set<string>();
@@ -136,7 +152,11 @@ export async function planCrossing(options: {
       workspace: options.projectDir,
       mounts: extraMounts.map((mount) => ({ host: mount.source, container: mount.target, readOnly: mount.readOnly ?? true })),
       logins: logins.flatMap((login) => (login.status === "found" ? [{ provider: login.provider, description: login.description, destinations: login.files.map((file) => file.destination) }] : [])),
-      env: Object.keys(envCheck.allowed).sort().map((name) => ({ name, from: from[name] ?? "" })),
+      env: Object.keys(envCheck.allowed).sort().map((name) => {
+        // The user may set a proxy or an endpoint on purpose; the audit still says it redirects.
+        const redirects = projectEnvVerdict(name)?.why;
+        return { name, from: from[name] ?? "", ...(redirects ? { redirects } : {}) };
+      }),
       envFiles: config.envFiles,
       refused,
       ignoredProjectFiles: config.untrustedFiles,
@@ -155,7 +175,7 @@ export function formatAudit(audit: CrossingAudit, container: string): string {
   row("workspace", `${audit.workspace} → ${WORKSPACE} (read-write)`);
   for (const mount of audit.mounts) row("mount", `${mount.host} → ${mount.container} (${mount.readOnly ? "read-only" : "read-write"})`);
   row("logins", audit.logins.length ? audit.logins.map((login) => `${login.provider} (${login.description})`).join(", ") : "none found (see `sbx doctor`)");
-  row("env", audit.env.length ? audit.env.map((entry) => `${entry.name} (${entry.from})`).join(", ") : "none beyond the sandbox's own");
+  row("env", audit.env.length ? audit.env.map((entry) => `${entry.name} (${entry.from}${entry.redirects ? `; ${entry.redirects}` : ""})`).join(", ") : "none beyond the sandbox's own");
   if (audit.envFiles.length) row("env files", audit.envFiles.join(", "));
   row("network", audit.network);
   for (const item of audit.refused) row("refused", `${item.name}: ${item.reason} [${item.rule}]`);

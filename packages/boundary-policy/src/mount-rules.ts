@@ -1,3 +1,5 @@
+import type { MountDecision } from "./refuse-policy.js";
+
 /**
  * Host paths that never cross into the sandbox. A mount is refused when it is one of these, lies
  * inside one, or contains one (mounting `~` would carry `~/.ssh` along).
@@ -68,4 +70,48 @@ export function normalizeHostPath(path: string, home: string | undefined, cwd: s
 /** True when `ancestor` is `path` or one of its parent directories. */
 export function isSameOrParent(ancestor: string, path: string): boolean {
   return ancestor === path || ancestor === "/" || path.startsWith(`${ancestor}/`);
+}
+
+/**
+ * Container paths a profile mount may not land at, above or below: sbx's own layout (the
+ * sandbox home holds the login volume at ~/.llm, the piped env at ~/.sbx, and every agent's
+ * login file; the secret tmpfs; sbx's entrypoint; the workspace) and the system's own trees.
+ *
+ * Below /workspace is refused too: Docker would create the mount point inside the host's
+ * project directory (a stray root-owned directory in the user's repository), and the mount would
+ * hide project files from the agent while the host still sees them. `/mnt/<name>` is the place.
+ */
+const RESERVED_TARGET_TREES: ReadonlyArray<{ path: string; why: string }> = [
+  { path: "/home/sandbox", why: "the sandbox home, where sbx installs the logins and keeps ~/.llm and ~/.sbx" },
+  { path: "/run/secrets", why: "the secret pipe's tmpfs" },
+  { path: "/opt/sbx", why: "sbx's entrypoint" },
+  { path: "/workspace", why: "the workspace mount" },
+  ...["/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/root"].map((path) => ({
+    path,
+    why: "a system directory the sandbox needs",
+  })),
+];
+/** Whole trees a mount exactly at would replace (below them is fine: `/var/cache/pip`, `/srv/data`). */
+const RESERVED_EXACT_TARGETS = ["/var", "/tmp", "/mnt", "/media", "/srv", "/home", "/run", "/opt"];
+
+export function checkMountTarget(target: string): MountDecision {
+  if (!target.startsWith("/")) {
+    return {
+      action: "refuse",
+      path: undefined,
+      rule: "mount-target-relative",
+      reason: `The mount target ${JSON.stringify(target)} is not an absolute container path.`,
+    };
+  }
+  const path = normalizeHostPath(target, undefined, undefined) as string;
+  for (const tree of RESERVED_TARGET_TREES) {
+    if (isSameOrParent(path, tree.path) || isSameOrParent(tree.path, path)) {
+      const where = path === tree.path ? "is" : isSameOrParent(path, tree.path) ? "would cover" : "is inside";
+      return { action: "refuse", path, rule: "mount-target-reserved", reason: `The mount target ${path} ${where} ${tree.path} (${tree.why}).` };
+    }
+  }
+  if (RESERVED_EXACT_TARGETS.includes(path)) {
+    return { action: "refuse", path, rule: "mount-target-reserved", reason: `The mount target ${path} would replace the container's whole ${path}.` };
+  }
+  return { action: "allow", path };
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -106,16 +106,8 @@ describe("loadPolicyConfig", () => {
   });
 
   it("rejects a bad pattern from the environment when the policy is built, naming it", async () => {
-    const config = await loadPolicyConfig({ home, env: { SANDBOX_REFUSE_PATTERNS: "/(a+)+$/" }, cwd: project });
-    expect(() => createRefusePolicy(config)).toThrowError('Refuse pattern "/(a+)+$/" nests a repeat inside a repeat.');
-  });
-
-  it("reads the global and the project env file, the project winning, and lists both", async () => {
-    await put(join(home, ".config/sbx/sbx.env"), "A=global\nB=global\n");
-    await put(join(project, ".sbx.env"), "B=project\n");
-    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
-    expect(config.envFromFiles).toEqual({ A: "global", B: "project" });
-    expect(config.envFiles).toEqual([join(home, ".config/sbx/sbx.env"), join(project, ".sbx.env")]);
+    const config = await loadPolicyConfig({ home, env: { SANDBOX_REFUSE_PATTERNS: "/(a)\\1/" }, cwd: project });
+    expect(() => createRefusePolicy(config)).toThrowError(`Refuse pattern ${JSON.stringify("/(a)\\1/")} uses a backreference (\\1), which the linear-time engine (RE2) cannot run.`);
   });
 
   it("names the file when the config is not valid JSON or has a wrong field", async () => {
@@ -123,6 +115,144 @@ describe("loadPolicyConfig", () => {
     await expect(loadPolicyConfig({ home, env: {}, cwd: project })).rejects.toThrowError(/config\.json is not valid JSON/);
     await userConfig({ network: "wide-open" });
     await expect(loadPolicyConfig({ home, env: {}, cwd: project })).rejects.toThrowError(/network in the top level of .*config\.json must be one of/);
+  });
+});
+
+describe("hole 2: the project's .sbx.env is the repository's, not the user's", () => {
+  const redirects = {
+    ANTHROPIC_BASE_URL: "http://127.0.0.1:18080",
+    HTTPS_PROXY: "http://127.0.0.1:3128",
+    https_proxy: "http://127.0.0.1:3128",
+    NODE_OPTIONS: "--require /workspace/x.js",
+    NODE_TLS_REJECT_UNAUTHORIZED: "0",
+    NODE_EXTRA_CA_CERTS: "/workspace/ca.pem",
+    SSL_CERT_FILE: "/workspace/ca.pem",
+    REQUESTS_CA_BUNDLE: "/workspace/ca.pem",
+    LD_PRELOAD: "/workspace/evil.so",
+    DYLD_INSERT_LIBRARIES: "/workspace/evil.dylib",
+    HOME: "/workspace",
+    PATH: "/workspace/bin:/usr/bin",
+    SHELL: "/workspace/sh",
+    CLAUDE_CONFIG_DIR: "/workspace/.c",
+    CODEX_HOME: "/workspace/.x",
+    GEMINI_CLI_HOME: "/workspace/.g",
+    SBX_LOGIN: "other",
+    CLAUDE_CODE_USE_BEDROCK: "use-bedrock-please",
+    OPENAI_BASE_URL: "http://127.0.0.1:1",
+    GIT_SSH_COMMAND: "sh /workspace/x",
+    GIT_CONFIG_GLOBAL: "/workspace/gitconfig",
+    BASH_ENV: "/workspace/rc",
+    ENV: "/workspace/rc",
+    PROMPT_COMMAND: "curl x",
+    PYTHONSTARTUP: "/workspace/s.py",
+    PYTHONPATH: "/workspace",
+    PERL5OPT: "-Mevil",
+    RUBYOPT: "-revil",
+    npm_config_registry: "http://127.0.0.1:1",
+    JAVA_TOOL_OPTIONS: "-javaagent:/workspace/a.jar",
+  };
+
+  it.each(Object.keys(redirects))("hole 2: refuses %s from the project's .sbx.env", async (name) => {
+    await put(join(project, ".sbx.env"), `${name}=${redirects[name as keyof typeof redirects]}\nPROJECT_FLAG=on\n`);
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(config.envFromFiles).toEqual({ PROJECT_FLAG: "on" });
+    expect(config.refusedEnvFromFiles).toEqual([
+      { name, file: join(project, ".sbx.env"), rule: "project-env-redirect", reason: expect.stringContaining(`${name} is set by the project's .sbx.env`) },
+    ]);
+    expect(JSON.stringify(config.refusedEnvFromFiles)).not.toContain(redirects[name as keyof typeof redirects]);
+  });
+
+  it("hole 2: lets a project set plain variables (NODE_ENV, DATABASE_URL, LOG_LEVEL, GIT_AUTHOR_NAME)", async () => {
+    await put(join(project, ".sbx.env"), "NODE_ENV=development\nDATABASE_URL=postgres://localhost/dev\nLOG_LEVEL=debug\nGIT_AUTHOR_NAME=Dev\n");
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(config.refusedEnvFromFiles).toEqual([]);
+    expect(Object.keys(config.envFromFiles).sort()).toEqual(["DATABASE_URL", "GIT_AUTHOR_NAME", "LOG_LEVEL", "NODE_ENV"]);
+  });
+
+  it("hole 2: never lets the project's value override the user's own env file", async () => {
+    await put(join(home, ".config/sbx/sbx.env"), "A=global\nB=global\nHTTPS_PROXY=http://corp-proxy:3128\n");
+    await put(join(project, ".sbx.env"), "B=project\nC=project\n");
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(config.envFromFiles).toEqual({ A: "global", B: "global", C: "project", HTTPS_PROXY: "http://corp-proxy:3128" });
+    expect(config.envOrigins).toEqual({
+      A: { file: join(home, ".config/sbx/sbx.env"), trust: "user" },
+      B: { file: join(home, ".config/sbx/sbx.env"), trust: "user" },
+      HTTPS_PROXY: { file: join(home, ".config/sbx/sbx.env"), trust: "user" },
+      C: { file: join(project, ".sbx.env"), trust: "project" },
+    });
+    expect(config.envFiles).toEqual([join(home, ".config/sbx/sbx.env"), join(project, ".sbx.env")]);
+  });
+
+  it("hole 2: refuses a project .sbx.env that is a symlink leading out of the project", async () => {
+    await put(join(home, ".aws/credentials"), "aws_access_key_id=AKIAQWERTYUIOPASDFGH\naws_secret_access_key=abc\n");
+    await symlink(join(home, ".aws/credentials"), join(project, ".sbx.env"));
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project });
+    expect(config.envFromFiles).toEqual({});
+    expect(config.envFiles).toEqual([]);
+    expect(config.refusedEnvFromFiles).toEqual([
+      { name: ".sbx.env", file: join(project, ".sbx.env"), rule: "project-env-outside", reason: expect.stringContaining("leads outside the project") },
+    ]);
+  });
+});
+
+describe("hole 7: unknown and mistyped config keys", () => {
+  it("hole 7: refuses a misspelt top-level key, naming it and the closest known key", async () => {
+    await userConfig({ refusePattern: ["acme_*"] });
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((error as Error).message).toContain('"refusePattern"');
+    expect((error as Error).message).toContain("the top level");
+    expect((error as { hint?: string }).hint).toContain("refusePatterns");
+  });
+
+  it("hole 7: refuses an unknown key inside a profile, naming the profile", async () => {
+    await userConfig({ profiles: { work: { passthroughEnvs: ["LANG"] } } });
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "work" }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((error as Error).message).toContain('"passthroughEnvs"');
+    expect((error as Error).message).toContain('profile "work"');
+    expect((error as { hint?: string }).hint).toContain("passthroughEnv");
+  });
+
+  it("hole 7: refuses an unknown key in a mount and in resources", async () => {
+    await userConfig({ mounts: [{ host: "/srv", readonly: true }] });
+    const mountError = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(mountError, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((mountError as { hint?: string }).hint).toContain("readOnly");
+    await userConfig({ resources: { memroy: "4g" } });
+    const resourceError = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(resourceError, "SBX_POLICY_UNKNOWN_KEY")).toBe(true);
+    expect((resourceError as { hint?: string }).hint).toContain("memory");
+  });
+
+  it("hole 7: merges resources along extends, later layers winning per field", async () => {
+    await userConfig({
+      resources: { memory: "2g", pids: 256 },
+      profiles: {
+        base: { resources: { cpus: 2, logMaxSize: "10m" } },
+        big: { extends: "base", resources: { memory: "8g", readOnlyRoot: true } },
+      },
+    });
+    const config = await loadPolicyConfig({ home, env: {}, cwd: project, profile: "big" });
+    expect(config.resources).toEqual({ memory: "8g", pids: 256, cpus: 2, logMaxSize: "10m", readOnlyRoot: true });
+    expect((await loadPolicyConfig({ home, env: {}, cwd: project })).resources).toEqual({ memory: "2g", pids: 256 });
+  });
+
+  it.each([
+    [{ resources: { memory: "lots" } }, "memory"],
+    [{ resources: { memory: 4 } }, "memory"],
+    [{ resources: { cpus: "2" } }, "cpus"],
+    [{ resources: { cpus: 0 } }, "cpus"],
+    [{ resources: { pids: 1.5 } }, "pids"],
+    [{ resources: { logMaxSize: "10 parsecs" } }, "logMaxSize"],
+    [{ resources: { readOnlyRoot: "yes" } }, "readOnlyRoot"],
+    [{ resources: [] }, "resources"],
+    [{ allowedDomains: "api.anthropic.com" }, "allowedDomains"],
+  ])("hole 7: refuses a bad value %j, naming the key", async (content, key) => {
+    await userConfig(content);
+    const error = await loadPolicyConfig({ home, env: {}, cwd: project }).catch((e: unknown) => e);
+    expect(isPolicyError(error, "SBX_POLICY_BAD_CONFIG")).toBe(true);
+    expect((error as Error).message).toContain(key);
   });
 });
 

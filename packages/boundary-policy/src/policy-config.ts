@@ -1,8 +1,9 @@
-import { readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { readFile, realpath, stat } from "node:fs/promises";
+import { basename, join, sep } from "node:path";
 
 import { parseEnvFile } from "./env-file.js";
 import { PolicyError } from "./policy-error.js";
+import { projectEnvVerdict } from "./project-env-rules.js";
 import type { PolicyConfig } from "./refuse-policy.js";
 
 /**
@@ -42,6 +43,22 @@ export interface ProfileSettings {
   network?: NetworkTier;
   /** Domains reachable under the `allowlist` tier. */
   allowedDomains?: string[];
+  /** Container limits; later layers win per field. */
+  resources?: ResourceLimits;
+}
+
+/** Limits for the sandbox container (the runtime applies them; the audit shows them). */
+export interface ResourceLimits {
+  /** Memory limit in Docker's notation: `512m`, `4g`. */
+  memory?: string;
+  /** CPUs the sandbox may use, e.g. `2` or `1.5`. */
+  cpus?: number;
+  /** Maximum number of processes. */
+  pids?: number;
+  /** Size at which the json-file log is rotated, e.g. `10m`. */
+  logMaxSize?: string;
+  /** Mount the root filesystem read-only (tmpfs where agents need scratch space). */
+  readOnlyRoot?: boolean;
 }
 
 export interface PolicyConfigFile extends ProfileSettings {
@@ -72,18 +89,42 @@ export interface ResolvedPolicyConfig extends PolicyConfig {
   denyPaths: string[];
   /** Env files read, in the order applied (later wins): for the audit. */
   envFiles: string[];
-  /** Variables from those files (values are secrets-to-be-checked: never log them). */
+  /**
+   * Variables from those files (values are secrets-to-be-checked: never log them). The user's own
+   * file wins over the project's; names the project may not set are not here.
+   */
   envFromFiles: Record<string, string>;
+  /** Which file each variable of `envFromFiles` came from, and whether the user or the project wrote it. */
+  envOrigins: Record<string, EnvOrigin>;
+  /** Variables (or a whole file) the project's `.sbx.env` tried to set and may not: for the audit. */
+  refusedEnvFromFiles: RefusedFileEnv[];
   passthroughEnv: string[];
   mounts: MountSpec[];
   /** @default "full" when nothing sets it */
   network: NetworkTier;
   allowedDomains: string[];
+  /** Container limits set by the config file and the profile chain (unset fields: the runtime's defaults). */
+  resources: ResourceLimits;
   profile?: string;
   /** The config file read, if one exists. */
   configFile?: string;
   /** Policy files found in the project and ignored on purpose. */
   untrustedFiles: string[];
+}
+
+export interface EnvOrigin {
+  readonly file: string;
+  /** `user`: the user's own env file; `project`: the project's `.sbx.env` (the repository's). */
+  readonly trust: "user" | "project";
+}
+
+export interface RefusedFileEnv {
+  /** The variable, or the file's name when the whole file is refused. */
+  readonly name: string;
+  readonly file: string;
+  readonly rule: "project-env-redirect" | "project-env-outside";
+  /** Names the variable and why, never its value. */
+  readonly reason: string;
 }
 
 export const GLOBAL_ENV_FILE_NAME = "sbx.env";
@@ -114,6 +155,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     mounts: [] as MountSpec[],
     allowedDomains: [] as string[],
     network: "full" as NetworkTier,
+    resources: {} as ResourceLimits,
   };
   for (const layer of layers) {
     merged.passthroughEnv.push(...(layer.passthroughEnv ?? []));
@@ -123,16 +165,54 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     merged.allowedDomains.push(...(layer.allowedDomains ?? []));
     merged.mounts.push(...(layer.mounts ?? []).map((mount) => resolveMount(mount, home)));
     if (layer.network !== undefined) merged.network = layer.network;
+    Object.assign(merged.resources, layer.resources);
   }
   merged.refusePatterns.push(...splitRefusePatterns(env.SANDBOX_REFUSE_PATTERNS ?? ""));
 
   const envFiles: string[] = [];
   const envFromFiles: Record<string, string> = {};
-  for (const path of [join(configDir, GLOBAL_ENV_FILE_NAME), join(cwd, PROJECT_ENV_FILE_NAME)]) {
-    const content = await readIfFile(path);
-    if (content === undefined) continue;
-    Object.assign(envFromFiles, parseEnvFile(content, path));
-    envFiles.push(path);
+  const envOrigins: Record<string, EnvOrigin> = {};
+  const refusedEnvFromFiles: RefusedFileEnv[] = [];
+  const globalEnvFile = join(configDir, GLOBAL_ENV_FILE_NAME);
+  const globalContent = await readIfFile(globalEnvFile);
+  if (globalContent !== undefined) {
+    for (const [name, value] of Object.entries(parseEnvFile(globalContent, globalEnvFile))) {
+      envFromFiles[name] = value;
+      envOrigins[name] = { file: globalEnvFile, trust: "user" };
+    }
+    envFiles.push(globalEnvFile);
+  }
+  // The project's file ships with the repository: it adds plain variables only, never overrides
+  // the user's, and is read only when it really lies inside the project (a symlink to
+  // ~/.aws/credentials would otherwise parse as KEY=VALUE lines and cross).
+  const projectEnvFile = join(cwd, PROJECT_ENV_FILE_NAME);
+  const projectContent = await readIfFile(projectEnvFile);
+  if (projectContent !== undefined) {
+    if (!(await liesInside(projectEnvFile, cwd))) {
+      refusedEnvFromFiles.push({
+        name: PROJECT_ENV_FILE_NAME,
+        file: projectEnvFile,
+        rule: "project-env-outside",
+        reason: `The project's ${PROJECT_ENV_FILE_NAME} is a link that leads outside the project, so it was not read.`,
+      });
+    } else {
+      for (const [name, value] of Object.entries(parseEnvFile(projectContent, projectEnvFile))) {
+        const verdict = projectEnvVerdict(name);
+        if (verdict) {
+          refusedEnvFromFiles.push({
+            name,
+            file: projectEnvFile,
+            rule: verdict.rule,
+            reason: `${name} is set by the project's ${PROJECT_ENV_FILE_NAME}, and it ${verdict.why}; only your own env file or profile may set it.`,
+          });
+          continue;
+        }
+        if (Object.hasOwn(envFromFiles, name)) continue;
+        envFromFiles[name] = value;
+        envOrigins[name] = { file: projectEnvFile, trust: "project" };
+      }
+      envFiles.push(projectEnvFile);
+    }
   }
 
   const untrustedFiles: string[] = [];
@@ -150,10 +230,13 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     providerEnv: {},
     envFiles,
     envFromFiles,
+    envOrigins,
+    refusedEnvFromFiles,
     passthroughEnv: unique(merged.passthroughEnv),
     mounts: merged.mounts,
     network: merged.network,
     allowedDomains: unique(merged.allowedDomains),
+    resources: merged.resources,
     ...(profileName !== undefined ? { profile: profileName } : {}),
     ...(file ? { configFile: configPath } : {}),
     untrustedFiles,
@@ -220,7 +303,7 @@ async function readConfigFile(path: string): Promise<PolicyConfigFile | undefine
   } catch (error) {
     throw new PolicyError("SBX_POLICY_BAD_CONFIG", `${path} is not valid JSON.`, { cause: error, hint: "Fix the syntax; only JSON is supported." });
   }
-  validateSettings(parsed, path, "the top level");
+  validateTopLevel(parsed, path);
   const file = parsed as PolicyConfigFile;
   if (file.defaultProfile !== undefined && typeof file.defaultProfile !== "string") throw badField(path, "the top level", "defaultProfile");
   if (file.profiles !== undefined) {
@@ -230,11 +313,24 @@ async function readConfigFile(path: string): Promise<PolicyConfigFile | undefine
   return file;
 }
 
-function validateSettings(value: unknown, path: string, where: string): void {
+const SETTINGS_KEYS = ["extends", "passthroughEnv", "allowEnv", "refusePatterns", "denyPaths", "mounts", "network", "allowedDomains", "resources"] as const;
+const TOP_LEVEL_KEYS = [...SETTINGS_KEYS, "defaultProfile", "profiles"] as const;
+const MOUNT_KEYS = ["host", "container", "readOnly"] as const;
+const RESOURCE_KEYS = ["memory", "cpus", "pids", "logMaxSize", "readOnlyRoot"] as const;
+/** Docker's size notation: a whole number with an optional b/k/m/g unit. */
+const SIZE = /^[1-9][0-9]{0,12}[bkmg]?$/i;
+
+function validateTopLevel(value: unknown, path: string): void {
+  validateSettings(value, path, "the top level", TOP_LEVEL_KEYS);
+}
+
+function validateSettings(value: unknown, path: string, where: string, known: readonly string[] = SETTINGS_KEYS): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new PolicyError("SBX_POLICY_BAD_CONFIG", `${where} of ${path} must be a JSON object.`);
   }
   const settings = value as Record<string, unknown>;
+  // A typo (`refusePattern`) would otherwise silently turn the rule it carries off.
+  rejectUnknownKeys(settings, known, path, where);
   for (const key of ["passthroughEnv", "allowEnv", "refusePatterns", "denyPaths", "allowedDomains"]) {
     const list = settings[key];
     if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === "string"))) throw badField(path, where, key);
@@ -248,16 +344,68 @@ function validateSettings(value: unknown, path: string, where: string): void {
   }
   const mounts = settings.mounts;
   if (mounts !== undefined) {
-    const valid =
-      Array.isArray(mounts) &&
-      mounts.every(
-        (m) =>
-          typeof m === "object" && m !== null && typeof (m as Record<string, unknown>).host === "string" &&
-          ["string", "undefined"].includes(typeof (m as Record<string, unknown>).container) &&
-          ["boolean", "undefined"].includes(typeof (m as Record<string, unknown>).readOnly),
-      );
-    if (!valid) throw badField(path, where, "mounts");
+    if (!Array.isArray(mounts)) throw badField(path, where, "mounts");
+    mounts.forEach((mount: unknown, index) => {
+      if (typeof mount !== "object" || mount === null || Array.isArray(mount)) throw badField(path, where, "mounts");
+      const m = mount as Record<string, unknown>;
+      rejectUnknownKeys(m, MOUNT_KEYS, path, `mount ${index + 1} in ${where}`);
+      const valid = typeof m.host === "string" && ["string", "undefined"].includes(typeof m.container) && ["boolean", "undefined"].includes(typeof m.readOnly);
+      if (!valid) throw badField(path, where, "mounts");
+    });
   }
+  if (settings.resources !== undefined) validateResources(settings.resources, path, where);
+}
+
+function validateResources(value: unknown, path: string, where: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new PolicyError("SBX_POLICY_BAD_CONFIG", `resources in ${where} of ${path} must be an object.`, {
+      hint: 'For example "resources": { "memory": "4g", "cpus": 2, "pids": 512, "logMaxSize": "10m", "readOnlyRoot": true }.',
+    });
+  }
+  const resources = value as Record<string, unknown>;
+  rejectUnknownKeys(resources, RESOURCE_KEYS, path, `resources in ${where}`);
+  const bad = (key: string, expected: string): PolicyError =>
+    new PolicyError("SBX_POLICY_BAD_CONFIG", `resources.${key} in ${where} of ${path} must be ${expected}.`, {
+      hint: 'For example "resources": { "memory": "4g", "cpus": 2, "pids": 512, "logMaxSize": "10m", "readOnlyRoot": true }.',
+    });
+  const { memory, cpus, pids, logMaxSize, readOnlyRoot } = resources;
+  if (memory !== undefined && !(typeof memory === "string" && SIZE.test(memory))) throw bad("memory", 'a size such as "512m" or "4g"');
+  if (logMaxSize !== undefined && !(typeof logMaxSize === "string" && SIZE.test(logMaxSize))) throw bad("logMaxSize", 'a size such as "10m"');
+  if (cpus !== undefined && !(typeof cpus === "number" && Number.isFinite(cpus) && cpus > 0 && cpus <= 1024)) throw bad("cpus", "a positive number such as 2 or 1.5");
+  if (pids !== undefined && !(typeof pids === "number" && Number.isInteger(pids) && pids > 0)) throw bad("pids", "a positive whole number such as 512");
+  if (readOnlyRoot !== undefined && typeof readOnlyRoot !== "boolean") throw bad("readOnlyRoot", "true or false");
+}
+
+function rejectUnknownKeys(settings: Record<string, unknown>, known: readonly string[], path: string, where: string): void {
+  for (const key of Object.keys(settings)) {
+    if (known.includes(key)) continue;
+    const closest = closestKey(key, known);
+    throw new PolicyError("SBX_POLICY_UNKNOWN_KEY", `${JSON.stringify(key)} in ${where} of ${path} is not a setting sbx knows.`, {
+      hint: closest ? `Did you mean ${JSON.stringify(closest)}? Known here: ${known.join(", ")}.` : `Known here: ${known.join(", ")}.`,
+    });
+  }
+}
+
+/** The known key nearest by edit distance (case-insensitive), when it is near enough to be a typo. */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best !== undefined && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 function badField(path: string, where: string, field: string): PolicyError {
@@ -277,6 +425,15 @@ async function readIfFile(path: string): Promise<string | undefined> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
     throw new PolicyError("SBX_POLICY_BAD_CONFIG", `Cannot read ${path}.`, { cause: error });
+  }
+}
+
+async function liesInside(path: string, directory: string): Promise<boolean> {
+  try {
+    const [real, realDirectory] = await Promise.all([realpath(path), realpath(directory)]);
+    return real.startsWith(realDirectory.endsWith(sep) ? realDirectory : realDirectory + sep);
+  } catch {
+    return false;
   }
 }
 

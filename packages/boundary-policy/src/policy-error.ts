@@ -3,8 +3,8 @@ import { SbxError } from "@sbx/errors";
 /** Stable codes a caller can branch on; the CLI maps them to messages and exit codes. */
 export type PolicyErrorCode =
   | "SBX_POLICY_BAD_PATTERN"
-  | "SBX_POLICY_SLOW_PATTERN"
   | "SBX_POLICY_BAD_CONFIG"
+  | "SBX_POLICY_UNKNOWN_KEY"
   | "SBX_POLICY_BAD_ENV_FILE"
   | "SBX_POLICY_UNKNOWN_PROFILE"
   | "SBX_POLICY_PROFILE_CYCLE"

@@ -5,12 +5,11 @@ import {
   PROVIDER_LOGIN_ENV,
   type ProviderId,
 } from "./env-rules.js";
-import { BUILT_IN_DENY_PATHS, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
+import { BUILT_IN_DENY_PATHS, checkMountTarget, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
+import { resolveRealPath } from "./real-path.js";
 import { PolicyError } from "./policy-error.js";
-import { findSecrets, redactFindings, redactionMarker, type Finding } from "./scan-text.js";
+import { findSecrets, redactFindings, redactText, type Finding } from "./scan-text.js";
 
-/** Shorter findings (user globs can match a few characters) are redacted only where found. */
-const MIN_SECRET_TO_REDACT_EVERYWHERE = 8;
 import { compileUserPatterns } from "./user-patterns.js";
 
 export interface PolicyConfig {
@@ -27,8 +26,9 @@ export interface PolicyConfig {
   cwd?: string;
   /**
    * User refuse patterns (globs, or `/regex/flags`; optional `name:`/`value:` prefix), applied to
-   * env names, env values, provider logins and free text. Invalid or backtracking patterns throw
-   * `SBX_POLICY_BAD_PATTERN` / `SBX_POLICY_SLOW_PATTERN` here, naming the pattern.
+   * env names, env values, provider logins and free text, on RE2 (linear time whatever the
+   * pattern). Invalid patterns, and what RE2 cannot run (backreferences, lookarounds), throw
+   * `SBX_POLICY_BAD_PATTERN` here, naming the pattern.
    * @default []
    */
   userPatterns?: readonly string[];
@@ -48,6 +48,13 @@ export interface PolicyConfig {
    * @default {}
    */
   providerEnv?: Readonly<Record<string, ProviderId>>;
+  /**
+   * Resolves an absolute, normalised host path to its real path (symlinks followed; a missing
+   * tail kept on its nearest existing ancestor). Mounts, `home` and deny-list entries are all
+   * compared through it, so a symlinked home or a link to `~/.ssh` is still refused.
+   * @default the local filesystem's realpath
+   */
+  resolveRealPath?: (path: string) => string;
 }
 
 export type PolicyAction = "allow" | "refuse" | "redact";
@@ -99,8 +106,13 @@ export interface SecretCheck {
 
 export interface RefusePolicy {
   checkEnv(env: Readonly<Record<string, string | undefined>>, options?: CheckEnvOptions): EnvCheck;
-  /** Checks one host path meant to be bind-mounted into the sandbox. */
+  /**
+   * Checks one host path meant to be bind-mounted into the sandbox, by its real path (and as
+   * written); an allowed decision carries the real path, which is what must be mounted.
+   */
   checkMount(hostPath: string): MountDecision;
+  /** Checks where a profile mount would land inside the container (not over sbx's own paths). */
+  checkMountTarget(containerPath: string): MountDecision;
   /** Spans of every secret in `text`, sorted by start. */
   scanText(text: string): Finding[];
   /** `text` with every finding replaced by `[REDACTED:<rule>]`. */
@@ -109,13 +121,12 @@ export interface RefusePolicy {
   checkSecret(provider: ProviderId, text: string): SecretCheck;
 }
 
-const MAX_REDACTION_PASSES = 8;
-
 export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
   const userPatterns = compileUserPatterns(config.userPatterns ?? []);
   const allowEnv = (config.allowEnv ?? []).map(envNameGlob);
   const userAllows = (name: string): boolean => allowEnv.some((glob) => glob.test(name));
   const providerEnv = { ...PROVIDER_LOGIN_ENV, ...config.providerEnv };
+  const realPath = config.resolveRealPath ?? resolveRealPath;
   const denied: DeniedPath[] = [
     ...BUILT_IN_DENY_PATHS,
     ...(config.denyPaths ?? []).map((path) => ({ path, why: "on your deny list" })),
@@ -126,7 +137,7 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
     if (nameRule && !(nameRule.userMayAllow && userAllows(name))) {
       return { name, action: "refuse", rule: nameRule.id, reason: `${name} ${nameRule.why}.` };
     }
-    const namePattern = userPatterns.find((p) => p.scope !== "value" && p.name.test(name));
+    const namePattern = userPatterns.find((p) => p.scope !== "value" && p.matchesName(name));
     if (namePattern) {
       return { name, action: "refuse", rule: namePattern.rule, reason: `${name} matches the refuse pattern ${JSON.stringify(namePattern.source)}.` };
     }
@@ -178,23 +189,33 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
           hint: "Pass { home } to createRefusePolicy.",
         });
       }
-      const path = normalizeHostPath(hostPath, config.home, config.cwd);
-      if (path === undefined) {
-        return { action: "refuse", path, rule: "mount-relative-path", reason: `Mount path ${JSON.stringify(hostPath)} is relative and no working directory was given.` };
+      const written = normalizeHostPath(hostPath, config.home, config.cwd);
+      if (written === undefined) {
+        return { action: "refuse", path: written, rule: "mount-relative-path", reason: `Mount path ${JSON.stringify(hostPath)} is relative and no working directory was given.` };
       }
+      // Both sides by real path as well as as written: a home reached through a link, a link to
+      // ~/.ssh, or a deny entry whose directory is a link must not slip past a string compare.
+      const path = realPath(written);
+      const home = realPath(normalizeHostPath(config.home, config.home, undefined) as string);
       for (const entry of denied) {
-        const deniedPath = normalizeHostPath(entry.path, config.home, config.cwd);
-        if (deniedPath === undefined) continue;
+        const deniedWritten = normalizeHostPath(entry.path, config.home, config.cwd);
+        if (deniedWritten === undefined) continue;
+        const deniedReal = realPath(deniedWritten);
         const rule = BUILT_IN_DENY_PATHS.includes(entry) ? "mount-deny-list" : "mount-user-deny-list";
-        if (isSameOrParent(deniedPath, path)) {
-          const what = deniedPath === path ? "is" : "is inside";
-          return { action: "refuse", path, rule, reason: `${displayPath(path, config.home)} ${what} ${entry.path} (${entry.why}).` };
+        const pairs: Array<[string, string]> = [[path, deniedReal], [written, deniedWritten], [path, deniedWritten]];
+        if (pairs.some(([p, d]) => isSameOrParent(d, p))) {
+          const what = pairs.some(([p, d]) => p === d) ? "is" : "is inside";
+          return { action: "refuse", path, rule, reason: `${displayPath(path, home)} ${what} ${entry.path} (${entry.why}).` };
         }
-        if (isSameOrParent(path, deniedPath)) {
-          return { action: "refuse", path, rule, reason: `Mounting ${displayPath(path, config.home)} would carry ${entry.path} (${entry.why}) into the sandbox.` };
+        if (pairs.some(([p, d]) => isSameOrParent(p, d))) {
+          return { action: "refuse", path, rule, reason: `Mounting ${displayPath(path, home)} would carry ${entry.path} (${entry.why}) into the sandbox.` };
         }
       }
       return { action: "allow", path };
+    },
+
+    checkMountTarget(containerPath) {
+      return checkMountTarget(containerPath);
     },
 
     scanText(text) {
@@ -202,21 +223,7 @@ export function createRefusePolicy(config: PolicyConfig = {}): RefusePolicy {
     },
 
     redact(text) {
-      // A marker can complete a token boundary that the secret it replaced was blocking
-      // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`), so redact until a scan finds nothing.
-      let redacted = text;
-      for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-        const findings = findSecrets(redacted, userPatterns);
-        if (findings.length === 0) break;
-        // A secret seen once is redacted everywhere, even where a boundary rule would not match
-        // it (the same key glued to a letter, `ask-proj-…`): a scanner miss must not leak it.
-        const secrets = new Map(findings.map((finding) => [redacted.slice(finding.start, finding.end), finding.rule]));
-        redacted = redactFindings(redacted, findings);
-        for (const [secret, rule] of secrets) {
-          if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE) redacted = redacted.split(secret).join(redactionMarker(rule));
-        }
-      }
-      return redacted;
+      return redactText(text, userPatterns);
     },
 
     checkSecret(provider, text) {

@@ -1,3 +1,5 @@
+import { shannonEntropy } from "./shannon-entropy.js";
+
 /**
  * Built-in value detectors. The formats are facts taken from the public rule sets of gitleaks
  * (`cmd/generate/config/rules/*.go`), secretlint and noseyparker, rewritten for JavaScript:
@@ -41,7 +43,33 @@ export type TokenFamily =
   | "stripe"
   | "vault"
   | "vercel"
-  | "xai";
+  | "xai"
+  | "atlassian"
+  | "azure"
+  | "bitbucket"
+  | "cloudflare"
+  | "cohere"
+  | "crates"
+  | "datadog"
+  | "discord"
+  | "generic"
+  | "hubspot"
+  | "mailgun"
+  | "mistral"
+  | "netlify"
+  | "newrelic"
+  | "nuget"
+  | "paypal"
+  | "planetscale"
+  | "postmark"
+  | "replicate"
+  | "rubygems"
+  | "square"
+  | "supabase"
+  | "teams"
+  | "telegram"
+  | "twilio"
+  | "basic-auth";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -57,6 +85,18 @@ export interface TokenRule {
   readonly minEntropy?: number;
   /** Known public values (SDK examples, docs) that are not secrets. */
   readonly allow?: (secret: string) => boolean;
+  /**
+   * The keyword sits inside or after the token (`…T3BlbkFJ…`, `…:x-oauth-basic@`): the pattern
+   * runs only on windows this many characters around each keyword occurrence, not from every
+   * word-like run of the text.
+   */
+  readonly window?: { readonly before: number; readonly after: number };
+  /**
+   * Refuses a match whose preceding text (up to 32 characters) matches this: a lookbehind kept
+   * out of the pattern, where it slowed every attempt (`AWS_SECRET_ACCESS_KEY=` belongs to the
+   * AWS rules, not to the keyword rule).
+   */
+  readonly notAfter?: RegExp;
 }
 
 // Token characters, for "not preceded/followed by" guards.
@@ -65,6 +105,37 @@ const NOT_AFTER_TOKEN = "(?<![A-Za-z0-9_-])";
 const NOT_BEFORE_TOKEN = "(?![A-Za-z0-9_-])";
 const NOT_BEFORE_WORD = "(?![A-Za-z0-9_])";
 const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
+const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
+
+/** Values the docs and examples use where a secret would go: never refused. */
+const PLACEHOLDER = /^(?:\$\{?|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)/i;
+
+/** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
+function looksFake(value: string): boolean {
+  return /fake|example|dummy|abcdefgh|test$/i.test(value);
+}
+
+function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER.test(value);
+}
+
+function decodeBase64Prefix(value: string, chars: number): string {
+  try {
+    return atob(value.slice(0, chars - (chars % 4)));
+  } catch {
+    return "";
+  }
+}
+
+function decodesTo(value: string, shape: RegExp): boolean {
+  return shape.test(decodeBase64Prefix(value, 200));
+}
+
+/** A Docker `auth` value is base64 of `user:password`. */
+function decodesToLogin(value: string): boolean {
+  const decoded = decodeBase64Prefix(value, value.length);
+  return /^[\x20-\x7e]{1,200}:[\x20-\x7e]{1,500}$/.test(decoded);
+}
 
 function rx(source: string, caseInsensitive = false): RegExp {
   return new RegExp(source, caseInsensitive ? "gdi" : "gd");
@@ -99,13 +170,13 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "github-app-installation-token", family: "github", description: "a GitHub App installation token", keywords: ["ghs_"], pattern: rx(`${NOT_AFTER_WORD}ghs_[0-9]{1,20}_ey[A-Za-z0-9_.-]{20,1000}`) },
   { id: "github-refresh-token", family: "github", description: "a GitHub refresh token", keywords: ["ghr_"], pattern: rx("ghr_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
   { id: "github-fine-grained-pat", family: "github", description: "a GitHub fine-grained personal access token", keywords: ["github_pat_"], pattern: rx("github_pat_[0-9A-Za-z_]{82,255}"), minEntropy: 3 },
-  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@`) },
+  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@`), window: { before: 102, after: 20 } },
 
   // GitLab (docs.gitlab.com token prefixes).
-  { id: "gitlab-pat", family: "gitlab", description: "a GitLab personal access token", keywords: ["glpat-"], pattern: rx("glpat-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{9})?"), minEntropy: 3 },
+  { id: "gitlab-pat", family: "gitlab", description: "a GitLab personal access token", keywords: ["glpat-"], pattern: rx("glpat-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9}|\\.[0-9a-z]{9})?"), minEntropy: 3 },
   { id: "gitlab-ptt", family: "gitlab", description: "a GitLab pipeline trigger token", keywords: ["glptt-"], pattern: rx("glptt-[0-9a-f]{40}"), minEntropy: 3 },
   { id: "gitlab-rrt", family: "gitlab", description: "a GitLab runner registration token", keywords: ["gr1348941"], pattern: rx("GR1348941[0-9A-Za-z_-]{20}"), minEntropy: 3 },
-  { id: "gitlab-runner-token", family: "gitlab", description: "a GitLab runner authentication token", keywords: ["glrt-"], pattern: rx("glrt-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{9})?"), minEntropy: 3 },
+  { id: "gitlab-runner-token", family: "gitlab", description: "a GitLab runner authentication token", keywords: ["glrt-"], pattern: rx("glrt-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9}|\\.[0-9a-z]{9})?"), minEntropy: 3 },
   { id: "gitlab-token", family: "gitlab", description: "a GitLab token", keywords: ["glcbt-", "gldt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glffct-"], pattern: rx("gl(?:cbt|dt|ft|imt|agent|oas|soat|ffct)-[0-9A-Za-z_-]{20,80}"), minEntropy: 3 },
   { id: "gitlab-session-cookie", family: "gitlab", description: "a GitLab session cookie", keywords: ["_gitlab_session="], pattern: rx("_gitlab_session=([0-9a-z]{32})"), minEntropy: 3 },
 
@@ -135,12 +206,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
   { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
   { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
-  { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}${NOT_BEFORE_TOKEN}`) },
-  { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,400}T3BlbkFJ[A-Za-z0-9_-]{20,400}${NOT_BEFORE_TOKEN}`), window: { before: 420, after: 420 } },
+  { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3, allow: looksFake },
   { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
   { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
   { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9]{80}${NOT_BEFORE_TOKEN}`) },
-  { id: "huggingface-access-token", family: "huggingface", description: "a Hugging Face access token", keywords: ["hf_"], pattern: rx(`${NOT_AFTER_WORD}(hf_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
+  { id: "huggingface-access-token", family: "huggingface", description: "a Hugging Face access token", keywords: ["hf_"], pattern: rx(`${NOT_AFTER_WORD}(hf_[A-Za-z0-9]{34,40})${NOT_BEFORE_TOKEN}`), minEntropy: 2, allow: looksFake },
   { id: "huggingface-organization-api-token", family: "huggingface", description: "a Hugging Face organization token", keywords: ["api_org_"], pattern: rx(`${NOT_AFTER_WORD}(api_org_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "perplexity-api-key", family: "perplexity", description: "a Perplexity API key", keywords: ["pplx-"], pattern: rx(`${NOT_AFTER_WORD}pplx-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
 
@@ -148,10 +219,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"']{8,500})`) },
   { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
-  { id: "docker-hub-pat", family: "docker", description: "a Docker Hub personal access token", keywords: ["dckr_pat_"], pattern: rx("dckr_pat_[A-Za-z0-9_-]{27,64}") },
+  { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
   // Payments, SaaS, infrastructure.
-  { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{24,247}${NOT_BEFORE_WORD}`) },
+  { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{24,247}${NOT_BEFORE_WORD}`), allow: isPlaceholder },
   { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`) },
   { id: "shopify-token", family: "shopify", description: "a Shopify token", keywords: ["shpss_", "shpat_", "shpca_", "shppa_"], pattern: rx(`shp(?:ss|at|ca|pa)_[A-Za-z0-9]{32,40}${NOT_BEFORE_WORD}`) },
   { id: "linear-api-key", family: "linear", description: "a Linear API key", keywords: ["lin_api_"], pattern: rx("lin_api_[A-Za-z0-9]{40}") },
@@ -159,7 +230,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "vercel-token", family: "vercel", description: "a Vercel token", keywords: ["vcp_", "vci_", "vca_", "vcr_", "vck_"], pattern: rx(`${NOT_AFTER_WORD}vc[pikar]_[A-Za-z0-9]{24,64}${NOT_BEFORE_TOKEN}`) },
   { id: "databricks-api-token", family: "databricks", description: "a Databricks token", keywords: ["dapi"], pattern: rx(`${NOT_AFTER_WORD}dapi[0-9a-fA-F]{32}(?:-[0-9])?${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "digitalocean-token", family: "digitalocean", description: "a DigitalOcean token", keywords: ["doo_v1_", "dop_v1_", "dor_v1_"], pattern: rx("do[opr]_v1_[a-f0-9]{64}") },
-  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"), minEntropy: 3.5 },
+  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("(?<![A-Za-z0-9])[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"), minEntropy: 3.5, window: { before: 16, after: 90 } },
   { id: "vault-service-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["hvs.", "hvr."], pattern: rx(`${NOT_AFTER_WORD}hv[sr]\\.[A-Za-z0-9_-]{90,120}`), minEntropy: 3.5 },
   { id: "vault-batch-token", family: "vault", description: "a HashiCorp Vault batch token", keywords: ["hvb."], pattern: rx(`${NOT_AFTER_WORD}hvb\\.[A-Za-z0-9_-]{138,300}`), minEntropy: 4 },
   // gitleaks allowlists the all-letter form: it is a camel-cased identifier (`s.AcceptanceTimeout…`).
@@ -175,9 +246,99 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "1password-service-account-token", family: "1password", description: "a 1Password service account token", keywords: ["ops_ey"], pattern: rx(`${NOT_AFTER_WORD}ops_eyJ[A-Za-z0-9+/]{250,4096}={0,3}`), minEntropy: 4 },
   { id: "age-secret-key", family: "age", description: "an age secret key", keywords: ["age-secret-key-1"], pattern: rx("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}") },
 
+  // Cloud: AWS beyond the key id, Azure, Google OAuth.
+  { id: "aws-session-token-value", family: "aws", description: "an AWS session token", keywords: ["iqojb3jpz2lu", "fwogzxivyxdz", "fqogzxivyxdz", "aqodyxdz"], pattern: rx(`${NOT_AFTER_B64}(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz|AQoDYXdz)[A-Za-z0-9/+]{100,4000}={0,2}`) },
+  { id: "aws-secret-near-key-id", family: "aws", description: "an AWS secret access key next to its key id", keywords: ["akia", "asia"], window: { before: 0, after: 240 }, pattern: rx(`${NOT_AFTER_B64}([A-Za-z0-9/+]{40})${NOT_BEFORE_B64}`), minEntropy: 4.2, allow: (key) => !(/[0-9]/.test(key) && /[a-z]/.test(key) && /[A-Z]/.test(key)) },
+  { id: "aws-appsync-api-key", family: "aws", description: "an AWS AppSync API key", keywords: ["da2-"], pattern: rx(`${NOT_AFTER_WORD}da2-[a-z0-9]{26}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "aws-mws-key", family: "aws", description: "an Amazon MWS auth token", keywords: ["amzn.mws."], pattern: rx("amzn\\.mws\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
+  { id: "azure-storage-key", family: "azure", description: "an Azure storage or Cosmos DB account key", keywords: ["accountkey", "sharedaccesskey", "primarykey", "primary_key", "masterkey"], pattern: rx(`(?:AccountKey|SharedAccessKey|PrimaryKey|primary_key|MasterKey)["']?\\s{0,5}[=:]\\s{0,5}["']?([A-Za-z0-9+/]{40,86}={0,2})${NOT_BEFORE_B64}`, true), minEntropy: 4 },
+  { id: "azure-sas-token", family: "azure", description: "an Azure shared access signature", keywords: ["sig="], pattern: rx(`[?&;]sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})`, true), minEntropy: 3.5 },
+  { id: "azure-ad-client-secret", family: "azure", description: "an Azure AD (Entra) client secret", keywords: ["q~"], pattern: rx(`(?<![A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])`), minEntropy: 3 },
+  { id: "azure-devops-pat", family: "azure", description: "an Azure DevOps personal access token", keywords: ["azdo"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z0-9]{52}AZDO[A-Za-z0-9]{4}${NOT_BEFORE_WORD}`), minEntropy: 3, window: { before: 54, after: 6 } },
+  { id: "azure-keyword-secret", family: "azure", description: "an Azure key", keywords: ["azure", "devops", "cosmos", "ado_pat"], pattern: rx(`(?:azure|devops|cosmos|ado)[A-Za-z0-9_.-]{0,30}?(?:key|pat|token|secret|password)["']?\\s{0,5}(?::|=|=>)\\s{0,5}["']?([a-z2-7]{52}|[A-Za-z0-9+/]{86}==|[a-f0-9]{32}|[A-Za-z0-9]{84})(?![A-Za-z0-9+/=])`, true), minEntropy: 3, window: { before: 2, after: 160 } },
+  { id: "gcp-oauth-access-token", family: "google", description: "a Google OAuth access token", keywords: ["ya29."], pattern: rx(`${NOT_AFTER_WORD}ya29\\.[0-9A-Za-z_-]{30,2048}`), minEntropy: 3.5 },
+  { id: "gcp-oauth-client-secret", family: "google", description: "a Google OAuth client secret", keywords: ["gocspx-"], pattern: rx(`${NOT_AFTER_WORD}GOCSPX-[0-9A-Za-z_-]{28}${NOT_BEFORE_TOKEN}`) },
+  { id: "gcp-oauth-refresh-token", family: "google", description: "a Google OAuth refresh token", keywords: ["1//0"], pattern: rx(`(?<![A-Za-z0-9_/])1//0[0-9A-Za-z_-]{40,512}`), minEntropy: 3.5 },
+
+  // Forges and chat beyond the prefixed tokens.
+  { id: "github-legacy-token", family: "github", description: "a GitHub token (legacy 40-hex form)", keywords: ["github", "gh_token", "gh_pat", "ghe_token"], pattern: rx(`(?:github|gh|ghe)[A-Za-z0-9_.-]{0,30}?(?:token|pat|secret|key|password|auth)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:token\\s)?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
+  { id: "github-oauth-client-secret", family: "github", description: "a GitHub OAuth app client secret", keywords: ["client_secret", "clientsecret", "client-secret"], pattern: rx(`client[_-]?secret["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 70 } },
+  { id: "bitbucket-app-password", family: "bitbucket", description: "a Bitbucket app password", keywords: ["atbb"], pattern: rx(`${NOT_AFTER_WORD}ATBB[A-Za-z0-9_=.-]{28,60}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt3", "atctt3", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)3[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
+  { id: "atlassian-legacy-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atlassian", "confluence", "jira"], pattern: rx(`(?:atlassian|confluence|jira)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret|password|pat)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
+  { id: "discord-bot-token", family: "discord", description: "a Discord bot token", keywords: ["mt", "mj", "mz", "mq", "nd", "nt", "nj", "nz", "od", "ot"], pattern: rx(`${NOT_AFTER_TOKEN}(?:M[TjzQ]|N[DTjz]|O[DT])[A-Za-z0-9_-]{21,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
+  { id: "discord-webhook-url", family: "discord", description: "a Discord webhook URL", keywords: ["/api/webhooks/"], pattern: rx("discord(?:app)?\\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_-]{60,80}", true) },
+  { id: "discord-client-secret", family: "discord", description: "a Discord client secret", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?(?:secret|token|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{32})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5 },
+  { id: "telegram-bot-token", family: "telegram", description: "a Telegram bot token", keywords: [":aa"], pattern: rx(`(?<![A-Za-z0-9_:-])[0-9]{5,16}:AA[A-Za-z0-9_-]{32,34}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "teams-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["webhook.office.com", "logic.azure.com"], pattern: rx("(?:(?<![a-z0-9-])[a-z0-9-]{1,63}\\.webhook\\.office\\.com/webhookb2/[A-Za-z0-9@/-]{40,300}|prod-[0-9]+\\.[a-z0-9]+\\.logic\\.azure\\.com(?::443)?/workflows/[A-Za-z0-9]+/triggers/[^\\s\"'<>]{10,400}?sig=[A-Za-z0-9_%-]{20,100})", true), window: { before: 66, after: 520 } },
+
+  // Payments, SaaS, infrastructure beyond the prefixed tokens above.
+  { id: "stripe-webhook-secret", family: "stripe", description: "a Stripe webhook signing secret", keywords: ["whsec_"], pattern: rx(`${NOT_AFTER_WORD}whsec_[A-Za-z0-9]{32,64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|sq0csp-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
+  { id: "paypal-client-secret", family: "paypal", description: "a PayPal client secret", keywords: ["paypal"], pattern: rx(`paypal[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{80})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
+  { id: "twilio-api-key", family: "twilio", description: "a Twilio API key", keywords: ["sk"], pattern: rx(`${NOT_AFTER_WORD}SK[0-9a-fA-F]{32}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "twilio-auth-token", family: "twilio", description: "a Twilio auth token", keywords: ["twilio"], pattern: rx(`twilio[A-Za-z0-9_.-]{0,30}?(?:token|secret|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
+  { id: "datadog-api-key", family: "datadog", description: "a Datadog API or application key", keywords: ["datadog", "dd_api", "dd_app", "dd-api", "dd-app", "dd_client"], pattern: rx(`(?:datadog|dd)[A-Za-z0-9_.-]{0,30}?(?:api|app|application|client)[_-]?(?:key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32}|[0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 120 } },
+  { id: "sentry-user-token", family: "sentry", description: "a Sentry user auth token", keywords: ["sntryu_"], pattern: rx(`${NOT_AFTER_WORD}sntryu_[a-f0-9]{64}${NOT_BEFORE_WORD}`) },
+  { id: "sentry-auth-token", family: "sentry", description: "a Sentry auth token", keywords: ["sentry"], pattern: rx(`sentry[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([a-f0-9]{64})(?![A-Za-z0-9])`, true), minEntropy: 3 },
+  { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
+  { id: "newrelic-license-key", family: "newrelic", description: "a New Relic license key", keywords: ["nral"], pattern: rx(`${NOT_AFTER_WORD}[a-f0-9]{36}NRAL${NOT_BEFORE_WORD}`), window: { before: 38, after: 6 } },
+  { id: "mailgun-key", family: "mailgun", description: "a Mailgun API or signing key", keywords: ["key-", "mailgun"], pattern: rx(`(?:${NOT_AFTER_TOKEN}key-[0-9a-f]{32}${NOT_BEFORE_WORD}|mailgun[A-Za-z0-9_.-]{0,30}?(?:key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}|[0-9a-f]{32}))(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 140 } },
+  { id: "postmark-server-token", family: "postmark", description: "a Postmark server token", keywords: ["postmark"], pattern: rx(`postmark[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
+  { id: "hubspot-token", family: "hubspot", description: "a HubSpot private app token", keywords: ["pat-na1-", "pat-eu1-", "pat-ap1-"], pattern: rx("pat-(?:na|eu|ap)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
+  { id: "hubspot-api-key", family: "hubspot", description: "a HubSpot API key", keywords: ["hubspot", "hapikey"], pattern: rx(`(?:hubspot|hapikey)[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
+  { id: "cloudflare-api-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cloudflare", "cf_api", "cf-api", "cf_token"], pattern: rx(`(?:cloudflare|cf)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{40}|[0-9a-f]{37})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5, window: { before: 2, after: 120 } },
+  { id: "cloudflare-origin-ca-key", family: "cloudflare", description: "a Cloudflare origin CA key", keywords: ["v1.0-"], pattern: rx(`${NOT_AFTER_WORD}v1\\.0-[a-f0-9]{24}-[a-f0-9]{146}`) },
+  { id: "heroku-api-key", family: "heroku", description: "a Heroku API key", keywords: ["heroku"], pattern: rx(`heroku[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
+  { id: "netlify-token", family: "netlify", description: "a Netlify access token", keywords: ["nfp_", "netlify"], pattern: rx(`(?:${NOT_AFTER_WORD}nfp_[A-Za-z0-9]{36}${NOT_BEFORE_WORD}|netlify[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?[A-Za-z0-9_-]{40,64}(?![A-Za-z0-9_-]))`, true), minEntropy: 3.5 },
+  { id: "supabase-token", family: "supabase", description: "a Supabase access token or secret key", keywords: ["sbp_", "sb_secret_"], pattern: rx(`${NOT_AFTER_WORD}(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,64})${NOT_BEFORE_TOKEN}`) },
+  { id: "planetscale-token", family: "planetscale", description: "a PlanetScale token or password", keywords: ["pscale_"], pattern: rx(`${NOT_AFTER_WORD}pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32,64}`), minEntropy: 3 },
+  { id: "linear-oauth-token", family: "linear", description: "a Linear OAuth token", keywords: ["lin_oauth_"], pattern: rx("lin_oauth_[a-f0-9]{64}") },
+  { id: "notion-integration-secret", family: "notion", description: "a Notion integration secret", keywords: ["secret_"], pattern: rx(`${NOT_AFTER_WORD}secret_[A-Za-z0-9]{43}${NOT_BEFORE_WORD}`), minEntropy: 4 },
+
+  // Registries and AI providers beyond the prefixed tokens above.
+  { id: "rubygems-api-token", family: "rubygems", description: "a RubyGems API key", keywords: ["rubygems_"], pattern: rx(`${NOT_AFTER_WORD}rubygems_[a-f0-9]{48}${NOT_BEFORE_WORD}`) },
+  { id: "nuget-api-key", family: "nuget", description: "a NuGet API key", keywords: ["oy2"], pattern: rx(`${NOT_AFTER_WORD}oy2[a-z0-9]{43}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "crates-api-token", family: "crates", description: "a crates.io API token", keywords: ["cio"], pattern: rx(`${NOT_AFTER_WORD}cio[A-Za-z0-9]{32}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "docker-config-auth", family: "docker", description: "a Docker registry login in config.json", keywords: ['"auth"'], pattern: rx(`"auth"\\s{0,5}:\\s{0,5}"([A-Za-z0-9+/]{12,1000}={0,2})"`), minEntropy: 3, allow: (value) => !decodesToLogin(value) },
+  { id: "replicate-api-token", family: "replicate", description: "a Replicate API token", keywords: ["r8_"], pattern: rx(`${NOT_AFTER_WORD}r8_[A-Za-z0-9]{37}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "mistral-api-key", family: "mistral", description: "a Mistral API key", keywords: ["mistral"], pattern: rx(`mistral[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{32})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
+  { id: "cohere-api-key", family: "cohere", description: "a Cohere API key", keywords: ["cohere", "co_api_key"], pattern: rx(`(?:cohere|co_api)[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{40})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
+
+  // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
+  { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
+  { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200})@[A-Za-z0-9.-]{2,}`), minEntropy: 2.5, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,5}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
 ];
+
+/**
+ * What the keyword rule leaves alone: placeholders, values without both letters and digits,
+ * property paths (`config.api.key`), UUIDs and hex digests (ids and hashes far more often than
+ * secrets; the vendors whose keys look so have their own keyword rules), and values in the
+ * shape of a token another rule owns (that rule's length and entropy checks decide).
+ */
+function isNotGenericSecret(value: string): boolean {
+  if (isPlaceholder(value) || !/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return true;
+  if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
+  // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
+  if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) || /^[0-9a-f]+$/i.test(value)) return true;
+  const lower = value.toLowerCase();
+  return lower.startsWith("eyj") || specificPrefixes().some((prefix) => lower.startsWith(prefix));
+}
+
+let prefixes: string[] | undefined;
+
+function specificPrefixes(): string[] {
+  prefixes ??= TOKEN_RULES.filter((rule) => rule.family !== "generic")
+    .flatMap((rule) => rule.keywords)
+    .filter((keyword) => keyword.length >= 3 && /^[a-z0-9]/.test(keyword) && !/^(?:aws|key|sig|cio)/.test(keyword));
+  return prefixes;
+}
 
 /** Finds PEM/PGP private-key blocks in linear time (a lazy regex would rescan to the end per header). */
 export const PRIVATE_KEY_RULE = {
@@ -192,14 +353,20 @@ const KEY_BODY_CHAR = /[A-Za-z0-9+/=]/;
 const MIN_KEY_BODY = 64;
 const MAX_UNTERMINATED_BODY = 16_384;
 
+const FOOTER_START = /-----END/gi;
+
+function indexOfFooter(text: string, from: number): number {
+  FOOTER_START.lastIndex = from;
+  return FOOTER_START.exec(text)?.index ?? -1;
+}
+
 export function findPrivateKeys(text: string): Array<{ start: number; end: number }> {
   const spans: Array<{ start: number; end: number }> = [];
-  const upper = text.toUpperCase();
   let nextFooter = -2; // -2: not looked up yet
   PRIVATE_KEY_HEADER.lastIndex = 0;
   for (let header = PRIVATE_KEY_HEADER.exec(text); header !== null; header = PRIVATE_KEY_HEADER.exec(text)) {
     const bodyStart = header.index + header[0].length;
-    if (nextFooter !== -1 && nextFooter < bodyStart) nextFooter = upper.indexOf("-----END", bodyStart);
+    if (nextFooter !== -1 && nextFooter < bodyStart) nextFooter = indexOfFooter(text, bodyStart);
     if (nextFooter !== -1) {
       if (nextFooter - bodyStart < MIN_KEY_BODY) continue;
       const footer = PRIVATE_KEY_FOOTER.exec(text.slice(nextFooter, nextFooter + 120));

@@ -15,31 +15,58 @@ function loadError(pattern: string): PolicyError | undefined {
 
 describe("user refuse patterns", () => {
   it.each([
-    ["/(a+)+$/", "nests a repeat inside a repeat"],
-    ["/(a|aa)*b/", "repeats a group of alternatives"],
-    ["/(x+x+)+y/", "nests a repeat inside a repeat"],
     ["/(\\w+)\\s\\1/", "uses a backreference"],
     ["/(?<w>a)\\k<w>/", "uses a backreference"],
-    ["/(?=.*secret)/", "repeats inside a lookaround"],
-    ["/[unclosed/", "has an unclosed character class"],
-    ["/(open/", "has an unclosed group"],
-    ["/a{1,5000}/", "repeats more than 1024 times"],
+    ["/(?=.*secret)/", "uses a lookahead"],
+    ["/tok(?!en)/", "uses a lookahead"],
+    ["/(?<=key=)[a-z]+/", "uses a lookbehind"],
+    ["/(?<!x)y/", "uses a lookbehind"],
+    ["/[unclosed/", "is not a valid regular expression"],
+    ["/(open/", "is not a valid regular expression"],
+    ["/a{1,5000}/", "is not a valid regular expression"],
     ["/x/g", 'has unsupported flags "g"'],
-    ["a*b*c*d*", "has more than 3 wildcards"],
     ["*", "matches everything"],
     ["/a?/", "matches the empty string"],
-    ["/\\w*\\w*\\w*\\w*\\w*!/", "has more than 4 variable repeats"],
-  ])("rejects %s at load, naming it", (pattern, why) => {
+  ])("rejects %s at load, naming it and why, with a hint", (pattern, why) => {
     const error = loadError(pattern);
     expect(error?.code).toBe("SBX_POLICY_BAD_PATTERN");
     expect(error?.message).toContain(JSON.stringify(pattern));
     expect(error?.message).toContain(why);
+    expect(error?.hint).toBeTruthy();
   });
 
-  it("rejects a pattern that scans slowly even though its shape passes the static check", () => {
-    const error = loadError("/\\w*\\w*\\w*\\w*!/");
-    expect(error?.code).toBe("SBX_POLICY_SLOW_PATTERN");
-    expect(error?.message).toContain("\\\\w*\\\\w*");
+  it("hole 5: names the pattern's position in the list and hints at a rewrite RE2 can run", () => {
+    let error: PolicyError | undefined;
+    try {
+      createRefusePolicy({ userPatterns: ["acme_*", "/(\\w+)-\\1/"] });
+    } catch (caught) {
+      if (isPolicyError(caught)) error = caught;
+    }
+    expect(error?.message).toBe(`Refuse pattern 2 (${JSON.stringify("/(\\w+)-\\1/")}) uses a backreference (\\1), which the linear-time engine (RE2) cannot run.`);
+    expect(error?.hint).toMatch(/RE2/);
+  });
+
+  it.each([
+    ["/^(a?){40}a{40}$/", "a".repeat(40), "a".repeat(39)],
+    ["/(?:a?){60}b/", `${"a".repeat(60)}b`, "a".repeat(60)],
+    ["/^(\\d?){30}\\d{30}$/", "1".repeat(30), "1".repeat(29)],
+    ["/^(a?){25}a{25}$/", "a".repeat(25), "a".repeat(24)],
+    ["/(a+)+$/", "xaaaa", "xaaab"],
+    ["/(x+x+)+y/", "xxxy", "xxxx"],
+    ["/\\w*\\w*\\w*\\w*!/", "abc!", "abc"],
+  ])("hole 5: loads the once-hanging pattern %s and matches it correctly", (pattern, matching, notMatching) => {
+    const policy = createRefusePolicy({ userPatterns: [`value:${pattern}`] });
+    expect(policy.checkEnv({ V: matching }).refused.map((d) => d.rule)).toEqual(["user-pattern-1"]);
+    expect(policy.checkEnv({ V: notMatching }).refused).toEqual([]);
+  });
+
+  it("hole 5: scans the inputs that hung the backtracking engine and finds what is there", () => {
+    const policy = createRefusePolicy({ userPatterns: ["/(?:a?){60}b/", "/^(\\d?){30}\\d{30}$/m"] });
+    const text = `${"a".repeat(20_000)}\n${"1".repeat(30)}\n${"a".repeat(59)}b`;
+    expect(policy.scanText(text).map((f) => [f.rule, f.start, f.end])).toEqual([
+      ["user-pattern-2", 20_001, 20_031],
+      ["user-pattern-1", 20_032, 20_092],
+    ]);
   });
 
   it("caps the length of a pattern", () => {
@@ -47,16 +74,24 @@ describe("user refuse patterns", () => {
   });
 
   it("loads ordinary employer patterns", () => {
-    for (const pattern of ["*.acme.corp", "ACME_*", "name:CORP_*", "value:acmetok_*", "/acme-[a-z0-9]{32}/i", "/\\bcorp\\.example\\.com\\b/", "/tok_[A-Za-z0-9]+/"]) {
+    for (const pattern of ["*.acme.corp", "ACME_*", "name:CORP_*", "value:acmetok_*", "/acme-[a-z0-9]{32}/i", "/\\bcorp\\.example\\.com\\b/", "/tok_[A-Za-z0-9]+/", "/(?<org>acme)-[0-9]+/"]) {
       expect(loadError(pattern), pattern).toBeUndefined();
     }
   });
 
-  it("bounds unbounded repeats instead of letting them run to the end of the text", () => {
+  it("matches an unbounded repeat to its end (RE2 needs no bound to stay linear)", () => {
     const policy = createRefusePolicy({ userPatterns: ["/tok_[a-z]+/"] });
-    const [finding] = policy.scanText(`tok_${"a".repeat(500)}`);
-    // `+` becomes {1,129}: the span stops there instead of at the end of the 500-letter run.
-    expect(finding?.end).toBe(4 + 129);
+    const [finding] = policy.scanText(`tok_${"a".repeat(500)} rest`);
+    expect(finding?.end).toBe(4 + 500);
+  });
+
+  it("matches globs case-insensitively and regexes with their flags", () => {
+    const policy = createRefusePolicy({ userPatterns: ["*.ACME.corp", "/corp-[0-9]{4}/i", "name:CORP_*"] });
+    expect(policy.scanText("see https://git.acme.CORP/x and Corp-1234").map((f) => [f.rule, f.start, f.end])).toEqual([
+      ["user-pattern-1", 4, 25],
+      ["user-pattern-2", 32, 41],
+    ]);
+    expect(policy.checkEnv({ corp_token: "x", CORPX: "y" }).refused.map((d) => d.name)).toEqual(["corp_token"]);
   });
 
   it("either loads or fails with an error naming the pattern, for random patterns", () => {
@@ -68,7 +103,6 @@ describe("user refuse patterns", () => {
     );
     fc.assert(
       fc.property(patterns, (pattern) => {
-        const started = performance.now();
         let policy: ReturnType<typeof createRefusePolicy>;
         try {
           policy = createRefusePolicy({ userPatterns: [pattern] });
@@ -77,13 +111,15 @@ describe("user refuse patterns", () => {
           expect((error as PolicyError).message).toContain(JSON.stringify(pattern.length > 256 ? pattern.slice(0, 40) + "…" : pattern));
           return;
         }
-        // What loads must scan adversarial text quickly.
-        const scanStarted = performance.now();
-        policy.scanText("a".repeat(20_000) + "\n" + "ab.-_ ".repeat(3_000));
-        expect(performance.now() - scanStarted).toBeLessThan(100);
-        expect(performance.now() - started).toBeLessThan(2_000);
+        // Whatever loads scans without throwing; its spans lie inside the text.
+        const text = "a".repeat(2_000) + "\n" + "ab.-_ ".repeat(300);
+        for (const finding of policy.scanText(text)) {
+          expect(finding.start).toBeGreaterThanOrEqual(0);
+          expect(finding.end).toBeLessThanOrEqual(text.length);
+          expect(finding.end).toBeGreaterThan(finding.start);
+        }
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
-  });
+  }, 60_000);
 });

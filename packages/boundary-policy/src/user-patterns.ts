@@ -1,3 +1,5 @@
+import { RE2JS } from "re2js";
+
 import { PolicyError } from "./policy-error.js";
 
 /**
@@ -8,10 +10,10 @@ import { PolicyError } from "./policy-error.js";
  *     `*` is any run of non-space characters and `?` one non-space character; globs ignore case.
  *   - an optional `name:` or `value:` prefix limits the entry to env names or to values/text.
  *
- * Catastrophic backtracking cannot be ruled out by running a pattern, so it is ruled out by
- * shape: backreferences, nested or alternating repeats, and lookarounds holding repeats are
- * rejected at load; unbounded repeats are bounded to {@link MAX_REPEAT}; and the compiled pattern
- * must then scan adversarial probe strings within a time budget, or it is rejected by name.
+ * Every pattern runs on RE2 (re2js, pure JavaScript): matching is linear in the text by
+ * construction, whatever the pattern, so no shape check or clock is needed to keep a pattern
+ * from hanging sbx. What RE2 cannot express (backreferences, lookarounds) is refused at load,
+ * naming the pattern and why.
  */
 export interface UserPattern {
   /** The entry as the user wrote it (config, not secret), for reasons and errors. */
@@ -20,40 +22,34 @@ export interface UserPattern {
   readonly rule: string;
   readonly scope: "any" | "name" | "value";
   /** Whole-name test for env names. */
-  readonly name: RegExp;
-  /** Global search for spans in values and free text. */
-  readonly value: RegExp;
+  matchesName(name: string): boolean;
   /**
-   * A glob's leading/trailing `*` is not searched for (a leading unbounded run makes every
-   * position a start); the found span is widened over the adjoining non-space run instead.
+   * Every match span in `text`, in order, not overlapping. `lower` is `text.toLowerCase()` (the
+   * caller has it already): a literal that must occur lets most texts skip the engine.
    */
-  readonly widen: { readonly left: boolean; readonly right: boolean };
+  findSpans(text: string, lower: string): Array<[number, number]>;
 }
 
 export const MAX_PATTERN_LENGTH = 256;
-export const MAX_REPEAT = 128;
-const MAX_EXPLICIT_REPEAT = 1024;
-const MAX_GLOB_STARS = 3;
-const PROBE_LENGTH = 20_000;
-const PROBE_BUDGET_MS = 8;
-const PROBE_SIZES = [16, 32, 64, 128, 256, 512, 1024, 4096, PROBE_LENGTH];
-const MAX_VARIABLE_REPEATS = 4;
 
-function badPattern(source: string, why: string, hint?: string, cause?: unknown): PolicyError {
-  return new PolicyError("SBX_POLICY_BAD_PATTERN", `Refuse pattern ${JSON.stringify(source)} ${why}.`, {
-    hint: hint ?? "Fix or remove it in SANDBOX_REFUSE_PATTERNS or the sbx config file.",
-    cause,
-  });
+const HINT = "Fix or remove it in SANDBOX_REFUSE_PATTERNS or the sbx config file.";
+const RE2_HINT =
+  "sbx runs refuse patterns with RE2, which matches in linear time and so has no backreferences or lookarounds: match the text itself, e.g. /key=[a-z]+/ instead of /(?<=key=)[a-z]+/.";
+
+function badPattern(label: string, source: string, why: string, hint = HINT, cause?: unknown): PolicyError {
+  return new PolicyError("SBX_POLICY_BAD_PATTERN", `Refuse pattern ${label}${JSON.stringify(source)}${label ? ")" : ""} ${why}.`, { hint, cause });
 }
 
 export function compileUserPatterns(sources: readonly string[]): UserPattern[] {
-  return sources.map((source, index) => compileUserPattern(source, `user-pattern-${index + 1}`));
+  return sources.map((source, index) => compileUserPattern(source, `user-pattern-${index + 1}`, sources.length > 1 ? index + 1 : undefined));
 }
 
-export function compileUserPattern(source: string, rule: string): UserPattern {
-  if (source.length === 0) throw badPattern(source, "is empty");
+/** `position`: the entry's 1-based place in the list, named in errors when there are several. */
+export function compileUserPattern(source: string, rule: string, position?: number): UserPattern {
+  const label = position === undefined ? "" : `${position} (`;
+  if (source.length === 0) throw badPattern(label, source, "is empty");
   if (source.length > MAX_PATTERN_LENGTH) {
-    throw badPattern(source.slice(0, 40) + "…", `is longer than ${MAX_PATTERN_LENGTH} characters`);
+    throw badPattern(label, source.slice(0, 40) + "…", `is longer than ${MAX_PATTERN_LENGTH} characters`);
   }
   let scope: UserPattern["scope"] = "any";
   let body = source;
@@ -63,195 +59,131 @@ export function compileUserPattern(source: string, rule: string): UserPattern {
     body = body.slice(scoped[0].length);
   }
   const regexLiteral = /^\/(.*)\/([a-z]*)$/s.exec(body);
-  const compiled = regexLiteral
-    ? { ...compileRegex(source, regexLiteral[1] as string, regexLiteral[2] as string), widen: { left: false, right: false } }
-    : compileGlob(source, body);
-  probeForBacktracking(source, compiled.value, body);
+  const compiled = regexLiteral ? compileRegex(label, source, regexLiteral[1] as string, regexLiteral[2] as string) : compileGlob(label, source, body);
   return { source, rule, scope, ...compiled };
 }
 
-function compileGlob(source: string, glob: string): { name: RegExp; value: RegExp; widen: UserPattern["widen"] } {
-  const stars = glob.split("*").length - 1;
-  if (stars > MAX_GLOB_STARS) throw badPattern(source, `has more than ${MAX_GLOB_STARS} wildcards`);
+type Compiled = Pick<UserPattern, "matchesName" | "findSpans">;
+
+function compileGlob(label: string, source: string, glob: string): Compiled {
   const core = glob.replace(/^\*+/, "").replace(/\*+$/, "");
-  if (core.replace(/[*?]/g, "").length === 0) throw badPattern(source, "matches everything");
+  if (core.replace(/[*?]/g, "").length === 0) throw badPattern(label, source, "matches everything");
   const translate = (text: string, star: string, one: string): string =>
-    [...text].map((char) => (char === "*" ? star : char === "?" ? one : char.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"))).join("");
+    [...text].map((char) => (char === "*" ? star : char === "?" ? one : RE2JS.quote(char))).join("");
+  const name = RE2JS.compile(`^(?:${translate(glob, "(?s:.*)", "(?s:.)")})$`, RE2JS.CASE_INSENSITIVE);
+  const value = RE2JS.compile(translate(core, "\\S*", "\\S"), RE2JS.CASE_INSENSITIVE);
+  // The longest literal piece must occur (lower-cased) for the glob to match anywhere.
+  const literal = core
+    .toLowerCase()
+    .split(/[*?]/)
+    .reduce((longest, piece) => (piece.length > longest.length ? piece : longest), "");
+  const widenLeft = glob.startsWith("*");
+  const widenRight = glob.endsWith("*");
+  // Most globs are `prefix*` or `*.domain`: a plain literal once the outer stars are gone, found
+  // with indexOf on the lower-cased text (when lower-casing kept every offset).
+  const pureLiteral = !/[*?]/.test(core);
   return {
-    name: new RegExp(`^(?:${translate(glob, `.{0,${MAX_REPEAT}}`, ".")})$`, "i"),
-    value: new RegExp(translate(core, `[^\\s]{0,${MAX_REPEAT}}`, "[^\\s]"), "gi"),
-    widen: { left: glob.startsWith("*"), right: glob.endsWith("*") },
+    matchesName: (candidate) => name.testExact(candidate),
+    findSpans(text, lower) {
+      if (!lower.includes(literal)) return [];
+      const spans = pureLiteral && lower.length === text.length ? literalSpans(lower, literal) : allSpans(value, text);
+      // A glob's leading/trailing `*` is not searched for (every position would start a match);
+      // the found span is widened over the adjoining non-space run instead.
+      return spans.map(([start, end]) => [widenLeft ? widenOverNonSpace(text, start, -1) : start, widenRight ? widenOverNonSpace(text, end, 1) : end]);
+    },
   };
 }
 
-function compileRegex(source: string, body: string, flags: string): { name: RegExp; value: RegExp } {
+function compileRegex(label: string, source: string, body: string, flags: string): Compiled {
   if (!/^[imsu]*$/.test(flags) || new Set(flags).size !== flags.length) {
-    throw badPattern(source, `has unsupported flags "${flags}"`, "Use only the flags i, m, s and u.");
+    throw badPattern(label, source, `has unsupported flags "${flags}"`, "Use only the flags i, m, s and u.");
   }
-  const bounded = boundRepeats(source, body);
-  let value: RegExp;
+  const unsupported = unsupportedSyntax(body);
+  if (unsupported) throw badPattern(label, source, `uses ${unsupported}, which the linear-time engine (RE2) cannot run`, RE2_HINT);
+  let engineFlags = 0;
+  if (flags.includes("i")) engineFlags |= RE2JS.CASE_INSENSITIVE;
+  if (flags.includes("m")) engineFlags |= RE2JS.MULTILINE;
+  if (flags.includes("s")) engineFlags |= RE2JS.DOTALL;
+  let value: RE2JS;
+  let name: RE2JS;
   try {
-    value = new RegExp(bounded, `${flags}g`);
+    const translated = RE2JS.translateRegExp(body);
+    value = RE2JS.compile(translated, engineFlags);
+    name = RE2JS.compile(`^(?:${translated})$`, engineFlags);
   } catch (error) {
-    throw badPattern(source, "is not a valid regular expression", undefined, error);
+    throw badPattern(label, source, "is not a valid regular expression", `${HINT} (${(error as Error).message.split("\n")[0]})`, error);
   }
-  if (value.test("")) throw badPattern(source, "matches the empty string");
-  return { name: new RegExp(bounded, flags), value };
+  if (value.test("")) throw badPattern(label, source, "matches the empty string");
+  return {
+    matchesName: (candidate) => name.test(candidate),
+    findSpans: (text) => allSpans(value, text),
+  };
 }
 
-interface GroupFrame {
-  lookaround: boolean;
-  repeats: boolean;
-  alternates: boolean;
-}
-
-/**
- * A one-pass walk over the regex source: rejects the shapes that backtrack catastrophically and
- * rewrites `*`, `+` and `{n,}` to bounded repeats. Returns the rewritten source.
- */
-function boundRepeats(source: string, body: string): string {
-  const stack: GroupFrame[] = [{ lookaround: false, repeats: false, alternates: false }];
-  let out = "";
-  // What the next quantifier would apply to.
-  let lastAtom: "none" | "simple" | { repeats: boolean; alternates: boolean } = "none";
-  let variableRepeats = 0;
-  let i = 0;
-  const top = (): GroupFrame => stack[stack.length - 1] as GroupFrame;
-
-  while (i < body.length) {
-    const char = body[i] as string;
+/** Backreferences and lookarounds, found by a walk that skips escapes and character classes. */
+function unsupportedSyntax(body: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i];
     if (char === "\\") {
-      const next = body[i + 1];
-      if (next === undefined) throw badPattern(source, "ends with a lone backslash");
-      if (/[1-9]/.test(next) || (next === "k" && body[i + 2] === "<")) {
-        throw badPattern(source, "uses a backreference", "Backreferences can take exponential time; rewrite without them.");
-      }
-      let end = i + 2;
-      if ((next === "p" || next === "P" || next === "u") && body[end] === "{") {
-        const close = body.indexOf("}", end);
-        end = close === -1 ? body.length : close + 1;
-      }
-      out += body.slice(i, end);
-      i = end;
-      lastAtom = "simple";
+      const next = body[i + 1] ?? "";
+      if (!inClass && /[1-9]/.test(next)) return `a backreference (\\${next})`;
+      if (!inClass && next === "k" && body[i + 2] === "<") return "a backreference (\\k<…>)";
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (char === "]") inClass = false;
       continue;
     }
     if (char === "[") {
-      let end = i + 1;
-      if (body[end] === "^") end++;
-      if (body[end] === "]") end++;
-      while (end < body.length && body[end] !== "]") end += body[end] === "\\" ? 2 : 1;
-      if (end >= body.length) throw badPattern(source, "has an unclosed character class");
-      out += body.slice(i, end + 1);
-      i = end + 1;
-      lastAtom = "simple";
+      inClass = true;
+      if (body[i + 1] === "]") i++;
       continue;
     }
-    if (char === "(") {
-      const lookaround = /^\(\?<?[=!]/.test(body.slice(i, i + 4));
-      stack.push({ lookaround, repeats: false, alternates: false });
-      const opener = /^\(\?(?:<?[=!]|:|<[A-Za-z_$][A-Za-z0-9_$]*>)?/.exec(body.slice(i))?.[0] ?? "(";
-      out += opener;
-      i += opener.length;
-      lastAtom = "none";
-      continue;
+    if (char === "(" && body[i + 1] === "?") {
+      const kind = body.slice(i + 2, i + 4);
+      if (kind.startsWith("=") || kind.startsWith("!")) return "a lookahead";
+      if (kind === "<=" || kind === "<!") return "a lookbehind";
     }
-    if (char === ")") {
-      if (stack.length === 1) throw badPattern(source, "has an unbalanced parenthesis");
-      const frame = stack.pop() as GroupFrame;
-      if (frame.lookaround && frame.repeats) {
-        throw badPattern(source, "repeats inside a lookaround", "Lookarounds over repeats can backtrack badly; use a plain match.");
-      }
-      if (frame.repeats) top().repeats = true;
-      out += ")";
-      i++;
-      lastAtom = frame.lookaround ? "simple" : { repeats: frame.repeats, alternates: frame.alternates };
-      continue;
-    }
-    if (char === "|") {
-      top().alternates = true;
-      out += "|";
-      i++;
-      lastAtom = "none";
-      continue;
-    }
-    const quantifier = /^(?:[*+?]|\{(\d+)(,(\d*))?\})\??/.exec(body.slice(i));
-    if (quantifier && (char !== "{" || quantifier[1] !== undefined)) {
-      if (lastAtom === "none") throw badPattern(source, "has a quantifier with nothing to repeat");
-      const token = quantifier[0];
-      const lazy = token.length > 1 && token.endsWith("?") && token !== "?" ? "?" : "";
-      let min: number;
-      let max: number | undefined;
-      if (token.startsWith("*")) [min, max] = [0, undefined];
-      else if (token.startsWith("+")) [min, max] = [1, undefined];
-      else if (token.startsWith("?")) [min, max] = [0, 1];
-      else {
-        min = Number(quantifier[1]);
-        max = quantifier[2] === undefined ? min : quantifier[3] === "" ? undefined : Number(quantifier[3]);
-      }
-      if (max !== undefined && max > MAX_EXPLICIT_REPEAT) {
-        throw badPattern(source, `repeats more than ${MAX_EXPLICIT_REPEAT} times`);
-      }
-      const repeats = max === undefined || max > 1;
-      if (repeats && typeof lastAtom === "object" && (lastAtom.repeats || lastAtom.alternates)) {
-        throw badPattern(
-          source,
-          lastAtom.repeats ? "nests a repeat inside a repeat" : "repeats a group of alternatives",
-          "Nested repeats can take exponential time; use a character class such as [ab]+ instead.",
-        );
-      }
-      if (repeats) top().repeats = true;
-      if (max === undefined || max > min) variableRepeats++;
-      if (variableRepeats > MAX_VARIABLE_REPEATS) throw badPattern(source, `has more than ${MAX_VARIABLE_REPEATS} variable repeats`);
-      out += max === undefined ? `{${min},${min + MAX_REPEAT}}${lazy}` : token;
-      i += token.length;
-      lastAtom = "none";
-      continue;
-    }
-    out += char;
-    i++;
-    lastAtom = "simple";
   }
-  if (stack.length !== 1) throw badPattern(source, "has an unclosed group");
-  return out;
+  return undefined;
 }
 
 /**
- * Scans inputs built from the pattern's own characters and from common runs, with a clock. Sizes
- * double so a polynomial blow-up (degree at most {@link MAX_VARIABLE_REPEATS}) shows on a
- * short probe before a long one could hang.
+ * Every leftmost-first match, in order. The DFA answers "is there any?" first, in one pass: most
+ * texts hold no employer pattern and never pay for the span-finding engine.
  */
-function probeForBacktracking(source: string, pattern: RegExp, body: string): void {
-  const literals = [...new Set(body.replace(/\\[dws]/gi, "").replace(/[\\^$.*+?()[\]{}|]/g, ""))].join("");
-  const seeds = ["a", "0", " ", "-", "aA0", "a@", "a.", literals, literals + " "].filter((seed) => seed.length > 0);
-  for (const size of PROBE_SIZES) {
-    const budget = 1 + (PROBE_BUDGET_MS * size) / PROBE_LENGTH;
-    for (const seed of seeds) {
-      const probe = seed.repeat(Math.ceil(size / seed.length)).slice(0, size);
-      // The clock is noisy (JIT tiers, GC): only a pattern slow on every try is rejected.
-      let elapsed = timeScan(pattern, probe);
-      for (let retry = 0; elapsed > budget && retry < 4; retry++) elapsed = Math.min(elapsed, timeScan(pattern, probe));
-      if (elapsed > budget) throw slowPattern(source);
-    }
+function allSpans(pattern: RE2JS, text: string): Array<[number, number]> {
+  if (!pattern.test(text)) return [];
+  const spans: Array<[number, number]> = [];
+  const matcher = pattern.matcher(text);
+  let from = 0;
+  while (from <= text.length && matcher.find(from)) {
+    const start = matcher.start();
+    const end = matcher.end();
+    if (end > start) spans.push([start, end]);
+    from = end > start ? end : end + 1;
   }
+  return spans;
 }
 
-function slowPattern(source: string): PolicyError {
-  return new PolicyError(
-    "SBX_POLICY_SLOW_PATTERN",
-    `Refuse pattern ${JSON.stringify(source)} is too slow to scan with (it backtracks).`,
-    { hint: "Anchor it on a literal prefix and use fewer, bounded repeats such as {1,64}." },
-  );
+function literalSpans(lower: string, literal: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (let at = lower.indexOf(literal); at !== -1; at = lower.indexOf(literal, at + literal.length)) spans.push([at, at + literal.length]);
+  return spans;
 }
 
-function timeScan(pattern: RegExp, text: string): number {
-  const started = performance.now();
-  pattern.lastIndex = 0;
-  let budget = 10_000;
-  for (let match = pattern.exec(text); match !== null && budget-- > 0; match = pattern.exec(text)) {
-    if (match[0].length === 0) pattern.lastIndex++;
-    if (performance.now() - started > PROBE_BUDGET_MS * 4) break;
-  }
-  pattern.lastIndex = 0;
-  return performance.now() - started;
+const MAX_WIDEN = 256;
+
+function widenOverNonSpace(text: string, from: number, step: -1 | 1): number {
+  let at = from;
+  const limit = step < 0 ? Math.max(0, from - MAX_WIDEN) : Math.min(text.length, from + MAX_WIDEN);
+  if (step < 0) while (at > limit && !isSpace(text.charCodeAt(at - 1))) at--;
+  else while (at < limit && !isSpace(text.charCodeAt(at))) at++;
+  return at;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || code === 0x2028 || code === 0x2029;
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -92,5 +92,15 @@ describe("sbx policy check", () => {
     const { code, output } = await run({ env, profile: "work", json: true });
     expect(code).toBe(3);
     expect(JSON.parse(output)).toMatchObject({ profile: "work", refused: [{ name: "NPM_REGISTRY", rule: "user-pattern-1" }] });
+  });
+
+  it("hole 3: says refused for --path through a symlink to ~/.ssh", async () => {
+    await mkdir(join(root, "home/.ssh"), { recursive: true });
+    await symlink(join(root, "home/.ssh"), join(root, "project/keys"));
+    const { code, output } = await run({ path: join(root, "project/keys") });
+    expect(code).toBe(3);
+    expect(output).toContain("refused");
+    expect(output).toContain("~/.ssh");
+    expect(output).not.toContain("Nothing refused");
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * Every place where one of `needles` (each at least {@link MIN_NEEDLE} long) occurs in `text`,
+ * in one pass: positions whose first two characters start no needle are skipped with one table
+ * look-up, the rest are hashed on their first {@link MIN_NEEDLE} characters and compared only
+ * with the needles of that hash. The cost follows the text, not the number of needles.
+ *
+ * Returns `[start, end, value]` triples in order of start; at one start only the longest needle.
+ */
+export const MIN_NEEDLE = 8;
+
+export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>): Array<[number, number, T]> {
+  if (needles.size === 0) return [];
+  const starts = new Uint8Array(65_536);
+  const byHash = new Map<number, Array<[string, T]>>();
+  for (const [needle, payload] of needles) {
+    if (needle.length < MIN_NEEDLE) continue;
+    starts[pairCode(needle, 0)] = 1;
+    const key = hashAt(needle, 0);
+    const bucket = byHash.get(key);
+    if (bucket) bucket.push([needle, payload]);
+    else byHash.set(key, [[needle, payload]]);
+  }
+  for (const bucket of byHash.values()) bucket.sort((a, b) => b[0].length - a[0].length);
+  const found: Array<[number, number, T]> = [];
+  const last = text.length - MIN_NEEDLE;
+  for (let i = 0; i <= last; i++) {
+    if (starts[pairCode(text, i)] === 0) continue;
+    const bucket = byHash.get(hashAt(text, i));
+    if (bucket === undefined) continue;
+    for (const [needle, payload] of bucket) {
+      if (text.startsWith(needle, i)) {
+        found.push([i, i + needle.length, payload]);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** The first two characters folded into 16 bits: a cheap filter before hashing a position. */
+function pairCode(text: string, at: number): number {
+  return ((text.charCodeAt(at) & 0xff) << 8) | (text.charCodeAt(at + 1) & 0xff);
+}
+
+function hashAt(text: string, at: number): number {
+  let hash = 0;
+  for (let i = at; i < at + MIN_NEEDLE; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+  return hash;
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+
+import { createRefusePolicy } from "./index.js";
+import { findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, redactText, type ScanStats } from "./scan-text.js";
+import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
+
+const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU";
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** `count` distinct, real-shaped AWS access key ids. */
+function awsKeyIds(count: number): string[] {
+  return Array.from({ length: count }, (_, n) => {
+    let body = "";
+    for (let i = 0, x = n * 2654435761 + 12345; i < 16; i++, x = Math.floor(x / 7) + i * 31) body += ALPHABET[x % 32];
+    return `AKIA${body}`;
+  });
+}
+
+function markerSoup(count: number): { text: string; keys: string[] } {
+  const keys = awsKeyIds(count);
+  return { text: keys.map((key) => `[REDACTED:github-pat] id=${key}\n`).join(""), keys };
+}
+
+const newStats = (): ScanStats => ({ scans: 0, markerChecks: 0, rewrites: 0 });
+
+describe("linear time", () => {
+  it("scans and redacts 30 000 markers and 30 000 distinct AWS key ids, leaving every marker and no key", () => {
+    const { text } = markerSoup(30_000);
+    const policy = createRefusePolicy();
+    expect(policy.scanText(text)).toHaveLength(30_000);
+    const redacted = policy.redact(text);
+    expect(redacted).toBe("[REDACTED:github-pat] id=[REDACTED:aws-access-token]\n".repeat(30_000));
+    expect(redacted).not.toMatch(/AKIA[A-Z2-7]{16}/);
+  });
+
+  it("does work proportional to the text, not to the number of secrets in it", () => {
+    const counts = [5_000, 10_000, 20_000].map((count) => {
+      const { text } = markerSoup(count);
+      const scan = newStats();
+      findSecrets(text, [], scan);
+      const redact = newStats();
+      redactText(text, [], redact);
+      return { count, scan, redact };
+    });
+    for (const { count, scan, redact } of counts) {
+      expect(scan.scans).toBe(1);
+      // Each finding is compared with the markers around it, not with every marker.
+      expect(scan.markerChecks).toBeLessThanOrEqual(4 * count);
+      // One scan, one rewrite, and at most one scan to confirm: not one pass per distinct secret.
+      expect(redact.scans).toBeLessThanOrEqual(2);
+      expect(redact.rewrites).toBe(1);
+    }
+    const [small, , large] = counts as [(typeof counts)[0], (typeof counts)[0], (typeof counts)[0]];
+    expect(large.scan.markerChecks / small.scan.markerChecks).toBeLessThanOrEqual(4.4);
+  });
+});
+
+describe("Unicode format characters inside a token", () => {
+  it.each([
+    ["zero-width joiner", "\u200D"],
+    ["zero-width non-joiner", "\u200C"],
+    ["soft hyphen", "\u00AD"],
+    ["byte order mark", "\uFEFF"],
+    ["zero-width space", "\u200B"],
+    ["word joiner", "\u2060"],
+    ["right-to-left mark", "\u200F"],
+  ])("finds a GitHub token with a %s inside and redacts all of it", (_name, char) => {
+    const hidden = `${GITHUB_PAT.slice(0, 10)}${char}${GITHUB_PAT.slice(10, 20)}${char}${GITHUB_PAT.slice(20)}`;
+    const text = `token: ${hidden} end`;
+    const policy = createRefusePolicy();
+    const findings = policy.scanText(text);
+    expect(findings.map((f) => [f.rule, text.slice(f.start, f.end)])).toEqual([["github-pat", hidden]]);
+    expect(policy.redact(text)).toBe("token: [REDACTED:github-pat] end");
+  });
+
+  it("keeps offsets right for text before and after the hidden token", () => {
+    const text = `\uFEFFa\u200Db ${GITHUB_PAT.slice(0, 5)}\u200D${GITHUB_PAT.slice(5)} c\u00ADd`;
+    const [finding] = createRefusePolicy().scanText(text);
+    expect(text.slice(finding?.start, finding?.end).replace(/\u200D/g, "")).toBe(GITHUB_PAT);
+    expect(createRefusePolicy().redact(text)).toBe("\uFEFFa\u200Db [REDACTED:github-pat] c\u00ADd");
+  });
+});
+
+describe("the format-character prefilter", () => {
+  it("covers every code point of Unicode category Cf", () => {
+    const missed: string[] = [];
+    for (let code = 0; code <= 0x10ffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const char = String.fromCodePoint(code);
+      if (FORMAT_CHARACTERS_EXACT.test(char) && !FORMAT_CHARACTER.test(char)) missed.push(code.toString(16));
+    }
+    expect(missed).toEqual([]);
+  });
+});
+
+describe("redact for other tools", () => {
+  it("is a plain text → text function that can be handed on unbound", () => {
+    const { redact } = createRefusePolicy();
+    const passOn = (fn: (text: string) => string): string => fn(`token ${GITHUB_PAT} and glpat-${"Ab1_".repeat(7)}.01.a1b2c3d4e`);
+    expect(passOn(redact)).toBe("token [REDACTED:github-pat] and [REDACTED:gitlab-pat]");
+  });
+});
+
+describe("keyword windows on large texts", () => {
+  it("find exactly what scanning every rule over the whole text finds", () => {
+    const cases = [...loadSecretCorpus(), ...loadVendorCorpus()].map((c) => c.text);
+    // Shuffled by a fixed stride, glued with and without separators, past the large-text size.
+    const pieces: string[] = [];
+    for (let i = 0, at = 0; pieces.join("").length < 300_000; i++, at = (at + 37) % cases.length) pieces.push(cases[at] as string, i % 3 === 0 ? "" : i % 3 === 1 ? "\n" : " x=");
+    const text = pieces.join("");
+    const windowed = findSecrets(text, []).map((f) => `${f.rule}@${f.start}-${f.end}`);
+    const whole = findSecrets(text, [], undefined, "whole").map((f) => `${f.rule}@${f.start}-${f.end}`);
+    expect(windowed.length).toBeGreaterThan(500);
+    expect(windowed).toEqual(whole);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+
+import { createRefusePolicy, TOKEN_RULES } from "./index.js";
+import { matchRule } from "./scan-text.js";
+import type { TokenRule } from "./token-rules.js";
+import { loadSecretCorpus, loadVendorCorpus, type CorpusCase } from "./test-support/secret-corpus.js";
+
+const policy = createRefusePolicy();
+const corpus: CorpusCase[] = [...loadSecretCorpus(), ...loadVendorCorpus()];
+
+const rule = (id: string): TokenRule => TOKEN_RULES.find((candidate) => candidate.id === id) as TokenRule;
+
+const vendorCases = new Set(loadVendorCorpus().map((c) => c.text));
+
+/**
+ * Where each rule fires on its own family's positives, and whether its span holds the whole
+ * secret. Only the vendor-format cases name the exact token (upstream cases' `secret` is often a
+ * context string), so "whole" is judged on those.
+ */
+function positivesOf(ruleId: string): Array<{ testCase: CorpusCase; whole: boolean }> {
+  const own = rule(ruleId);
+  return corpus
+    .filter((c) => c.expect === "match" && c.family === own.family)
+    .flatMap((testCase) => {
+      const [finding] = matchRule(own, testCase.text);
+      if (finding === undefined) return [];
+      const found = testCase.text.slice(finding.start, finding.end);
+      const exact = vendorCases.has(testCase.text) && testCase.secret !== undefined;
+      return [{ testCase, whole: !exact || found.includes(testCase.secret as string) }];
+    });
+}
+
+/** Rules whose only corpus positives are in the other rule's family (shapes they share). */
+const NO_POSITIVE_OF_THEIR_OWN: Record<string, string> = {};
+
+describe("every built-in rule", () => {
+  it.each(TOKEN_RULES.map((rule) => rule.id))("%s has a positive in the corpora and matches its whole token there", (id) => {
+    if (NO_POSITIVE_OF_THEIR_OWN[id]) return;
+    const positives = positivesOf(id);
+    expect(positives.length, `no corpus positive for ${id}`).toBeGreaterThan(0);
+    expect(positives.filter((p) => !p.whole).map((p) => `${p.testCase.text.slice(0, 160)} :: ${p.testCase.secret ?? ""}`)).toEqual([]);
+  });
+
+  it.each([...new Set(TOKEN_RULES.map((rule) => rule.family))])("family %s has negatives in the corpora, none refused", (family) => {
+    const negatives = corpus.filter((c) => c.expect === "no-match" && c.family === family);
+    expect(negatives.length, `no corpus negative for ${family}`).toBeGreaterThan(0);
+    expect(negatives.filter((c) => policy.scanText(c.text).length > 0).map((c) => c.text)).toEqual([]);
+  });
+});

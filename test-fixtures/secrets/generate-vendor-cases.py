@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Writes vendor-formats.jsonl: token cases built from each vendor's documented token format.
+
+Every positive is a random token of the documented shape (seeded, so the file is reproducible),
+set in the contexts a developer's text has (dotenv, JSON, YAML, shell, URL, prose). Every
+negative is what the docs and READMEs put in that place instead: placeholders, truncated or
+wrong-alphabet tokens, variable names, ordinary identifiers and hashes. Run from this directory:
+`python3 generate-vendor-cases.py`.
+"""
+import base64
+import json
+import random
+
+rng = random.Random(20261201)
+AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+az = AZ.lower()
+D = "0123456789"
+HEX = "0123456789abcdef"
+B62 = AZ + az + D
+B64 = B62 + "+/"
+URL = B62 + "_-"
+
+
+def r(alphabet, n):
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def uuid():
+    return f"{r(HEX, 8)}-{r(HEX, 4)}-{r(HEX, 4)}-{r(HEX, 4)}-{r(HEX, 12)}"
+
+
+def pem_key():
+    body = base64.b64encode(bytes(rng.randrange(256) for _ in range(300))).decode()
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----"
+
+
+def jwt():
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": r(D, 10), "name": r(az, 8), "iat": 1700000000 + rng.randrange(10**6)}).encode()).decode().rstrip("=")
+    return f"{header}.{payload}.{r(URL, 43)}"
+
+
+CONTEXTS = [
+    lambda name, token: f"export {name}={token}\n",
+    lambda name, token: f'{{"{name.lower()}": "{token}"}}',
+    lambda name, token: f"{name.lower()}: '{token}'\n",
+    lambda name, token: f"curl -H 'Authorization: Bearer {token}' https://api.example.com/v1/me",
+    lambda name, token: f"I pasted my token {token} into the chat, is that bad?",
+]
+
+# family -> (documentation the format comes from, env name, generator of tokens)
+FORMATS = {
+    "aws": [
+        ("AWS IAM user guide: access key ids (AKIA/ASIA + 16 base32)", "AWS_ACCESS_KEY_ID", lambda: "AKIA" + r("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
+        ("AWS STS docs: session tokens (base64, IQoJb3JpZ2lu… prefix)", "AWS_SESSION_TOKEN", lambda: "IQoJb3JpZ2luX2VjE" + r(B64, 300)),
+        ("AWS AppSync docs: API keys da2-", "APPSYNC_API_KEY", lambda: "da2-" + r(az + D, 26)),
+    ],
+    "azure": [
+        ("Azure Storage docs: connection string AccountKey (88 base64)", "AZURE_STORAGE_CONNECTION_STRING", lambda: (lambda key: (f"DefaultEndpointsProtocol=https;AccountName={r(az, 10)};AccountKey={key};EndpointSuffix=core.windows.net", key))(r(B64, 86) + "==")),
+        ("Microsoft Entra docs: client secret values (3 chars, digit, Q~, 31-34)", "AZURE_CLIENT_SECRET", lambda: r(B62, 3) + r(D, 1) + "Q~" + r(B62 + "_~.-", 34)),
+        ("Azure Storage docs: SAS token sig= parameter", "AZURE_SAS_URL", lambda: (lambda sig: (f"https://{r(az, 8)}.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01&sig={sig}", sig))(r(B62, 40) + "%3D")),
+        ("Azure DevOps docs: personal access tokens (84 chars, AZDO signature)", "AZURE_DEVOPS_PAT", lambda: r(B62, 52) + "AZDO" + r(B62, 4)),
+    ],
+    "google": [
+        ("Google Cloud docs: API keys AIza + 35", "GOOGLE_API_KEY", lambda: "AIza" + r(URL, 35)),
+        ("Google OAuth docs: access tokens ya29.", "GOOGLE_OAUTH_ACCESS_TOKEN", lambda: "ya29." + r(URL, 150)),
+        ("Google OAuth docs: client secrets GOCSPX-", "GOOGLE_CLIENT_SECRET", lambda: "GOCSPX-" + r(URL, 28)),
+        ("Google OAuth docs: refresh tokens 1//0…", "GOOGLE_REFRESH_TOKEN", lambda: "1//0" + r(URL, 100)),
+    ],
+    "github": [
+        ("GitHub docs: token prefixes ghp_/gho_/ghu_/ghs_/ghr_", "GH_PAT", lambda: rng.choice(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]) + r(B62, 36)),
+        ("GitHub docs: fine-grained PATs github_pat_", "GITHUB_PAT", lambda: "github_pat_" + r(B62, 22) + "_" + r(B62, 59)),
+    ],
+    "gitlab": [
+        ("GitLab docs: token prefixes glpat- (with the .01. routable suffix)", "GITLAB_PAT", lambda: "glpat-" + r(URL, 27) + ".01." + r(az + D, 9)),
+        ("GitLab docs: runner tokens glrt-", "GITLAB_RUNNER_TOKEN", lambda: "glrt-" + r(URL, 20)),
+    ],
+    "bitbucket": [("Bitbucket docs: app passwords ATBB", "BITBUCKET_APP_PASSWORD", lambda: "ATBB" + r(B62, 32))],
+    "slack": [
+        ("Slack docs: bot tokens xoxb-", "SLACK_BOT_TOKEN", lambda: f"xoxb-{r(D, 12)}-{r(D, 13)}-{r(B62, 24)}"),
+        ("Slack docs: incoming webhooks", "SLACK_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"hooks.slack.com/services/T{r(AZ + D, 10)}/B{r(AZ + D, 10)}/{r(B62, 24)}")),
+    ],
+    "discord": [
+        ("Discord developer docs: bot tokens (base64 id . timestamp . hmac)", "DISCORD_BOT_TOKEN", lambda: base64.b64encode(r(D, 18).replace("0", "1", 1).encode()).decode().rstrip("=") + "." + r(URL, 6) + "." + r(URL, 38)),
+        ("Discord developer docs: webhook URLs", "DISCORD_WEBHOOK", lambda: (lambda url: ("https://" + url, url))(f"discord.com/api/webhooks/{r(D, 18)}/{r(URL, 68)}")),
+    ],
+    "telegram": [("Telegram Bot API docs: bot tokens <id>:AA…", "TELEGRAM_BOT_TOKEN", lambda: f"{r(D, 10)}:AA{r(URL, 33)}")],
+    "teams": [("Microsoft Teams docs: incoming webhook URLs", "TEAMS_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"{r(az, 8)}.webhook.office.com/webhookb2/{uuid()}@{uuid()}/IncomingWebhook/{r(HEX, 32)}/{uuid()}"))],
+    "stripe": [
+        ("Stripe docs: secret and restricted keys", "STRIPE_SECRET_KEY", lambda: rng.choice(["sk_live_", "rk_live_", "sk_test_"]) + r(B62, 99)),
+        ("Stripe docs: webhook signing secrets whsec_", "STRIPE_WEBHOOK_SECRET", lambda: "whsec_" + r(B62, 32)),
+    ],
+    "square": [("Square docs: access tokens EAAA", "SQUARE_ACCESS_TOKEN", lambda: "EAAA" + r(URL, 60))],
+    "paypal": [("Braintree docs: access tokens", "BRAINTREE_ACCESS_TOKEN", lambda: f"access_token$production${r(az + D, 16)}${r(HEX, 32)}")],
+    "atlassian": [("Atlassian docs: API tokens ATATT3", "JIRA_API_TOKEN", lambda: "ATATT3xFfGF0" + r(URL, 170) + "=" + r(HEX.upper(), 8))],
+    "linear": [("Linear docs: personal API keys lin_api_", "LINEAR_API_KEY", lambda: "lin_api_" + r(B62, 40))],
+    "notion": [
+        ("Notion docs: integration tokens ntn_", "NOTION_TOKEN", lambda: "ntn_" + r(D, 11) + r(B62, 35)),
+        ("Notion docs: legacy integration secrets secret_", "NOTION_SECRET", lambda: "secret_" + r(B62, 43)),
+    ],
+    "datadog": [("Datadog docs: API keys (32 hex)", "DD_API_KEY", lambda: r(HEX, 32))],
+    "sentry": [("Sentry docs: user auth tokens sntryu_", "SENTRY_AUTH_TOKEN", lambda: "sntryu_" + r(HEX, 64))],
+    "newrelic": [("New Relic docs: user API keys NRAK-", "NEW_RELIC_API_KEY", lambda: "NRAK-" + r(AZ + D, 27))],
+    "twilio": [
+        ("Twilio docs: API key SIDs SK + 32 hex", "TWILIO_API_KEY", lambda: "SK" + r(HEX, 32)),
+        ("Twilio docs: auth tokens (32 hex)", "TWILIO_AUTH_TOKEN", lambda: r(HEX, 32)),
+    ],
+    "sendgrid": [("SendGrid docs: API keys SG.", "SENDGRID_API_KEY", lambda: f"SG.{r(URL, 22)}.{r(URL, 43)}")],
+    "mailgun": [("Mailgun docs: API keys key-", "MAILGUN_API_KEY", lambda: "key-" + r(HEX, 32))],
+    "postmark": [("Postmark docs: server tokens (UUID)", "POSTMARK_SERVER_TOKEN", uuid)],
+    "shopify": [("Shopify docs: access tokens shpat_", "SHOPIFY_ACCESS_TOKEN", lambda: rng.choice(["shpat_", "shpca_", "shppa_", "shpss_"]) + r(HEX, 32))],
+    "hubspot": [("HubSpot docs: private app tokens pat-na1-", "HUBSPOT_ACCESS_TOKEN", lambda: "pat-na1-" + uuid())],
+    "cloudflare": [
+        ("Cloudflare docs: API tokens (40 chars)", "CLOUDFLARE_API_TOKEN", lambda: r(URL, 40)),
+        ("Cloudflare docs: global API key (37 hex)", "CLOUDFLARE_API_KEY", lambda: r(HEX, 37)),
+    ],
+    "digitalocean": [("DigitalOcean docs: tokens dop_v1_", "DIGITALOCEAN_TOKEN", lambda: "dop_v1_" + r(HEX, 64))],
+    "heroku": [
+        ("Heroku docs: API keys HRKU-AA", "HEROKU_API_KEY", lambda: "HRKU-AA" + r(URL, 58)),
+        ("Heroku docs: legacy API keys (UUID)", "HEROKU_API_KEY", uuid),
+    ],
+    "vercel": [("Vercel docs: access tokens vcp_", "VERCEL_TOKEN", lambda: "vcp_" + r(B62, 56))],
+    "netlify": [("Netlify docs: personal access tokens nfp_", "NETLIFY_AUTH_TOKEN", lambda: "nfp_" + r(B62, 36))],
+    "flyio": [("Fly.io docs: tokens fo1_", "FLY_API_TOKEN", lambda: "fo1_" + r(URL, 43))],
+    "supabase": [("Supabase docs: access tokens sbp_ and secret keys sb_secret_", "SUPABASE_ACCESS_TOKEN", lambda: rng.choice(["sbp_" + r(HEX, 40), "sb_secret_" + r(URL, 31)]))],
+    "planetscale": [("PlanetScale docs: service tokens and passwords", "PLANETSCALE_TOKEN", lambda: rng.choice(["pscale_tkn_", "pscale_pw_"]) + r(URL, 43))],
+    "npm": [("npm docs: access tokens npm_", "NPM_TOKEN", lambda: "npm_" + r(B62, 36))],
+    "pypi": [("PyPI docs: API tokens pypi-AgEIcHlwaS5vcmc", "PYPI_TOKEN", lambda: "pypi-AgEIcHlwaS5vcmc" + r(URL, 120))],
+    "docker": [
+        ("Docker docs: personal and organization access tokens", "DOCKER_TOKEN", lambda: rng.choice(["dckr_pat_", "dckr_oat_"]) + r(URL, 27)),
+        ("Docker docs: config.json auths entries (base64 user:password)", "DOCKER_AUTH", lambda: (lambda auth: ('{"auths": {"https://index.docker.io/v1/": {"auth": "' + auth + '"}}}', auth))(base64.b64encode(f"{r(az, 8)}:{r(B62, 16)}".encode()).decode())),
+    ],
+    "rubygems": [("RubyGems guides: API keys rubygems_", "GEM_HOST_API_KEY", lambda: "rubygems_" + r(HEX, 48))],
+    "nuget": [("NuGet docs: API keys oy2", "NUGET_API_KEY", lambda: "oy2" + r(az + D, 43))],
+    "crates": [("crates.io docs: API tokens cio", "CARGO_REGISTRY_TOKEN", lambda: "cio" + r(B62, 32))],
+    "anthropic": [("Anthropic docs: API keys sk-ant-api03-", "ANTHROPIC_API_KEY", lambda: "sk-ant-api03-" + r(URL, 93) + "AA")],
+    "openai": [("OpenAI docs: project API keys sk-proj-…T3BlbkFJ…", "OPENAI_API_KEY", lambda: "sk-proj-" + r(URL, 74) + "T3BlbkFJ" + r(URL, 74))],
+    "huggingface": [("Hugging Face docs: user access tokens hf_", "HF_TOKEN", lambda: "hf_" + r(B62, 34))],
+    "replicate": [("Replicate docs: API tokens r8_", "REPLICATE_API_TOKEN", lambda: "r8_" + r(B62, 37))],
+    "groq": [("Groq docs: API keys gsk_", "GROQ_API_KEY", lambda: "gsk_" + r(B62, 52))],
+    "mistral": [("Mistral docs: API keys (32 alphanumerics)", "MISTRAL_API_KEY", lambda: r(B62, 32))],
+    "cohere": [("Cohere docs: API keys (40 alphanumerics)", "COHERE_API_KEY", lambda: r(B62, 40))],
+    "openrouter": [("OpenRouter docs: API keys sk-or-v1-", "OPENROUTER_API_KEY", lambda: "sk-or-v1-" + r(HEX, 64))],
+    "private-key": [
+        ("RFC 7468: PEM private keys", "PRIVATE_KEY", pem_key),
+        ("RFC 7468 in base64 (Kubernetes secrets, CI variables)", "PRIVATE_KEY_B64", lambda: base64.b64encode(pem_key().encode()).decode()),
+    ],
+    "jwt": [("RFC 7519: JSON Web Tokens", "ID_TOKEN", jwt)],
+    "basic-auth": [("RFC 3986 userinfo: credentials in URLs", "DATABASE_URL", lambda: (lambda password: (f"postgres://{r(az, 6)}:{password}@db.{r(az, 6)}.internal:5432/app", password))(r(B62, 18)))],
+    "generic": [
+        ("keyword context: a secret assigned to a credential-named variable", "DB_PASSWORD", lambda: r(B62, 10) + r(D, 3) + r("!@#%^*", 1) + r(B62, 6)),
+        ("keyword context: a short human password", "SMTP_PASSWORD", lambda: r(AZ, 1) + r(az, 4) + r(D, 2) + r("!@#%", 1) + r(az, 2)),
+        ("keyword context: an API key of an unlisted vendor", "ACME_API_KEY", lambda: r(B62, 32)),
+    ],
+}
+
+# Names that carry the context a keyword-context rule needs (the env name is part of the text).
+NEEDS_NAME = {"datadog", "twilio", "cloudflare", "heroku", "postmark", "mistral", "cohere", "generic"}
+
+NEGATIVES = {
+    "aws": ["AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "aws_access_key_id = AKIAXXXXXXXXXXXXXXXX", "da2-example"],
+    "azure": ["AccountKey=<your-account-key>", "AZURE_CLIENT_SECRET=${AZURE_CLIENT_SECRET}", "sig=REDACTED"],
+    "google": ["GOOGLE_API_KEY=AIza...", "GOCSPX-xxxx", "refresh_token: 1//0abc"],
+    "github": ["GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "see ghp_ prefix in docs", "commit 3f786850e387550fdab836ed7e6dc881de23001b"],
+    "gitlab": ["GITLAB_TOKEN=glpat-xxxxxxxxxxxxxxxxxxxx", "glpat- tokens expire"],
+    "slack": ["SLACK_BOT_TOKEN=xoxb-your-token", "https://hooks.slack.com/services/T000/B000/XXXX"],
+    "discord": ["DISCORD_TOKEN=your-bot-token-here", "https://discord.com/api/webhooks/123/abc"],
+    "telegram": ["TELEGRAM_BOT_TOKEN=123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "time 12:34:56"],
+    "stripe": ["STRIPE_SECRET_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX", "pk_live_ publishable keys are public", "whsec_..."],
+    "atlassian": ["JIRA_API_TOKEN=<token>", "ATATT3xFfGF0"],
+    "notion": ["NOTION_TOKEN=secret_xxx", "const secret_key = getSecretKey();"],
+    "twilio": ["TWILIO_ACCOUNT_SID=ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "SKU-1234"],
+    "private-key": ["-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----"],
+    "jwt": ["header.payload.signature", "eyJhbGciOi..."],
+    "basic-auth": ["postgres://user:password@localhost:5432/db", "https://user:${PASSWORD}@example.com", "redis://:changeme@cache:6379", "mongodb://admin:<password>@host/db"],
+    "generic": ["password = getenv('DB_PASSWORD')", "token: ${{ secrets.NPM_TOKEN }}", "api_key = config.api_key", "PASSWORD=changeme", "secret: your_secret_here", "const token = await getToken();", "auth: this.authService.currentUser", "key=value"],
+    "docker": ['"auth": ""', '"credsStore": "desktop"'],
+    "npm": ["//registry.npmjs.org/:_authToken=${NPM_TOKEN}"],
+    "openai": ["OPENAI_API_KEY=sk-...", "sk-proj-your-key-here"],
+    "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-...", "sk-ant- prefix"],
+    "huggingface": ["HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
+}
+
+# Ordinary developer text that must cross untouched.
+DEVELOPER_TEXT = [
+    "import { readFile } from 'node:fs/promises';",
+    "const hash = 'sha256-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';",
+    "git checkout 4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    "uuid: 123e4567-e89b-12d3-a456-426614174000",
+    "background: url(data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==)",
+    "The deploy key is stored in the vault; ask ops for access.",
+    "export NODE_ENV=production",
+    "integrity sha512-VQFoGzXOaTyB3Kd1xqbZdWYpGrAuBcm2QNVJxrKfC6e6vCEKBoTmgPMAdt1ljMG+xYkY1gfnkGyGwIvfh1vRog==",
+    "https://github.com/sbx/sbx/blob/main/README.md",
+    "docker run --rm -it node:22-bookworm",
+    "password_min_length = 12",
+    "tokenizer = AutoTokenizer.from_pretrained('bert-base-uncased')",
+    "secret_santa_assignments.json",
+    "api_key_header_name = 'X-Api-Key'",
+    "auth: { type: 'oauth', scopes: ['repo', 'read:org'] }",
+    "color: #1a2b3c; margin: 0 auto;",
+    "SELECT id, name FROM users WHERE token_expires_at < NOW();",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host",
+    "npm install --save-dev vitest@4.1.12 typescript@5.9.3",
+    "version: 2.10.0  # re2js",
+]
+
+EXTRA_FORMATS = {
+    "github": [
+        ("GitHub docs: tokens in git URLs (x-oauth-basic)", "GIT_REMOTE", lambda: (lambda token: (f"https://{token}:x-oauth-basic@github.com/acme/app.git", token))(r(B62, 40))),
+        ("GitHub docs: classic tokens before prefixes (40 hex)", "GITHUB_TOKEN", lambda: r(HEX, 40)),
+        ("GitHub docs: OAuth app client secrets (40 hex)", "GITHUB_CLIENT_SECRET", lambda: r(HEX, 40)),
+    ],
+    "gitlab": [
+        ("GitLab docs: pipeline trigger tokens glptt-", "GITLAB_TRIGGER_TOKEN", lambda: "glptt-" + r(HEX, 40)),
+        ("GitLab docs: runner registration tokens GR1348941", "RUNNER_TOKEN", lambda: "GR1348941" + r(URL, 20)),
+        ("GitLab docs: deploy tokens gldt-", "GITLAB_DEPLOY_TOKEN", lambda: "gldt-" + r(URL, 20)),
+        ("GitLab docs: session cookies", "GITLAB_COOKIE", lambda: (lambda value: ("_gitlab_session=" + value, value))(r(HEX, 32))),
+    ],
+    "slack": [("Slack docs: legacy workspace tokens xoxa-", "SLACK_TOKEN", lambda: "xoxa-2-" + r(B62, 40))],
+    "aws": [
+        ("AWS docs: secret access keys (40 base64)", "AWS_SECRET_ACCESS_KEY", lambda: r(B64, 40)),
+        ("Amazon MWS docs: auth tokens amzn.mws.", "MWS_AUTH_TOKEN", lambda: "amzn.mws." + uuid()),
+        ("AWS IAM console: the access key CSV (key id, then its secret)", "AWS_KEYS_CSV", lambda: (lambda secret: ("{" + f'"csv": "Access key ID,Secret access key\\nAKIA{r("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)},{secret}"' + "}", secret))(r(AZ, 4) + r(az, 4) + r(D, 4) + r(B64, 28))),
+    ],
+    "anthropic": [("Claude Code: OAuth tokens sk-ant-oat01-", "CLAUDE_CODE_OAUTH_TOKEN", lambda: "sk-ant-oat01-" + r(URL, 95) + "AA")],
+    "xai": [("xAI docs: API keys xai-", "XAI_API_KEY", lambda: "xai-" + r(B62, 80))],
+    "npm": [("npm docs: .npmrc _auth (base64 user:password)", "NPMRC", lambda: (lambda auth: ("_auth=" + auth, auth))(base64.b64encode(f"{r(az, 6)}:{r(B62, 14)}".encode()).decode()))],
+    "azure": [("Azure DevOps docs: classic PATs (52 base32)", "AZURE_DEVOPS_PAT", lambda: r("abcdefghijklmnopqrstuvwxyz234567", 52))],
+    "atlassian": [("Atlassian docs: legacy API tokens (24 alphanumerics)", "JIRA_API_TOKEN", lambda: r(B62, 24))],
+    "discord": [("Discord developer docs: OAuth2 client secrets (32)", "DISCORD_CLIENT_SECRET", lambda: r(URL, 32))],
+    "paypal": [("PayPal docs: REST client secrets (80)", "PAYPAL_CLIENT_SECRET", lambda: r(URL, 80))],
+    "sentry": [("Sentry docs: auth tokens (64 hex)", "SENTRY_AUTH_TOKEN", lambda: r(HEX, 64))],
+    "newrelic": [("New Relic docs: license keys …NRAL", "NEW_RELIC_LICENSE_KEY", lambda: r(HEX, 36) + "NRAL")],
+    "hubspot": [("HubSpot docs: legacy API keys (UUID)", "HUBSPOT_API_KEY", uuid)],
+    "cloudflare": [("Cloudflare docs: origin CA keys v1.0-", "CLOUDFLARE_ORIGIN_CA_KEY", lambda: f"v1.0-{r(HEX, 24)}-{r(HEX, 146)}")],
+    "linear": [("Linear docs: OAuth access tokens lin_oauth_", "LINEAR_OAUTH_TOKEN", lambda: "lin_oauth_" + r(HEX, 64))],
+}
+for family, formats in EXTRA_FORMATS.items():
+    FORMATS.setdefault(family, []).extend(formats)
+NEEDS_NAME_FORMATS = {"SMTP_PASSWORD", "ACME_API_KEY", "GITHUB_TOKEN", "GITHUB_CLIENT_SECRET", "AWS_SECRET_ACCESS_KEY", "AZURE_DEVOPS_PAT", "JIRA_API_TOKEN", "DISCORD_CLIENT_SECRET", "PAYPAL_CLIENT_SECRET", "SENTRY_AUTH_TOKEN", "HUBSPOT_API_KEY"}
+
+EXTRA_NEGATIVES = {
+    "openrouter": ["OPENROUTER_API_KEY=sk-or-v1-..."],
+    "xai": ["XAI_API_KEY=xai-your-key"],
+    "pypi": ["password = pypi-AgEIcHlwaS5vcmc..."],
+    "aws": ["AKIAIOSFODNN7EXAMPLE deployed at commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904"],
+    "digitalocean": ["DIGITALOCEAN_TOKEN=dop_v1_xxxxxxxx"],
+    "heroku": ["HEROKU_API_KEY=$(heroku auth:token)"],
+    "sentry": ["SENTRY_DSN=${SENTRY_DSN}", "sntryu_ tokens are user tokens"],
+    "age": ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (a public key)"],
+    "bitbucket": ["BITBUCKET_APP_PASSWORD=ATBB-your-app-password"],
+    "teams": ["https://outlook.office.com/mail/inbox"],
+    "square": ["SQUARE_ACCESS_TOKEN=EAAA..."],
+    "paypal": ["PAYPAL_CLIENT_SECRET=${PAYPAL_SECRET}"],
+    "datadog": ["DD_API_KEY=<DATADOG_API_KEY>"],
+    "newrelic": ["NEW_RELIC_LICENSE_KEY=your_license_key"],
+    "mailgun": ["MAILGUN_API_KEY=key-xxxxxxxx"],
+    "postmark": ["POSTMARK_SERVER_TOKEN=POSTMARK_API_TEST"],
+    "hubspot": ["HUBSPOT_ACCESS_TOKEN=pat-na1-..."],
+    "cloudflare": ["CLOUDFLARE_API_TOKEN=${{ secrets.CLOUDFLARE_API_TOKEN }}"],
+    "netlify": ["NETLIFY_AUTH_TOKEN=nfp_..."],
+    "supabase": ["SUPABASE_ANON_KEY=sb_publishable_abc"],
+    "planetscale": ["PLANETSCALE_TOKEN=pscale_tkn_..."],
+    "rubygems": ["GEM_HOST_API_KEY=rubygems_..."],
+    "nuget": ["NUGET_API_KEY=oy2..."],
+    "crates": ["CARGO_REGISTRY_TOKEN=cio..."],
+    "replicate": ["REPLICATE_API_TOKEN=r8_..."],
+    "mistral": ["MISTRAL_API_KEY=your-api-key"],
+    "cohere": ["COHERE_API_KEY=<your key>"],
+}
+for family, texts in EXTRA_NEGATIVES.items():
+    NEGATIVES.setdefault(family, []).extend(texts)
+
+
+rows = []
+for family, formats in FORMATS.items():
+    for source, name, make in formats:
+        for context in CONTEXTS if family not in NEEDS_NAME and name not in NEEDS_NAME_FORMATS else CONTEXTS[:3]:
+            made = make()
+            token, secret = made if isinstance(made, tuple) else (made, made)
+            text = context(name, token) if not token.startswith("{") else token
+            rows.append({"family": family, "text": text, "secret": secret, "expect": "match", "source": source})
+for family, texts in NEGATIVES.items():
+    for text in texts:
+        rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+for text in DEVELOPER_TEXT:
+    rows.append({"family": "developer-text", "text": text, "expect": "no-match", "source": "ordinary developer text (hashes, ids, config) that must cross untouched"})
+
+with open("vendor-formats.jsonl", "w") as out:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+print(len(rows), "cases")
