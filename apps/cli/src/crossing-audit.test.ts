@@ -14,7 +14,7 @@ describe("the crossing audit", () => {
     mkdirSync(join(project, ".git"), { recursive: true });
     const plan = await planCrossing({ projectDir: project, env: { HOME: home, CLAUDE_CODE_OAUTH_TOKEN: SETUP_TOKEN }, home, logins: [] });
     expect(plan.agentEnv.CLAUDE_CODE_OAUTH_TOKEN).toBe(SETUP_TOKEN);
-    expect(plan.audit.env).toContainEqual({ name: "CLAUDE_CODE_OAUTH_TOKEN", from: expect.stringContaining("claude setup-token") });
+    expect(plan.audit.env).toContainEqual(expect.objectContaining({ name: "CLAUDE_CODE_OAUTH_TOKEN", from: expect.stringContaining("claude setup-token") }));
     const text = formatAudit(plan.audit, "sbx-project");
     expect(text).toContain("CLAUDE_CODE_OAUTH_TOKEN (Claude login from `claude setup-token`: inference only, no refresh");
     expect(text).not.toContain(SETUP_TOKEN);
