@@ -75,7 +75,7 @@ export function answerQuery(policy: CompiledPolicy, log: EgressLogWriter, messag
     return dnsAnswer({ id, flags: 0, name: "", type: 0, question: Buffer.alloc(0) }, RCODE.formErr);
   }
   const decision = decide(policy, { host: query.name, port: 443 });
-  log.record({ transport: "dns", host: query.name, port: 53, decision: decision.action === "allow" ? "allowed" : "refused", rule: decision.action === "allow" ? "dns-sinkhole" : decision.rule, reason: decision.reason });
+  log.record({ transport: "dns", host: query.name, port: 53, decision: decision.action === "allow" ? "allowed" : "refused", rule: decision.action === "allow" ? "dns-sinkhole" : decision.rule, reason: decision.action === "allow" ? `answered with the proxy's own address (${decision.reason})` : decision.reason });
   if (decision.action === "refuse") return dnsAnswer(query, RCODE.refused);
   return dnsAnswer(query, RCODE.noError, query.type === TYPE_A ? ownAddress : undefined);
 }
