@@ -5,11 +5,13 @@ import { join } from "node:path";
 import { NETWORK_TIERS, type NetworkTier } from "@sbx/boundary-policy/config";
 import type { ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
 import {
+  classifyAddress,
   describePolicy,
   EGRESS_HOSTNAME,
   EGRESS_LOG_DIR,
   EGRESS_PROXY_PORT,
   invalidDomainPatterns,
+  parseAddress,
   planEgressImage,
   proxyEnvironment,
   type EgressImagePlan,
@@ -93,9 +95,15 @@ export function allowedDomainsFor(providers: Iterable<string>, configured: reado
 function hostAddresses(env: Record<string, string | undefined>): string[] {
   const dockerHost = env.DOCKER_HOST ?? "";
   if (dockerHost && !dockerHost.startsWith("unix://")) return [];
+  // Only the public-looking ones: the rest are refused by range anyway, and Docker's own bridges
+  // and each container's link-local veth address come and go, which would change the proxy's
+  // inputs (and so recreate it) on every `sbx up`.
   return Object.values(networkInterfaces())
     .flat()
-    .flatMap((entry) => (entry && !entry.internal && !entry.address.includes("%") ? [entry.address] : []));
+    .flatMap((entry) => {
+      const address = entry && !entry.internal ? parseAddress(entry.address) : undefined;
+      return entry && address && classifyAddress(address).public ? [entry.address] : [];
+    });
 }
 
 export function egressNames(identity: SandboxIdentity): { networkName: string; proxyName: string } {

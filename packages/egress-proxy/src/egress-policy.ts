@@ -72,7 +72,9 @@ export function decideEgress(policy: CompiledPolicy, request: EgressRequest): Eg
     return allowedBy ? allow(`allowlist:${allowedBy.pattern}`, `${name} matches ${allowedBy.pattern}`) : allow("internet-only", `${name} is a name; its addresses are checked next`);
   }
   const shown = formatAddress(checked);
-  if (policy.testPublic.some((cidr) => inCidr(checked, cidr))) return allow("test-public", `${shown} is on a network a test marked public`);
+  if (policy.testPublic.some((cidr) => inCidr(checked, cidr))) {
+    return allowedBy ? allow(`allowlist:${allowedBy.pattern}`, `${name} matches ${allowedBy.pattern} and ${shown} is on a network a test marked public`) : allow("test-public", `${shown} is on a network a test marked public`);
+  }
   if (policy.refused.some((refused) => refused.every((byte, index) => byte === checked[index]))) {
     return refuse("host-address", `${shown} is one of the Docker host's own addresses`);
   }

@@ -15,7 +15,12 @@ const fixture = (name: string) => readFileSync(new URL(`../../../../test-fixture
 const HOST_SCRIPT = `
 const http = require("http"), https = require("https");
 let hits = 0;
-const handler = (req, res) => { hits += 1; res.setHeader("content-type", "text/plain"); res.end(process.env.HOST_NAME + " hit " + hits + " " + req.method + " " + req.url + " host=" + req.headers.host); };
+const handler = (req, res) => {
+  hits += 1;
+  console.log("request " + req.method + " " + req.url + " host=" + req.headers.host);
+  // An Anthropic-shaped error for the Messages API, so an agent pointed here stops at once (400 is not retried).
+  if (req.url.startsWith("/v1/messages") && req.method === "POST") { res.writeHead(400, { "content-type": "application/json" }); return res.end(JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "stand-in API host " + process.env.HOST_NAME + " reached" } })); }
+  res.setHeader("content-type", "text/plain"); res.end(process.env.HOST_NAME + " hit " + hits + " " + req.method + " " + req.url + " host=" + req.headers.host); };
 http.createServer(handler).listen(80, "::");
 https.createServer({ key: process.env.TLS_KEY, cert: process.env.TLS_CERT }, handler).listen(443, "::");
 `;
