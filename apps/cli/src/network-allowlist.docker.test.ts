@@ -115,6 +115,21 @@ describe.skipIf(!environment.available)(`the sandbox under allowlist${skipReason
     expect(text.stdout).toMatch(/refused\s+other-api\.stand-in\.test:80\s+not-listed/);
   }, 150_000);
 
+  it("git, npm and Node's own fetch go through the proxy with the environment sbx sets (nothing per tool)", () => {
+    const inSandbox = (script: string) => docker(["exec", container, "sh", "-c", script], { allowFailure: true });
+    inSandbox("timeout 20 git ls-remote http://api.stand-in.test/repo.git");
+    inSandbox("GIT_SSL_NO_VERIFY=1 timeout 20 git ls-remote https://api.stand-in.test/tls-repo.git");
+    inSandbox("timeout 30 npm view --registry http://api.stand-in.test/npm-registry/ left-pad version");
+    inSandbox("timeout 30 npm view --strict-ssl=false --registry https://api.stand-in.test/npm-tls/ left-pad version");
+    inSandbox(`timeout 20 node -e 'fetch("http://api.stand-in.test/node-fetch").then((r) => r.text()).then(console.log)'`);
+    const seen = docker(["logs", lab.publicHost.name]).stdout;
+    expect(seen).toMatch(/GET \/repo\.git\/info\/refs\?service=git-upload-pack host=api\.stand-in\.test/);
+    expect(seen).toMatch(/GET \/tls-repo\.git\/info\/refs\?service=git-upload-pack host=api\.stand-in\.test/);
+    expect(seen).toMatch(/GET \/npm-registry\/left-pad host=api\.stand-in\.test/);
+    expect(seen).toMatch(/GET \/npm-tls\/left-pad host=api\.stand-in\.test/);
+    expect(seen).toMatch(/GET \/node-fetch host=api\.stand-in\.test/);
+  }, 150_000);
+
   it("shows the tier and the proxy in `sbx status --json`", async () => {
     const status = JSON.parse((await runSbx(["status", "--json"], { cwd: options.cwd, env: options.env })).stdout);
     expect(status.network).toBe("allowlist");
