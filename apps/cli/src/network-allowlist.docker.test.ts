@@ -130,6 +130,15 @@ describe.skipIf(!environment.available)(`the sandbox under allowlist${skipReason
     expect(seen).toMatch(/GET \/node-fetch host=api\.stand-in\.test/);
   }, 150_000);
 
+  it("needs what sbx sets: Node's fetch ignores the proxy without NODE_USE_ENV_PROXY, git's libcurl ignores HTTP_PROXY without lower-case http_proxy", () => {
+    const inSandbox = (script: string) => docker(["exec", container, "sh", "-c", script], { allowFailure: true });
+    inSandbox(`env -u NODE_USE_ENV_PROXY timeout 20 node -e 'fetch("http://api.stand-in.test/node-without-flag").then((r) => r.text()).then(console.log)'`);
+    inSandbox("env -u http_proxy -u all_proxy -u ALL_PROXY timeout 20 git ls-remote http://api.stand-in.test/upper-only.git");
+    const seen = docker(["logs", lab.publicHost.name]).stdout;
+    expect(seen).not.toContain("/node-without-flag");
+    expect(seen).not.toContain("/upper-only.git");
+  }, 90_000);
+
   it("shows the tier and the proxy in `sbx status --json`", async () => {
     const status = JSON.parse((await runSbx(["status", "--json"], { cwd: options.cwd, env: options.env })).stdout);
     expect(status.network).toBe("allowlist");
