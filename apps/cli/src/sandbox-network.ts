@@ -164,9 +164,15 @@ export async function ensureEgress(
   if (!egress) throw new Error("ensureEgress needs a proxied tier");
   const labels = { [LABELS.managed]: "true", [NETWORK_LABELS.role]: "egress" };
 
-  if (!(await runtime.inspectImage(egress.image.tag))) await buildEgressImage(runtime, egress.image, log);
+  // Three independent lookups, side by side (each is an engine round trip).
+  const [image, network, existing] = await Promise.all([
+    runtime.inspectImage(egress.image.tag),
+    runtime.inspectNetwork(egress.networkName),
+    runtime.inspectContainer(egress.proxyName),
+  ]);
+  if (!image) await buildEgressImage(runtime, egress.image, log);
 
-  if (!(await runtime.inspectNetwork(egress.networkName))) {
+  if (!network) {
     await runtime
       .createNetwork({ name: egress.networkName, internal: true, hostUnreachable: true, labels })
       .catch(async (error: unknown) => {
@@ -176,7 +182,7 @@ export async function ensureEgress(
   }
 
   const inputs = egress.inputsHash + (testArgs.length ? `:${testArgs.join(" ")}` : "");
-  let proxy = await runtime.inspectContainer(egress.proxyName);
+  let proxy = existing;
   if (proxy && proxy.labels[NETWORK_LABELS.egressInputs] !== inputs) {
     log(`replacing ${egress.proxyName}: its policy or image changed`);
     await runtime.removeContainer(egress.proxyName);
