@@ -6,6 +6,7 @@
  * or network this test started (see test-support/network-lab.ts).
  */
 import { createServer, type Server } from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerRuntime, type ContainerSpec } from "@sbx/container-runtime";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
@@ -23,6 +24,8 @@ interface TierSandbox {
   container: string;
   proxy?: string;
   internalGateway?: string;
+  /** The host's IPv6 link-local address on the internal network's bridge (the bridge is the test's own). */
+  bridgeLinkLocal?: string;
 }
 
 /** A stand-in sandbox: the base image, with exactly the network, DNS and proxy environment sbx gives the real one. */
@@ -45,6 +48,8 @@ async function startSandbox(runtime: DockerRuntime, lab: Lab, tier: "internet-on
     spec.dns = [address];
     const subnet = (await runtime.inspectNetwork(plan.egress.networkName))?.subnets[0] as string;
     sandbox.internalGateway = subnet.replace(/\.0\/\d+$/, ".1");
+    const bridge = `br-${(await runtime.inspectNetwork(plan.egress.networkName))?.id.slice(0, 12)}`;
+    sandbox.bridgeLinkLocal = networkInterfaces()[bridge]?.find((entry) => entry.family === "IPv6" && entry.address.startsWith("fe80"))?.address;
   }
   await runtime.createContainer(spec);
   await runtime.startContainer(name);
@@ -62,7 +67,7 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
     lab = startLab(image);
     // The test's own listener on the Docker host, on every interface: a stand-in for the host's services.
     hostListener = createServer((socket) => socket.end("host service\n"));
-    await new Promise<void>((resolve) => hostListener.listen(0, "0.0.0.0", resolve));
+    await new Promise<void>((resolve) => hostListener.listen(0, "::", resolve));
     hostPort = (hostListener.address() as { port: number }).port;
   }, 300_000);
 
@@ -117,6 +122,12 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
       // The internal network's gateway address is where an internal Docker bridge normally sits on
       // the host, reaching every host service listening on 0.0.0.0.
       expect(probe(sandbox.container, "tcp", sandbox.internalGateway as string, String(hostPort)).result).not.toBe("connected");
+    });
+
+    it("has no IPv6 at all, so not even the host's link-local address on the bridge answers", () => {
+      expect(docker(["exec", sandbox.container, "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6"]).stdout.trim()).toBe("1");
+      expect(sandbox.bridgeLinkLocal, "the bridge's link-local address on the host").toBeDefined();
+      expect(probe(sandbox.container, "tcp", `${sandbox.bridgeLinkLocal}%eth0`, String(hostPort)).result).not.toBe("connected");
     });
 
     it("gets no answer from raw DNS to the test's own resolver, over UDP or TCP", () => {
