@@ -139,10 +139,13 @@ describe.skipIf(!environment.available)(`the sandbox under allowlist${skipReason
     expect(seen).not.toContain("/upper-only.git");
   }, 90_000);
 
-  it("shows the tier and the proxy in `sbx status --json`", async () => {
+  it("shows the tier and the proxy in `sbx status --json`, and lists only the sandbox in `sbx ls`", async () => {
     const status = JSON.parse((await runSbx(["status", "--json"], { cwd: options.cwd, env: options.env })).stdout);
     expect(status.network).toBe("allowlist");
     expect(status.egressProxy).toEqual({ name: proxy, state: "running" });
+    const listed = JSON.parse((await runSbx(["ls", "--json"], { cwd: options.cwd, env: options.env })).stdout) as Array<{ name: string }>;
+    expect(listed.map((row) => row.name)).toContain(container);
+    expect(listed.map((row) => row.name)).not.toContain(proxy);
   });
 
   it("recreates the sandbox on a tier change, and `sbx down` removes the proxy and the internal network", async () => {
