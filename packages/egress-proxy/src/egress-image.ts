@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { SbxError } from "@sbx/errors";
 
 /** Where the proxy listens inside its container. */
 export const EGRESS_PROXY_PORT = 3128;
@@ -23,7 +24,9 @@ const asset = (relative: string) => fileURLToPath(new URL(relative, import.meta.
 /** The proxy image for a base image: tagged by a hash of everything that goes into it. */
 export function planEgressImage(baseImage: string): EgressImagePlan {
   const proxyPath = asset("./image/proxy.mjs");
-  if (!existsSync(proxyPath)) throw new Error(`the egress proxy bundle is missing (${proxyPath}); run pnpm build`);
+  if (!existsSync(proxyPath)) {
+    throw new SbxError("SBX_INSTALL_BROKEN", "The egress proxy bundle is missing from this sbx install.", { hint: "Run `pnpm build` in the sbx checkout." });
+  }
   const files = { dockerfile: readFileSync(asset("../image/Dockerfile")), proxy: readFileSync(proxyPath) };
   const inputsHash = createHash("sha256").update(files.dockerfile).update("\0").update(files.proxy).update("\0").update(baseImage).digest("hex");
   return { tag: `sbx-egress:${inputsHash.slice(0, 12)}`, inputsHash, baseImage, files };
