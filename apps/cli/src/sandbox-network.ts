@@ -172,40 +172,42 @@ export async function ensureEgress(
   ]);
   if (!image) await buildEgressImage(runtime, egress.image, log);
 
-  if (!network) {
-    await runtime
-      .createNetwork({ name: egress.networkName, internal: true, hostUnreachable: true, labels })
-      .catch(async (error: unknown) => {
-        // Another `sbx up` of the same project created it a moment ago.
-        if (!(await runtime.inspectNetwork(egress.networkName))) throw error;
-      });
-  }
-
   const inputs = egress.inputsHash + (testArgs.length ? `:${testArgs.join(" ")}` : "");
   let proxy = existing;
-  if (proxy && proxy.labels[NETWORK_LABELS.egressInputs] !== inputs) {
-    log(`replacing ${egress.proxyName}: its policy or image changed`);
+  // A proxy whose network is gone (or whose inputs changed) cannot be repaired in place.
+  if (proxy && (proxy.labels[NETWORK_LABELS.egressInputs] !== inputs || !network)) {
+    log(`replacing ${egress.proxyName}: its policy, image or network changed`);
     await runtime.removeContainer(egress.proxyName);
     proxy = undefined;
   }
-  if (!proxy) {
-    const uid = 65534;
-    await runtime.createContainer({
-      name: egress.proxyName,
-      image: egress.image.tag,
-      user: `${uid}:${uid}`,
-      cmd: testArgs,
-      env: { SBX_EGRESS_POLICY: JSON.stringify(egress.policy) },
-      labels: { ...labels, [NETWORK_LABELS.tier]: plan.tier, [NETWORK_LABELS.egressInputs]: inputs },
-      mounts: [{ type: "tmpfs", target: EGRESS_LOG_DIR, sizeBytes: 2 * 1024 * 1024, mode: 0o755, uid, gid: uid, noexec: true }],
-      readOnlyRootfs: true,
-      pidsLimit: 64,
-      memoryBytes: 256 * 1024 * 1024,
-      init: true,
-      network: "bridge",
-    });
-    await runtime.connectNetwork(egress.networkName, egress.proxyName, { aliases: [EGRESS_HOSTNAME] });
-  }
+  const uid = 65534;
+  // The network and the proxy container (created on the bridge) do not depend on each other:
+  // side by side, then the proxy joins the network before it starts.
+  await Promise.all([
+    network
+      ? undefined
+      : runtime.createNetwork({ name: egress.networkName, internal: true, hostUnreachable: true, labels }).catch(async (error: unknown) => {
+          // Another `sbx up` of the same project created it a moment ago.
+          if (!(await runtime.inspectNetwork(egress.networkName))) throw error;
+        }),
+    proxy
+      ? undefined
+      : runtime.createContainer({
+          name: egress.proxyName,
+          image: egress.image.tag,
+          user: `${uid}:${uid}`,
+          cmd: testArgs,
+          env: { SBX_EGRESS_POLICY: JSON.stringify(egress.policy) },
+          labels: { ...labels, [NETWORK_LABELS.tier]: plan.tier, [NETWORK_LABELS.egressInputs]: inputs },
+          mounts: [{ type: "tmpfs", target: EGRESS_LOG_DIR, sizeBytes: 2 * 1024 * 1024, mode: 0o755, uid, gid: uid, noexec: true }],
+          readOnlyRootfs: true,
+          pidsLimit: 64,
+          memoryBytes: 256 * 1024 * 1024,
+          init: true,
+          network: "bridge",
+        }),
+  ]);
+  if (!proxy) await runtime.connectNetwork(egress.networkName, egress.proxyName, { aliases: [EGRESS_HOSTNAME] });
   if (proxy?.state !== "running") await runtime.startContainer(egress.proxyName);
   const running = await runtime.inspectContainer(egress.proxyName);
   const address = running?.networks?.[egress.networkName]?.ipv4;
