@@ -29,7 +29,7 @@ interface TierSandbox {
 }
 
 /** A stand-in sandbox: the base image, with exactly the network, DNS and proxy environment sbx gives the real one. */
-async function startSandbox(runtime: DockerRuntime, lab: Lab, tier: "internet-only" | "allowlist" | "none", allowedDomains: string[] = []): Promise<TierSandbox> {
+async function startSandbox(runtime: DockerRuntime, lab: Lab, tier: "full" | "internet-only" | "allowlist" | "none", allowedDomains: string[] = []): Promise<TierSandbox> {
   const name = `sbxtest-${lab.suffix}-${tier}`;
   const identity = { containerName: name, projectDir: "/nonexistent", projectId: name, login: "x", volumeName: "x" };
   const plan = planNetwork({ tier, identity, allowedDomains, baseImage: image, env: process.env });
@@ -61,14 +61,19 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
   let lab: Lab;
   const sandboxes: TierSandbox[] = [];
   let hostListener: Server;
+  let hostListener6: Server;
   let hostPort = 0;
+  let hostPort6 = 0;
 
   beforeAll(async () => {
     lab = startLab(image);
     // The test's own listener on the Docker host, on every interface: a stand-in for the host's services.
     hostListener = createServer((socket) => socket.end("host service\n"));
-    await new Promise<void>((resolve) => hostListener.listen(0, "::", resolve));
+    await new Promise<void>((resolve) => hostListener.listen(0, "0.0.0.0", resolve));
     hostPort = (hostListener.address() as { port: number }).port;
+    hostListener6 = createServer((socket) => socket.end("host service\n"));
+    await new Promise<void>((resolve) => hostListener6.listen({ port: 0, host: "::", ipv6Only: true }, resolve));
+    hostPort6 = (hostListener6.address() as { port: number }).port;
   }, 300_000);
 
   afterAll(async () => {
@@ -78,6 +83,7 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
     }
     lab?.cleanup();
     hostListener?.close();
+    hostListener6?.close();
     runtime.close();
   }, 120_000);
 
@@ -119,6 +125,8 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
       expect(probe(sandbox.container, "tcp", lab.publicHost.ipv4, "80").result).not.toBe("connected");
       expect(probe(sandbox.container, "tcp", lab.publicHost.ipv6, "80").result).not.toBe("connected");
       expect(probe(sandbox.container, "tcp", lab.lanHost.ipv4, "80").result).not.toBe("connected");
+      // By name, a direct connection reaches only the sinkhole address: the proxy, which serves no port 80.
+      expect(probe(sandbox.container, "tcp", "public.stand-in.test", "80").result).not.toBe("connected");
       // The internal network's gateway address is where an internal Docker bridge normally sits on
       // the host, reaching every host service listening on 0.0.0.0.
       expect(probe(sandbox.container, "tcp", sandbox.internalGateway as string, String(hostPort)).result).not.toBe("connected");
@@ -127,7 +135,7 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
     it("has no IPv6 at all, so not even the host's link-local address on the bridge answers", () => {
       expect(docker(["exec", sandbox.container, "cat", "/proc/sys/net/ipv6/conf/all/disable_ipv6"]).stdout.trim()).toBe("1");
       expect(sandbox.bridgeLinkLocal, "the bridge's link-local address on the host").toBeDefined();
-      expect(probe(sandbox.container, "tcp", `${sandbox.bridgeLinkLocal}%eth0`, String(hostPort)).result).not.toBe("connected");
+      expect(probe(sandbox.container, "tcp", `${sandbox.bridgeLinkLocal}%eth0`, String(hostPort6)).result).not.toBe("connected");
     });
 
     it("gets no answer from raw DNS to the test's own resolver, over UDP or TCP", () => {
@@ -190,6 +198,24 @@ describe.skipIf(!environment.available)(`network tiers against the Docker engine
       expect(probe(sandbox.container, "tcp", lab.publicHost.ipv4, "443").result).not.toBe("connected");
       expect(probe(sandbox.container, "udp-dns", lab.resolver.ipv4, "api.stand-in.test").result).not.toBe("answer");
       expect(probe(sandbox.container, "tcp-dns", lab.resolver.ipv4, "api.stand-in.test").result).not.toBe("answer");
+    });
+  });
+
+  describe("full", () => {
+    let sandbox: TierSandbox;
+    beforeAll(async () => {
+      sandbox = await startSandbox(runtime, lab, "full");
+      sandboxes.push(sandbox);
+    }, 120_000);
+
+    it("is today's bridge: no proxy, no proxy environment, and the Docker host's services answer", () => {
+      const [info] = JSON.parse(docker(["inspect", sandbox.container]).stdout);
+      expect(info.HostConfig.NetworkMode).toBe("default");
+      expect(info.Config.Env.join("\n")).not.toContain("HTTPS_PROXY");
+      expect(sandbox.proxy).toBeUndefined();
+      const gateway = info.NetworkSettings.Gateway as string;
+      expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(probe(sandbox.container, "tcp", gateway, String(hostPort)), gateway).toEqual({ result: "connected" });
     });
   });
 
