@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatAudit, type CrossingAudit } from "./crossing-audit.js";
-import { allowedDomainsFor, parseNetworkTier } from "./sandbox-network.js";
+import { MemoryRuntime } from "@sbx/container-runtime";
+import { allowedDomainsFor, ensureEgress, parseNetworkTier, planNetwork } from "./sandbox-network.js";
 import { runSbx } from "./test-support/run-sbx.js";
 
 let home: string;
@@ -88,6 +89,32 @@ describe("the network tier in the plan", () => {
     const stray = await dryRun(["--allow", "example.com"]);
     expect(stray.exitCode).toBe(2);
     expect(stray.stderr).toContain("code: SBX_USAGE");
+  });
+});
+
+describe("ensureEgress", () => {
+  const identity = { containerName: "sbx-p-1", projectDir: "/p", projectId: "p-1", login: "ada", volumeName: "ada-llm" };
+  const plan = () => planNetwork({ tier: "allowlist", identity, allowedDomains: ["api.anthropic.com"], baseImage: "example/base:1", env: {} });
+
+  it("converges when two `sbx up` of one project start the proxy at once: one network, one proxy, one address", async () => {
+    const runtime = new MemoryRuntime({ images: ["example/base:1"] });
+    const [a, b] = await Promise.all([ensureEgress(runtime, plan(), () => undefined), ensureEgress(runtime, plan(), () => undefined)]);
+    expect(a.address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(b).toEqual(a);
+    expect((await runtime.listNetworks()).map((network) => [network.name, network.internal, network.containers])).toEqual([["sbx-p-1-net", true, ["sbx-p-1-egress"]]]);
+    expect((await runtime.listContainers()).map((container) => container.name)).toEqual(["sbx-p-1-egress"]);
+  });
+
+  it("replaces a proxy whose policy changed, and reuses one whose policy did not", async () => {
+    const runtime = new MemoryRuntime({ images: ["example/base:1"] });
+    const said: string[] = [];
+    await ensureEgress(runtime, plan(), (line) => said.push(line));
+    const first = (await runtime.inspectContainer("sbx-p-1-egress"))?.id;
+    await ensureEgress(runtime, plan(), (line) => said.push(line));
+    expect((await runtime.inspectContainer("sbx-p-1-egress"))?.id).toBe(first);
+    await ensureEgress(runtime, planNetwork({ tier: "allowlist", identity, allowedDomains: ["api.openai.com"], baseImage: "example/base:1", env: {} }), (line) => said.push(line));
+    expect((await runtime.inspectContainer("sbx-p-1-egress"))?.id).not.toBe(first);
+    expect(said).toContain("replacing sbx-p-1-egress: its policy, image or network changed");
   });
 });
 

@@ -183,6 +183,7 @@ export async function ensureEgress(
   const uid = 65534;
   // The network and the proxy container (created on the bridge) do not depend on each other:
   // side by side, then the proxy joins the network before it starts.
+  let createdHere = !proxy;
   await Promise.all([
     network
       ? undefined
@@ -205,11 +206,20 @@ export async function ensureEgress(
           memoryBytes: 256 * 1024 * 1024,
           init: true,
           network: "bridge",
+        }).catch(async (error: unknown) => {
+          // Another `sbx up` of the same project created it a moment ago: that one connects it.
+          if (!(await runtime.inspectContainer(egress.proxyName))) throw error;
+          createdHere = false;
         }),
   ]);
-  if (!proxy) await runtime.connectNetwork(egress.networkName, egress.proxyName, { aliases: [EGRESS_HOSTNAME] });
+  if (createdHere) await runtime.connectNetwork(egress.networkName, egress.proxyName, { aliases: [EGRESS_HOSTNAME] });
   if (proxy?.state !== "running") await runtime.startContainer(egress.proxyName);
-  const running = await runtime.inspectContainer(egress.proxyName);
+  let running = await runtime.inspectContainer(egress.proxyName);
+  // A concurrent `sbx up` may still be connecting it: wait a moment for its address (~2 s at most).
+  for (let attempt = 0; attempt < 20 && running?.state === "running" && !running.networks?.[egress.networkName]?.ipv4; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    running = await runtime.inspectContainer(egress.proxyName);
+  }
   const address = running?.networks?.[egress.networkName]?.ipv4;
   if (!running || running.state !== "running" || !address) {
     const logs = await runtime.logs(egress.proxyName).catch(() => "");
