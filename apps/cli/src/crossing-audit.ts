@@ -1,16 +1,19 @@
 import { createRefusePolicy, PROVIDER_LOGIN_ENV, type EnvDecision } from "@sbx/boundary-policy";
-import { loadPolicyConfig, projectEnvVerdict, type ResolvedPolicyConfig } from "@sbx/boundary-policy/config";
+import { loadPolicyConfig, projectEnvVerdict, type NetworkTier, type ResolvedPolicyConfig } from "@sbx/boundary-policy/config";
 import type { ProbeResult } from "@sbx/auth-probes";
 import type { MountSpec } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
 import { WORKSPACE } from "./sandbox-identity.js";
 import { formatWorkspaceTrust, type WorkspaceTrust } from "./workspace-trust.js";
+import { allowedDomainsFor, parseNetworkTier } from "./sandbox-network.js";
 
 /** Everything that would cross into the sandbox, and everything refused, with reasons (never values). */
 export interface CrossingAudit {
   profile: string | undefined;
   configFile: string | undefined;
   network: string;
+  /** The tier's rules, one line each (filled in once the network is planned). */
+  networkRules?: string[];
   workspace: string;
   mounts: Array<{ host: string; container: string; readOnly: boolean }>;
   logins: Array<{ provider: string; description: string; destinations: string[] }>;
@@ -33,6 +36,8 @@ export interface CrossingPlan {
   agentEnv: Record<string, string>;
   /** The user's refuse rules, for the entrypoint to apply again inside. Not secret. */
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
+  /** The network tier and, for `allowlist`, the domains: providers' API hosts, config, `--allow`. */
+  network: { tier: NetworkTier; allowedDomains: string[] };
 }
 
 /** How the audit names a login variable that is not a plain API key. */
@@ -54,6 +59,10 @@ export async function planCrossing(options: {
   home: string;
   profile?: string;
   logins: ProbeResult[];
+  /** `--network`: wins over the profile's and the config's tier. */
+  network?: string;
+  /** `--allow` domains, added to the allowlist. */
+  allow?: string[];
 }): Promise<CrossingPlan> {
   const config: ResolvedPolicyConfig = await loadPolicyConfig({
     home: options.home,
@@ -71,9 +80,11 @@ export async function planCrossing(options: {
       exitCode: 3,
     });
   }
-  if (config.network !== "full") {
-    throw new CliError("SBX_NETWORK_TIER_UNAVAILABLE", `The network tier "${config.network}" is not available in this version of sbx.`, {
-      hint: `Only "full" is implemented so far; set "network": "full" in ${config.configFile ?? "your sbx config"} or drop it from the profile.`,
+  const tier = options.network !== undefined ? parseNetworkTier(options.network) : config.network;
+  if (options.allow?.length && tier !== "allowlist") {
+    throw new CliError("SBX_USAGE", `--allow adds to the allowlist, but the network tier is ${tier}.`, {
+      hint: "Add --network allowlist (or set \"network\": \"allowlist\" in the profile).",
+      exitCode: 2,
     });
   }
 
@@ -143,12 +154,17 @@ export async function planCrossing(options: {
   envCheck.refused.forEach(refuse);
   // Secrets sitting in the host env never cross anyway; the audit names them so nobody wonders.
   policy.checkEnv(options.env, { pipedLogins: Object.keys(PROVIDER_LOGIN_ENV) }).refused.forEach(refuse);
+  const providers = [
+    ...logins.flatMap((login) => (login.status === "found" ? [login.provider] : [])),
+    ...Object.keys(envCheck.allowed).flatMap((name) => (name in PROVIDER_LOGIN_ENV ? [PROVIDER_LOGIN_ENV[name] as string] : [])),
+  ];
+  const allowedDomains = tier === "allowlist" ? allowedDomainsFor(providers, config.allowedDomains, options.allow ?? []) : [];
 
   return {
     audit: {
       profile: config.profile,
       configFile: config.configFile,
-      network: config.network,
+      network: tier,
       workspace: options.projectDir,
       mounts: extraMounts.map((mount) => ({ host: mount.source, container: mount.target, readOnly: mount.readOnly ?? true })),
       logins: logins.flatMap((login) => (login.status === "found" ? [{ provider: login.provider, description: login.description, destinations: login.files.map((file) => file.destination) }] : [])),
@@ -165,6 +181,7 @@ export async function planCrossing(options: {
     logins,
     agentEnv: envCheck.allowed,
     sandboxPolicy: { userPatterns: config.userPatterns, allowEnv: config.allowEnv },
+    network: { tier, allowedDomains },
   };
 }
 
@@ -178,6 +195,7 @@ export function formatAudit(audit: CrossingAudit, container: string): string {
   row("env", audit.env.length ? audit.env.map((entry) => `${entry.name} (${entry.from}${entry.redirects ? `; ${entry.redirects}` : ""})`).join(", ") : "none beyond the sandbox's own");
   if (audit.envFiles.length) row("env files", audit.envFiles.join(", "));
   row("network", audit.network);
+  for (const rule of audit.networkRules ?? []) row("", rule);
   for (const item of audit.refused) row("refused", `${item.name}: ${item.reason} [${item.rule}]`);
   for (const file of audit.ignoredProjectFiles) row("ignored", `${file} (sbx reads profiles only from your own config directory, never from a project)`);
   if (audit.workspaceTrust) for (const [label, text] of formatWorkspaceTrust(audit.workspaceTrust)) row(label, text);

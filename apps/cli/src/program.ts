@@ -16,6 +16,8 @@ export async function runProgram(argv: string[]): Promise<number> {
     command
       .option("--base-image <image>", "base image for the sandbox image (default: $SBX_BASE_IMAGE or node:22-slim)")
       .option("--profile <name>", "policy profile from your sbx config (default: $SBX_PROFILE)")
+      .option("--network <tier>", "network tier: full, internet-only, allowlist or none (default: the profile's, else full)")
+      .option("--allow <domain>", "with --network allowlist: also allow this domain (*.example.com for every host below it; repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
       .option("--rebuild", "rebuild the sandbox image even if it is up to date")
       .option("--dry-run", "print what would be created, with secrets redacted, and change nothing")
       .option("-y, --yes", "do not pause on the audit of what crosses into the sandbox")
@@ -97,6 +99,16 @@ export async function runProgram(argv: string[]): Promise<number> {
     .action(async (options: { json?: boolean }) => {
       const { status } = await import("./commands/status.js");
       exitCode = await status(options);
+    });
+
+  const network = program.command("network").description("the sandbox's network tier: what its egress proxy allowed and refused");
+  network
+    .command("log")
+    .description("what this project's sandbox reached or was refused, per destination, with the rule that decided")
+    .option("--json", "machine-readable output")
+    .action(async (options: { json?: boolean }) => {
+      const { networkLog } = await import("./commands/network.js");
+      exitCode = await networkLog(options);
     });
 
   program

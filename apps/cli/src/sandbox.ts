@@ -6,6 +6,7 @@ import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
 import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
+import { applyNetworkToSpec, ensureEgress, NETWORK_LABELS, planNetwork, removeEgress, type NetworkPlan } from "./sandbox-network.js";
 import {
   AGENT_ENV_FILE,
   AGENT_ENV_SECRET,
@@ -34,6 +35,12 @@ export interface SandboxOptions {
   log: (line: string) => void;
   /** Policy profile (`--profile`); SBX_PROFILE and the config's default apply otherwise. */
   profile?: string;
+  /** Network tier (`--network`); the profile's or the config's tier applies otherwise. */
+  network?: string;
+  /** Domains added to the allowlist (`--allow`). */
+  allow?: string[];
+  /** TEST ONLY: arguments for the egress proxy's main process (`--test-public-cidr`); no command sets it. */
+  egressProxyTestArgs?: string[];
 }
 
 export interface SandboxPlan {
@@ -46,6 +53,7 @@ export interface SandboxPlan {
   /** The agent's extra environment (API keys, passthrough, env files): secret, piped only. */
   agentEnv: Record<string, string>;
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
+  network: NetworkPlan;
 }
 
 /** Everything `sbx up` would create, computed without touching Docker (so `--dry-run` is honest). */
@@ -60,7 +68,11 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
     home,
     logins: probed,
     ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.network !== undefined ? { network: options.network } : {}),
+    ...(options.allow?.length ? { allow: options.allow } : {}),
   });
+  const network = planNetwork({ tier: crossing.network.tier, identity, allowedDomains: crossing.network.allowedDomains, baseImage: image.baseImage, env: options.env });
+  crossing.audit.networkRules = network.rules;
   const uid = Number(image.buildArgs.SBX_UID);
   const gid = Number(image.buildArgs.SBX_GID);
   const pipedCount = checkPipedSizes(crossing.logins, crossing.agentEnv, crossing.sandboxPolicy);
@@ -97,7 +109,8 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
     init: true,
     readOnlyRootfs: true,
   };
-  return { identity, image, spec, logins: crossing.logins, audit: crossing.audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy };
+  applyNetworkToSpec(spec, network);
+  return { identity, image, spec, logins: crossing.logins, audit: crossing.audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy, network };
 }
 
 /** The agent environment as piped: the variables, and which of them are provider logins. */
@@ -150,12 +163,18 @@ export async function ensureSandbox(
 ): Promise<SandboxState> {
   // Independent lookups, side by side: each is an engine round trip. The first to fail on an
   // engine that does not answer reports it (SBX_DOCKER_UNREACHABLE), so no separate ping.
-  const [image, , , found] = await Promise.all([
+  const [image, , , found, egress] = await Promise.all([
     ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {}),
     runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login }),
     runtime.ensureVolume(plan.identity.conversationsVolumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login, [LABELS.project]: plan.identity.projectDir }),
     runtime.inspectContainer(plan.spec.name),
+    plan.network.egress ? ensureEgress(runtime, plan.network, options.log, options.egressProxyTestArgs) : undefined,
   ]);
+  if (egress) {
+    // The proxy is the sandbox's only DNS server; its address is known once it runs.
+    plan.spec.dns = [egress.address];
+    plan.spec.labels = { ...plan.spec.labels, [NETWORK_LABELS.egressAddress]: egress.address };
+  }
 
   let action: SandboxState["container_action"];
   let existing = found;
@@ -166,6 +185,16 @@ export async function ensureSandbox(
     existing = undefined;
     action = "recreated";
   }
+  if (existing && ((existing.labels[NETWORK_LABELS.tier] ?? "full") !== plan.network.tier || existing.labels[NETWORK_LABELS.egressAddress] !== plan.spec.labels?.[NETWORK_LABELS.egressAddress])) {
+    // A container's networks are fixed when it is created: a new tier (or a proxy that came back
+    // at another address) means a new container, never a widened running one.
+    options.log(`replacing ${plan.spec.name}: its network tier is now ${plan.network.tier}`);
+    await runtime.removeContainer(plan.spec.name);
+    existing = undefined;
+    action = "recreated";
+  }
+  // A proxy and network left from an earlier tier go once the sandbox no longer needs them.
+  if (!plan.network.egress && !existing) await removeEgress(runtime, plan.identity);
   if (!existing) {
     await runtime.createContainer(plan.spec);
     await runtime.startContainer(plan.spec.name);
@@ -233,6 +262,11 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
 export function redactedPlan(plan: SandboxPlan): unknown {
   return {
     audit: plan.audit,
+    network: {
+      tier: plan.network.tier,
+      rules: plan.network.rules,
+      ...(plan.network.egress ? { proxy: plan.network.egress.proxyName, internalNetwork: plan.network.egress.networkName, proxyImage: plan.network.egress.image.tag, policy: plan.network.egress.policy } : {}),
+    },
     image: { tag: plan.image.tag, baseImage: plan.image.baseImage, buildArgs: plan.image.buildArgs, caCertificates: plan.image.caCertificates },
     volume: plan.identity.volumeName,
     conversationsVolume: plan.identity.conversationsVolumeName,

@@ -4,7 +4,7 @@ import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
 import { dialectOf, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
 import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
-import { imageInUse, RuntimeError } from "./errors.js";
+import { imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
 import type {
   BuildSpec,
@@ -15,6 +15,8 @@ import type {
   ExecResult,
   ImageInfo,
   ListFilter,
+  NetworkInfo,
+  NetworkSpec,
   VolumeInfo,
 } from "./types.js";
 
@@ -44,6 +46,16 @@ interface RawContainer {
   State: { Status: ContainerInfo["state"] };
   HostConfig: { CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; PidsLimit: number | null; Tmpfs: Record<string, string> | null };
   Mounts: Array<{ Type: "bind" | "volume"; Name?: string; Source: string; Destination: string; RW: boolean }>;
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> | null };
+}
+
+interface RawNetwork {
+  Id: string;
+  Name: string;
+  Internal: boolean;
+  Labels: Record<string, string> | null;
+  IPAM?: { Config?: Array<{ Subnet?: string }> | null };
+  Containers?: Record<string, { Name: string }> | null;
 }
 
 /** The Docker Engine API driver: Docker Engine, Docker Desktop, OrbStack, Colima, Podman, remote hosts. */
@@ -186,6 +198,7 @@ export class DockerRuntime implements ContainerRuntime {
         Tmpfs: tmpfs,
         ReadonlyRootfs: spec.readOnlyRootfs ?? false,
         ...(spec.network ? { NetworkMode: spec.network } : {}),
+        ...(spec.dns ? { Dns: spec.dns } : {}),
       },
     };
     const path = `/containers/create?name=${encodeURIComponent(spec.name)}`;
@@ -300,6 +313,58 @@ export class DockerRuntime implements ContainerRuntime {
     await this.#call("DELETE", `/volumes/${encodeURIComponent(name)}`, undefined, [200, 204, 404]);
   }
 
+  async createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    await this.#call("POST", "/networks/create", {
+      Name: spec.name,
+      CheckDuplicate: true,
+      Driver: "bridge",
+      Internal: spec.internal ?? false,
+      Labels: spec.labels ?? {},
+      // The bridge driver otherwise puts the gateway address on the host's bridge interface, and a
+      // container on an internal network can still reach every host service listening there.
+      Options: spec.hostUnreachable ? { "com.docker.network.bridge.inhibit_ipv4": "true" } : {},
+    });
+    const info = await this.inspectNetwork(spec.name);
+    if (!info) throw new RuntimeError("SBX_DOCKER_API", `The network ${spec.name} vanished right after it was created.`);
+    return info;
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    const raw = await this.#optional<RawNetwork>(`/networks/${encodeURIComponent(name)}`);
+    return raw && toNetworkInfo(raw);
+  }
+
+  async listNetworks(filter: ListFilter = {}): Promise<NetworkInfo[]> {
+    const path = `/networks?filters=${encodeURIComponent(JSON.stringify({ label: labelFilters(filter) }))}`;
+    const summaries = (await this.#call("GET", path)) as Array<{ Id: string }>;
+    // The list omits attached containers: inspect each for the whole picture.
+    const infos = await Promise.all(summaries.map((summary) => this.inspectNetwork(summary.Id)));
+    return infos.filter((info): info is NetworkInfo => info !== undefined);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    const path = `/networks/${encodeURIComponent(name)}`;
+    const response = await this.#transport.request("DELETE", path);
+    if (response.status === 403 || response.status === 409) throw networkInUse(name);
+    if (response.status !== 200 && response.status !== 204 && response.status !== 404) throw apiError(response.status, response.body, path);
+  }
+
+  async connectNetwork(network: string, container: string, options: { aliases?: string[] } = {}): Promise<void> {
+    await this.#call("POST", `/networks/${encodeURIComponent(network)}/connect`, {
+      Container: container,
+      EndpointConfig: options.aliases?.length ? { Aliases: options.aliases } : {},
+    });
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    const path = `/networks/${encodeURIComponent(network)}/disconnect`;
+    const response = await this.#transport.request("POST", path, { Container: container, Force: true });
+    // Not attached (or already gone) is the state the caller wanted.
+    if (response.status === 200 || response.status === 204 || response.status === 404) return;
+    if (response.status === 500 && /is not connected/i.test(JSON.stringify(response.body))) return;
+    throw apiError(response.status, response.body, path);
+  }
+
   /** Releases pooled connections so a short-lived process can exit at once. */
   close(): void {
     this.#transport.close();
@@ -308,6 +373,17 @@ export class DockerRuntime implements ContainerRuntime {
 
 function labelFilters(filter: ListFilter): string[] {
   return Object.entries(filter.labels ?? {}).map(([key, value]) => (value === undefined ? key : `${key}=${value}`));
+}
+
+function toNetworkInfo(raw: RawNetwork): NetworkInfo {
+  return {
+    id: raw.Id,
+    name: raw.Name,
+    internal: raw.Internal,
+    labels: raw.Labels ?? {},
+    subnets: (raw.IPAM?.Config ?? []).flatMap((config) => (config.Subnet ? [config.Subnet] : [])),
+    containers: Object.values(raw.Containers ?? {}).map((container) => container.Name),
+  };
 }
 
 function toContainerInfo(raw: RawContainer): ContainerInfo {
@@ -339,6 +415,12 @@ function toContainerInfo(raw: RawContainer): ContainerInfo {
       })),
       ...tmpfs,
     ],
+    networks: Object.fromEntries(
+      Object.entries(raw.NetworkSettings?.Networks ?? {}).map(([name, network]) => [
+        name,
+        { ...(network.IPAddress ? { ipv4: network.IPAddress } : {}), ...(network.GlobalIPv6Address ? { ipv6: network.GlobalIPv6Address } : {}) },
+      ]),
+    ),
   };
 }
 

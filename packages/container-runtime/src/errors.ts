@@ -9,7 +9,8 @@ export type RuntimeErrorCode =
   | "SBX_CONTAINER_NOT_RUNNING"
   | "SBX_IMAGE_NOT_FOUND"
   | "SBX_IMAGE_IN_USE"
-  | "SBX_IMAGE_BUILD_FAILED";
+  | "SBX_IMAGE_BUILD_FAILED"
+  | "SBX_NETWORK_IN_USE";
 
 /** The runtime's errors: the one sbx error shape (@sbx/errors), narrowed to the runtime's codes. */
 export class RuntimeError extends SbxError<RuntimeErrorCode> {
@@ -33,4 +34,8 @@ export function containerNotRunning(detail: string): RuntimeError {
 
 export function imageInUse(ref: string): RuntimeError {
   return new RuntimeError("SBX_IMAGE_IN_USE", `The image ${ref} is used by a container.`, { hint: "Remove the containers that use it first (`sbx down` in their projects)." });
+}
+
+export function networkInUse(name: string): RuntimeError {
+  return new RuntimeError("SBX_NETWORK_IN_USE", `The network ${name} still has containers attached.`, { hint: "Remove or disconnect its containers first (`sbx down` in their project)." });
 }

@@ -2,7 +2,7 @@ export { createRuntime, type RuntimeOptions } from "./create-runtime.js";
 export { DockerRuntime, type DockerDriverOptions } from "./docker-driver.js";
 export { MemoryRuntime, type MemoryDriverOptions } from "./memory-driver.js";
 export { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
-export { RuntimeError, isRuntimeError, containerNotFound, containerNotRunning, imageInUse, type RuntimeErrorCode } from "./errors.js";
+export { RuntimeError, isRuntimeError, containerNotFound, containerNotRunning, imageInUse, networkInUse, type RuntimeErrorCode } from "./errors.js";
 export type {
   BuildProgress,
   BuildSpec,
@@ -14,5 +14,7 @@ export type {
   ImageInfo,
   ListFilter,
   MountSpec,
+  NetworkInfo,
+  NetworkSpec,
   VolumeInfo,
 } from "./types.js";

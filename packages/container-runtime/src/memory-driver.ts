@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { containerNotFound, containerNotRunning, imageInUse, RuntimeError } from "./errors.js";
+import { containerNotFound, containerNotRunning, imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import type {
   BuildSpec,
   ContainerInfo,
@@ -12,6 +12,8 @@ import type {
   ExecResult,
   ImageInfo,
   ListFilter,
+  NetworkInfo,
+  NetworkSpec,
   VolumeInfo,
 } from "./types.js";
 
@@ -47,6 +49,8 @@ export class MemoryRuntime implements ContainerRuntime {
   readonly #containers = new Map<string, FakeContainer>();
   readonly #volumes = new Map<string, { info: VolumeInfo; files: Map<string, StoredFile> }>();
   readonly #unreachable: boolean;
+  readonly #networks = new Map<string, { info: NetworkInfo; index: number; attached: Map<string, string> }>();
+  #networkCount = 0;
 
   constructor(options: MemoryDriverOptions = {}) {
     this.#unreachable = options.unreachable ?? false;
@@ -107,6 +111,9 @@ export class MemoryRuntime implements ContainerRuntime {
     if (!this.#images.has(spec.image)) throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`);
     if (this.#containers.has(spec.name)) throw new RuntimeError("SBX_DOCKER_API", `The container name ${spec.name} is already in use.`);
     for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
+    if (spec.network && !["bridge", "none", "host", "default"].includes(spec.network) && !this.#networks.has(spec.network)) {
+      throw new RuntimeError("SBX_DOCKER_API", `No such network: ${spec.network}.`);
+    }
     const info: ContainerInfo = {
       id: randomBytes(32).toString("hex"),
       name: spec.name,
@@ -123,7 +130,8 @@ export class MemoryRuntime implements ContainerRuntime {
       ),
     };
     this.#containers.set(spec.name, { info, spec, files: new Map(), log: [] });
-    return structuredClone(info);
+    if (spec.network && this.#networks.has(spec.network)) this.#attach(spec.network, spec.name);
+    return structuredClone(this.#withNetworks(info));
   }
 
   async startContainer(nameOrId: string): Promise<void> {
@@ -138,7 +146,7 @@ export class MemoryRuntime implements ContainerRuntime {
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined> {
     this.#engine();
     try {
-      return structuredClone(this.#container(nameOrId).info);
+      return structuredClone(this.#withNetworks(this.#container(nameOrId).info));
     } catch {
       return undefined;
     }
@@ -146,13 +154,16 @@ export class MemoryRuntime implements ContainerRuntime {
 
   async listContainers(filter: ListFilter = {}): Promise<ContainerInfo[]> {
     this.#engine();
-    return [...this.#containers.values()].filter((container) => matchesLabels(container.info.labels, filter)).map((container) => structuredClone(container.info));
+    return [...this.#containers.values()].filter((container) => matchesLabels(container.info.labels, filter)).map((container) => structuredClone(this.#withNetworks(container.info)));
   }
 
   async removeContainer(nameOrId: string): Promise<void> {
     this.#engine();
     const found = [...this.#containers.entries()].find(([name, container]) => name === nameOrId || container.info.id === nameOrId);
-    if (found) this.#containers.delete(found[0]);
+    if (found) {
+      this.#containers.delete(found[0]);
+      for (const network of this.#networks.values()) network.attached.delete(found[0]);
+    }
   }
 
   async exec(nameOrId: string, options: ExecOptions): Promise<ExecResult> {
@@ -199,6 +210,64 @@ export class MemoryRuntime implements ContainerRuntime {
   async removeVolume(name: string): Promise<void> {
     this.#engine();
     this.#volumes.delete(name);
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    this.#engine();
+    if (this.#networks.has(spec.name)) throw new RuntimeError("SBX_DOCKER_API", `The network name ${spec.name} is already in use.`);
+    const index = (this.#networkCount += 1);
+    const info: NetworkInfo = { id: randomBytes(32).toString("hex"), name: spec.name, internal: spec.internal ?? false, labels: { ...spec.labels }, subnets: [`10.${200 + (index >> 8)}.${index & 0xff}.0/24`], containers: [] };
+    this.#networks.set(spec.name, { info, index, attached: new Map() });
+    return this.#networkInfo(spec.name) as NetworkInfo;
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    this.#engine();
+    return this.#networkInfo(name);
+  }
+
+  async listNetworks(filter: ListFilter = {}): Promise<NetworkInfo[]> {
+    this.#engine();
+    return [...this.#networks.keys()].map((name) => this.#networkInfo(name) as NetworkInfo).filter((network) => matchesLabels(network.labels, filter));
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    this.#engine();
+    const network = this.#networks.get(name) ?? [...this.#networks.values()].find((candidate) => candidate.info.id === name);
+    if (!network) return;
+    if (network.attached.size) throw networkInUse(name);
+    this.#networks.delete(network.info.name);
+  }
+
+  async connectNetwork(network: string, container: string): Promise<void> {
+    const found = this.#container(container);
+    if (!this.#networks.has(network)) throw new RuntimeError("SBX_DOCKER_API", `No such network: ${network}.`);
+    this.#attach(network, found.info.name);
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    this.#engine();
+    this.#networks.get(network)?.attached.delete(container);
+  }
+
+  #attach(network: string, container: string): void {
+    const entry = this.#networks.get(network);
+    if (!entry || entry.attached.has(container)) return;
+    entry.attached.set(container, `10.${200 + (entry.index >> 8)}.${entry.index & 0xff}.${entry.attached.size + 2}`);
+  }
+
+  #networkInfo(name: string): NetworkInfo | undefined {
+    const entry = this.#networks.get(name) ?? [...this.#networks.values()].find((candidate) => candidate.info.id === name);
+    return entry && { ...structuredClone(entry.info), containers: [...entry.attached.keys()] };
+  }
+
+  #withNetworks(info: ContainerInfo): ContainerInfo {
+    const networks: NonNullable<ContainerInfo["networks"]> = {};
+    for (const [name, entry] of this.#networks) {
+      const address = entry.attached.get(info.name);
+      if (address) networks[name] = { ipv4: address };
+    }
+    return { ...info, networks };
   }
 
   /** Where a path inside a container is stored: on a mounted volume, or in the container's own layer. */

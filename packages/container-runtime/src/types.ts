@@ -43,6 +43,8 @@ export interface ContainerSpec {
   /** Network name or mode. @default the engine's default bridge */
   network?: string;
   readOnlyRootfs?: boolean;
+  /** DNS servers the container's resolver uses (addresses). @default the engine's */
+  dns?: string[];
 }
 
 export interface ContainerInfo {
@@ -56,6 +58,33 @@ export interface ContainerInfo {
   /** The hardening as the engine reports it, so tests and `sbx doctor` can check it. */
   security: { capDrop: string[]; capAdd: string[]; noNewPrivileges: boolean; pidsLimit: number | undefined };
   mounts: Array<{ type: "bind" | "volume" | "tmpfs"; source?: string; target: string; readOnly: boolean }>;
+  /** The networks the container is attached to, with its addresses there (once it runs). */
+  networks?: Record<string, { ipv4?: string; ipv6?: string }>;
+}
+
+/** A network the runtime creates for sbx (the sandbox's internal network). */
+export interface NetworkSpec {
+  name: string;
+  /** No route out: containers on it reach only each other. @default false */
+  internal?: boolean;
+  /**
+   * The engine's host holds no address on the network, so a container on it cannot reach the
+   * host's own services either (an internal Docker bridge otherwise keeps its gateway address on
+   * the host). @default false
+   */
+  hostUnreachable?: boolean;
+  labels?: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  /** Subnets in CIDR notation. */
+  subnets: string[];
+  /** Names of the containers attached. */
+  containers: string[];
 }
 
 export interface ImageInfo {
@@ -141,4 +170,14 @@ export interface ContainerRuntime {
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   listVolumes(filter?: ListFilter): Promise<VolumeInfo[]>;
   removeVolume(name: string): Promise<void>;
+  /** Creates a network; a name already taken is an error (SBX_DOCKER_API). */
+  createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  listNetworks(filter?: ListFilter): Promise<NetworkInfo[]>;
+  /** Removes a network; a missing one is fine, one a container is attached to is refused (SBX_NETWORK_IN_USE). */
+  removeNetwork(name: string): Promise<void>;
+  /** Attaches a container (created or running) to a network, reachable there under `aliases` too. */
+  connectNetwork(network: string, container: string, options?: { aliases?: string[] }): Promise<void>;
+  /** Detaches a container; one not attached is fine. */
+  disconnectNetwork(network: string, container: string): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { watchHostExecuted } from "../host-exec-files.js";
 import { sandboxIdentity } from "../sandbox-identity.js";
+import { removeEgress } from "../sandbox-network.js";
 
 export async function down(): Promise<number> {
   const identity = sandboxIdentity(process.cwd());
@@ -12,11 +13,14 @@ export async function down(): Promise<number> {
   try {
     const existing = await runtime.inspectContainer(identity.containerName);
     if (!existing) {
+      if (await removeEgress(runtime, identity)) process.stderr.write(`sbx: removed the egress proxy and internal network left by ${identity.containerName}.\n`);
       process.stderr.write(`sbx: no sandbox for ${identity.projectDir}; nothing to do.\n`);
       await hostExecuted.check({ end: true });
       return 0;
     }
     await runtime.removeContainer(identity.containerName);
+    // After the sandbox: its internal network is in use until then.
+    await removeEgress(runtime, identity);
     process.stderr.write(`sbx: removed ${identity.containerName}; the state volume ${identity.volumeName} is kept.\n`);
     await hostExecuted.check({ end: true });
     return 0;

@@ -36,6 +36,30 @@ describe("sbx gc", () => {
     expect(plan.volumes).toEqual([]);
   });
 
+  it("keeps the newest sandbox image even when an egress proxy image is newer, and takes a gone sandbox's proxy and network with it", async () => {
+    const runtime = await engine();
+    const context = mkdtempSync(join(tmpdir(), "sbx-gc-"));
+    writeFileSync(join(context, "Dockerfile"), "FROM scratch\n");
+    const egress = { ...MANAGED, "dev.sbx.role": "egress" };
+    await runtime.buildImage({ contextDir: context, tag: "sbx-egress:old", labels: egress });
+    await runtime.buildImage({ contextDir: context, tag: "sbx-egress:new", labels: egress });
+    for (const [sandbox, network] of [["sbx-running-1", "sbx-running-1-net"], ["sbx-stopped-2", "sbx-stopped-2-net"]] as const) {
+      await runtime.createNetwork({ name: network, internal: true, labels: egress });
+      await runtime.createContainer({ name: `${sandbox}-egress`, image: "sbx-egress:new", user: "65534:65534", cmd: [], labels: egress, network: "bridge" });
+      await runtime.startContainer(`${sandbox}-egress`);
+      await runtime.connectNetwork(network, `${sandbox}-egress`);
+      await runtime.connectNetwork(network, sandbox);
+    }
+    const plan = await planGc(runtime, {});
+    expect(plan.containers.map((container) => container.name).sort()).toEqual(["sbx-stopped-2", "sbx-stopped-2-egress"]);
+    expect(plan.networks).toEqual([{ name: "sbx-stopped-2-net" }]);
+    expect(plan.images.map((image) => image.ref)).toEqual(["sbx-sandbox:old", "sbx-egress:old"]);
+    await gc(runtime, { yes: true }, { write: () => true } as unknown as NodeJS.WritableStream);
+    expect(await runtime.inspectNetwork("sbx-stopped-2-net")).toBeUndefined();
+    expect(await runtime.inspectNetwork("sbx-running-1-net")).toBeDefined();
+    expect(await runtime.inspectImage("sbx-sandbox:newest")).toBeDefined();
+  });
+
   it("with --volumes, also plans the state volumes no running sandbox mounts", async () => {
     const plan = await planGc(await engine(), { volumes: true });
     expect(plan.volumes).toEqual([{ name: "bob-llm", login: "bob" }]);

@@ -2,6 +2,7 @@ import type { ContainerRuntime } from "@sbx/container-runtime";
 import { CliError } from "../cli-error.js";
 import { canAsk, confirm } from "../confirm.js";
 import { LABELS } from "../sandbox-identity.js";
+import { NETWORK_LABELS } from "../sandbox-network.js";
 
 export interface GcOptions {
   /** Also remove state volumes no sandbox mounts: saved logins and every project's conversations. */
@@ -18,36 +19,51 @@ export interface GcPlan {
   images: { ref: string; createdAt: string }[];
   /** With --volumes: state volumes no remaining sandbox mounts. */
   volumes: { name: string; login: string }[];
+  /** Internal networks of sandboxes that are gone (nothing but deleted containers on them). */
+  networks: { name: string }[];
 }
 
 const MANAGED = { labels: { [LABELS.managed]: "true" } };
 
 /** What `sbx gc` would remove. Reads only. */
 export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes">): Promise<GcPlan> {
-  const [containers, images, volumes] = await Promise.all([
+  const [containers, images, volumes, networks] = await Promise.all([
     runtime.listContainers(MANAGED),
     runtime.listImages(MANAGED),
     options.volumes ? runtime.listVolumes(MANAGED) : Promise.resolve([]),
+    runtime.listNetworks(MANAGED),
   ]);
-  const stale = containers.filter((container) => container.state !== "running");
-  const kept = containers.filter((container) => container.state === "running");
+  // An egress proxy goes with its sandbox (`<sandbox>-egress`): stale once that one is not running.
+  const isProxy = (container: { labels: Record<string, string> }) => container.labels[NETWORK_LABELS.role] === "egress";
+  const runningSandboxes = new Set(containers.filter((container) => !isProxy(container) && container.state === "running").map((container) => container.name));
+  const isStale = (container: (typeof containers)[number]) => (isProxy(container) ? !runningSandboxes.has(container.name.replace(/-egress$/, "")) : container.state !== "running");
+  const stale = containers.filter(isStale);
+  const kept = containers.filter((container) => !isStale(container));
   const inUse = new Set(kept.map((container) => container.image));
-  const newest = [...images].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  // The newest of each kind (sandbox, egress proxy), so the next `sbx up` builds nothing.
+  const newestOf = new Map<string, (typeof images)[number]>();
+  for (const image of [...images].sort((a, b) => b.createdAt.localeCompare(a.createdAt))) {
+    const role = image.labels[NETWORK_LABELS.role] ?? "sandbox";
+    if (!newestOf.has(role)) newestOf.set(role, image);
+  }
+  const newest = new Set(newestOf.values());
+  const gone = new Set(stale.map((container) => container.name));
   const mounted = new Set(kept.flatMap((container) => container.mounts.filter((mount) => mount.type === "volume").map((mount) => mount.source)));
   return {
     containers: stale.map((container) => ({ name: container.name, project: container.labels[LABELS.project] ?? "", state: container.state })),
     images: images
-      .filter((image) => image !== newest && !image.tags.some((tag) => inUse.has(tag)) && !inUse.has(image.id))
+      .filter((image) => !newest.has(image) && !image.tags.some((tag) => inUse.has(tag)) && !inUse.has(image.id))
       .map((image) => ({ ref: image.tags[0] ?? image.id, createdAt: image.createdAt }))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
     volumes: volumes.filter((volume) => !mounted.has(volume.name)).map((volume) => ({ name: volume.name, login: volume.labels[LABELS.login] ?? "" })),
+    networks: networks.filter((network) => network.containers.every((name) => gone.has(name))).map((network) => ({ name: network.name })),
   };
 }
 
 /** Says what it will delete, asks (or needs --yes), then removes containers, images and volumes in that order. */
 export async function gc(runtime: ContainerRuntime, options: GcOptions, stream: NodeJS.WritableStream = process.stderr): Promise<number> {
   const plan = await planGc(runtime, options);
-  const count = plan.containers.length + plan.images.length + plan.volumes.length;
+  const count = plan.containers.length + plan.images.length + plan.volumes.length + plan.networks.length;
   if (options.json) process.stdout.write(`${JSON.stringify({ dryRun: options.dryRun ?? false, ...plan }, null, 2)}\n`);
   else stream.write(describePlan(plan, options));
   if (count === 0 || options.dryRun) return 0;
@@ -61,6 +77,7 @@ export async function gc(runtime: ContainerRuntime, options: GcOptions, stream: 
     await confirm("Press Enter to delete them, or type n to keep everything:", "Stopped; nothing was deleted.");
   }
   for (const container of plan.containers) await runtime.removeContainer(container.name);
+  for (const network of plan.networks) await runtime.removeNetwork(network.name);
   for (const image of plan.images) await runtime.removeImage(image.ref);
   for (const volume of plan.volumes) await runtime.removeVolume(volume.name);
   if (!options.json) stream.write(`sbx: deleted ${count} item${count === 1 ? "" : "s"}.\n`);
@@ -70,6 +87,7 @@ export async function gc(runtime: ContainerRuntime, options: GcOptions, stream: 
 function describePlan(plan: GcPlan, options: Pick<GcOptions, "volumes" | "dryRun">): string {
   const lines: string[] = [];
   for (const container of plan.containers) lines.push(`  sandbox ${container.name} (${container.state}; project ${container.project || "unknown"})`);
+  for (const network of plan.networks) lines.push(`  network ${network.name} (a sandbox's internal network; its sandbox is gone)`);
   for (const image of plan.images) lines.push(`  image ${image.ref} (built ${image.createdAt.slice(0, 10)}; no sandbox uses it)`);
   for (const volume of plan.volumes) {
     lines.push(`  state volume ${volume.name}: the saved logins and every project's conversations of ${volume.login || "its login"} (notes in the inbox and the host's mirror in ~/.cache/sbx/sessions stay)`);

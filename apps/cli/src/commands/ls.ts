@@ -1,10 +1,12 @@
 import { DockerRuntime } from "@sbx/container-runtime";
 import { LABELS } from "../sandbox-identity.js";
+import { NETWORK_LABELS } from "../sandbox-network.js";
 
 export async function ls(options: { json?: boolean }): Promise<number> {
   const runtime = new DockerRuntime();
   try {
-    const containers = await runtime.listContainers({ labels: { [LABELS.managed]: "true" } });
+    // Egress proxies belong to their sandbox (`sbx status` shows them), they are not sandboxes.
+    const containers = (await runtime.listContainers({ labels: { [LABELS.managed]: "true" } })).filter((container) => container.labels[NETWORK_LABELS.role] !== "egress");
     const rows = containers.map((container) => ({
       name: container.name,
       state: container.state,

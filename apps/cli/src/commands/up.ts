@@ -19,6 +19,10 @@ import { syncSandboxTranscripts } from "../transcript-sync.js";
 export interface UpOptions {
   baseImage?: string;
   profile?: string;
+  /** `--network <tier>`. */
+  network?: string;
+  /** `--allow <domain>`, repeatable. */
+  allow?: string[];
   rebuild?: boolean;
   dryRun?: boolean;
   yes?: boolean;
@@ -38,6 +42,8 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.baseImage ? { baseImage: options.baseImage } : {}),
     ...(options.rebuild ? { rebuild: true } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.network !== undefined ? { network: options.network } : {}),
+    ...(options.allow?.length ? { allow: options.allow } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
   const projectDir = await realpath(plan.identity.projectDir);

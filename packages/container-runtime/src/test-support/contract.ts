@@ -55,6 +55,8 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime?.removeContainer(`${containerName}-stopped`);
       await runtime?.removeImage(`sbx-contract-${suffix}:image`);
       await runtime?.removeVolume(volumeName);
+      await runtime?.removeContainer(`${containerName}-net`);
+      await runtime?.removeNetwork(`sbx-contract-${suffix}-net`);
     }, timeout);
 
     it("answers a ping", async () => {
@@ -186,6 +188,36 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime.removeImage(tag);
       expect(await runtime.inspectImage(tag)).toBeUndefined();
       await runtime.removeImage(tag);
+    });
+
+    it("creates an internal network, attaches a container under an alias, and removes the network only once it is empty", async () => {
+      const network = `sbx-contract-${suffix}-net`;
+      const created = await runtime.createNetwork({ name: network, internal: true, hostUnreachable: true, labels: { "dev.sbx.contract": suffix } });
+      expect(created).toMatchObject({ name: network, internal: true, labels: { "dev.sbx.contract": suffix }, containers: [] });
+      expect(created.subnets.length).toBeGreaterThan(0);
+      const taken = await runtime.createNetwork({ name: network }).catch((error: unknown) => error);
+      expect(isRuntimeError(taken)).toBe(true);
+      expect((await runtime.listNetworks({ labels: { "dev.sbx.contract": suffix } })).map((info) => info.name)).toEqual([network]);
+      expect(await runtime.listNetworks({ labels: { "dev.sbx.contract": `${suffix}-other` } })).toEqual([]);
+
+      const name = `${containerName}-net`;
+      await runtime.createContainer({ ...spec, name, mounts: [], network, dns: ["192.0.2.53"] });
+      await runtime.startContainer(name);
+      const attached = await runtime.inspectContainer(name);
+      expect(attached?.networks?.[network]?.ipv4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect((await runtime.inspectNetwork(network))?.containers).toEqual([name]);
+
+      const refused = await runtime.removeNetwork(network).catch((error: unknown) => error);
+      expect(isRuntimeError(refused, "SBX_NETWORK_IN_USE")).toBe(true);
+      await runtime.disconnectNetwork(network, name);
+      await runtime.disconnectNetwork(network, name);
+      expect((await runtime.inspectNetwork(network))?.containers).toEqual([]);
+      await runtime.connectNetwork(network, name, { aliases: ["contract-alias"] });
+      expect((await runtime.inspectNetwork(network))?.containers).toEqual([name]);
+      await runtime.removeContainer(name);
+      await runtime.removeNetwork(network);
+      expect(await runtime.inspectNetwork(network)).toBeUndefined();
+      await runtime.removeNetwork(network);
     });
 
     it("removes a container idempotently and never its volume", async () => {
