@@ -2,8 +2,8 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
-import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
-import { imageInUse, RuntimeError } from "./errors.js";
+import { apiError, dockerTimeoutMs, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
+import { containerExists, imageInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
 import type {
   BuildSpec,
@@ -25,6 +25,11 @@ export interface DockerDriverOptions {
    * dockerode's modem (needed for ssh:// hosts). @default "http", or "dockerode" for ssh://
    */
   transport?: "http" | "dockerode";
+  /**
+   * How long a plain API call (and a stream's handshake) may take. @default SBX_DOCKER_TIMEOUT
+   * seconds from `env`, else 10 s; 0 waits forever
+   */
+  timeoutMs?: number;
   /** An existing dockerode instance to use for builds and the dockerode transport. */
   dockerode?: { modem: unknown; buildImage: (...args: never[]) => unknown };
 }
@@ -41,7 +46,16 @@ interface RawContainer {
   Created: string;
   Config: { Image: string; User: string; Labels: Record<string, string> | null };
   State: { Status: ContainerInfo["state"] };
-  HostConfig: { CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; PidsLimit: number | null; Tmpfs: Record<string, string> | null };
+  HostConfig: {
+    CapDrop: string[] | null;
+    CapAdd: string[] | null;
+    SecurityOpt: string[] | null;
+    PidsLimit: number | null;
+    Tmpfs: Record<string, string> | null;
+    Memory?: number;
+    NanoCpus?: number;
+    LogConfig?: { Type?: string; Config?: Record<string, string> | null };
+  };
   Mounts: Array<{ Type: "bind" | "volume"; Name?: string; Source: string; Destination: string; RW: boolean }>;
 }
 
@@ -59,7 +73,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.#transport =
       options.transport === "dockerode" || endpoint.kind === "ssh"
         ? new DockerodeTransport(endpoint, options.dockerode)
-        : new NodeHttpTransport(endpoint);
+        : new NodeHttpTransport(endpoint, { timeoutMs: options.timeoutMs ?? dockerTimeoutMs(options.env ?? process.env) });
   }
 
   async #call(method: string, path: string, body?: unknown, okStatuses: number[] = [200, 201, 204, 304]): Promise<unknown> {
@@ -179,7 +193,10 @@ export class DockerRuntime implements ContainerRuntime {
         CapAdd: spec.capAdd ?? [],
         SecurityOpt: ["no-new-privileges"],
         PidsLimit: spec.pidsLimit ?? 512,
-        ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
+        // Type "" is the engine's default log driver, which then validates the options itself.
+        ...(spec.logMaxSize ? { LogConfig: { Type: "", Config: { "max-size": spec.logMaxSize, "max-file": String(spec.logMaxFiles ?? 3) } } } : {}),
         Init: spec.init ?? true,
         Mounts: mounts,
         Tmpfs: tmpfs,
@@ -188,7 +205,13 @@ export class DockerRuntime implements ContainerRuntime {
       },
     };
     const path = `/containers/create?name=${encodeURIComponent(spec.name)}`;
-    const response = await this.#transport.request("POST", path, body);
+    let response = await this.#transport.request("POST", path, body);
+    if (response.status === 400 && spec.logMaxSize && /log opt/i.test(JSON.stringify(response.body))) {
+      // The engine's log driver (journald, syslog, …) takes no size options: it bounds logs its own way.
+      const { LogConfig: _dropped, ...hostConfig } = body.HostConfig;
+      response = await this.#transport.request("POST", path, { ...body, HostConfig: hostConfig });
+    }
+    if (response.status === 409) throw containerExists(spec.name);
     if (response.status === 404) {
       throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`, { hint: "Run `sbx up` to build it, or check --base-image." });
     }
@@ -280,7 +303,14 @@ export class DockerRuntime implements ContainerRuntime {
   async ensureVolume(name: string, labels: Record<string, string> = {}): Promise<VolumeInfo> {
     const existing = await this.inspectVolume(name);
     if (existing) return existing;
-    const raw = (await this.#call("POST", "/volumes/create", { Name: name, Labels: labels })) as { Name: string; Labels: Record<string, string> | null };
+    const response = await this.#transport.request("POST", "/volumes/create", { Name: name, Labels: labels });
+    if (response.status === 409) {
+      // Another command created it a moment ago (engines that do not treat a duplicate as a no-op).
+      const raced = await this.inspectVolume(name);
+      if (raced) return raced;
+    }
+    if (response.status !== 200 && response.status !== 201) throw apiError(response.status, response.body, "/volumes/create");
+    const raw = response.body as { Name: string; Labels: Record<string, string> | null };
     return { name: raw.Name, labels: raw.Labels ?? {} };
   }
 
@@ -328,6 +358,13 @@ function toContainerInfo(raw: RawContainer): ContainerInfo {
       capAdd: raw.HostConfig.CapAdd ?? [],
       noNewPrivileges: (raw.HostConfig.SecurityOpt ?? []).some((option) => /^no-new-privileges(:true)?$/.test(option)),
       pidsLimit: raw.HostConfig.PidsLimit ?? undefined,
+    },
+    resources: {
+      memoryBytes: raw.HostConfig.Memory || undefined,
+      nanoCpus: raw.HostConfig.NanoCpus || undefined,
+      logDriver: raw.HostConfig.LogConfig?.Type || undefined,
+      logMaxSize: raw.HostConfig.LogConfig?.Config?.["max-size"],
+      logMaxFiles: raw.HostConfig.LogConfig?.Config?.["max-file"] ? Number(raw.HostConfig.LogConfig.Config["max-file"]) : undefined,
     },
     mounts: [
       ...raw.Mounts.map((mount) => ({

@@ -3,6 +3,10 @@ import { SbxError } from "@sbx/errors";
 /** Stable codes a caller can branch on; the CLI maps them to messages and exit codes. */
 export type RuntimeErrorCode =
   | "SBX_DOCKER_UNREACHABLE"
+  | "SBX_DOCKER_PERMISSION_DENIED"
+  | "SBX_DOCKER_TIMEOUT"
+  | "SBX_DOCKER_TIMEOUT_INVALID"
+  | "SBX_CONTAINER_EXISTS"
   | "SBX_DOCKER_HOST_INVALID"
   | "SBX_DOCKER_API"
   | "SBX_CONTAINER_NOT_FOUND"
@@ -33,4 +37,11 @@ export function containerNotRunning(detail: string): RuntimeError {
 
 export function imageInUse(ref: string): RuntimeError {
   return new RuntimeError("SBX_IMAGE_IN_USE", `The image ${ref} is used by a container.`, { hint: "Remove the containers that use it first (`sbx down` in their projects)." });
+}
+
+/** A create lost a race (or met a leftover): the name is taken. Callers that converge re-inspect and reuse. */
+export function containerExists(name: string): RuntimeError {
+  return new RuntimeError("SBX_CONTAINER_EXISTS", `A container named ${name} already exists.`, {
+    hint: "Another sbx command may have just created it; run `sbx status` to see it.",
+  });
 }

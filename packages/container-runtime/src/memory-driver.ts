@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { containerNotFound, containerNotRunning, imageInUse, RuntimeError } from "./errors.js";
+import { containerExists, containerNotFound, containerNotRunning, imageInUse, RuntimeError } from "./errors.js";
 import type {
   BuildSpec,
   ContainerInfo,
@@ -105,8 +105,8 @@ export class MemoryRuntime implements ContainerRuntime {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     this.#engine();
     if (!this.#images.has(spec.image)) throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`);
-    if (this.#containers.has(spec.name)) throw new RuntimeError("SBX_DOCKER_API", `The container name ${spec.name} is already in use.`);
-    for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
+    // As the engine: a taken name is a 409, the same error whoever lost the race.
+    if (this.#containers.has(spec.name)) throw containerExists(spec.name);
     const info: ContainerInfo = {
       id: randomBytes(32).toString("hex"),
       name: spec.name,
@@ -116,13 +116,23 @@ export class MemoryRuntime implements ContainerRuntime {
       user: spec.user,
       createdAt: new Date().toISOString(),
       security: { capDrop: ["ALL"], capAdd: spec.capAdd ?? [], noNewPrivileges: true, pidsLimit: spec.pidsLimit ?? 512 },
+      // The fake's log driver is json-file, as Docker's default.
+      resources: {
+        memoryBytes: spec.memoryBytes,
+        nanoCpus: spec.nanoCpus,
+        logDriver: "json-file",
+        logMaxSize: spec.logMaxSize,
+        logMaxFiles: spec.logMaxSize ? (spec.logMaxFiles ?? 3) : undefined,
+      },
       mounts: (spec.mounts ?? []).map((mount) =>
         mount.type === "tmpfs"
           ? { type: "tmpfs" as const, target: mount.target, readOnly: false }
           : { type: mount.type, source: mount.source, target: mount.target, readOnly: mount.readOnly ?? false },
       ),
     };
+    // Claimed before the first await, so concurrent creates of one name see each other.
     this.#containers.set(spec.name, { info, spec, files: new Map(), log: [] });
+    for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
     return structuredClone(info);
   }
 
