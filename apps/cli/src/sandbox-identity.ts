@@ -9,6 +9,8 @@ export const LABELS = {
   project: "dev.sbx.project",
   login: "dev.sbx.login",
   imageInputs: "dev.sbx.image-inputs",
+  /** The host user who made it (`uid:username`), so a shared engine's other users are left alone. */
+  owner: "dev.sbx.owner",
 } as const;
 
 export const SANDBOX_HOME = "/home/sandbox";
@@ -29,6 +31,8 @@ export interface SandboxIdentity {
   containerName: string;
   login: string;
   volumeName: string;
+  /** The host user running sbx, as `uid:username` (the value of the owner label). */
+  owner: string;
 }
 
 /** Finds the git root by walking up; cheap enough for the `exec` hot path (a few stat calls). */
@@ -52,7 +56,36 @@ export function sandboxIdentity(cwd: string, env: Record<string, string | undefi
   const projectDir = findProjectDir(cwd);
   const projectId = `${slug(basename(projectDir))}-${createHash("sha256").update(projectDir).digest("hex").slice(0, 8)}`;
   const login = slug(env.SBX_LOGIN || safeUsername());
-  return { projectDir, projectId, containerName: `sbx-${projectId}`, login, volumeName: `${login}-llm` };
+  return { projectDir, projectId, containerName: `sbx-${projectId}`, login, volumeName: `${login}-llm`, owner: hostOwner() };
+}
+
+/** Every sandbox's name starts so; `ls` and `gc` never touch a container named otherwise. */
+export const CONTAINER_PREFIX = "sbx-";
+
+/**
+ * Who "this user" is on a shared engine: the host uid and username. The uid alone collides across
+ * machines sharing a remote engine (uid 1000 on every laptop); the name alone across accounts.
+ */
+export function hostOwner(): string {
+  let uid = -1;
+  try {
+    uid = userInfo().uid;
+  } catch {
+    // No passwd entry (a container run with an arbitrary uid): the uid from the kernel still is one.
+    uid = process.getuid?.() ?? -1;
+  }
+  return `${uid}:${safeUsername()}`;
+}
+
+/**
+ * Whether sbx objects (containers, volumes, images) carrying these labels are this user's, for
+ * `sbx ls`/`gc`: the same login, and the same owner — or no owner label, as sbx made them before
+ * it had one, when the login matches.
+ */
+export function ownedBy(labels: Record<string, string>, identity: Pick<SandboxIdentity, "login" | "owner">): boolean {
+  if (labels[LABELS.managed] !== "true" || labels[LABELS.login] !== identity.login) return false;
+  const owner = labels[LABELS.owner];
+  return owner === undefined || owner === identity.owner;
 }
 
 function safeUsername(): string {

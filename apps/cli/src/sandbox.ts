@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
-import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
+import { isRuntimeError, type ContainerInfo, type ContainerRuntime, type ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
 import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
@@ -71,6 +71,7 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       [LABELS.managed]: "true",
       [LABELS.project]: identity.projectDir,
       [LABELS.login]: identity.login,
+      [LABELS.owner]: identity.owner,
       [LABELS.imageInputs]: image.inputsHash,
     },
     mounts: [
@@ -104,33 +105,16 @@ export async function ensureSandbox(
   /** Work to run alongside the login pipe once the container is up (each exec is a round trip). */
   alongside?: () => Promise<unknown>,
 ): Promise<SandboxState> {
+  const { identity } = plan;
+  const owned = { [LABELS.managed]: "true", [LABELS.login]: identity.login, [LABELS.owner]: identity.owner };
   // Independent lookups, side by side: each is an engine round trip. The first to fail on an
   // engine that does not answer reports it (SBX_DOCKER_UNREACHABLE), so no separate ping.
   const [image, , found] = await Promise.all([
-    ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {}),
-    runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login }),
+    ensureImage(runtime, plan.image, options.log, { ...(options.rebuild ? { rebuild: true } : {}), labels: owned }),
+    runtime.ensureVolume(identity.volumeName, owned),
     runtime.inspectContainer(plan.spec.name),
   ]);
-
-  let action: SandboxState["container_action"];
-  let existing = found;
-  if (existing && existing.labels[LABELS.imageInputs] !== plan.image.inputsHash) {
-    // The image changed under a running sandbox: replace the container (state lives on the volume).
-    options.log(`replacing ${plan.spec.name}: its image inputs changed`);
-    await runtime.removeContainer(plan.spec.name);
-    existing = undefined;
-    action = "recreated";
-  }
-  if (!existing) {
-    await runtime.createContainer(plan.spec);
-    await runtime.startContainer(plan.spec.name);
-    action ??= "created";
-  } else if (existing.state !== "running") {
-    await runtime.startContainer(plan.spec.name);
-    action = "started";
-  } else {
-    action = "reused";
-  }
+  const action = await ensureContainer(runtime, plan, found, options.log);
 
   const [installed] = await Promise.all([pipeLogins(runtime, plan), alongside?.()]);
   const container = await runtime.inspectContainer(plan.spec.name);
@@ -141,6 +125,93 @@ export async function ensureSandbox(
     });
   }
   return { plan, container, image, container_action: action, installed };
+}
+
+/** How long concurrent `sbx up`s may spend waiting for one another's remove or create to land. */
+const CONVERGE_ATTEMPTS = 20;
+
+/**
+ * Brings the project's container to "running with this plan's image", whoever else is doing the
+ * same: several `sbx up` in one project race, and a 409 on create means another one made it,
+ * so it is inspected and reused. A container of another login or user is never reused.
+ * `found` is the caller's inspect of the name (undefined: none).
+ */
+export async function ensureContainer(
+  runtime: ContainerRuntime,
+  plan: Pick<SandboxPlan, "spec" | "identity" | "image">,
+  found: ContainerInfo | undefined,
+  log: (line: string) => void,
+): Promise<SandboxState["container_action"]> {
+  const { container, action } = await converge(runtime, plan, found, log);
+  // Starting a running container is a no-op (HTTP 304), so a start raced by another `sbx up` is too.
+  if (container?.state !== "running") await runtime.startContainer(plan.spec.name);
+  return action;
+}
+
+async function converge(
+  runtime: ContainerRuntime,
+  plan: Pick<SandboxPlan, "spec" | "identity" | "image">,
+  found: ContainerInfo | undefined,
+  log: (line: string) => void,
+): Promise<{ container: ContainerInfo | undefined; action: SandboxState["container_action"] }> {
+  let existing = found;
+  let replaced = false;
+  for (let attempt = 0; ; attempt += 1) {
+    if (existing) assertSandboxFor(existing, plan);
+    if (existing && (existing.state === "removing" || existing.state === "dead")) {
+      // Another command is replacing it: wait for the name to come free, then look again.
+      if (attempt >= CONVERGE_ATTEMPTS) throw stuck(plan, existing.state);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      existing = await runtime.inspectContainer(plan.spec.name);
+      continue;
+    }
+    if (existing && existing.labels[LABELS.imageInputs] !== plan.image.inputsHash) {
+      // The image changed under the sandbox: replace the container (state lives on the volume).
+      log(`replacing ${plan.spec.name}: its image inputs changed`);
+      await runtime.removeContainer(plan.spec.name);
+      existing = undefined;
+      replaced = true;
+    }
+    if (existing) {
+      const action = replaced ? "recreated" : existing.state === "running" ? "reused" : "started";
+      return { container: existing, action };
+    }
+    try {
+      await runtime.createContainer(plan.spec);
+      return { container: undefined, action: replaced ? "recreated" : "created" };
+    } catch (error) {
+      if (!isRuntimeError(error, "SBX_CONTAINER_EXISTS") || attempt >= CONVERGE_ATTEMPTS) throw error;
+      existing = await runtime.inspectContainer(plan.spec.name);
+    }
+  }
+}
+
+function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
+  return new CliError("SBX_SANDBOX_BUSY", `The sandbox ${plan.spec.name} stayed ${state} while sbx waited for it.`, {
+    hint: `Run \`docker rm -f ${plan.spec.name}\`, then \`sbx up\` again.`,
+  });
+}
+
+/**
+ * A container under this name made for another login (SBX_LOGIN changed) or by another user of a
+ * shared engine is not reused: its state volume is the other login's, and reusing it would hand
+ * login A's state to B. sbx refuses rather than replace it, since a session may be running in it.
+ */
+function assertSandboxFor(container: ContainerInfo, plan: Pick<SandboxPlan, "identity">): void {
+  const login = container.labels[LABELS.login];
+  const owner = container.labels[LABELS.owner];
+  if (owner !== undefined && owner !== plan.identity.owner) {
+    throw new CliError("SBX_SANDBOX_NOT_YOURS", `The sandbox ${container.name} belongs to another user of this Docker engine (${owner}).`, {
+      hint: "Run sbx as that user, or use your own engine (DOCKER_HOST).",
+      exitCode: 3,
+    });
+  }
+  if (login !== plan.identity.login) {
+    throw new CliError("SBX_SANDBOX_LOGIN_MISMATCH", `The sandbox ${container.name} runs under the login ${login ?? "(none)"}, not ${plan.identity.login}.`, {
+      hint: `Run \`sbx down\` first to replace it (${login ?? "its"} state stays on its volume), or use SBX_LOGIN=${login ?? ""} to keep it.`,
+      exitCode: 3,
+    });
+  }
 }
 
 /**

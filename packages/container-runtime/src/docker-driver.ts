@@ -238,7 +238,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(nameOrId: string): Promise<void> {
-    await this.#call("DELETE", `/containers/${encodeURIComponent(nameOrId)}?force=1`, undefined, [200, 204, 404]);
+    const path = `/containers/${encodeURIComponent(nameOrId)}?force=1`;
+    const response = await this.#transport.request("DELETE", path);
+    // 409 "removal … already in progress": another command is removing it, which is what was asked.
+    if (response.status === 409 && /already in progress/.test(JSON.stringify(response.body))) return;
+    if (![200, 204, 404].includes(response.status)) throw apiError(response.status, response.body, path);
   }
 
   async exec(nameOrId: string, options: ExecOptions): Promise<ExecResult> {

@@ -1,0 +1,69 @@
+import { MemoryRuntime } from "@sbx/container-runtime";
+import { describe, expect, it } from "vitest";
+import { CliError } from "./cli-error.js";
+import { ensureContainer } from "./sandbox.js";
+import { LABELS } from "./sandbox-identity.js";
+
+const IMAGE = "sbx-sandbox:test";
+
+function planFor(login: string, owner = "1000:ada", inputsHash = "inputs-1") {
+  const identity = { projectDir: "/src/p", projectId: "p-1234abcd", containerName: "sbx-p-1234abcd", login, volumeName: `${login}-llm`, owner };
+  return {
+    identity,
+    image: { inputsHash },
+    spec: {
+      name: identity.containerName,
+      image: IMAGE,
+      user: "1000:1000",
+      cmd: ["true"],
+      labels: { [LABELS.managed]: "true", [LABELS.login]: login, [LABELS.owner]: owner, [LABELS.imageInputs]: inputsHash },
+      mounts: [{ type: "volume" as const, source: identity.volumeName, target: "/home/sandbox/.llm" }],
+    },
+  } as unknown as Parameters<typeof ensureContainer>[1];
+}
+
+const quiet = () => {};
+
+describe("ensureContainer (hole 11: concurrent `sbx up` in one project)", () => {
+  it("converges five simultaneous calls on one running container: one creates it, the others reuse it", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    const plan = planFor("ada");
+    // Each looked before any of them created it, as five processes started at once do.
+    const actions = await Promise.all(Array.from({ length: 5 }, () => ensureContainer(runtime, plan, undefined, quiet)));
+    expect(actions.filter((action) => action === "created")).toHaveLength(1);
+    expect(actions.every((action) => ["created", "started", "reused"].includes(action))).toBe(true);
+    const containers = await runtime.listContainers({ labels: { [LABELS.managed]: "true" } });
+    expect(containers.map((container) => [container.name, container.state])).toEqual([["sbx-p-1234abcd", "running"]]);
+  });
+
+  it("recreates a container whose image inputs changed, and reuses a running one as it is", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    expect(await ensureContainer(runtime, planFor("ada", "1000:ada", "old"), undefined, quiet)).toBe("created");
+    const plan = planFor("ada");
+    expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("recreated");
+    expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("reused");
+    expect((await runtime.inspectContainer(plan.spec.name))?.labels[LABELS.imageInputs]).toBe("inputs-1");
+  });
+});
+
+describe("ensureContainer (hole 13e: SBX_LOGIN changed under a sandbox)", () => {
+  it("refuses to reuse a sandbox started under another login, saying which and how to go on", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    await ensureContainer(runtime, planFor("ada"), undefined, quiet);
+    const plan = planFor("bob");
+    const failure = await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CliError);
+    expect((failure as CliError).code).toBe("SBX_SANDBOX_LOGIN_MISMATCH");
+    expect((failure as CliError).message).toBe("The sandbox sbx-p-1234abcd runs under the login ada, not bob.");
+    expect((failure as CliError).hint).toContain("sbx down");
+    // Nothing was replaced: ada's sandbox is still ada's.
+    expect((await runtime.inspectContainer(plan.spec.name))?.labels[LABELS.login]).toBe("ada");
+  });
+
+  it("refuses a sandbox another user of a shared engine made, also when it is found only after losing the create race", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    await ensureContainer(runtime, planFor("ada", "1001:eve"), undefined, quiet);
+    const failure = await ensureContainer(runtime, planFor("ada", "1000:ada"), undefined, quiet).catch((error: unknown) => error);
+    expect((failure as CliError).code).toBe("SBX_SANDBOX_NOT_YOURS");
+  });
+});
