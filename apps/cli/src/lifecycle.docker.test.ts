@@ -57,4 +57,43 @@ describe.skipIf(!environment.available)(`sbx lifecycle against the Docker engine
     const listed = docker(["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.Names}} {{.State}}"]).stdout.trim().split("\n");
     expect(listed).toEqual([`${name} running`]);
   });
+
+  it("hole 13e: refuses to reuse a sandbox started under another login, and leaves it running", async () => {
+    const dir = project("login-switch");
+    expect((await runSbx(["up", "--detach", "--yes"], { cwd: dir, env, timeoutMs: 600_000 })).exitCode).toBe(0);
+    const name = await containerOf(dir);
+    const otherLogin = `${login}b`;
+    created.volumes.push(`${otherLogin}-llm`);
+    const switched = await runSbx(["up", "--detach", "--yes"], { cwd: dir, env: { ...env, SBX_LOGIN: otherLogin }, timeoutMs: 600_000 });
+    expect(switched.exitCode).toBe(3);
+    expect(switched.stderr).toContain(`sbx: The sandbox ${name} runs under the login ${login}, not ${otherLogin}.`);
+    expect(switched.stderr).toContain("code: SBX_SANDBOX_LOGIN_MISMATCH");
+    const [info] = JSON.parse(docker(["inspect", name]).stdout);
+    expect([info.State.Status, info.Config.Labels["dev.sbx.login"]]).toEqual(["running", login]);
+  });
+
+  it("hole 15: another login's stopped sandbox survives `sbx gc --yes`, and `sbx ls` does not list it", async () => {
+    const otherLogin = `${login}c`;
+    const otherEnv = { ...env, SBX_LOGIN: otherLogin };
+    created.volumes.push(`${otherLogin}-llm`);
+    const mine = project("gc-mine");
+    const theirs = project("gc-theirs");
+    for (const [cwd, withEnv] of [[mine, env], [theirs, otherEnv]] as const) {
+      const up = await runSbx(["up", "--detach", "--yes"], { cwd, env: withEnv, timeoutMs: 600_000 });
+      expect(up.exitCode, up.stderr).toBe(0);
+    }
+    const [mineName, theirName] = [await containerOf(mine), await containerOf(theirs, otherEnv)];
+    docker(["stop", "-t", "1", mineName, theirName]);
+
+    const listed = JSON.parse((await runSbx(["ls", "--json"], { cwd: mine, env })).stdout) as Array<{ name: string }>;
+    expect(listed.map((row) => row.name)).toContain(mineName);
+    expect(listed.map((row) => row.name)).not.toContain(theirName);
+
+    const gc = await runSbx(["gc", "--yes"], { cwd: mine, env });
+    expect(gc.exitCode, gc.stderr).toBe(0);
+    expect(gc.stderr).toContain(`sandbox ${mineName}`);
+    expect(gc.stderr).not.toContain(theirName);
+    expect(docker(["inspect", mineName], { allowFailure: true }).exitCode).not.toBe(0);
+    expect(docker(["inspect", theirName]).exitCode).toBe(0);
+  });
 });

@@ -1,7 +1,7 @@
-import type { ContainerRuntime } from "@sbx/container-runtime";
+import { isRuntimeError, type ContainerRuntime } from "@sbx/container-runtime";
 import { CliError } from "../cli-error.js";
 import { canAsk, confirm } from "../confirm.js";
-import { LABELS } from "../sandbox-identity.js";
+import { CONTAINER_PREFIX, LABELS, ownedBy, sandboxIdentity, type SandboxIdentity } from "../sandbox-identity.js";
 
 export interface GcOptions {
   /** Also remove state volumes no sandbox mounts: saved logins and every project's conversations. */
@@ -9,6 +9,8 @@ export interface GcOptions {
   dryRun?: boolean;
   yes?: boolean;
   json?: boolean;
+  /** Whose sandboxes: this login of this host user. @default the current login (SBX_LOGIN or the username) */
+  identity?: Pick<SandboxIdentity, "login" | "owner">;
 }
 
 export interface GcPlan {
@@ -22,25 +24,36 @@ export interface GcPlan {
 
 const MANAGED = { labels: { [LABELS.managed]: "true" } };
 
-/** What `sbx gc` would remove. Reads only. */
-export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes">): Promise<GcPlan> {
+/**
+ * What `sbx gc` would remove. Reads only. On a shared engine other users' and other logins'
+ * sandboxes carry the same managed label: only what this login of this host user made is a
+ * candidate (its login and owner labels, the `sbx-` name prefix); everything the engine still
+ * uses — anyone's container — is kept.
+ */
+export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes" | "identity">): Promise<GcPlan> {
+  const identity = options.identity ?? sandboxIdentity(process.cwd());
   const [containers, images, volumes] = await Promise.all([
     runtime.listContainers(MANAGED),
     runtime.listImages(MANAGED),
     options.volumes ? runtime.listVolumes(MANAGED) : Promise.resolve([]),
   ]);
-  const stale = containers.filter((container) => container.state !== "running");
-  const kept = containers.filter((container) => container.state === "running");
+  const mine = (container: { name: string; labels: Record<string, string> }) => container.name.startsWith(CONTAINER_PREFIX) && ownedBy(container.labels, identity);
+  const stale = containers.filter((container) => container.state !== "running" && mine(container));
+  const kept = containers.filter((container) => !stale.includes(container));
   const inUse = new Set(kept.map((container) => container.image));
-  const newest = [...images].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+  // Images are shared by content: only the ones this login built, and never the newest of those.
+  const ours = images.filter((image) => image.labels[LABELS.owner] === identity.owner && ownedBy(image.labels, identity));
+  const newest = [...ours].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
   const mounted = new Set(kept.flatMap((container) => container.mounts.filter((mount) => mount.type === "volume").map((mount) => mount.source)));
   return {
     containers: stale.map((container) => ({ name: container.name, project: container.labels[LABELS.project] ?? "", state: container.state })),
-    images: images
+    images: ours
       .filter((image) => image !== newest && !image.tags.some((tag) => inUse.has(tag)) && !inUse.has(image.id))
       .map((image) => ({ ref: image.tags[0] ?? image.id, createdAt: image.createdAt }))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
-    volumes: volumes.filter((volume) => !mounted.has(volume.name)).map((volume) => ({ name: volume.name, login: volume.labels[LABELS.login] ?? "" })),
+    volumes: volumes
+      .filter((volume) => ownedBy(volume.labels, identity) && !mounted.has(volume.name))
+      .map((volume) => ({ name: volume.name, login: volume.labels[LABELS.login] ?? "" })),
   };
 }
 
@@ -61,7 +74,13 @@ export async function gc(runtime: ContainerRuntime, options: GcOptions, stream: 
     await confirm("Press Enter to delete them, or type n to keep everything:", "Stopped; nothing was deleted.");
   }
   for (const container of plan.containers) await runtime.removeContainer(container.name);
-  for (const image of plan.images) await runtime.removeImage(image.ref);
+  for (const image of plan.images) {
+    // Someone may have started a container from it since the plan (a `docker run` of their own).
+    await runtime.removeImage(image.ref).catch((error: unknown) => {
+      if (!isRuntimeError(error, "SBX_IMAGE_IN_USE")) throw error;
+      stream.write(`sbx: kept ${image.ref}: a container uses it now.\n`);
+    });
+  }
   for (const volume of plan.volumes) await runtime.removeVolume(volume.name);
   if (!options.json) stream.write(`sbx: deleted ${count} item${count === 1 ? "" : "s"}.\n`);
   return 0;

@@ -1,35 +1,33 @@
-import { DockerRuntime } from "@sbx/container-runtime";
+import type { ContainerRuntime } from "@sbx/container-runtime";
 import { sandboxIdentity } from "../sandbox-identity.js";
 
-export async function status(options: { json?: boolean }): Promise<number> {
+/** Where the runtime talks to, as a person reads it (`unix:///var/run/docker.sock`, `memory://`). */
+export const runtimeEndpoint = (runtime: ContainerRuntime): string => (runtime as { endpoint?: { display: string } }).endpoint?.display ?? `${runtime.driver}://`;
+
+export async function status(runtime: ContainerRuntime, options: { json?: boolean }): Promise<number> {
   const identity = sandboxIdentity(process.cwd());
-  const runtime = new DockerRuntime();
-  try {
-    const [container, volume] = await Promise.all([runtime.inspectContainer(identity.containerName), runtime.inspectVolume(identity.volumeName)]);
-    const report = {
-      project: identity.projectDir,
-      container: container
-        ? { name: container.name, id: container.id.slice(0, 12), state: container.state, image: container.image, user: container.user, createdAt: container.createdAt }
-        : { name: identity.containerName, state: "absent" },
-      volume: { name: identity.volumeName, exists: volume !== undefined },
-      network: "full",
-      endpoint: runtime.endpoint.display,
-    };
-    if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else {
-      process.stdout.write(
-        [
-          `project  ${report.project}`,
-          `sandbox  ${report.container.name} (${report.container.state})${"image" in report.container ? ` · ${report.container.image}` : ""}`,
-          `volume   ${report.volume.name}${report.volume.exists ? "" : " (not created yet)"}`,
-          `network  ${report.network}`,
-          `docker   ${report.endpoint}`,
-          "",
-        ].join("\n"),
-      );
-    }
-    return 0;
-  } finally {
-    runtime.close();
+  const [container, volume] = await Promise.all([runtime.inspectContainer(identity.containerName), runtime.inspectVolume(identity.volumeName)]);
+  const report = {
+    project: identity.projectDir,
+    container: container
+      ? { name: container.name, id: container.id.slice(0, 12), state: container.state, image: container.image, user: container.user, createdAt: container.createdAt }
+      : { name: identity.containerName, state: "absent" },
+    volume: { name: identity.volumeName, exists: volume !== undefined },
+    network: "full",
+    endpoint: runtimeEndpoint(runtime),
+  };
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      [
+        `project  ${report.project}`,
+        `sandbox  ${report.container.name} (${report.container.state})${"image" in report.container ? ` · ${report.container.image}` : ""}`,
+        `volume   ${report.volume.name}${report.volume.exists ? "" : " (not created yet)"}`,
+        `network  ${report.network}`,
+        `docker   ${report.endpoint}`,
+        "",
+      ].join("\n"),
+    );
   }
+  return 0;
 }
