@@ -13,6 +13,8 @@ export interface CrossingAudit {
   workspace: string;
   mounts: Array<{ host: string; container: string; readOnly: boolean }>;
   logins: Array<{ provider: string; description: string; destinations: string[] }>;
+  /** Logins found on the host but broken (unreadable, not a login, expired): not piped, and why. */
+  skippedLogins: Array<{ provider: string; code: string; reason: string }>;
   /** Names of the variables the agent gets (through the secret pipe, never Config.Env). */
   env: Array<{ name: string; from: string }>;
   envFiles: string[];
@@ -128,6 +130,7 @@ export async function planCrossing(options: {
       workspace: options.projectDir,
       mounts: extraMounts.map((mount) => ({ host: mount.source, container: mount.target, readOnly: mount.readOnly ?? true })),
       logins: logins.flatMap((login) => (login.status === "found" ? [{ provider: login.provider, description: login.description, destinations: login.files.map((file) => file.destination) }] : [])),
+      skippedLogins: logins.flatMap((login) => (login.status === "error" ? [{ provider: login.provider, code: login.code, reason: login.reason }] : [])),
       env: Object.keys(envCheck.allowed).sort().map((name) => ({ name, from: from[name] ?? "" })),
       envFiles: config.envFiles,
       refused,
@@ -147,6 +150,7 @@ export function formatAudit(audit: CrossingAudit, container: string): string {
   row("workspace", `${audit.workspace} → ${WORKSPACE} (read-write)`);
   for (const mount of audit.mounts) row("mount", `${mount.host} → ${mount.container} (${mount.readOnly ? "read-only" : "read-write"})`);
   row("logins", audit.logins.length ? audit.logins.map((login) => `${login.provider} (${login.description})`).join(", ") : "none found (see `sbx doctor`)");
+  for (const login of audit.skippedLogins) row("skipped", `${login.provider} login: ${login.reason} (not piped; \`sbx doctor\` says how to fix it)`);
   row("env", audit.env.length ? audit.env.map((entry) => `${entry.name} (${entry.from})`).join(", ") : "none beyond the sandbox's own");
   if (audit.envFiles.length) row("env files", audit.envFiles.join(", "));
   row("network", audit.network);
