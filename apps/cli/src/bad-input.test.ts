@@ -112,4 +112,32 @@ describe("hole 13c: a Docker socket this user may not open", () => {
   });
 });
 
+// Only a root process can be root on the host and hand a directory to another uid; elsewhere the
+// rule is covered by workspace-user.test.ts.
+describe.runIf(process.getuid?.() === 0)("hole 13f: sbx run as root", () => {
+  const env = { PATH: process.env.PATH, HOME: join(root, "root-home"), SBX_BASE_IMAGE: "example/base:1", DOCKER_HOST: dead };
+
+  it("says in the audit that the sandbox user cannot write a root-owned project, instead of read-write", async () => {
+    const owned = join(root, "root-owned");
+    mkdirSync(join(owned, ".git"), { recursive: true });
+    chmodSync(owned, 0o755);
+    const plan = JSON.parse((await runSbx(["up", "--dry-run"], { cwd: owned, env })).stdout);
+    expect(plan.container.user).toBe("1000:1000");
+    expect(plan.audit.workspaceReadOnly).toMatch(/^read-only for the sandbox user 1000:1000: .*root-owned belongs to root \(0:0, mode 755\)/);
+    const up = await runSbx(["up", "--detach", "--yes"], { cwd: owned, env });
+    expect(up.stderr).toMatch(/workspace +\S+root-owned → \/workspace \(read-only for the sandbox user 1000:1000/);
+    expect(up.stderr).not.toContain("(read-write)");
+  });
+
+  it("runs the sandbox as the project's owner when that is not root, and it stays read-write", async () => {
+    const bobs = join(root, "bobs-project");
+    mkdirSync(join(bobs, ".git"), { recursive: true });
+    chownSync(bobs, 1234, 1234);
+    const plan = JSON.parse((await runSbx(["up", "--dry-run"], { cwd: bobs, env })).stdout);
+    expect(plan.container.user).toBe("1234:1234");
+    expect(plan.image.buildArgs).toMatchObject({ SBX_UID: "1234", SBX_GID: "1234" });
+    expect(plan.audit.workspaceReadOnly).toBeUndefined();
+  });
+});
+
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -11,6 +11,8 @@ export interface CrossingAudit {
   configFile: string | undefined;
   network: string;
   workspace: string;
+  /** Set when the sandbox user cannot write the workspace (e.g. sbx run as root on a root-owned project): why. */
+  workspaceReadOnly?: string;
   mounts: Array<{ host: string; container: string; readOnly: boolean }>;
   logins: Array<{ provider: string; description: string; destinations: string[] }>;
   /** Logins found on the host but broken (unreadable, not a login, expired): not piped, and why. */
@@ -147,7 +149,7 @@ export async function planCrossing(options: {
 export function formatAudit(audit: CrossingAudit, container: string): string {
   const lines = [`sbx: what crosses into ${container}${audit.profile ? ` (profile ${audit.profile})` : ""}:`];
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(10)} ${text}`);
-  row("workspace", `${audit.workspace} → ${WORKSPACE} (read-write)`);
+  row("workspace", `${audit.workspace} → ${WORKSPACE} (${audit.workspaceReadOnly ?? "read-write"})`);
   for (const mount of audit.mounts) row("mount", `${mount.host} → ${mount.container} (${mount.readOnly ? "read-only" : "read-write"})`);
   row("logins", audit.logins.length ? audit.logins.map((login) => `${login.provider} (${login.description})`).join(", ") : "none found (see `sbx doctor`)");
   for (const login of audit.skippedLogins) row("skipped", `${login.provider} login: ${login.reason} (not piped; \`sbx doctor\` says how to fix it)`);

@@ -1,10 +1,12 @@
-import { homedir } from "node:os";
+import { statSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import { isRuntimeError, type ContainerInfo, type ContainerRuntime, type ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
 import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
+import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
   AGENT_ENV_SECRET,
@@ -30,6 +32,8 @@ export interface SandboxOptions {
   log: (line: string) => void;
   /** Policy profile (`--profile`); SBX_PROFILE and the config's default apply otherwise. */
   profile?: string;
+  /** The ids sbx runs as on the host. @default the process's (os.userInfo) */
+  hostIds?: { uid: number; gid: number };
 }
 
 export interface SandboxPlan {
@@ -48,7 +52,8 @@ export interface SandboxPlan {
 export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan> {
   const home = options.home ?? homedir();
   const identity = sandboxIdentity(options.cwd, options.env);
-  const image = planImage({ env: options.env, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
+  const workspace = workspaceUser(options.hostIds ?? userInfo(), statSync(identity.projectDir), identity.projectDir);
+  const image = planImage({ env: options.env, uid: workspace.uid, gid: workspace.gid, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
   const probed = await probeProviders(realHostContext({ home, env: options.env }));
   const crossing = await planCrossing({
     projectDir: identity.projectDir,
@@ -83,7 +88,8 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
     pidsLimit: 1024,
     init: true,
   };
-  return { identity, image, spec, logins: crossing.logins, audit: crossing.audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy };
+  const audit = workspace.note ? { ...crossing.audit, workspaceReadOnly: workspace.note } : crossing.audit;
+  return { identity, image, spec, logins: crossing.logins, audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy };
 }
 
 export interface SandboxState {
