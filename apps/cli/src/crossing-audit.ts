@@ -4,6 +4,7 @@ import type { ProbeResult } from "@sbx/auth-probes";
 import type { MountSpec } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
 import { WORKSPACE } from "./sandbox-identity.js";
+import { describeResources, resolveResources, type ResourceConfig, type SandboxResources } from "./sandbox-resources.js";
 
 /** Everything that would cross into the sandbox, and everything refused, with reasons (never values). */
 export interface CrossingAudit {
@@ -22,6 +23,8 @@ export interface CrossingAudit {
   envFiles: string[];
   refused: Array<{ kind: "env" | "mount" | "login"; name: string; rule: string; reason: string }>;
   ignoredProjectFiles: string[];
+  /** The sandbox's bounds (memory, CPU, processes, log size), defaults or the config's `resources`. */
+  limits: string;
 }
 
 export interface CrossingPlan {
@@ -34,6 +37,8 @@ export interface CrossingPlan {
   agentEnv: Record<string, string>;
   /** The user's refuse rules, for the entrypoint to apply again inside. Not secret. */
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
+  /** Memory, CPU, process and log bounds: the defaults with the config's `resources` over them. */
+  resources: SandboxResources;
 }
 
 /** Which token family a probed login's own tokens belong to, for `checkSecret`. */
@@ -58,6 +63,7 @@ export async function planCrossing(options: {
     ...(options.profile ? { profile: options.profile } : {}),
   });
   const policy = createRefusePolicy(config);
+  const resources = resolveResources((config as { resources?: ResourceConfig }).resources ?? {}, config.configFile);
   const refused: CrossingAudit["refused"] = [];
 
   const workspace = policy.checkMount(options.projectDir);
@@ -137,11 +143,13 @@ export async function planCrossing(options: {
       envFiles: config.envFiles,
       refused,
       ignoredProjectFiles: config.untrustedFiles,
+      limits: describeResources(resources),
     },
     extraMounts,
     logins,
     agentEnv: envCheck.allowed,
     sandboxPolicy: { userPatterns: config.userPatterns, allowEnv: config.allowEnv },
+    resources,
   };
 }
 
@@ -156,6 +164,7 @@ export function formatAudit(audit: CrossingAudit, container: string): string {
   row("env", audit.env.length ? audit.env.map((entry) => `${entry.name} (${entry.from})`).join(", ") : "none beyond the sandbox's own");
   if (audit.envFiles.length) row("env files", audit.envFiles.join(", "));
   row("network", audit.network);
+  row("limits", audit.limits);
   for (const item of audit.refused) row("refused", `${item.name}: ${item.reason} [${item.rule}]`);
   for (const file of audit.ignoredProjectFiles) row("ignored", `${file} (sbx reads profiles only from your own config directory, never from a project)`);
   return `${lines.join("\n")}\n`;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker } from "./test-support/docker-cli.js";
+import { defaultResources } from "./sandbox-resources.js";
 import { runSbx } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
@@ -38,6 +39,8 @@ describe.skipIf(!environment.available)(`sbx lifecycle against the Docker engine
     return name;
   };
 
+  let warmUp = { stderr: "", container: "" };
+
   beforeAll(() => mkdirSync(home, { recursive: true }));
   afterAll(() => {
     for (const name of created.containers) docker(["rm", "-f", name], { allowFailure: true });
@@ -49,13 +52,26 @@ describe.skipIf(!environment.available)(`sbx lifecycle against the Docker engine
     const warm = project("warm");
     const first = await runSbx(["up", "--detach", "--yes"], { cwd: warm, env, timeoutMs: 600_000 });
     expect(first.exitCode, first.stderr).toBe(0);
-    await containerOf(warm);
+    warmUp = { stderr: first.stderr, container: await containerOf(warm) };
     const dir = project("concurrent");
     const name = await containerOf(dir);
     const ups = await Promise.all(Array.from({ length: 5 }, () => runSbx(["up", "--detach", "--yes"], { cwd: dir, env, timeoutMs: 600_000 })));
     for (const up of ups) expect(up.exitCode, up.stderr).toBe(0);
     const listed = docker(["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.Names}} {{.State}}"]).stdout.trim().split("\n");
     expect(listed).toEqual([`${name} running`]);
+  });
+
+  it("hole 14: runs the sandbox with memory (no swap beyond it), CPU, process and log bounds, shown in the audit", () => {
+    const expected = defaultResources();
+    const [info] = JSON.parse(docker(["inspect", warmUp.container]).stdout);
+    expect(info.HostConfig.Memory).toBe(expected.memoryBytes);
+    expect(info.HostConfig.MemorySwap).toBe(expected.memoryBytes);
+    expect(info.HostConfig.NanoCpus).toBe(expected.nanoCpus);
+    expect(info.HostConfig.PidsLimit).toBe(1024);
+    const driver = docker(["info", "--format", "{{.LoggingDriver}}"]).stdout.trim();
+    // Only json-file and local take a size; other drivers (journald, syslog) bound logs themselves.
+    if (driver === "json-file" || driver === "local") expect(info.HostConfig.LogConfig).toEqual({ Type: driver, Config: { "max-size": "10m", "max-file": "3" } });
+    expect(warmUp.stderr).toMatch(/\n  limits +memory [\d.]+ [GM]iB, \d+(\.\d+)? CPUs?, 1024 processes, logs 10m × 3\n/);
   });
 
   it("hole 13e: refuses to reuse a sandbox started under another login, and leaves it running", async () => {

@@ -18,6 +18,11 @@ function planFor(login: string, owner = "1000:ada", inputsHash = "inputs-1") {
       cmd: ["true"],
       labels: { [LABELS.managed]: "true", [LABELS.login]: login, [LABELS.owner]: owner, [LABELS.imageInputs]: inputsHash },
       mounts: [{ type: "volume" as const, source: identity.volumeName, target: "/home/sandbox/.llm" }],
+      pidsLimit: 1024,
+      memoryBytes: 2 * 1024 ** 3,
+      nanoCpus: 2e9,
+      logMaxSize: "10m",
+      logMaxFiles: 3,
     },
   } as unknown as Parameters<typeof ensureContainer>[1];
 }
@@ -43,6 +48,20 @@ describe("ensureContainer (hole 11: concurrent `sbx up` in one project)", () => 
     expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("recreated");
     expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("reused");
     expect((await runtime.inspectContainer(plan.spec.name))?.labels[LABELS.imageInputs]).toBe("inputs-1");
+  });
+});
+
+describe("ensureContainer (hole 14: bounds)", () => {
+  it("replaces a sandbox made without the bounds (or with other ones), so none keeps running unbounded", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    const plan = planFor("ada");
+    const { memoryBytes: _m, nanoCpus: _c, logMaxSize: _l, ...unbounded } = plan.spec;
+    await runtime.createContainer(unbounded);
+    const logged: string[] = [];
+    expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), (line) => logged.push(line))).toBe("recreated");
+    expect(logged).toEqual(["replacing sbx-p-1234abcd: its resource limits changed"]);
+    expect((await runtime.inspectContainer(plan.spec.name))?.resources).toEqual({ memoryBytes: 2 * 1024 ** 3, nanoCpus: 2e9, logDriver: "json-file", logMaxSize: "10m", logMaxFiles: 3 });
+    expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("reused");
   });
 });
 

@@ -1,11 +1,13 @@
 import { statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import { isRuntimeError, type ContainerInfo, type ContainerRuntime, type ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
 import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
+import { withHostLock } from "./host-lock.js";
 import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
@@ -85,7 +87,11 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       { type: "tmpfs", target: "/run/secrets", sizeBytes: 1024 * 1024, mode: 0o700, uid, gid, noexec: true },
       ...crossing.extraMounts,
     ],
-    pidsLimit: 1024,
+    pidsLimit: crossing.resources.pids,
+    memoryBytes: crossing.resources.memoryBytes,
+    nanoCpus: crossing.resources.nanoCpus,
+    logMaxSize: crossing.resources.logMaxSize,
+    logMaxFiles: crossing.resources.logMaxFiles,
     init: true,
   };
   const audit = workspace.note ? { ...crossing.audit, workspaceReadOnly: workspace.note } : crossing.audit;
@@ -122,7 +128,9 @@ export async function ensureSandbox(
   ]);
   const action = await ensureContainer(runtime, plan, found, options.log);
 
-  const [installed] = await Promise.all([pipeLogins(runtime, plan), alongside?.()]);
+  // Concurrent `sbx up`s take turns at the pipe: it lands secrets under fixed names in /run/secrets.
+  const pipe = () => withHostLock(pipeLockPath(options, plan.spec.name), () => pipeLogins(runtime, plan));
+  const [installed] = await Promise.all([pipe(), alongside?.()]);
   const container = await runtime.inspectContainer(plan.spec.name);
   if (!container || container.state !== "running") {
     const logs = await runtime.logs(plan.spec.name).catch(() => "");
@@ -131,6 +139,13 @@ export async function ensureSandbox(
     });
   }
   return { plan, container, image, container_action: action, installed };
+}
+
+/** One lock per sandbox in the host user's cache (XDG_CACHE_HOME, else ~/.cache). */
+function pipeLockPath(options: SandboxOptions, container: string): string {
+  const home = options.home ?? homedir();
+  const cache = options.env.XDG_CACHE_HOME && isAbsolute(options.env.XDG_CACHE_HOME) ? options.env.XDG_CACHE_HOME : join(home, ".cache");
+  return join(cache, "sbx", "locks", `${container}.pipe.lock`);
 }
 
 /** How long concurrent `sbx up`s may spend waiting for one another's remove or create to land. */
@@ -171,9 +186,10 @@ async function converge(
       existing = await runtime.inspectContainer(plan.spec.name);
       continue;
     }
-    if (existing && existing.labels[LABELS.imageInputs] !== plan.image.inputsHash) {
-      // The image changed under the sandbox: replace the container (state lives on the volume).
-      log(`replacing ${plan.spec.name}: its image inputs changed`);
+    const outdated = existing && (existing.labels[LABELS.imageInputs] !== plan.image.inputsHash ? "its image inputs changed" : boundsChanged(existing, plan.spec));
+    if (existing && outdated) {
+      // The image or the bounds changed under the sandbox: replace the container (state lives on the volume).
+      log(`replacing ${plan.spec.name}: ${outdated}`);
       await runtime.removeContainer(plan.spec.name);
       existing = undefined;
       replaced = true;
@@ -190,6 +206,25 @@ async function converge(
       existing = await runtime.inspectContainer(plan.spec.name);
     }
   }
+}
+
+/**
+ * Why a container no longer has the plan's bounds (memory, CPU, processes, log size), or undefined.
+ * A sandbox from before sbx set them is so brought under them. The log size is compared only where
+ * the engine's log driver takes it (json-file, local): elsewhere the driver keeps its own bounds.
+ */
+function boundsChanged(container: ContainerInfo, spec: ContainerSpec): string | undefined {
+  const { resources } = container;
+  const logBounded = resources.logDriver === "json-file" || resources.logDriver === "local";
+  if (
+    resources.memoryBytes !== spec.memoryBytes ||
+    resources.nanoCpus !== spec.nanoCpus ||
+    container.security.pidsLimit !== spec.pidsLimit ||
+    (logBounded && spec.logMaxSize !== undefined && resources.logMaxSize !== spec.logMaxSize)
+  ) {
+    return "its resource limits changed";
+  }
+  return undefined;
 }
 
 function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
