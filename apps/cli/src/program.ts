@@ -78,10 +78,11 @@ export async function runProgram(argv: string[]): Promise<number> {
     .command("gc")
     .description("delete this login's stopped sandboxes and unused sbx images (and with --volumes, its unused state volumes), after saying what")
     .option("--volumes", "also delete state volumes no sandbox uses: saved logins and conversations")
+    .option("--login <name>", "clean up another of your logins (default: $SBX_LOGIN or your username)")
     .option("--dry-run", "only say what would be deleted")
     .option("-y, --yes", "do not ask before deleting")
     .option("--json", "machine-readable output")
-    .action(async (options: { volumes?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
+    .action(async (options: { volumes?: boolean; login?: string; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { gc } = await import("./commands/gc.js");
       exitCode = await withRuntime((runtime) => gc(runtime, options));
     });

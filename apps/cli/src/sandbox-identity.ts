@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, dirname, resolve } from "node:path";
+import { CliError } from "./cli-error.js";
 
 /** Labels that mark what sbx owns, so `sbx ls`/`gc` never touch anything else. */
 export const LABELS = {
@@ -94,4 +95,28 @@ function safeUsername(): string {
   } catch {
     return "user";
   }
+}
+
+/**
+ * Why the container under this project's name is not this login's of this user, or undefined.
+ * One made for another login (SBX_LOGIN changed) mounts that login's state volume: reusing it
+ * would hand login A's state to B. sbx refuses rather than replace it, since a session may be
+ * running in it. One made by another user of a shared engine is theirs.
+ */
+export function sandboxMismatch(name: string, labels: Record<string, string>, identity: Pick<SandboxIdentity, "login" | "owner">): CliError | undefined {
+  const login = labels[LABELS.login];
+  const owner = labels[LABELS.owner];
+  if (owner !== undefined && owner !== identity.owner) {
+    return new CliError("SBX_SANDBOX_NOT_YOURS", `The sandbox ${name} belongs to another user of this Docker engine (${owner}).`, {
+      hint: "Run sbx as that user, or use your own engine (DOCKER_HOST).",
+      exitCode: 3,
+    });
+  }
+  if (login !== identity.login) {
+    return new CliError("SBX_SANDBOX_LOGIN_MISMATCH", `The sandbox ${name} runs under the login ${login ?? "(none)"}, not ${identity.login}.`, {
+      hint: `Run \`sbx down\` first to replace it (${login ?? "its"} state stays on its volume), or use SBX_LOGIN=${login ?? ""} to keep it.`,
+      exitCode: 3,
+    });
+  }
+  return undefined;
 }

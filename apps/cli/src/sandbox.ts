@@ -20,6 +20,7 @@ import {
   STATE_DIR,
   WORKSPACE,
   sandboxIdentity,
+  sandboxMismatch,
   type SandboxIdentity,
 } from "./sandbox-identity.js";
 
@@ -178,7 +179,8 @@ async function converge(
   let existing = found;
   let replaced = false;
   for (let attempt = 0; ; attempt += 1) {
-    if (existing) assertSandboxFor(existing, plan);
+    const foreign = existing && sandboxMismatch(existing.name, existing.labels, plan.identity);
+    if (foreign) throw foreign;
     if (existing && (existing.state === "removing" || existing.state === "dead")) {
       // Another command is replacing it: wait for the name to come free, then look again.
       if (attempt >= CONVERGE_ATTEMPTS) throw stuck(plan, existing.state);
@@ -233,27 +235,6 @@ function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
   });
 }
 
-/**
- * A container under this name made for another login (SBX_LOGIN changed) or by another user of a
- * shared engine is not reused: its state volume is the other login's, and reusing it would hand
- * login A's state to B. sbx refuses rather than replace it, since a session may be running in it.
- */
-function assertSandboxFor(container: ContainerInfo, plan: Pick<SandboxPlan, "identity">): void {
-  const login = container.labels[LABELS.login];
-  const owner = container.labels[LABELS.owner];
-  if (owner !== undefined && owner !== plan.identity.owner) {
-    throw new CliError("SBX_SANDBOX_NOT_YOURS", `The sandbox ${container.name} belongs to another user of this Docker engine (${owner}).`, {
-      hint: "Run sbx as that user, or use your own engine (DOCKER_HOST).",
-      exitCode: 3,
-    });
-  }
-  if (login !== plan.identity.login) {
-    throw new CliError("SBX_SANDBOX_LOGIN_MISMATCH", `The sandbox ${container.name} runs under the login ${login ?? "(none)"}, not ${plan.identity.login}.`, {
-      hint: `Run \`sbx down\` first to replace it (${login ?? "its"} state stays on its volume), or use SBX_LOGIN=${login ?? ""} to keep it.`,
-      exitCode: 3,
-    });
-  }
-}
 
 /**
  * Pipes each allowed login, the agent's environment and the user's refuse rules through the stdin

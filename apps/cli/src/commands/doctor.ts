@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { probeProviders, realHostContext } from "@sbx/auth-probes";
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { planImage } from "../sandbox-image.js";
-import { sandboxIdentity } from "../sandbox-identity.js";
+import { sandboxIdentity, sandboxMismatch } from "../sandbox-identity.js";
 import { runtimeEndpoint } from "./status.js";
 
 interface Check {
@@ -62,7 +62,12 @@ export async function doctor(runtime: ContainerRuntime, options: { json?: boolea
   if (dockerUp) {
     const identity = sandboxIdentity(process.cwd());
     const container = await runtime.inspectContainer(identity.containerName);
-    checks.push({ name: "sandbox", ok: true, detail: container ? `${container.name} is ${container.state}` : `no sandbox for this project yet (\`sbx up\` starts one)` });
+    const foreign = container && sandboxMismatch(container.name, container.labels, identity);
+    checks.push(
+      foreign
+        ? { name: "sandbox", ok: false, detail: foreign.message, ...(foreign.hint ? { fix: foreign.hint } : {}) }
+        : { name: "sandbox", ok: true, detail: container ? `${container.name} is ${container.state}` : `no sandbox for this project yet (\`sbx up\` starts one)` },
+    );
   }
 
   const healthy = checks.every((check) => check.ok);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { MemoryRuntime } from "@sbx/container-runtime";
 import { describe, expect, it } from "vitest";
 import { CliError } from "../cli-error.js";
-import { LABELS } from "../sandbox-identity.js";
+import { hostOwner, LABELS } from "../sandbox-identity.js";
 import { gc, planGc } from "./gc.js";
 import { ls } from "./ls.js";
 
@@ -93,6 +93,17 @@ describe("sbx gc", () => {
     await runtime.createContainer({ name: "sbx-legacy-ada", image: "sbx-sandbox:x", user: "1000:1000", cmd: ["true"], labels: legacy("ada") });
     await runtime.createContainer({ name: "sbx-legacy-bob", image: "sbx-sandbox:x", user: "1000:1000", cmd: ["true"], labels: legacy("bob") });
     expect((await planGc(runtime, { identity: ME })).containers.map((container) => container.name)).toEqual(["sbx-legacy-ada"]);
+  });
+
+  it("with --login, plans another of this user's logins instead of the current one", async () => {
+    const runtime = new MemoryRuntime({ images: ["sbx-sandbox:x"] });
+    const labels = labelsOf(`work-${process.pid}`, hostOwner());
+    await runtime.ensureVolume(`work-${process.pid}-llm`, labels);
+    await runtime.createContainer({ name: "sbx-work-1", image: "sbx-sandbox:x", user: "1000:1000", cmd: ["true"], labels, mounts: [{ type: "volume", source: `work-${process.pid}-llm`, target: "/s" }] });
+    const plan = await planGc(runtime, { login: `work-${process.pid}`, volumes: true });
+    expect([plan.containers.map((container) => container.name), plan.volumes.map((volume) => volume.name)]).toEqual([["sbx-work-1"], [`work-${process.pid}-llm`]]);
+    const current = await planGc(runtime, { identity: { login: "someone-else", owner: hostOwner() }, volumes: true });
+    expect([current.containers, current.volumes]).toEqual([[], []]);
   });
 
   it("deletes nothing on --dry-run, and refuses without --yes when no one can answer", async () => {

@@ -11,6 +11,8 @@ export interface GcOptions {
   json?: boolean;
   /** Whose sandboxes: this login of this host user. @default the current login (SBX_LOGIN or the username) */
   identity?: Pick<SandboxIdentity, "login" | "owner">;
+  /** `--login`: another of this user's logins to clean up. @default the current login */
+  login?: string;
 }
 
 export interface GcPlan {
@@ -30,8 +32,8 @@ const MANAGED = { labels: { [LABELS.managed]: "true" } };
  * candidate (its login and owner labels, the `sbx-` name prefix); everything the engine still
  * uses — anyone's container — is kept.
  */
-export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes" | "identity">): Promise<GcPlan> {
-  const identity = options.identity ?? sandboxIdentity(process.cwd());
+export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes" | "identity" | "login">): Promise<GcPlan> {
+  const identity = options.identity ?? sandboxIdentity(process.cwd(), options.login ? { ...process.env, SBX_LOGIN: options.login } : process.env);
   const [containers, images, volumes] = await Promise.all([
     runtime.listContainers(MANAGED),
     runtime.listImages(MANAGED),
