@@ -5,6 +5,10 @@
 // - dist/hot/exec.mjs: the `sbx exec` hot path. One file instead of ~15 modules saves module
 //   resolution and loading on every call (measured by `pnpm bench`); dockerode stays external
 //   and is never loaded on this path.
+// - dist/up.bundle.mjs: `sbx up`/`sbx run`, for the same reason (its ~40 modules took ~30 ms to
+//   load on Node 20; `pnpm bench` measures `up --detach`). It sits beside sandbox-image.js, so
+//   the image assets it finds relative to import.meta.url are the same files. The transcript
+//   exporter stays a lazy import, as in the module build: a detached `up` rarely needs it.
 import { build } from "esbuild";
 
 const from = (path) => new URL(path, import.meta.url).pathname;
@@ -13,4 +17,5 @@ const common = { bundle: true, platform: "node", format: "esm", target: "node20"
 await Promise.all([
   build({ ...common, entryPoints: [from("../src/entrypoint/entrypoint.ts")], outfile: from("../dist/image/entrypoint.mjs") }),
   build({ ...common, entryPoints: [from("../src/commands/exec.ts")], outfile: from("../dist/hot/exec.mjs"), external: ["dockerode"] }),
+  build({ ...common, entryPoints: [from("../src/commands/up.ts")], outfile: from("../dist/up.bundle.mjs"), external: ["dockerode", "@sbx/transcript-export"] }),
 ]);

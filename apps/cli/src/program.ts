@@ -23,7 +23,7 @@ export async function runProgram(argv: string[]): Promise<number> {
   sandboxOptions(program.command("up").description("start or reuse this project's sandbox, pipe your logins in, and open a shell"))
     .option("-d, --detach", "start the sandbox and return without attaching")
     .action(async (options) => {
-      const { up } = await import("./commands/up.js");
+      const { up } = await loadUp();
       exitCode = await up({ ...options, attach: options.detach ? undefined : ["bash", "-l"] });
     });
 
@@ -32,7 +32,7 @@ export async function runProgram(argv: string[]): Promise<number> {
     .argument("[args...]", "arguments for the agent (after --)")
     .passThroughOptions()
     .action(async (agent: string, args: string[], options) => {
-      const { up } = await import("./commands/up.js");
+      const { up } = await loadUp();
       exitCode = await up({ ...options, attach: [agent, ...args] });
     });
 
@@ -161,6 +161,9 @@ export async function runProgram(argv: string[]): Promise<number> {
   }
   return exitCode;
 }
+
+/** `up`/`run` from their one-file bundle (scripts/bundle.mjs), addressed by URL so TypeScript leaves it alone. */
+const loadUp = () => import(new URL("./up.bundle.mjs", import.meta.url).href) as Promise<typeof import("./commands/up.js")>;
 
 async function version(): Promise<string> {
   const { readFile } = await import("node:fs/promises");
