@@ -165,8 +165,13 @@ export async function ensureContainer(
   log: (line: string) => void,
 ): Promise<SandboxState["container_action"]> {
   const { container, action } = await converge(runtime, plan, found, log);
-  // Starting a running container is a no-op (HTTP 304), so a start raced by another `sbx up` is too.
-  if (container?.state !== "running") await runtime.startContainer(plan.spec.name);
+  // Starting a running container is a no-op (HTTP 304), so a start raced by another `sbx up` is too;
+  // an engine that instead refuses a start already under way (409) has it running a moment later.
+  if (container?.state !== "running") {
+    await runtime.startContainer(plan.spec.name).catch(async (error: unknown) => {
+      if ((await runtime.inspectContainer(plan.spec.name))?.state !== "running") throw error;
+    });
+  }
   return action;
 }
 
