@@ -12,6 +12,8 @@ export const LABELS = {
   imageInputs: "dev.sbx.image-inputs",
   /** The host user who made it (`uid:username`), so a shared engine's other users are left alone. */
   owner: "dev.sbx.owner",
+  /** The memory, CPU, process and log bounds asked for at create (engines that cannot apply one report 0). */
+  bounds: "dev.sbx.bounds",
 } as const;
 
 export const SANDBOX_HOME = "/home/sandbox";

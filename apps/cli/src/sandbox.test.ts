@@ -16,7 +16,7 @@ function planFor(login: string, owner = "1000:ada", inputsHash = "inputs-1") {
       image: IMAGE,
       user: "1000:1000",
       cmd: ["true"],
-      labels: { [LABELS.managed]: "true", [LABELS.login]: login, [LABELS.owner]: owner, [LABELS.imageInputs]: inputsHash },
+      labels: { [LABELS.managed]: "true", [LABELS.login]: login, [LABELS.owner]: owner, [LABELS.imageInputs]: inputsHash, [LABELS.bounds]: "memory=2147483648,nanocpus=2000000000,pids=1024,log=10m*3" },
       mounts: [{ type: "volume" as const, source: identity.volumeName, target: "/home/sandbox/.llm" }],
       pidsLimit: 1024,
       memoryBytes: 2 * 1024 ** 3,
@@ -56,12 +56,26 @@ describe("ensureContainer (hole 14: bounds)", () => {
     const runtime = new MemoryRuntime({ images: [IMAGE] });
     const plan = planFor("ada");
     const { memoryBytes: _m, nanoCpus: _c, logMaxSize: _l, ...unbounded } = plan.spec;
-    await runtime.createContainer(unbounded);
+    const { [LABELS.bounds]: _b, ...labels } = plan.spec.labels ?? {};
+    await runtime.createContainer({ ...unbounded, labels });
     const logged: string[] = [];
     expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), (line) => logged.push(line))).toBe("recreated");
     expect(logged).toEqual(["replacing sbx-p-1234abcd: its resource limits changed"]);
     expect((await runtime.inspectContainer(plan.spec.name))?.resources).toEqual({ memoryBytes: 2 * 1024 ** 3, nanoCpus: 2e9, logDriver: "json-file", logMaxSize: "10m", logMaxFiles: 3 });
     expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("reused");
+    // Other `resources` in the config: replaced again.
+    const smaller = { ...plan, spec: { ...plan.spec, memoryBytes: 1024 ** 3, labels: { ...plan.spec.labels, [LABELS.bounds]: "memory=1073741824,nanocpus=2000000000,pids=1024,log=10m*3" } } };
+    expect(await ensureContainer(runtime, smaller, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("recreated");
+    expect((await runtime.inspectContainer(plan.spec.name))?.resources.memoryBytes).toBe(1024 ** 3);
+  });
+
+  it("keeps a sandbox whose engine could not apply a limit (it reports 0) instead of replacing it on every up", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    const plan = planFor("ada");
+    // The label records what was asked; the engine (no memory cgroup) applied no memory limit.
+    const { memoryBytes: _m, ...withoutMemory } = plan.spec;
+    await runtime.createContainer(withoutMemory);
+    expect(await ensureContainer(runtime, plan, await runtime.inspectContainer(plan.spec.name), quiet)).toBe("started");
   });
 });
 

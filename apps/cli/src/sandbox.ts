@@ -8,6 +8,7 @@ import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
 import { withHostLock } from "./host-lock.js";
+import type { SandboxResources } from "./sandbox-resources.js";
 import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
@@ -81,6 +82,7 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       [LABELS.login]: identity.login,
       [LABELS.owner]: identity.owner,
       [LABELS.imageInputs]: image.inputsHash,
+      [LABELS.bounds]: boundsLabel(crossing.resources),
     },
     mounts: [
       { type: "bind", source: identity.projectDir, target: WORKSPACE },
@@ -216,22 +218,19 @@ async function converge(
 }
 
 /**
- * Why a container no longer has the plan's bounds (memory, CPU, processes, log size), or undefined.
- * A sandbox from before sbx set them is so brought under them. The log size is compared only where
- * the engine's log driver takes it (json-file, local): elsewhere the driver keeps its own bounds.
+ * Why a container no longer has the plan's bounds (memory, CPU, processes, log size), or undefined:
+ * a sandbox from before sbx set them, or made under other `resources`, is so brought under them.
+ * Compared by the label written at create, not by what the engine reports: an engine that cannot
+ * apply a limit (no memory cgroup) reports 0 and would otherwise have its sandbox replaced on
+ * every `sbx up`.
  */
 function boundsChanged(container: ContainerInfo, spec: ContainerSpec): string | undefined {
-  const { resources } = container;
-  const logBounded = resources.logDriver === "json-file" || resources.logDriver === "local";
-  if (
-    resources.memoryBytes !== spec.memoryBytes ||
-    resources.nanoCpus !== spec.nanoCpus ||
-    container.security.pidsLimit !== spec.pidsLimit ||
-    (logBounded && spec.logMaxSize !== undefined && resources.logMaxSize !== spec.logMaxSize)
-  ) {
-    return "its resource limits changed";
-  }
-  return undefined;
+  return container.labels[LABELS.bounds] === spec.labels?.[LABELS.bounds] ? undefined : "its resource limits changed";
+}
+
+/** The bounds as one label value: `memory=…,cpus=…,pids=…,log=10m*3`. */
+function boundsLabel(resources: SandboxResources): string {
+  return `memory=${resources.memoryBytes},nanocpus=${resources.nanoCpus},pids=${resources.pids},log=${resources.logMaxSize}*${resources.logMaxFiles}`;
 }
 
 function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
