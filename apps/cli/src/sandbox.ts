@@ -151,8 +151,8 @@ function pipeLockPath(options: SandboxOptions, container: string): string {
   return join(cache, "sbx", "locks", `${container}.pipe.lock`);
 }
 
-/** How long concurrent `sbx up`s may spend waiting for one another's remove or create to land. */
-const CONVERGE_ATTEMPTS = 20;
+/** How often (100 ms apart) concurrent `sbx up`s look again for one another's remove or create to land: 5 s. */
+const CONVERGE_ATTEMPTS = 50;
 
 /**
  * Brings the project's container to "running with this plan's image", whoever else is doing the
@@ -213,6 +213,9 @@ async function converge(
     } catch (error) {
       if (!isRuntimeError(error, "SBX_CONTAINER_EXISTS") || attempt >= CONVERGE_ATTEMPTS) throw error;
       existing = await runtime.inspectContainer(plan.spec.name);
+      // The engine reserves the name before the container can be inspected: give the winner's
+      // create a moment to land rather than spin through the attempts.
+      if (!existing) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }

@@ -45,6 +45,8 @@ export class MemoryRuntime implements ContainerRuntime {
   readonly #images = new Map<string, ImageInfo>();
   #clock = 0;
   readonly #containers = new Map<string, FakeContainer>();
+  /** Names whose create is under way. */
+  readonly #reserved = new Set<string>();
   readonly #volumes = new Map<string, { info: VolumeInfo; files: Map<string, StoredFile> }>();
   readonly #unreachable: boolean;
 
@@ -105,8 +107,10 @@ export class MemoryRuntime implements ContainerRuntime {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     this.#engine();
     if (!this.#images.has(spec.image)) throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`);
-    // As the engine: a taken name is a 409, the same error whoever lost the race.
-    if (this.#containers.has(spec.name)) throw containerExists(spec.name);
+    // As the engine: a taken name is a 409, the same error whoever lost the race — also while
+    // the winner's create is still under way, when the name is reserved but not yet inspectable.
+    if (this.#containers.has(spec.name) || this.#reserved.has(spec.name)) throw containerExists(spec.name);
+    this.#reserved.add(spec.name);
     const info: ContainerInfo = {
       id: randomBytes(32).toString("hex"),
       name: spec.name,
@@ -130,9 +134,12 @@ export class MemoryRuntime implements ContainerRuntime {
           : { type: mount.type, source: mount.source, target: mount.target, readOnly: mount.readOnly ?? false },
       ),
     };
-    // Claimed before the first await, so concurrent creates of one name see each other.
+    try {
+      for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
+    } finally {
+      this.#reserved.delete(spec.name);
+    }
     this.#containers.set(spec.name, { info, spec, files: new Map(), log: [] });
-    for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
     return structuredClone(info);
   }
 
