@@ -70,10 +70,11 @@ export class DockerRuntime implements ContainerRuntime {
     this.#options = options;
     this.endpoint = resolveDockerEndpoint(options.env ?? process.env);
     const endpoint = this.endpoint;
+    const timeoutMs = options.timeoutMs ?? dockerTimeoutMs(options.env ?? process.env);
     this.#transport =
       options.transport === "dockerode" || endpoint.kind === "ssh"
-        ? new DockerodeTransport(endpoint, options.dockerode)
-        : new NodeHttpTransport(endpoint, { timeoutMs: options.timeoutMs ?? dockerTimeoutMs(options.env ?? process.env) });
+        ? new DockerodeTransport(endpoint, options.dockerode, { timeoutMs })
+        : new NodeHttpTransport(endpoint, { timeoutMs });
   }
 
   async #call(method: string, path: string, body?: unknown, okStatuses: number[] = [200, 201, 204, 304]): Promise<unknown> {

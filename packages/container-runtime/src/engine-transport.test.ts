@@ -36,6 +36,12 @@ describe("an engine that accepts connections and never answers", () => {
     }
   });
 
+  it("times out over dockerode's modem too (the transport of ssh:// hosts)", async () => {
+    const runtime = new DockerRuntime({ env: { DOCKER_HOST: `unix://${socketPath}` }, transport: "dockerode", timeoutMs: 300 });
+    const failure = await runtime.inspectContainer("x").catch((error: unknown) => error);
+    expect(isRuntimeError(failure, "SBX_DOCKER_TIMEOUT"), String(failure)).toBe(true);
+  });
+
   it("times out the lookups `sbx up` starts with, and an exec before its stream opens", async () => {
     const runtime = new DockerRuntime({ env: { DOCKER_HOST: `unix://${socketPath}` }, timeoutMs: 200 });
     try {
