@@ -41,6 +41,17 @@ describe("ensureContainer (hole 11: concurrent `sbx up` in one project)", () => 
     expect(containers.map((container) => [container.name, container.state])).toEqual([["sbx-p-1234abcd", "running"]]);
   });
 
+  it("converges five simultaneous calls that all found an outdated sandbox on one new one", async () => {
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    await ensureContainer(runtime, planFor("ada", "1000:ada", "old"), undefined, quiet);
+    const plan = planFor("ada");
+    const stale = await runtime.inspectContainer(plan.spec.name);
+    const actions = await Promise.all(Array.from({ length: 5 }, () => ensureContainer(runtime, plan, stale, quiet)));
+    expect(actions).toContain("recreated");
+    const [container, ...others] = await runtime.listContainers({ labels: { [LABELS.managed]: "true" } });
+    expect([others.length, container?.state, container?.labels[LABELS.imageInputs]]).toEqual([0, "running", "inputs-1"]);
+  });
+
   it("recreates a container whose image inputs changed, and reuses a running one as it is", async () => {
     const runtime = new MemoryRuntime({ images: [IMAGE] });
     expect(await ensureContainer(runtime, planFor("ada", "1000:ada", "old"), undefined, quiet)).toBe("created");

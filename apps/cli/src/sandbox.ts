@@ -199,7 +199,8 @@ async function converge(
     if (existing && outdated) {
       // The image or the bounds changed under the sandbox: replace the container (state lives on the volume).
       log(`replacing ${plan.spec.name}: ${outdated}`);
-      await runtime.removeContainer(plan.spec.name);
+      // By id: a racing `sbx up` may already have put the new one under this name.
+      await runtime.removeContainer(existing.id);
       existing = undefined;
       replaced = true;
     }
@@ -241,7 +242,6 @@ function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
     hint: `Run \`docker rm -f ${plan.spec.name}\`, then \`sbx up\` again.`,
   });
 }
-
 
 /**
  * Pipes each allowed login, the agent's environment and the user's refuse rules through the stdin
