@@ -74,7 +74,7 @@ describe("sbx gc", () => {
     const said: string[] = [];
     const code = await gc(runtime, { yes: true, volumes: true, identity: ME }, { write: (text: string) => said.push(text) } as unknown as NodeJS.WritableStream);
     expect(code).toBe(0);
-    expect(said.join("")).toContain("sandbox sbx-stopped-2 (created; project /src/stopped)");
+    expect(said.join("")).toContain("sbx gc will delete (login ada):\n  sandbox sbx-stopped-2 (created; project /src/stopped)");
     expect(said.join("")).toContain("state volume ada-llm: the saved logins and every project's conversations of ada");
     expect(said.join("")).not.toMatch(/eve-|eves|\/home\/eve/);
     expect(await runtime.inspectContainer("sbx-stopped-2")).toBeUndefined();

@@ -16,6 +16,8 @@ export interface GcOptions {
 }
 
 export interface GcPlan {
+  /** Whose: the login this plan is for (other logins' and other users' things are never in it). */
+  login: string;
   /** Sandboxes that are not running; their state is on the volume, nothing of theirs is lost. */
   containers: { name: string; project: string; state: string }[];
   /** sbx images no remaining sandbox uses, except the newest (so the next `sbx up` builds nothing). */
@@ -48,6 +50,7 @@ export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions,
   const newest = [...ours].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
   const mounted = new Set(kept.flatMap((container) => container.mounts.filter((mount) => mount.type === "volume").map((mount) => mount.source)));
   return {
+    login: identity.login,
     containers: stale.map((container) => ({ name: container.name, project: container.labels[LABELS.project] ?? "", state: container.state })),
     images: ours
       .filter((image) => image !== newest && !image.tags.some((tag) => inUse.has(tag)) && !inUse.has(image.id))
@@ -96,6 +99,6 @@ function describePlan(plan: GcPlan, options: Pick<GcOptions, "volumes" | "dryRun
     lines.push(`  state volume ${volume.name}: the saved logins and every project's conversations of ${volume.login || "its login"} (notes in the inbox and the host's mirror in ~/.cache/sbx/sessions stay)`);
   }
   const none = options.volumes ? "nothing to remove" : "nothing to remove (state volumes are only removed with --volumes)";
-  if (lines.length === 0) return `sbx gc: ${none}.\n`;
-  return `sbx gc ${options.dryRun ? "would delete" : "will delete"}:\n${lines.join("\n")}\n`;
+  if (lines.length === 0) return `sbx gc: ${none} for the login ${plan.login}.\n`;
+  return `sbx gc ${options.dryRun ? "would delete" : "will delete"} (login ${plan.login}):\n${lines.join("\n")}\n`;
 }
