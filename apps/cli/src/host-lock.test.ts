@@ -28,6 +28,12 @@ describe("withHostLock", () => {
     expect(await withHostLock(path, async () => "ran", { waitMs: 1000 })).toBe("ran");
   });
 
+  it("runs the work unlocked when the lock cannot be made at all (a read-only home)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "sbx-lock-")), "not-a-dir");
+    writeFileSync(file, "");
+    expect(await withHostLock(join(file, "x.lock"), async () => "ran")).toBe("ran");
+  });
+
   it("releases the lock when the work fails", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "sbx-lock-")), "x.lock");
     await expect(withHostLock(path, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");

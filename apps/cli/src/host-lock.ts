@@ -13,14 +13,18 @@ const STALE_MS = 60_000;
  */
 export async function withHostLock<T>(path: string, work: () => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
   const deadline = Date.now() + (options.waitMs ?? 120_000);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   for (let attempt = 0; ; attempt += 1) {
     let fd: number | undefined;
     try {
+      if (attempt === 0) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       fd = openSync(path, "wx", 0o600);
       writeSync(fd, String(process.pid));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // A home sbx cannot write (read-only, full) costs only the turn-taking, not the command.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+        if (fd !== undefined) rmSync(path, { force: true });
+        return work();
+      }
       if (holderIsGone(path)) {
         rmSync(path, { force: true });
         continue;
