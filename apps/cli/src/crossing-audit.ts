@@ -6,6 +6,7 @@ import { CliError } from "./cli-error.js";
 import { WORKSPACE } from "./sandbox-identity.js";
 import { formatWorkspaceTrust, type WorkspaceTrust } from "./workspace-trust.js";
 import { allowedDomainsFor, parseNetworkTier } from "./sandbox-network.js";
+import { describeResources, resolveResources, type ResourceConfig, type SandboxResources } from "./sandbox-resources.js";
 
 /** Everything that would cross into the sandbox, and everything refused, with reasons (never values). */
 export interface CrossingAudit {
@@ -15,8 +16,12 @@ export interface CrossingAudit {
   /** The tier's rules, one line each (filled in once the network is planned). */
   networkRules?: string[];
   workspace: string;
+  /** Set when the sandbox user cannot write the workspace (e.g. sbx run as root on a root-owned project): why. */
+  workspaceReadOnly?: string;
   mounts: Array<{ host: string; container: string; readOnly: boolean }>;
   logins: Array<{ provider: string; description: string; destinations: string[] }>;
+  /** Logins found on the host but broken (unreadable, not a login, expired): not piped, and why. */
+  skippedLogins: Array<{ provider: string; code: string; reason: string }>;
   /** Names of the variables the agent gets (through the secret pipe, never Config.Env). */
   env: Array<{ name: string; from: string; redirects?: string }>;
   envFiles: string[];
@@ -24,6 +29,8 @@ export interface CrossingAudit {
   ignoredProjectFiles: string[];
   /** Whether the agents' folder trust is pre-accepted, and the workspace files that decided it (hole 1). */
   workspaceTrust?: WorkspaceTrust;
+  /** The sandbox's bounds (memory, CPU, processes, log size), defaults or the config's `resources`. */
+  limits: string;
 }
 
 export interface CrossingPlan {
@@ -38,6 +45,8 @@ export interface CrossingPlan {
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
   /** The network tier and, for `allowlist`, the domains: providers' API hosts, config, `--allow`. */
   network: { tier: NetworkTier; allowedDomains: string[] };
+  /** Memory, CPU, process and log bounds: the defaults with the config's `resources` over them. */
+  resources: SandboxResources;
 }
 
 /** How the audit names a login variable that is not a plain API key. */
@@ -71,6 +80,7 @@ export async function planCrossing(options: {
     ...(options.profile ? { profile: options.profile } : {}),
   });
   const policy = createRefusePolicy(config);
+  const resources = resolveResources((config as { resources?: ResourceConfig }).resources ?? {}, config.configFile);
   const refused: CrossingAudit["refused"] = [];
 
   const workspace = policy.checkMount(options.projectDir);
@@ -168,6 +178,7 @@ export async function planCrossing(options: {
       workspace: options.projectDir,
       mounts: extraMounts.map((mount) => ({ host: mount.source, container: mount.target, readOnly: mount.readOnly ?? true })),
       logins: logins.flatMap((login) => (login.status === "found" ? [{ provider: login.provider, description: login.description, destinations: login.files.map((file) => file.destination) }] : [])),
+      skippedLogins: logins.flatMap((login) => (login.status === "error" ? [{ provider: login.provider, code: login.code, reason: login.reason }] : [])),
       env: Object.keys(envCheck.allowed).sort().map((name) => {
         // The user may set a proxy or an endpoint on purpose; the audit still says it redirects.
         const redirects = projectEnvVerdict(name)?.why;
@@ -176,12 +187,14 @@ export async function planCrossing(options: {
       envFiles: config.envFiles,
       refused,
       ignoredProjectFiles: config.untrustedFiles,
+      limits: describeResources(resources),
     },
     extraMounts,
     logins,
     agentEnv: envCheck.allowed,
     sandboxPolicy: { userPatterns: config.userPatterns, allowEnv: config.allowEnv },
     network: { tier, allowedDomains },
+    resources,
   };
 }
 
@@ -189,13 +202,15 @@ export async function planCrossing(options: {
 export function formatAudit(audit: CrossingAudit, container: string): string {
   const lines = [`sbx: what crosses into ${container}${audit.profile ? ` (profile ${audit.profile})` : ""}:`];
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(10)} ${text}`);
-  row("workspace", `${audit.workspace} → ${WORKSPACE} (read-write)`);
+  row("workspace", `${audit.workspace} → ${WORKSPACE} (${audit.workspaceReadOnly ?? "read-write"})`);
   for (const mount of audit.mounts) row("mount", `${mount.host} → ${mount.container} (${mount.readOnly ? "read-only" : "read-write"})`);
   row("logins", audit.logins.length ? audit.logins.map((login) => `${login.provider} (${login.description})`).join(", ") : "none found (see `sbx doctor`)");
+  for (const login of audit.skippedLogins) row("skipped", `${login.provider} login: ${login.reason} (not piped; \`sbx doctor\` says how to fix it)`);
   row("env", audit.env.length ? audit.env.map((entry) => `${entry.name} (${entry.from}${entry.redirects ? `; ${entry.redirects}` : ""})`).join(", ") : "none beyond the sandbox's own");
   if (audit.envFiles.length) row("env files", audit.envFiles.join(", "));
   row("network", audit.network);
   for (const rule of audit.networkRules ?? []) row("", rule);
+  row("limits", audit.limits);
   for (const item of audit.refused) row("refused", `${item.name}: ${item.reason} [${item.rule}]`);
   for (const file of audit.ignoredProjectFiles) row("ignored", `${file} (sbx reads profiles only from your own config directory, never from a project)`);
   if (audit.workspaceTrust) for (const [label, text] of formatWorkspaceTrust(audit.workspaceTrust)) row(label, text);

@@ -52,6 +52,23 @@ describe("bin/sbx, the launcher", () => {
     expect(result.stderr).toContain("code: SBX_DOCKER_UNREACHABLE");
   });
 
+  it("hole 13g: hands a directory name ending in a newline to Node, never to the sandbox of the name without it", async () => {
+    // "proj\n" and "proj" side by side: `$(pwd)` drops trailing newlines, which made the shell
+    // compute "proj"'s sandbox name for "proj\n" and run the command in the other project.
+    const victim = join(root, "proj");
+    const tricky = join(root, "proj\n");
+    for (const dir of [victim, tricky]) mkdirSync(join(dir, ".git"), { recursive: true });
+    expect(sandboxIdentity(tricky).containerName).not.toBe(sandboxIdentity(victim).containerName);
+    const env = { ...process.env, SBX_PRINT_CONTAINER: "1", DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+    for (const name of ["proj\n", "tab\there", "bell\u0007"]) {
+      const dir = join(root, name);
+      mkdirSync(join(dir, ".git"), { recursive: true });
+      const result = await runSbx(["exec", "--", "true"], { cwd: dir, env, launcher: true });
+      expect(result.stdout, JSON.stringify(name)).toBe("");
+      expect(result.stderr).toContain("code: SBX_DOCKER_UNREACHABLE");
+    }
+  });
+
   it("hands every other command, and exec's own errors, to the Node CLI", async () => {
     const version = await runSbx(["--version"], { cwd: root, env: process.env, launcher: true });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);

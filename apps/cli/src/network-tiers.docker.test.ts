@@ -31,7 +31,7 @@ interface TierSandbox {
 /** A stand-in sandbox: the base image, with exactly the network, DNS and proxy environment sbx gives the real one. */
 async function startSandbox(runtime: DockerRuntime, lab: Lab, tier: "full" | "internet-only" | "allowlist" | "none", allowedDomains: string[] = []): Promise<TierSandbox> {
   const name = `sbxtest-${lab.suffix}-${tier}`;
-  const identity = { containerName: name, projectDir: "/nonexistent", projectId: name, login: "x", volumeName: "x", conversationsVolumeName: "x-conversations" };
+  const identity = { containerName: name, projectDir: "/nonexistent", projectId: name, login: "x", volumeName: "x", conversationsVolumeName: "x-conversations", owner: "0:test" };
   const plan = planNetwork({ tier, identity, allowedDomains, baseImage: image, env: process.env });
   const spec: ContainerSpec = { name, image, user: "1000:1000", cmd: ["sleep", "3600"], labels: { "sbx.test": lab.suffix } };
   applyNetworkToSpec(spec, plan);

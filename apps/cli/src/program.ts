@@ -26,7 +26,7 @@ export async function runProgram(argv: string[]): Promise<number> {
   sandboxOptions(program.command("up").description("start or reuse this project's sandbox, pipe your logins in, and open a shell"))
     .option("-d, --detach", "start the sandbox and return without attaching")
     .action(async (options) => {
-      const { up } = await import("./commands/up.js");
+      const { up } = await loadUp();
       exitCode = await up({ ...options, attach: options.detach ? undefined : ["bash", "-l"] });
     });
 
@@ -35,7 +35,7 @@ export async function runProgram(argv: string[]): Promise<number> {
     .argument("[args...]", "arguments for the agent (after --)")
     .passThroughOptions()
     .action(async (agent: string, args: string[], options) => {
-      const { up } = await import("./commands/up.js");
+      const { up } = await loadUp();
       exitCode = await up({ ...options, attach: [agent, ...args] });
     });
 
@@ -58,38 +58,45 @@ export async function runProgram(argv: string[]): Promise<number> {
       exitCode = await shell();
     });
 
+  /** Runs a command with a Docker runtime it is handed (the fake in unit tests), closed after. */
+  const withRuntime = async (run: (runtime: import("@sbx/container-runtime").ContainerRuntime) => Promise<number>) => {
+    const { DockerRuntime } = await import("@sbx/container-runtime");
+    const runtime = new DockerRuntime();
+    try {
+      return await run(runtime);
+    } finally {
+      runtime.close();
+    }
+  };
+
   program
     .command("down")
     .description("stop and remove this project's sandbox (the state volume is kept)")
     .action(async () => {
       const { down } = await import("./commands/down.js");
-      exitCode = await down();
+      exitCode = await withRuntime((runtime) => down(runtime));
     });
 
   program
     .command("gc")
-    .description("delete stopped sandboxes and unused sbx images (and with --volumes, unused state volumes), after saying what")
+    .description("delete this login's stopped sandboxes and unused sbx images (and with --volumes, its unused state volumes), after saying what")
     .option("--volumes", "also delete state volumes no sandbox uses: saved logins and conversations")
+    .option("--login <name>", "clean up another of your logins (default: $SBX_LOGIN or your username)")
     .option("--dry-run", "only say what would be deleted")
     .option("-y, --yes", "do not ask before deleting")
     .option("--json", "machine-readable output")
-    .action(async (options: { volumes?: boolean; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
-      const [{ gc }, { DockerRuntime }] = await Promise.all([import("./commands/gc.js"), import("@sbx/container-runtime")]);
-      const runtime = new DockerRuntime();
-      try {
-        exitCode = await gc(runtime, options);
-      } finally {
-        runtime.close();
-      }
+    .action(async (options: { volumes?: boolean; login?: string; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
+      const { gc } = await import("./commands/gc.js");
+      exitCode = await withRuntime((runtime) => gc(runtime, options));
     });
 
   program
     .command("ls")
-    .description("list the sandboxes sbx manages")
+    .description("list your sandboxes (of the current login)")
     .option("--json", "machine-readable output")
     .action(async (options: { json?: boolean }) => {
       const { ls } = await import("./commands/ls.js");
-      exitCode = await ls(options);
+      exitCode = await withRuntime((runtime) => ls(runtime, options));
     });
 
   program
@@ -98,7 +105,7 @@ export async function runProgram(argv: string[]): Promise<number> {
     .option("--json", "machine-readable output")
     .action(async (options: { json?: boolean }) => {
       const { status } = await import("./commands/status.js");
-      exitCode = await status(options);
+      exitCode = await withRuntime((runtime) => status(runtime, options));
     });
 
   const network = program.command("network").description("the sandbox's network tier: what its egress proxy allowed and refused");
@@ -118,7 +125,7 @@ export async function runProgram(argv: string[]): Promise<number> {
     .option("--base-image <image>", "base image to check for")
     .action(async (options: { json?: boolean; baseImage?: string }) => {
       const { doctor } = await import("./commands/doctor.js");
-      exitCode = await doctor(options);
+      exitCode = await withRuntime((runtime) => doctor(runtime, options));
     });
 
   program
@@ -168,6 +175,9 @@ export async function runProgram(argv: string[]): Promise<number> {
   }
   return exitCode;
 }
+
+/** `up`/`run` from their one-file bundle (scripts/bundle.mjs), addressed by URL so TypeScript leaves it alone. */
+const loadUp = () => import(new URL("./up.bundle.mjs", import.meta.url).href) as Promise<typeof import("./commands/up.js")>;
 
 async function version(): Promise<string> {
   const { readFile } = await import("node:fs/promises");

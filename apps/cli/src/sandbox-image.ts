@@ -93,7 +93,13 @@ function hostCaCertificates(env: Record<string, string | undefined>): Array<{ na
  * context is a temporary directory holding only the Dockerfile, the entrypoint and the CA
  * certificates: nothing of the user's project or home is ever sent to the builder.
  */
-export async function ensureImage(runtime: ContainerRuntime, plan: ImagePlan, log: (line: string) => void, options: { rebuild?: boolean } = {}): Promise<"built" | "cached"> {
+export async function ensureImage(
+  runtime: ContainerRuntime,
+  plan: ImagePlan,
+  log: (line: string) => void,
+  /** `labels`: who built it (owner and login), so `sbx gc` on a shared engine deletes only its own. */
+  options: { rebuild?: boolean; labels?: Record<string, string> } = {},
+): Promise<"built" | "cached"> {
   if (!options.rebuild && (await runtime.inspectImage(plan.tag))) return "cached";
   const contextDir = mkdtempSync(join(tmpdir(), "sbx-build-"));
   try {
@@ -108,7 +114,7 @@ export async function ensureImage(runtime: ContainerRuntime, plan: ImagePlan, lo
       contextDir,
       tag: plan.tag,
       buildArgs: plan.buildArgs,
-      labels: { [LABELS.managed]: "true", [LABELS.imageInputs]: plan.inputsHash },
+      labels: { ...options.labels, [LABELS.managed]: "true", [LABELS.imageInputs]: plan.inputsHash },
       onProgress: ({ line }) => {
         if (/^Step \d+\/\d+ :/.test(line) || /^(Successfully|added \d+ packages|npm (ERR!|error)|E: )/.test(line)) log(`  ${line}`);
       },

@@ -93,7 +93,7 @@ describe("the network tier in the plan", () => {
 });
 
 describe("ensureEgress", () => {
-  const identity = { containerName: "sbx-p-1", projectDir: "/p", projectId: "p-1", login: "ada", volumeName: "ada-llm", conversationsVolumeName: "ada-p-1-conversations" };
+  const identity = { containerName: "sbx-p-1", projectDir: "/p", projectId: "p-1", login: "ada", volumeName: "ada-llm", conversationsVolumeName: "ada-p-1-conversations", owner: "1000:ada" };
   const plan = () => planNetwork({ tier: "allowlist", identity, allowedDomains: ["api.anthropic.com"], baseImage: "example/base:1", env: {} });
 
   it("converges when two `sbx up` of one project start the proxy at once: one network, one proxy, one address", async () => {
@@ -144,10 +144,12 @@ describe("the network helpers", () => {
       workspace: "/p",
       mounts: [],
       logins: [],
+      skippedLogins: [],
       env: [],
       envFiles: [],
       refused: [],
       ignoredProjectFiles: [],
+      limits: "memory 2 GiB",
     };
     expect(formatAudit(audit, "sbx-p")).toContain("  network    allowlist\n             through sbx's egress proxy (sbx-p-egress)\n             only api.anthropic.com\n");
   });

@@ -1,12 +1,17 @@
-import { homedir } from "node:os";
+import { statSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { PROVIDER_LOGIN_ENV } from "@sbx/boundary-policy";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
-import type { ContainerInfo, ContainerRuntime, ContainerSpec } from "@sbx/container-runtime";
+import { isRuntimeError, type ContainerInfo, type ContainerRuntime, type ContainerSpec } from "@sbx/container-runtime";
 import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
 import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
+import { withHostLock } from "./host-lock.js";
 import { applyNetworkToSpec, ensureEgress, NETWORK_LABELS, planNetwork, removeEgress, type NetworkPlan } from "./sandbox-network.js";
+import type { SandboxResources } from "./sandbox-resources.js";
+import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
   AGENT_ENV_SECRET,
@@ -21,6 +26,7 @@ import {
   STATE_DIR,
   WORKSPACE,
   sandboxIdentity,
+  sandboxMismatch,
   type SandboxIdentity,
 } from "./sandbox-identity.js";
 
@@ -41,6 +47,8 @@ export interface SandboxOptions {
   allow?: string[];
   /** TEST ONLY: arguments for the egress proxy's main process (`--test-public-cidr`); no command sets it. */
   egressProxyTestArgs?: string[];
+  /** The ids sbx runs as on the host. @default the process's (os.userInfo) */
+  hostIds?: { uid: number; gid: number };
 }
 
 export interface SandboxPlan {
@@ -60,7 +68,8 @@ export interface SandboxPlan {
 export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan> {
   const home = options.home ?? homedir();
   const identity = sandboxIdentity(options.cwd, options.env);
-  const image = planImage({ env: options.env, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
+  const workspace = workspaceUser(options.hostIds ?? userInfo(), statSync(identity.projectDir), identity.projectDir);
+  const image = planImage({ env: options.env, uid: workspace.uid, gid: workspace.gid, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
   const probed = await probeProviders(realHostContext({ home, env: options.env }));
   const crossing = await planCrossing({
     projectDir: identity.projectDir,
@@ -88,7 +97,9 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       [LABELS.managed]: "true",
       [LABELS.project]: identity.projectDir,
       [LABELS.login]: identity.login,
+      [LABELS.owner]: identity.owner,
       [LABELS.imageInputs]: image.inputsHash,
+      [LABELS.bounds]: boundsLabel(crossing.resources),
     },
     mounts: [
       { type: "bind", source: identity.projectDir, target: WORKSPACE },
@@ -105,12 +116,17 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       { type: "tmpfs", target: RUNTIME_DIR, sizeBytes: 4 * MAX_PIPED_BYTES, mode: 0o700, uid, gid, noexec: true },
       ...crossing.extraMounts,
     ],
-    pidsLimit: 1024,
+    pidsLimit: crossing.resources.pids,
+    memoryBytes: crossing.resources.memoryBytes,
+    nanoCpus: crossing.resources.nanoCpus,
+    logMaxSize: crossing.resources.logMaxSize,
+    logMaxFiles: crossing.resources.logMaxFiles,
     init: true,
     readOnlyRootfs: true,
   };
   applyNetworkToSpec(spec, network);
-  return { identity, image, spec, logins: crossing.logins, audit: crossing.audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy, network };
+  const audit = workspace.note ? { ...crossing.audit, workspaceReadOnly: workspace.note } : crossing.audit;
+  return { identity, image, spec, logins: crossing.logins, audit, agentEnv: crossing.agentEnv, sandboxPolicy: crossing.sandboxPolicy, network };
 }
 
 /** The agent environment as piped: the variables, and which of them are provider logins. */
@@ -161,12 +177,14 @@ export async function ensureSandbox(
   /** Work to run alongside the login pipe once the container is up (each exec is a round trip). */
   alongside?: () => Promise<unknown>,
 ): Promise<SandboxState> {
+  const { identity } = plan;
+  const owned = { [LABELS.managed]: "true", [LABELS.login]: identity.login, [LABELS.owner]: identity.owner };
   // Independent lookups, side by side: each is an engine round trip. The first to fail on an
   // engine that does not answer reports it (SBX_DOCKER_UNREACHABLE), so no separate ping.
   const [image, , , found, egress] = await Promise.all([
-    ensureImage(runtime, plan.image, options.log, options.rebuild ? { rebuild: true } : {}),
-    runtime.ensureVolume(plan.identity.volumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login }),
-    runtime.ensureVolume(plan.identity.conversationsVolumeName, { [LABELS.managed]: "true", [LABELS.login]: plan.identity.login, [LABELS.project]: plan.identity.projectDir }),
+    ensureImage(runtime, plan.image, options.log, { ...(options.rebuild ? { rebuild: true } : {}), labels: owned }),
+    runtime.ensureVolume(identity.volumeName, owned),
+    runtime.ensureVolume(identity.conversationsVolumeName, { ...owned, [LABELS.project]: identity.projectDir }),
     runtime.inspectContainer(plan.spec.name),
     plan.network.egress ? ensureEgress(runtime, plan.network, options.log, options.egressProxyTestArgs) : undefined,
   ]);
@@ -175,38 +193,11 @@ export async function ensureSandbox(
     plan.spec.dns = [egress.address];
     plan.spec.labels = { ...plan.spec.labels, [NETWORK_LABELS.egressAddress]: egress.address };
   }
+  const action = await ensureContainer(runtime, plan, found, options.log);
 
-  let action: SandboxState["container_action"];
-  let existing = found;
-  if (existing && existing.labels[LABELS.imageInputs] !== plan.image.inputsHash) {
-    // The image changed under a running sandbox: replace the container (state lives on the volume).
-    options.log(`replacing ${plan.spec.name}: its image inputs changed`);
-    await runtime.removeContainer(plan.spec.name);
-    existing = undefined;
-    action = "recreated";
-  }
-  if (existing && ((existing.labels[NETWORK_LABELS.tier] ?? "full") !== plan.network.tier || existing.labels[NETWORK_LABELS.egressAddress] !== plan.spec.labels?.[NETWORK_LABELS.egressAddress])) {
-    // A container's networks are fixed when it is created: a new tier (or a proxy that came back
-    // at another address) means a new container, never a widened running one.
-    options.log(`replacing ${plan.spec.name}: its network tier is now ${plan.network.tier}`);
-    await runtime.removeContainer(plan.spec.name);
-    existing = undefined;
-    action = "recreated";
-  }
-  // A proxy and network left from an earlier tier go once the sandbox no longer needs them.
-  if (!plan.network.egress && !existing) await removeEgress(runtime, plan.identity);
-  if (!existing) {
-    await runtime.createContainer(plan.spec);
-    await runtime.startContainer(plan.spec.name);
-    action ??= "created";
-  } else if (existing.state !== "running") {
-    await runtime.startContainer(plan.spec.name);
-    action = "started";
-  } else {
-    action = "reused";
-  }
-
-  const [installed] = await Promise.all([pipeLogins(runtime, plan), alongside?.()]);
+  // Concurrent `sbx up`s take turns at the pipe: it lands secrets under fixed names in /run/secrets.
+  const pipe = () => withHostLock(pipeLockPath(options, plan.spec.name), () => pipeLogins(runtime, plan));
+  const [installed] = await Promise.all([pipe(), alongside?.()]);
   const container = await runtime.inspectContainer(plan.spec.name);
   if (!container || container.state !== "running") {
     const logs = await runtime.logs(plan.spec.name).catch(() => "");
@@ -215,6 +206,117 @@ export async function ensureSandbox(
     });
   }
   return { plan, container, image, container_action: action, installed };
+}
+
+/** One lock per sandbox in the host user's cache (XDG_CACHE_HOME, else ~/.cache). */
+function pipeLockPath(options: SandboxOptions, container: string): string {
+  const home = options.home ?? homedir();
+  const cache = options.env.XDG_CACHE_HOME && isAbsolute(options.env.XDG_CACHE_HOME) ? options.env.XDG_CACHE_HOME : join(home, ".cache");
+  return join(cache, "sbx", "locks", `${container}.pipe.lock`);
+}
+
+/** How often (100 ms apart) concurrent `sbx up`s look again for one another's remove or create to land: 5 s. */
+const CONVERGE_ATTEMPTS = 50;
+
+/**
+ * Brings the project's container to "running with this plan's image", whoever else is doing the
+ * same: several `sbx up` in one project race, and a 409 on create means another one made it,
+ * so it is inspected and reused. A container of another login or user is never reused.
+ * `found` is the caller's inspect of the name (undefined: none).
+ */
+export async function ensureContainer(
+  runtime: ContainerRuntime,
+  plan: Pick<SandboxPlan, "spec" | "identity" | "image" | "network">,
+  found: ContainerInfo | undefined,
+  log: (line: string) => void,
+): Promise<SandboxState["container_action"]> {
+  const { container, action } = await converge(runtime, plan, found, log);
+  // Starting a running container is a no-op (HTTP 304), so a start raced by another `sbx up` is too;
+  // an engine that instead refuses a start already under way (409) has it running a moment later.
+  if (container?.state !== "running") {
+    await runtime.startContainer(plan.spec.name).catch(async (error: unknown) => {
+      if ((await runtime.inspectContainer(plan.spec.name))?.state !== "running") throw error;
+    });
+  }
+  return action;
+}
+
+async function converge(
+  runtime: ContainerRuntime,
+  plan: Pick<SandboxPlan, "spec" | "identity" | "image" | "network">,
+  found: ContainerInfo | undefined,
+  log: (line: string) => void,
+): Promise<{ container: ContainerInfo | undefined; action: SandboxState["container_action"] }> {
+  let existing = found;
+  let replaced = false;
+  for (let attempt = 0; ; attempt += 1) {
+    const foreign = existing && sandboxMismatch(existing.name, existing.labels, plan.identity);
+    if (foreign) throw foreign;
+    if (existing && (existing.state === "removing" || existing.state === "dead")) {
+      // Another command is replacing it: wait for the name to come free, then look again.
+      if (attempt >= CONVERGE_ATTEMPTS) throw stuck(plan, existing.state);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      existing = await runtime.inspectContainer(plan.spec.name);
+      continue;
+    }
+    const outdated =
+      existing && (existing.labels[LABELS.imageInputs] !== plan.image.inputsHash ? "its image inputs changed" : (boundsChanged(existing, plan.spec) ?? networkChanged(existing, plan)));
+    if (existing && outdated) {
+      // The image, the bounds or the network changed under the sandbox: replace the container (state
+      // lives on the volumes). A container's networks are fixed when it is created: a new tier (or a
+      // proxy that came back at another address) means a new container, never a widened running one.
+      log(`replacing ${plan.spec.name}: ${outdated}`);
+      // By id: a racing `sbx up` may already have put the new one under this name.
+      await runtime.removeContainer(existing.id);
+      existing = undefined;
+      replaced = true;
+    }
+    if (existing) {
+      const action = replaced ? "recreated" : existing.state === "running" ? "reused" : "started";
+      return { container: existing, action };
+    }
+    // A proxy and network left from an earlier tier go once the sandbox no longer needs them.
+    if (!plan.network.egress) await removeEgress(runtime, plan.identity);
+    try {
+      await runtime.createContainer(plan.spec);
+      return { container: undefined, action: replaced ? "recreated" : "created" };
+    } catch (error) {
+      if (!isRuntimeError(error, "SBX_CONTAINER_EXISTS") || attempt >= CONVERGE_ATTEMPTS) throw error;
+      existing = await runtime.inspectContainer(plan.spec.name);
+      // The engine reserves the name before the container can be inspected: give the winner's
+      // create a moment to land rather than spin through the attempts.
+      if (!existing) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
+ * Why a container no longer has the plan's bounds (memory, CPU, processes, log size), or undefined:
+ * a sandbox from before sbx set them, or made under other `resources`, is so brought under them.
+ * Compared by the label written at create, not by what the engine reports: an engine that cannot
+ * apply a limit (no memory cgroup) reports 0 and would otherwise have its sandbox replaced on
+ * every `sbx up`.
+ */
+function boundsChanged(container: ContainerInfo, spec: ContainerSpec): string | undefined {
+  return container.labels[LABELS.bounds] === spec.labels?.[LABELS.bounds] ? undefined : "its resource limits changed";
+}
+
+/** Why a container no longer sits on the plan's network (its tier, or its egress proxy's address), or undefined. */
+function networkChanged(container: ContainerInfo, plan: Pick<SandboxPlan, "spec" | "network">): string | undefined {
+  if ((container.labels[NETWORK_LABELS.tier] ?? "full") !== plan.network.tier) return `its network tier is now ${plan.network.tier}`;
+  if (container.labels[NETWORK_LABELS.egressAddress] !== plan.spec.labels?.[NETWORK_LABELS.egressAddress]) return "its egress proxy moved";
+  return undefined;
+}
+
+/** The bounds as one label value: `memory=…,cpus=…,pids=…,log=10m*3`. */
+function boundsLabel(resources: SandboxResources): string {
+  return `memory=${resources.memoryBytes},nanocpus=${resources.nanoCpus},pids=${resources.pids},log=${resources.logMaxSize}*${resources.logMaxFiles}`;
+}
+
+function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
+  return new CliError("SBX_SANDBOX_BUSY", `The sandbox ${plan.spec.name} stayed ${state} while sbx waited for it.`, {
+    hint: `Run \`docker rm -f ${plan.spec.name}\`, then \`sbx up\` again.`,
+  });
 }
 
 /**

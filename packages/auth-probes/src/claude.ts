@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { HostContext } from "./host.js";
+import { isObject, parseJsonObject } from "./json-object.js";
 import type { ProbeResult } from "./types.js";
 
 const KEYCHAIN_SERVICE = "Claude Code-credentials";
@@ -36,14 +37,11 @@ export async function probeClaude(host: HostContext): Promise<ProbeResult> {
   }
   if (!raw) return { status: "absent", provider: "claude", looked };
 
-  let credentials: ClaudeCredentials;
-  try {
-    credentials = JSON.parse(raw.toString("utf8")) as ClaudeCredentials;
-  } catch {
-    return { status: "error", provider: "claude", code: "SBX_AUTH_INVALID", reason: `${source} is not valid JSON.`, source };
-  }
-  const oauth = credentials.claudeAiOauth;
-  if (!oauth?.accessToken) {
+  const parsed = parseJsonObject(raw, source);
+  if (!parsed.ok) return { status: "error", provider: "claude", code: "SBX_AUTH_INVALID", reason: parsed.reason, source };
+  const credentials = parsed.value as ClaudeCredentials;
+  const oauth = isObject(credentials.claudeAiOauth) ? credentials.claudeAiOauth : undefined;
+  if (typeof oauth?.accessToken !== "string" || !oauth.accessToken) {
     return { status: "error", provider: "claude", code: "SBX_AUTH_INVALID", reason: `${source} holds no Claude login (no claudeAiOauth.accessToken).`, source };
   }
   const now = (host.now ?? Date.now)();
@@ -56,8 +54,8 @@ export async function probeClaude(host: HostContext): Promise<ProbeResult> {
   }
 
   const account = await readOnboarding(host, configDir);
-  const plan = planName(oauth.subscriptionType);
-  const email = account.oauthAccount?.emailAddress;
+  const plan = planName(typeof oauth.subscriptionType === "string" ? oauth.subscriptionType : undefined);
+  const email = typeof account.oauthAccount?.emailAddress === "string" ? account.oauthAccount.emailAddress : undefined;
   return {
     status: "found",
     provider: "claude",
@@ -114,7 +112,15 @@ async function readOnboarding(host: HostContext, configDir: string): Promise<Hos
   const path = host.env.CLAUDE_CONFIG_DIR ? join(configDir, ".claude.json") : join(host.home, ".claude.json");
   try {
     const raw = await host.readFile(path);
-    return raw ? (JSON.parse(raw.toString("utf8")) as HostClaudeConfig) : {};
+    const parsed = raw ? parseJsonObject(raw, path) : undefined;
+    if (!parsed?.ok) return {};
+    const config = parsed.value as HostClaudeConfig;
+    // Only objects cross into the sandbox's config; a mangled field is left behind, not crashed on.
+    return {
+      ...(config.hasCompletedOnboarding === true ? { hasCompletedOnboarding: true } : {}),
+      ...(isObject(config.oauthAccount) ? { oauthAccount: config.oauthAccount } : {}),
+      ...(isObject(config.customApiKeyResponses) ? { customApiKeyResponses: config.customApiKeyResponses } : {}),
+    };
   } catch {
     return {};
   }

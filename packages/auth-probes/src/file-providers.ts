@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { HostContext } from "./host.js";
+import { isObject, parseJsonObject } from "./json-object.js";
 import type { ProbeResult, ProviderId, SecretFile } from "./types.js";
 
 /** A provider whose login is a JSON file (or a few) on the host: one table entry each. */
@@ -32,8 +33,10 @@ export const FILE_PROVIDERS: FileProviderDefinition[] = [
         destination: "~/.gemini/settings.json",
         required: false,
         transform: (raw) => {
-          const settings = JSON.parse(raw.toString("utf8")) as { security?: { auth?: { selectedType?: unknown } }; selectedAuthType?: unknown };
-          const selectedType = settings.security?.auth?.selectedType ?? settings.selectedAuthType;
+          // Called only once the file parsed as an object; its fields may still be anything.
+          const settings = JSON.parse(raw.toString("utf8")) as { security?: unknown; selectedAuthType?: unknown };
+          const auth = isObject(settings.security) && isObject(settings.security.auth) ? settings.security.auth : {};
+          const selectedType = typeof auth.selectedType === "string" ? auth.selectedType : typeof settings.selectedAuthType === "string" ? settings.selectedAuthType : undefined;
           return Buffer.from(JSON.stringify(selectedType ? { security: { auth: { selectedType } } } : {}, null, 2));
         },
       },
@@ -73,12 +76,9 @@ export async function probeFileProvider(definition: FileProviderDefinition, host
       if (entry.required) return { status: "absent", provider: definition.provider, looked: [entry.hostPath] };
       continue;
     }
-    try {
-      JSON.parse(raw.toString("utf8"));
-      files.push({ name: entry.name, destination: entry.destination, content: entry.transform ? entry.transform(raw) : raw, mode: 0o600 });
-    } catch {
-      return { status: "error", provider: definition.provider, code: "SBX_AUTH_INVALID", reason: `${entry.hostPath} is not valid JSON.`, source: entry.hostPath };
-    }
+    const parsed = parseJsonObject(raw, entry.hostPath);
+    if (!parsed.ok) return { status: "error", provider: definition.provider, code: "SBX_AUTH_INVALID", reason: parsed.reason, source: entry.hostPath };
+    files.push({ name: entry.name, destination: entry.destination, content: entry.transform ? entry.transform(raw) : raw, mode: 0o600 });
   }
   const source = entries[0]?.hostPath ?? "";
   return { status: "found", provider: definition.provider, description: definition.label, source, files, notes: [] };

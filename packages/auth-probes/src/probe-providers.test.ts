@@ -160,3 +160,41 @@ describe("decodeKeychainSecret", () => {
     expect(decodeKeychainSecret("deadbeef").toString()).toBe("deadbeef");
   });
 });
+
+describe("probeProviders on login files that hold JSON but no object (hole 13a)", () => {
+  const HUGE = JSON.stringify("x".repeat(2_000_000));
+  const bad: Array<[string, string]> = [["null", "null"], ["[]", "an array"], ["42", "a number"], [HUGE, "a string of 2000000 characters"]];
+  const files = {
+    claude: "/home/ada/.claude/.credentials.json",
+    codex: "/home/ada/.codex/auth.json",
+    gemini: "/home/ada/.gemini/oauth_creds.json",
+    opencode: "/home/ada/.local/share/opencode/auth.json",
+  } as const;
+
+  for (const [content, what] of bad) {
+    for (const [provider, path] of Object.entries(files)) {
+      it(`reports ${provider}'s ${path.split("/").pop()} holding ${what.slice(0, 20)} as an error with its reason, and probes the rest`, async () => {
+        const results = await probeProviders(fakeHost({ [path]: content, "/home/ada/.codex/auth.json": provider === "codex" ? content : '{"tokens":{}}' }));
+        expect(byProvider(results, provider)).toEqual({ status: "error", provider, code: "SBX_AUTH_INVALID", reason: `${path} holds ${what} where a JSON object belongs.`, source: path });
+        if (provider !== "codex") expect(byProvider(results, "codex")?.status).toBe("found");
+      });
+    }
+  }
+
+  it("still finds the Claude login when ~/.claude.json or a Gemini settings file holds null or odd fields", async () => {
+    for (const config of ["null", "[]", '{"oauthAccount":null,"customApiKeyResponses":7}']) {
+      const claude = byProvider(await probeProviders(fakeHost({ "/home/ada/.claude/.credentials.json": CREDENTIALS, "/home/ada/.claude.json": config })), "claude");
+      expect(claude).toMatchObject({ status: "found", description: "Claude Max" });
+    }
+    const odd = JSON.stringify({ claudeAiOauth: { accessToken: "sk-ant-oat01-x", subscriptionType: 7, expiresAt: "soon" } });
+    expect(byProvider(await probeProviders(fakeHost({ "/home/ada/.claude/.credentials.json": odd })), "claude")).toMatchObject({ status: "found", description: "Claude login" });
+    const nested = JSON.stringify({ claudeAiOauth: null });
+    expect(byProvider(await probeProviders(fakeHost({ "/home/ada/.claude/.credentials.json": nested })), "claude")).toMatchObject({ status: "error", code: "SBX_AUTH_INVALID" });
+    const gemini = byProvider(
+      await probeProviders(fakeHost({ "/home/ada/.gemini/oauth_creds.json": '{"access_token":"a"}', "/home/ada/.gemini/settings.json": '{"security":null}' })),
+      "gemini",
+    );
+    expect(gemini?.status).toBe("found");
+  });
+});
+

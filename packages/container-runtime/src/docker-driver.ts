@@ -3,8 +3,8 @@ import { join, relative } from "node:path";
 import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
 import { dialectOf, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
-import { apiError, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
-import { imageInUse, networkInUse, RuntimeError } from "./errors.js";
+import { apiError, dockerTimeoutMs, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
+import { containerExists, imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
 import type {
   BuildSpec,
@@ -28,6 +28,11 @@ export interface DockerDriverOptions {
    * host's `ssh`); `dockerode` goes through dockerode's modem. @default "http"
    */
   transport?: "http" | "dockerode";
+  /**
+   * How long a plain API call (and a stream's handshake) may take. @default SBX_DOCKER_TIMEOUT
+   * seconds from `env`, else 10 s; 0 waits forever
+   */
+  timeoutMs?: number;
   /** An existing dockerode instance to use for builds and the dockerode transport. */
   dockerode?: { modem: unknown; buildImage: (...args: never[]) => unknown };
 }
@@ -44,7 +49,16 @@ interface RawContainer {
   Created: string;
   Config: { Image: string; User: string; Labels: Record<string, string> | null };
   State: { Status: ContainerInfo["state"] };
-  HostConfig: { CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; PidsLimit: number | null; Tmpfs: Record<string, string> | null };
+  HostConfig: {
+    CapDrop: string[] | null;
+    CapAdd: string[] | null;
+    SecurityOpt: string[] | null;
+    PidsLimit: number | null;
+    Tmpfs: Record<string, string> | null;
+    Memory?: number;
+    NanoCpus?: number;
+    LogConfig?: { Type?: string; Config?: Record<string, string> | null };
+  };
   Mounts: Array<{ Type: "bind" | "volume"; Name?: string; Source: string; Destination: string; RW: boolean }>;
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string }> | null };
 }
@@ -70,7 +84,8 @@ export class DockerRuntime implements ContainerRuntime {
     this.#options = options;
     this.endpoint = resolveDockerEndpoint(options.env ?? process.env);
     const endpoint = this.endpoint;
-    this.#transport = options.transport === "dockerode" ? new DockerodeTransport(endpoint, options.dockerode) : new NodeHttpTransport(endpoint);
+    const timeoutMs = options.timeoutMs ?? dockerTimeoutMs(options.env ?? process.env);
+    this.#transport = options.transport === "dockerode" ? new DockerodeTransport(endpoint, options.dockerode, { timeoutMs }) : new NodeHttpTransport(endpoint, { timeoutMs });
   }
 
   async #call(method: string, path: string, body?: unknown, okStatuses: number[] = [200, 201, 204, 304]): Promise<unknown> {
@@ -192,7 +207,10 @@ export class DockerRuntime implements ContainerRuntime {
         CapAdd: spec.capAdd ?? [],
         SecurityOpt: ["no-new-privileges"],
         PidsLimit: spec.pidsLimit ?? 512,
-        ...(spec.memoryBytes ? { Memory: spec.memoryBytes } : {}),
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        ...(spec.nanoCpus ? { NanoCpus: spec.nanoCpus } : {}),
+        // Type "" is the engine's default log driver, which then validates the options itself.
+        ...(spec.logMaxSize ? { LogConfig: { Type: "", Config: { "max-size": spec.logMaxSize, "max-file": String(spec.logMaxFiles ?? 3) } } } : {}),
         Init: spec.init ?? true,
         Mounts: mounts,
         Tmpfs: tmpfs,
@@ -202,7 +220,13 @@ export class DockerRuntime implements ContainerRuntime {
       },
     };
     const path = `/containers/create?name=${encodeURIComponent(spec.name)}`;
-    const response = await this.#transport.request("POST", path, body);
+    let response = await this.#transport.request("POST", path, body);
+    if (response.status === 400 && spec.logMaxSize && /log opt/i.test(JSON.stringify(response.body))) {
+      // The engine's log driver (journald, syslog, …) takes no size options: it bounds logs its own way.
+      const { LogConfig: _dropped, ...hostConfig } = body.HostConfig;
+      response = await this.#transport.request("POST", path, { ...body, HostConfig: hostConfig });
+    }
+    if (response.status === 409) throw containerExists(spec.name);
     if (response.status === 404) {
       throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`, { hint: "Run `sbx up` to build it, or check --base-image." });
     }
@@ -229,7 +253,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(nameOrId: string): Promise<void> {
-    await this.#call("DELETE", `/containers/${encodeURIComponent(nameOrId)}?force=1`, undefined, [200, 204, 404]);
+    const path = `/containers/${encodeURIComponent(nameOrId)}?force=1`;
+    const response = await this.#transport.request("DELETE", path);
+    // 409 "removal … already in progress": another command is removing it, which is what was asked.
+    if (response.status === 409 && /already in progress/.test(JSON.stringify(response.body))) return;
+    if (![200, 204, 404].includes(response.status)) throw apiError(response.status, response.body, path);
   }
 
   async exec(nameOrId: string, options: ExecOptions): Promise<ExecResult> {
@@ -294,7 +322,14 @@ export class DockerRuntime implements ContainerRuntime {
   async ensureVolume(name: string, labels: Record<string, string> = {}): Promise<VolumeInfo> {
     const existing = await this.inspectVolume(name);
     if (existing) return existing;
-    const raw = (await this.#call("POST", "/volumes/create", { Name: name, Labels: labels })) as { Name: string; Labels: Record<string, string> | null };
+    const response = await this.#transport.request("POST", "/volumes/create", { Name: name, Labels: labels });
+    if (response.status === 409) {
+      // Another command created it a moment ago (engines that do not treat a duplicate as a no-op).
+      const raced = await this.inspectVolume(name);
+      if (raced) return raced;
+    }
+    if (response.status !== 200 && response.status !== 201) throw apiError(response.status, response.body, "/volumes/create");
+    const raw = response.body as { Name: string; Labels: Record<string, string> | null };
     return { name: raw.Name, labels: raw.Labels ?? {} };
   }
 
@@ -405,6 +440,13 @@ function toContainerInfo(raw: RawContainer): ContainerInfo {
       capAdd: raw.HostConfig.CapAdd ?? [],
       noNewPrivileges: (raw.HostConfig.SecurityOpt ?? []).some((option) => /^no-new-privileges(:true)?$/.test(option)),
       pidsLimit: raw.HostConfig.PidsLimit ?? undefined,
+    },
+    resources: {
+      memoryBytes: raw.HostConfig.Memory || undefined,
+      nanoCpus: raw.HostConfig.NanoCpus || undefined,
+      logDriver: raw.HostConfig.LogConfig?.Type || undefined,
+      logMaxSize: raw.HostConfig.LogConfig?.Config?.["max-size"],
+      logMaxFiles: raw.HostConfig.LogConfig?.Config?.["max-file"] ? Number(raw.HostConfig.LogConfig.Config["max-file"]) : undefined,
     },
     mounts: [
       ...raw.Mounts.map((mount) => ({

@@ -1,7 +1,7 @@
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-host.js";
-import { apiError, unreachable, type EngineResponse, type EngineTransport } from "./engine-transport.js";
+import { apiError, DEFAULT_DOCKER_TIMEOUT_MS, timedOut, unreachable, type EngineResponse, type EngineTransport } from "./engine-transport.js";
 import { SshAgent } from "./ssh-transport.js";
 
 interface ModemError extends Error {
@@ -22,9 +22,11 @@ const OK = { 200: true, 201: true, 204: true, 304: true };
 export class DockerodeTransport implements EngineTransport {
   readonly #endpoint: DockerEndpoint;
   readonly #modem: Promise<Modem>;
+  readonly #timeoutMs: number;
 
-  constructor(endpoint: DockerEndpoint, dockerode?: { modem: unknown }) {
+  constructor(endpoint: DockerEndpoint, dockerode?: { modem: unknown }, options: { timeoutMs?: number } = {}) {
     this.#endpoint = endpoint;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
     this.#modem = loadDockerode(endpoint, dockerode).then((docker) => docker.modem as Modem);
   }
 
@@ -38,12 +40,15 @@ export class DockerodeTransport implements EngineTransport {
   }
 
   async request(method: string, path: string, body?: unknown): Promise<EngineResponse> {
+    // Plain calls only: a signal on a stream would cut it off mid-build or mid-session.
+    const signal = this.#timeoutMs > 0 ? AbortSignal.timeout(this.#timeoutMs) : undefined;
     try {
-      const data = await this.#dial({ ...splitQuery(path), method, statusCodes: OK, allowEmpty: true }, body);
+      const data = await this.#dial({ ...splitQuery(path), method, statusCodes: OK, allowEmpty: true, ...(signal ? { abortSignal: signal } : {}) }, body);
       return { status: 200, body: data };
     } catch (error) {
       const modemError = error as ModemError;
       if (modemError.statusCode) return { status: modemError.statusCode, body: modemError.json };
+      if (signal?.aborted) throw timedOut(this.#endpoint, `${method} ${path.split("?")[0]}`, this.#timeoutMs);
       throw unreachable(this.#endpoint, error);
     }
   }

@@ -24,12 +24,48 @@ export interface EngineTransport {
 }
 
 export function unreachable(endpoint: DockerEndpoint, cause: unknown): RuntimeError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  // The engine is there but this user may not talk to it: "Start Docker" would send them astray.
+  if (code === "EACCES" || code === "EPERM") {
+    return new RuntimeError("SBX_DOCKER_PERMISSION_DENIED", `Permission denied on the Docker socket ${endpoint.display}.`, {
+      hint:
+        "Add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again), use a rootless engine's socket " +
+        "(DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock), or point DOCKER_HOST at an engine you may use.",
+      cause,
+    });
+  }
   return new RuntimeError("SBX_DOCKER_UNREACHABLE", `Docker is not answering at ${endpoint.display}.`, {
     hint:
       endpoint.display.startsWith("unix://") || endpoint.display.startsWith("npipe://")
         ? "Start Docker (Docker Desktop, `sudo systemctl start docker`, or Podman's socket), or point DOCKER_HOST at a running engine."
         : "Check that the remote engine is up and reachable, or unset DOCKER_HOST to use the local one.",
     cause,
+  });
+}
+
+/** How long one Engine API call may take before sbx gives up on the engine. */
+export const DEFAULT_DOCKER_TIMEOUT_MS = 10_000;
+
+/**
+ * SBX_DOCKER_TIMEOUT in seconds (`0` waits forever), else 10 s. It bounds every plain API call and
+ * the handshake of streams; a stream itself (build output, an attached shell) may run as long as
+ * it likes.
+ */
+export function dockerTimeoutMs(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.SBX_DOCKER_TIMEOUT?.trim();
+  if (!raw) return DEFAULT_DOCKER_TIMEOUT_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new RuntimeError("SBX_DOCKER_TIMEOUT_INVALID", `SBX_DOCKER_TIMEOUT=${raw} is not a number of seconds.`, {
+      hint: "Set it to a number of seconds, e.g. SBX_DOCKER_TIMEOUT=30 (0 waits forever), or unset it for the default 10 s.",
+    });
+  }
+  return seconds * 1000;
+}
+
+export function timedOut(endpoint: DockerEndpoint, what: string, ms: number): RuntimeError {
+  return new RuntimeError("SBX_DOCKER_TIMEOUT", `Docker at ${endpoint.display} did not answer ${what} within ${ms / 1000} s.`, {
+    hint: "The engine may be hung or overloaded: restart it (Docker Desktop, `sudo systemctl restart docker`), or allow longer with SBX_DOCKER_TIMEOUT=<seconds> (0 waits forever).",
   });
 }
 
@@ -40,9 +76,11 @@ const httpsModule = () => process.getBuiltinModule("node:https");
 export class NodeHttpTransport implements EngineTransport {
   readonly #endpoint: DockerEndpoint;
   readonly #agent: http.Agent;
+  readonly #timeoutMs: number;
 
-  constructor(endpoint: DockerEndpoint) {
+  constructor(endpoint: DockerEndpoint, options: { timeoutMs?: number } = {}) {
     this.#endpoint = endpoint;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
     const tls = endpoint.kind === "tcp" ? endpoint.tls : undefined;
     // keepAlive lets a CLI run reuse one connection for its few requests; idle sockets are
     // unref'd by the agent, so they never hold the process open.
@@ -74,11 +112,26 @@ export class NodeHttpTransport implements EngineTransport {
     return request;
   }
 
+  /**
+   * Fails the call with SBX_DOCKER_TIMEOUT when `settled` is not called in time: an engine that
+   * accepts the connection and never answers would otherwise hang every command, doctor included.
+   */
+  #deadline(request: http.ClientRequest, what: string, reject: (error: Error) => void): () => void {
+    if (this.#timeoutMs <= 0) return () => {};
+    const timer = setTimeout(() => {
+      reject(timedOut(this.#endpoint, what, this.#timeoutMs));
+      request.destroy();
+    }, this.#timeoutMs);
+    return () => clearTimeout(timer);
+  }
+
   request(method: string, path: string, body?: unknown): Promise<EngineResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = payload ? { "Content-Type": "application/json", "Content-Length": String(payload.length) } : {};
     return new Promise((resolve, reject) => {
       const request = this.#send(this.#options(method, path, headers), payload);
+      const settled = this.#deadline(request, `${method} ${path.split("?")[0]}`, reject);
+      request.on("close", settled);
       request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
       request.on("response", (response) => {
         const chunks: Buffer[] = [];
@@ -109,12 +162,16 @@ export class NodeHttpTransport implements EngineTransport {
       const agent = this.#endpoint.kind === "ssh" ? new SshAgent(this.#endpoint, { keepAlive: false }) : false;
       const tls = this.#endpoint.kind === "tcp" ? this.#endpoint.tls : undefined;
       const request = this.#send({ ...this.#options("POST", path, headers), agent, ...tls }, payload);
+      // Only the handshake is bounded: the stream after it lasts as long as the command.
+      const settled = this.#deadline(request, `POST ${path}`, reject);
       request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
       request.on("upgrade", (_response, socket, head) => {
+        settled();
         if (head.length > 0) socket.unshift(head);
         resolve(socket);
       });
       request.on("response", (response) => {
+        settled();
         // Engines answer errors (404, 409) with a plain response instead of upgrading.
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -127,8 +184,12 @@ export class NodeHttpTransport implements EngineTransport {
     return new Promise((resolve, reject) => {
       const useTls = this.#endpoint.kind === "tcp" && this.#endpoint.tls !== undefined;
       const request = (useTls ? httpsModule() : http).request(this.#options(method, path, headers));
+      const settled = this.#deadline(request, `${method} ${path.split("?")[0]}`, reject);
       request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
-      request.on("response", resolve);
+      request.on("response", (response) => {
+        settled();
+        resolve(response);
+      });
       if (body) body.pipe(request);
       else request.end();
     });

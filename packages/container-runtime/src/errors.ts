@@ -3,6 +3,10 @@ import { SbxError } from "@sbx/errors";
 /** Stable codes a caller can branch on; the CLI maps them to messages and exit codes. */
 export type RuntimeErrorCode =
   | "SBX_DOCKER_UNREACHABLE"
+  | "SBX_DOCKER_PERMISSION_DENIED"
+  | "SBX_DOCKER_TIMEOUT"
+  | "SBX_DOCKER_TIMEOUT_INVALID"
+  | "SBX_CONTAINER_EXISTS"
   | "SBX_DOCKER_HOST_INVALID"
   | "SBX_DOCKER_API"
   | "SBX_CONTAINER_NOT_FOUND"
@@ -38,4 +42,11 @@ export function imageInUse(ref: string): RuntimeError {
 
 export function networkInUse(name: string): RuntimeError {
   return new RuntimeError("SBX_NETWORK_IN_USE", `The network ${name} still has containers attached.`, { hint: "Remove or disconnect its containers first (`sbx down` in their project)." });
+}
+
+/** A create lost a race (or met a leftover): the name is taken. Callers that converge re-inspect and reuse. */
+export function containerExists(name: string): RuntimeError {
+  return new RuntimeError("SBX_CONTAINER_EXISTS", `A container named ${name} already exists.`, {
+    hint: "Another sbx command may have just created it; run `sbx status` to see it.",
+  });
 }

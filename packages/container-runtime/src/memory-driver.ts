@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { containerNotFound, containerNotRunning, imageInUse, networkInUse, RuntimeError } from "./errors.js";
+import { containerExists, containerNotFound, containerNotRunning, imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import type {
   BuildSpec,
   ContainerInfo,
@@ -47,6 +47,8 @@ export class MemoryRuntime implements ContainerRuntime {
   readonly #images = new Map<string, ImageInfo>();
   #clock = 0;
   readonly #containers = new Map<string, FakeContainer>();
+  /** Names whose create is under way. */
+  readonly #reserved = new Set<string>();
   readonly #volumes = new Map<string, { info: VolumeInfo; files: Map<string, StoredFile> }>();
   readonly #unreachable: boolean;
   readonly #networks = new Map<string, { info: NetworkInfo; index: number; attached: Map<string, string> }>();
@@ -109,9 +111,12 @@ export class MemoryRuntime implements ContainerRuntime {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     this.#engine();
     if (!this.#images.has(spec.image)) throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`);
-    if (this.#containers.has(spec.name)) throw new RuntimeError("SBX_DOCKER_API", `The container name ${spec.name} is already in use.`);
-    for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
+    // As the engine: a taken name is a 409, the same error whoever lost the race — also while
+    // the winner's create is still under way, when the name is reserved but not yet inspectable.
+    if (this.#containers.has(spec.name) || this.#reserved.has(spec.name)) throw containerExists(spec.name);
+    this.#reserved.add(spec.name);
     if (spec.network && !["bridge", "none", "host", "default"].includes(spec.network) && !this.#networks.has(spec.network)) {
+      this.#reserved.delete(spec.name);
       throw new RuntimeError("SBX_DOCKER_API", `No such network: ${spec.network}.`);
     }
     const info: ContainerInfo = {
@@ -123,12 +128,25 @@ export class MemoryRuntime implements ContainerRuntime {
       user: spec.user,
       createdAt: new Date().toISOString(),
       security: { capDrop: ["ALL"], capAdd: spec.capAdd ?? [], noNewPrivileges: true, pidsLimit: spec.pidsLimit ?? 512 },
+      // The fake's log driver is json-file, as Docker's default.
+      resources: {
+        memoryBytes: spec.memoryBytes,
+        nanoCpus: spec.nanoCpus,
+        logDriver: "json-file",
+        logMaxSize: spec.logMaxSize,
+        logMaxFiles: spec.logMaxSize ? (spec.logMaxFiles ?? 3) : undefined,
+      },
       mounts: (spec.mounts ?? []).map((mount) =>
         mount.type === "tmpfs"
           ? { type: "tmpfs" as const, target: mount.target, readOnly: false }
           : { type: mount.type, source: mount.source, target: mount.target, readOnly: mount.readOnly ?? false },
       ),
     };
+    try {
+      for (const mount of spec.mounts ?? []) if (mount.type === "volume") await this.ensureVolume(mount.source);
+    } finally {
+      this.#reserved.delete(spec.name);
+    }
     this.#containers.set(spec.name, { info, spec, files: new Map(), log: [] });
     if (spec.network && this.#networks.has(spec.network)) this.#attach(spec.network, spec.name);
     return structuredClone(this.#withNetworks(info));

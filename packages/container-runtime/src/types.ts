@@ -37,7 +37,18 @@ export interface ContainerSpec {
   capAdd?: string[];
   /** @default 512 */
   pidsLimit?: number;
+  /** Memory limit in bytes; swap is held to the same figure (no swap beyond it). @default no limit */
   memoryBytes?: number;
+  /** CPU limit in billionths of a CPU (2 CPUs = 2e9). @default no limit */
+  nanoCpus?: number;
+  /**
+   * Cap on the container log the main process writes (`10m`), and how many rotated files to keep.
+   * Applied where the engine's log driver takes these options (json-file, local); a driver that
+   * does not (journald, syslog) keeps its own bounds. @default no cap
+   */
+  logMaxSize?: string;
+  /** @default 3 when logMaxSize is set */
+  logMaxFiles?: number;
   /** Run a minimal init as PID 1 so signals and zombies are handled. @default true */
   init?: boolean;
   /** Network name or mode. @default the engine's default bridge */
@@ -57,6 +68,8 @@ export interface ContainerInfo {
   createdAt: string;
   /** The hardening as the engine reports it, so tests and `sbx doctor` can check it. */
   security: { capDrop: string[]; capAdd: string[]; noNewPrivileges: boolean; pidsLimit: number | undefined };
+  /** The bounds as the engine reports them (undefined: none). */
+  resources: { memoryBytes: number | undefined; nanoCpus: number | undefined; logDriver: string | undefined; logMaxSize: string | undefined; logMaxFiles: number | undefined };
   mounts: Array<{ type: "bind" | "volume" | "tmpfs"; source?: string; target: string; readOnly: boolean }>;
   /** The networks the container is attached to, with its addresses there (once it runs). */
   networks?: Record<string, { ipv4?: string; ipv6?: string }>;
@@ -158,7 +171,9 @@ export interface ContainerRuntime {
   /** Removes an image (tag or id); a missing one is fine, one a container uses is refused (SBX_IMAGE_IN_USE). */
   removeImage(ref: string): Promise<void>;
   buildImage(spec: BuildSpec): Promise<ImageInfo>;
+  /** Creates the container; a name already taken rejects with SBX_CONTAINER_EXISTS (the engine's 409). */
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
+  /** Starts the container; one already running is fine (so concurrent starts converge). */
   startContainer(nameOrId: string): Promise<void>;
   inspectContainer(nameOrId: string): Promise<ContainerInfo | undefined>;
   listContainers(filter?: ListFilter): Promise<ContainerInfo[]>;
@@ -166,6 +181,7 @@ export interface ContainerRuntime {
   removeContainer(nameOrId: string): Promise<void>;
   exec(nameOrId: string, options: ExecOptions): Promise<ExecResult>;
   logs(nameOrId: string): Promise<string>;
+  /** Creates the volume unless it exists; concurrent calls for one name all resolve to it. */
   ensureVolume(name: string, labels?: Record<string, string>): Promise<VolumeInfo>;
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   listVolumes(filter?: ListFilter): Promise<VolumeInfo[]>;

@@ -1,9 +1,10 @@
 import { homedir } from "node:os";
 import { probeProviders, realHostContext } from "@sbx/auth-probes";
-import { DockerRuntime } from "@sbx/container-runtime";
-import { describeKeeper, ensureKeeper, keeperDisabled, keeperHealth, keeperStateDir } from "@sbx/credential-keeper";
+import type { ContainerRuntime } from "@sbx/container-runtime";
+import { keeperReport } from "../keeper-status.js";
 import { planImage } from "../sandbox-image.js";
-import { sandboxIdentity } from "../sandbox-identity.js";
+import { sandboxIdentity, sandboxMismatch } from "../sandbox-identity.js";
+import { runtimeEndpoint } from "./status.js";
 
 interface Check {
   name: string;
@@ -12,72 +13,64 @@ interface Check {
   fix?: string;
 }
 
-export async function doctor(options: { json?: boolean; baseImage?: string }): Promise<number> {
+export async function doctor(runtime: ContainerRuntime, options: { json?: boolean; baseImage?: string }): Promise<number> {
   const checks: Check[] = [];
-  const runtime = new DockerRuntime();
   let dockerUp = false;
   try {
-    try {
-      await runtime.ping();
-      dockerUp = true;
-      checks.push({ name: "docker", ok: true, detail: `engine answers at ${runtime.endpoint.display}` });
-    } catch (error) {
-      checks.push({ name: "docker", ok: false, detail: (error as Error).message, fix: (error as { hint?: string }).hint ?? "Start Docker." });
-    }
+    await runtime.ping();
+    dockerUp = true;
+    checks.push({ name: "docker", ok: true, detail: `engine answers at ${runtimeEndpoint(runtime)}` });
+  } catch (error) {
+    checks.push({ name: "docker", ok: false, detail: (error as Error).message, fix: (error as { hint?: string }).hint ?? "Start Docker." });
+  }
 
-    const plan = planImage({ env: process.env, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
-    if (dockerUp) {
-      const image = await runtime.inspectImage(plan.tag);
-      const base = image ? undefined : await runtime.inspectImage(plan.baseImage);
-      checks.push(
-        image
-          ? { name: "image", ok: true, detail: `${plan.tag} is built and up to date` }
-          : {
-              name: "image",
-              ok: true,
-              detail: `${plan.tag} will be built by the next \`sbx up\` from ${plan.baseImage}${base ? " (present locally)" : " (to be pulled)"}`,
-            },
-      );
-    }
-    checks.push({
-      name: "ca-certificates",
-      ok: true,
-      detail: plan.caCertificates.length ? `host CAs trusted inside: ${plan.caCertificates.join(", ")}` : "no extra host CAs found (none needed unless a proxy intercepts TLS)",
-    });
+  const plan = planImage({ env: process.env, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
+  if (dockerUp) {
+    const image = await runtime.inspectImage(plan.tag);
+    const base = image ? undefined : await runtime.inspectImage(plan.baseImage);
+    checks.push(
+      image
+        ? { name: "image", ok: true, detail: `${plan.tag} is built and up to date` }
+        : {
+            name: "image",
+            ok: true,
+            detail: `${plan.tag} will be built by the next \`sbx up\` from ${plan.baseImage}${base ? " (present locally)" : " (to be pulled)"}`,
+          },
+    );
+  }
+  checks.push({
+    name: "ca-certificates",
+    ok: true,
+    detail: plan.caCertificates.length ? `host CAs trusted inside: ${plan.caCertificates.join(", ")}` : "no extra host CAs found (none needed unless a proxy intercepts TLS)",
+  });
 
-    for (const login of await probeProviders(realHostContext({ home: homedir(), env: process.env }))) {
-      if (login.status === "found") {
-        const expiry = login.expiresAt ? ` · token expires ${new Date(login.expiresAt).toISOString()}` : "";
-        checks.push({ name: `login:${login.provider}`, ok: true, detail: `${login.description} from ${login.source}${expiry}${login.notes.length ? ` (${login.notes.join("; ")})` : ""}` });
-      } else if (login.status === "absent") {
-        checks.push({ name: `login:${login.provider}`, ok: true, detail: `absent (looked in ${login.looked.join(", ")}); skipped` });
-      } else {
-        checks.push({
-          name: `login:${login.provider}`,
-          ok: false,
-          detail: login.reason,
-          fix: login.code === "SBX_AUTH_EXPIRED" ? `Log in again with the ${login.provider} CLI on the host.` : `Fix or remove ${login.source}, then log in again on the host.`,
-        });
-      }
-    }
-
-    if (dockerUp) {
-      const identity = sandboxIdentity(process.cwd());
-      const container = await runtime.inspectContainer(identity.containerName);
-      checks.push({ name: "sandbox", ok: true, detail: container ? `${container.name} is ${container.state}` : `no sandbox for this project yet (\`sbx up\` starts one)` });
-      // The login keeper: its state, and restarted if it died while the sandbox runs.
-      const stateDir = keeperStateDir(process.env, homedir());
-      const health = keeperHealth(stateDir, identity.login);
-      const restart = health.state === "dead" && container?.state === "running" && !keeperDisabled(process.env);
-      if (restart) ensureKeeper({ login: identity.login, stateDir, env: process.env });
+  for (const login of await probeProviders(realHostContext({ home: homedir(), env: process.env }))) {
+    if (login.status === "found") {
+      const expiry = login.expiresAt ? ` · token expires ${new Date(login.expiresAt).toISOString()}` : "";
+      checks.push({ name: `login:${login.provider}`, ok: true, detail: `${login.description} from ${login.source}${expiry}${login.notes.length ? ` (${login.notes.join("; ")})` : ""}` });
+    } else if (login.status === "absent") {
+      checks.push({ name: `login:${login.provider}`, ok: true, detail: `absent (looked in ${login.looked.join(", ")}); skipped` });
+    } else {
       checks.push({
-        name: "login-keeper",
-        ok: true,
-        detail: keeperDisabled(process.env) ? "switched off (SBX_KEEPER=off): sandbox refreshes are not carried to the host" : `${describeKeeper(health)}${restart ? " — it had died; restarted" : ""}`,
+        name: `login:${login.provider}`,
+        ok: false,
+        detail: login.reason,
+        fix: login.code === "SBX_AUTH_EXPIRED" ? `Log in again with the ${login.provider} CLI on the host.` : `Fix or remove ${login.source}, then log in again on the host.`,
       });
     }
-  } finally {
-    runtime.close();
+  }
+
+  if (dockerUp) {
+    const identity = sandboxIdentity(process.cwd());
+    const container = await runtime.inspectContainer(identity.containerName);
+    const foreign = container && sandboxMismatch(container.name, container.labels, identity);
+    checks.push(
+      foreign
+        ? { name: "sandbox", ok: false, detail: foreign.message, ...(foreign.hint ? { fix: foreign.hint } : {}) }
+        : { name: "sandbox", ok: true, detail: container ? `${container.name} is ${container.state}` : `no sandbox for this project yet (\`sbx up\` starts one)` },
+    );
+    // The login keeper: its state, and restarted if it died while the sandbox runs.
+    checks.push({ name: "login-keeper", ok: true, detail: keeperReport(identity.login, container?.state === "running").summary });
   }
 
   const healthy = checks.every((check) => check.ok);

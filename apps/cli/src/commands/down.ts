@@ -1,30 +1,33 @@
 import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
-import { DockerRuntime } from "@sbx/container-runtime";
+import type { ContainerRuntime } from "@sbx/container-runtime";
+import { CliError } from "../cli-error.js";
 import { watchHostExecuted } from "../host-exec-files.js";
-import { sandboxIdentity } from "../sandbox-identity.js";
+import { LABELS, sandboxIdentity } from "../sandbox-identity.js";
 import { removeEgress } from "../sandbox-network.js";
 
-export async function down(): Promise<number> {
+export async function down(runtime: ContainerRuntime): Promise<number> {
   const identity = sandboxIdentity(process.cwd());
-  const runtime = new DockerRuntime();
   // Hole 16: the session ends here; report what the sandbox changed that the host will run.
   const hostExecuted = watchHostExecuted({ projectDir: await realpath(identity.projectDir), home: homedir(), env: process.env, projectId: identity.projectId, log: (line) => process.stderr.write(`${line}\n`) });
-  try {
-    const existing = await runtime.inspectContainer(identity.containerName);
-    if (!existing) {
-      if (await removeEgress(runtime, identity)) process.stderr.write(`sbx: removed the egress proxy and internal network left by ${identity.containerName}.\n`);
-      process.stderr.write(`sbx: no sandbox for ${identity.projectDir}; nothing to do.\n`);
-      await hostExecuted.check({ end: true });
-      return 0;
-    }
-    await runtime.removeContainer(identity.containerName);
-    // After the sandbox: its internal network is in use until then.
-    await removeEgress(runtime, identity);
-    process.stderr.write(`sbx: removed ${identity.containerName}; the state volume ${identity.volumeName} is kept.\n`);
+  const existing = await runtime.inspectContainer(identity.containerName);
+  if (!existing) {
+    if (await removeEgress(runtime, identity)) process.stderr.write(`sbx: removed the egress proxy and internal network left by ${identity.containerName}.\n`);
+    process.stderr.write(`sbx: no sandbox for ${identity.projectDir}; nothing to do.\n`);
     await hostExecuted.check({ end: true });
     return 0;
-  } finally {
-    runtime.close();
   }
+  const owner = existing.labels[LABELS.owner];
+  if (owner !== undefined && owner !== identity.owner) {
+    throw new CliError("SBX_SANDBOX_NOT_YOURS", `The sandbox ${identity.containerName} belongs to another user of this Docker engine (${owner}); sbx leaves it alone.`, {
+      hint: "Run `sbx down` as that user.",
+      exitCode: 3,
+    });
+  }
+  await runtime.removeContainer(identity.containerName);
+  // After the sandbox: its internal network is in use until then.
+  await removeEgress(runtime, identity);
+  process.stderr.write(`sbx: removed ${identity.containerName}; the state volume ${identity.volumeName} is kept.\n`);
+  await hostExecuted.check({ end: true });
+  return 0;
 }

@@ -1,7 +1,7 @@
-import type { ContainerRuntime } from "@sbx/container-runtime";
+import { isRuntimeError, type ContainerRuntime } from "@sbx/container-runtime";
 import { CliError } from "../cli-error.js";
 import { canAsk, confirm } from "../confirm.js";
-import { LABELS } from "../sandbox-identity.js";
+import { CONTAINER_PREFIX, LABELS, ownedBy, sandboxIdentity, type SandboxIdentity } from "../sandbox-identity.js";
 import { NETWORK_LABELS } from "../sandbox-network.js";
 
 export interface GcOptions {
@@ -10,9 +10,15 @@ export interface GcOptions {
   dryRun?: boolean;
   yes?: boolean;
   json?: boolean;
+  /** Whose sandboxes: this login of this host user. @default the current login (SBX_LOGIN or the username) */
+  identity?: Pick<SandboxIdentity, "login" | "owner">;
+  /** `--login`: another of this user's logins to clean up. @default the current login */
+  login?: string;
 }
 
 export interface GcPlan {
+  /** Whose: the login this plan is for (other logins' and other users' things are never in it). */
+  login: string;
   /** Sandboxes that are not running; their state is on the volume, nothing of theirs is lost. */
   containers: { name: string; project: string; state: string }[];
   /** sbx images no remaining sandbox uses, except the newest (so the next `sbx up` builds nothing). */
@@ -25,24 +31,34 @@ export interface GcPlan {
 
 const MANAGED = { labels: { [LABELS.managed]: "true" } };
 
-/** What `sbx gc` would remove. Reads only. */
-export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes">): Promise<GcPlan> {
+/**
+ * What `sbx gc` would remove. Reads only. On a shared engine other users' and other logins'
+ * sandboxes carry the same managed label: only what this login of this host user made is a
+ * candidate (its login and owner labels, the `sbx-` name prefix); everything the engine still
+ * uses — anyone's container — is kept.
+ */
+export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions, "volumes" | "identity" | "login">): Promise<GcPlan> {
+  const identity = options.identity ?? sandboxIdentity(process.cwd(), options.login ? { ...process.env, SBX_LOGIN: options.login } : process.env);
   const [containers, images, volumes, networks] = await Promise.all([
     runtime.listContainers(MANAGED),
     runtime.listImages(MANAGED),
     options.volumes ? runtime.listVolumes(MANAGED) : Promise.resolve([]),
     runtime.listNetworks(MANAGED),
   ]);
+  const mine = (container: { name: string; labels: Record<string, string> }) => container.name.startsWith(CONTAINER_PREFIX) && ownedBy(container.labels, identity);
   // An egress proxy goes with its sandbox (`<sandbox>-egress`): stale once that one is not running.
   const isProxy = (container: { labels: Record<string, string> }) => container.labels[NETWORK_LABELS.role] === "egress";
   const runningSandboxes = new Set(containers.filter((container) => !isProxy(container) && container.state === "running").map((container) => container.name));
-  const isStale = (container: (typeof containers)[number]) => (isProxy(container) ? !runningSandboxes.has(container.name.replace(/-egress$/, "")) : container.state !== "running");
+  const isStale = (container: (typeof containers)[number]) =>
+    mine(container) && (isProxy(container) ? !runningSandboxes.has(container.name.replace(/-egress$/, "")) : container.state !== "running");
   const stale = containers.filter(isStale);
   const kept = containers.filter((container) => !isStale(container));
   const inUse = new Set(kept.map((container) => container.image));
-  // The newest of each kind (sandbox, egress proxy), so the next `sbx up` builds nothing.
+  // Images are shared by content: only the ones this login built, and never the newest of each
+  // kind (sandbox, egress proxy), so the next `sbx up` builds nothing.
+  const ours = images.filter((image) => image.labels[LABELS.owner] === identity.owner && ownedBy(image.labels, identity));
   const newestOf = new Map<string, (typeof images)[number]>();
-  for (const image of [...images].sort((a, b) => b.createdAt.localeCompare(a.createdAt))) {
+  for (const image of [...ours].sort((a, b) => b.createdAt.localeCompare(a.createdAt))) {
     const role = image.labels[NETWORK_LABELS.role] ?? "sandbox";
     if (!newestOf.has(role)) newestOf.set(role, image);
   }
@@ -50,13 +66,16 @@ export async function planGc(runtime: ContainerRuntime, options: Pick<GcOptions,
   const gone = new Set(stale.map((container) => container.name));
   const mounted = new Set(kept.flatMap((container) => container.mounts.filter((mount) => mount.type === "volume").map((mount) => mount.source)));
   return {
+    login: identity.login,
     containers: stale.map((container) => ({ name: container.name, project: container.labels[LABELS.project] ?? "", state: container.state })),
-    images: images
+    images: ours
       .filter((image) => !newest.has(image) && !image.tags.some((tag) => inUse.has(tag)) && !inUse.has(image.id))
       .map((image) => ({ ref: image.tags[0] ?? image.id, createdAt: image.createdAt }))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
-    volumes: volumes.filter((volume) => !mounted.has(volume.name)).map((volume) => ({ name: volume.name, login: volume.labels[LABELS.login] ?? "" })),
-    networks: networks.filter((network) => network.containers.every((name) => gone.has(name))).map((network) => ({ name: network.name })),
+    volumes: volumes
+      .filter((volume) => ownedBy(volume.labels, identity) && !mounted.has(volume.name))
+      .map((volume) => ({ name: volume.name, login: volume.labels[LABELS.login] ?? "" })),
+    networks: networks.filter((network) => ownedBy(network.labels, identity) && network.containers.every((name) => gone.has(name))).map((network) => ({ name: network.name })),
   };
 }
 
@@ -78,7 +97,13 @@ export async function gc(runtime: ContainerRuntime, options: GcOptions, stream: 
   }
   for (const container of plan.containers) await runtime.removeContainer(container.name);
   for (const network of plan.networks) await runtime.removeNetwork(network.name);
-  for (const image of plan.images) await runtime.removeImage(image.ref);
+  for (const image of plan.images) {
+    // Someone may have started a container from it since the plan (a `docker run` of their own).
+    await runtime.removeImage(image.ref).catch((error: unknown) => {
+      if (!isRuntimeError(error, "SBX_IMAGE_IN_USE")) throw error;
+      stream.write(`sbx: kept ${image.ref}: a container uses it now.\n`);
+    });
+  }
   for (const volume of plan.volumes) await runtime.removeVolume(volume.name);
   if (!options.json) stream.write(`sbx: deleted ${count} item${count === 1 ? "" : "s"}.\n`);
   return 0;
@@ -93,6 +118,6 @@ function describePlan(plan: GcPlan, options: Pick<GcOptions, "volumes" | "dryRun
     lines.push(`  state volume ${volume.name}: the saved logins and every project's conversations of ${volume.login || "its login"} (notes in the inbox and the host's mirror in ~/.cache/sbx/sessions stay)`);
   }
   const none = options.volumes ? "nothing to remove" : "nothing to remove (state volumes are only removed with --volumes)";
-  if (lines.length === 0) return `sbx gc: ${none}.\n`;
-  return `sbx gc ${options.dryRun ? "would delete" : "will delete"}:\n${lines.join("\n")}\n`;
+  if (lines.length === 0) return `sbx gc: ${none} for the login ${plan.login}.\n`;
+  return `sbx gc ${options.dryRun ? "would delete" : "will delete"} (login ${plan.login}):\n${lines.join("\n")}\n`;
 }

@@ -14,11 +14,12 @@ export interface SbxResult {
 /** Runs the built `sbx` as a real subprocess, the way a user does. */
 export function runSbx(
   args: string[],
-  options: { cwd: string; env: Record<string, string | undefined>; input?: string; timeoutMs?: number; launcher?: boolean },
+  options: { cwd: string; env: Record<string, string | undefined>; input?: string; timeoutMs?: number; launcher?: boolean; uid?: number; gid?: number },
 ): Promise<SbxResult> {
   return new Promise((resolve, reject) => {
     const [command, argv] = options.launcher ? [SBX_LAUNCHER, args] : [process.execPath, [SBX_BIN, ...args]];
-    const child = spawn(command, argv, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"] });
+    const ids = options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {};
+    const child = spawn(command, argv, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"], ...ids });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));

@@ -53,6 +53,9 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       await runtime?.removeContainer(`${containerName}-again`);
       await runtime?.removeContainer(`${containerName}-image`);
       await runtime?.removeContainer(`${containerName}-stopped`);
+      await runtime?.removeContainer(`${containerName}-race`);
+      await runtime?.removeContainer(`${containerName}-bounded`);
+      await runtime?.removeVolume(`${volumeName}-race`);
       await runtime?.removeImage(`sbx-contract-${suffix}:image`);
       await runtime?.removeVolume(volumeName);
       await runtime?.removeContainer(`${containerName}-net`);
@@ -93,6 +96,40 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       const listed = await runtime.listContainers({ labels: { "dev.sbx.contract": suffix } });
       expect(listed.map((container) => container.name)).toEqual([containerName]);
       expect(await runtime.listContainers({ labels: { "dev.sbx.contract": "someone-else" } })).toEqual([]);
+    });
+
+    it("refuses a taken name with SBX_CONTAINER_EXISTS: of five concurrent creates exactly one wins", async () => {
+      const racing = { ...spec, name: `${containerName}-race`, mounts: [] };
+      const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => runtime.createContainer(racing)));
+      expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if (outcome.status === "rejected") expect(isRuntimeError(outcome.reason, "SBX_CONTAINER_EXISTS"), String(outcome.reason)).toBe(true);
+      }
+      const again = await runtime.createContainer(racing).catch((error: unknown) => error);
+      expect(isRuntimeError(again, "SBX_CONTAINER_EXISTS")).toBe(true);
+    });
+
+    it("starts a container any number of times, concurrently too, and it is running once", async () => {
+      const name = `${containerName}-race`;
+      await Promise.all(Array.from({ length: 3 }, () => runtime.startContainer(name)));
+      await runtime.startContainer(name);
+      expect((await runtime.inspectContainer(name))?.state).toBe("running");
+      await runtime.removeContainer(name);
+    });
+
+    it("creates a volume once however many commands ensure it at the same time", async () => {
+      const name = `${volumeName}-race`;
+      const volumes = await Promise.all(Array.from({ length: 5 }, () => runtime.ensureVolume(name, { "dev.sbx.contract": suffix })));
+      expect(new Set(volumes.map((volume) => volume.name))).toEqual(new Set([name]));
+      expect((await runtime.listVolumes({ labels: { "dev.sbx.contract": suffix } })).map((volume) => volume.name)).toContain(name);
+      await runtime.removeVolume(name);
+    });
+
+    it("bounds memory (swap included), CPU and the container log as asked", async () => {
+      const bounded = { ...spec, name: `${containerName}-bounded`, mounts: [], memoryBytes: 256 * 1024 * 1024, nanoCpus: 500_000_000, logMaxSize: "1m", logMaxFiles: 2 };
+      const info = await runtime.createContainer(bounded);
+      expect(info.resources).toEqual({ memoryBytes: 256 * 1024 * 1024, nanoCpus: 500_000_000, logDriver: "json-file", logMaxSize: "1m", logMaxFiles: 2 });
+      await runtime.removeContainer(bounded.name);
     });
 
     it("keeps the main process's output in the logs", async () => {

@@ -26,6 +26,7 @@ export class LocalRuntime implements SandboxRuntime {
       user: "1000:1000",
       createdAt: new Date(0).toISOString(),
       security: { capDrop: ["ALL"], capAdd: [], noNewPrivileges: true, pidsLimit: 512 },
+      resources: { memoryBytes: undefined, nanoCpus: undefined, logDriver: undefined, logMaxSize: undefined, logMaxFiles: undefined },
       mounts: volume ? [{ type: "volume", source: volume, target: DEFAULT_SANDBOX_STATE_DIR, readOnly: false }] : [],
     });
   }
