@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { DockerRuntime } from "@sbx/container-runtime";
+import { requireAgentLogin } from "../agents.js";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
@@ -15,6 +16,8 @@ export interface UpOptions {
   yes?: boolean;
   /** A command to run attached once the sandbox is up (`bash -l` for `up`, the agent for `run`). */
   attach?: string[] | undefined;
+  /** The agent `sbx run` names: it must have a login to reach it. */
+  agent?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -29,6 +32,7 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.profile ? { profile: options.profile } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
+  if (options.agent) requireAgentLogin(options.agent, plan.logins, plan.agentEnv);
   if (options.dryRun) {
     process.stdout.write(`${JSON.stringify({ dryRun: true, ...(redactedPlan(plan) as object), attach: options.attach ?? null }, null, 2)}\n`);
     return 0;
