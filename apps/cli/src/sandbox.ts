@@ -42,6 +42,8 @@ export interface SandboxPlan {
   /** The agent's extra environment (API keys, passthrough, env files): secret, piped only. */
   agentEnv: Record<string, string>;
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
+  /** Grant the agents' folder trust to /workspace in their first-run state. @default true */
+  trustWorkspace?: boolean;
 }
 
 /** Everything `sbx up` would create, computed without touching Docker (so `--dry-run` is honest). */
@@ -171,6 +173,7 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
     destination: AGENT_ENV_FILE,
     mode: 0o600,
   });
+  bundle.push({ secret: "first-run", content: JSON.stringify({ trustWorkspace: plan.trustWorkspace !== false }), destination: "~/.sbx/first-run.json", mode: 0o600 });
   bundle.push({ secret: SANDBOX_POLICY_SECRET, content: JSON.stringify(plan.sandboxPolicy), destination: SANDBOX_POLICY_FILE, mode: 0o600 });
   const report = await pipeSecretBundle(
     runtime,

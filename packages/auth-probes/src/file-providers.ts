@@ -7,7 +7,7 @@ export interface FileProviderDefinition {
   provider: ProviderId;
   label: string;
   /** The login files: where each is on the host, and where it goes in the sandbox. */
-  files: (host: HostContext) => Array<{ name: string; hostPath: string; destination: string; required: boolean; transform?: (raw: Buffer) => Buffer }>;
+  files: (host: HostContext) => Array<{ name: string; hostPath: string; destination: string; required: boolean; mergeJson?: boolean; transform?: (raw: Buffer) => Buffer }>;
 }
 
 const geminiDir = (host: HostContext) => join(host.env.GEMINI_CLI_HOME || host.home, ".gemini");
@@ -31,6 +31,8 @@ export const FILE_PROVIDERS: FileProviderDefinition[] = [
         hostPath: join(geminiDir(host), "settings.json"),
         destination: "~/.gemini/settings.json",
         required: false,
+        // Merged into the sandbox's settings.json, which Gemini writes too.
+        mergeJson: true,
         transform: (raw) => {
           const settings = JSON.parse(raw.toString("utf8")) as { security?: { auth?: { selectedType?: unknown } }; selectedAuthType?: unknown };
           const selectedType = settings.security?.auth?.selectedType ?? settings.selectedAuthType;
@@ -75,7 +77,7 @@ export async function probeFileProvider(definition: FileProviderDefinition, host
     }
     try {
       JSON.parse(raw.toString("utf8"));
-      files.push({ name: entry.name, destination: entry.destination, content: entry.transform ? entry.transform(raw) : raw, mode: 0o600 });
+      files.push({ name: entry.name, destination: entry.destination, content: entry.transform ? entry.transform(raw) : raw, mode: 0o600, ...(entry.mergeJson ? { mergeJson: true } : {}) });
     } catch {
       return { status: "error", provider: definition.provider, code: "SBX_AUTH_INVALID", reason: `${entry.hostPath} is not valid JSON.`, source: entry.hostPath };
     }

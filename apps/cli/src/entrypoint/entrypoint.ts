@@ -11,12 +11,14 @@ import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
+import { writeFirstRunState } from "./first-run-state.js";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
 
 const HOME = process.env.HOME || "/home/sandbox";
 const STATE_DIR = join(HOME, ".llm");
 const AGENT_ENV_FILE = join(HOME, ".sbx/agent-env.json");
 const POLICY_FILE = join(HOME, ".sbx/policy.json");
+const FIRST_RUN_FILE = join(HOME, ".sbx/first-run.json");
 
 /** Each agent's own state directory lives on the per-login volume, reached through a symlink. */
 const STATE_LINKS: Array<[link: string, target: string]> = [
@@ -24,6 +26,7 @@ const STATE_LINKS: Array<[link: string, target: string]> = [
   [".codex", "codex"],
   [".gemini", "gemini"],
   [".local/share/opencode", "opencode"],
+  [".config/opencode", "opencode-config"],
 ];
 
 /**
@@ -119,6 +122,8 @@ function idle(): void {
 function install(): void {
   ensureStateLayout();
   const installed = receiveSecretBundle(readFileSync(0), { home: HOME });
+  const { trustWorkspace = false } = readJson<{ trustWorkspace?: boolean }>(FIRST_RUN_FILE, {});
+  writeFirstRunState({ home: HOME, trustWorkspace, agentEnv: loadAgentEnv(), piped: installed.map((item) => item.secret), warn: (line) => process.stderr.write(`${line}\n`) });
   // Names, paths, sizes and hashes only: this output reaches the host, never the secret bytes.
   process.stdout.write(JSON.stringify(installed));
 }
