@@ -8,8 +8,9 @@ export interface AgentDefinition {
   aliases: readonly string[];
   /** The command in the sandbox. */
   command: string;
-  /** The npm package the image installs, pinned in image/Dockerfile. */
+  /** The npm package the image installs, pinned in image/Dockerfile by `versionArg`. */
   npmPackage: string;
+  versionArg: string;
   /** The host login (auth-probes provider) that starts it logged in. */
   provider: ProviderId;
   /** How the user logs in on the host. */
@@ -24,6 +25,7 @@ export const AGENTS: readonly AgentDefinition[] = [
     aliases: ["claude-code"],
     command: "claude",
     npmPackage: "@anthropic-ai/claude-code",
+    versionArg: "CLAUDE_CODE_VERSION",
     provider: "claude",
     loginCommand: "claude /login",
     apiKeyEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
@@ -33,6 +35,7 @@ export const AGENTS: readonly AgentDefinition[] = [
     aliases: ["codex-cli", "openai-codex"],
     command: "codex",
     npmPackage: "@openai/codex",
+    versionArg: "CODEX_VERSION",
     provider: "codex",
     loginCommand: "codex login",
     apiKeyEnv: ["OPENAI_API_KEY", "CODEX_API_KEY"],
@@ -42,6 +45,7 @@ export const AGENTS: readonly AgentDefinition[] = [
     aliases: ["gemini-cli"],
     command: "gemini",
     npmPackage: "@google/gemini-cli",
+    versionArg: "GEMINI_CLI_VERSION",
     provider: "gemini",
     loginCommand: "gemini",
     apiKeyEnv: ["GEMINI_API_KEY", "GOOGLE_API_KEY"],
@@ -51,6 +55,7 @@ export const AGENTS: readonly AgentDefinition[] = [
     aliases: ["opencode-ai"],
     command: "opencode",
     npmPackage: "opencode-ai",
+    versionArg: "OPENCODE_VERSION",
     provider: "opencode",
     loginCommand: "opencode auth login",
     // opencode talks to any of these providers with the key in its environment.
@@ -85,4 +90,9 @@ export function requireAgentLogin(agentName: string, logins: readonly ProbeResul
   throw new CliError("SBX_AGENT_NO_LOGIN", `no login for ${agent.name} was found on the host; run \`${agent.loginCommand}\` there first or pass an API key`, {
     hint: `Log in on the host (\`${agent.loginCommand}\`), or set ${agent.apiKeyEnv.slice(0, 2).join(" or ")}; \`sbx doctor\` shows what sbx found.`,
   });
+}
+
+/** The version of each agent an image plan installs: its build arg, else the Dockerfile's pin. */
+export function pinnedVersion(agent: AgentDefinition, dockerfile: string, buildArgs: Readonly<Record<string, string>>): string {
+  return buildArgs[agent.versionArg] ?? new RegExp(`^ARG ${agent.versionArg}=(\\S+)`, "m").exec(dockerfile)?.[1] ?? "unpinned";
 }

@@ -4,6 +4,7 @@ import { requireAgentLogin } from "../agents.js";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
+import { holdSession } from "../host-session.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
 import { autosaveIntervalMs, defaultInboxDir, startAutosave, syncSandboxTranscripts, transcriptCacheDir } from "../transcript-sync.js";
@@ -63,9 +64,11 @@ export async function up(options: UpOptions): Promise<number> {
     // when it ends. Errors wait until the session is over: the agent owns the terminal.
     const errors: string[] = [];
     const autosave = startAutosave(runtime, plan.spec.name, { ...transcripts, intervalMs, runAtStart: true, onError: (line) => errors.push(line) });
+    const held = holdSession(runtime, plan.spec.name);
     try {
-      return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach] });
+      return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach], env: { SBX_SESSION: held.session } });
     } finally {
+      await held.release();
       const final = await autosave.stop();
       for (const line of errors) log(`sbx: ${line}`);
       if (final?.written) log(`sbx: ${final.written} conversation note(s) saved to ${transcripts.inbox}`);

@@ -12,6 +12,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSyn
 import { dirname, join } from "node:path";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
 import { writeFirstRunState } from "./first-run-state.js";
+import { recordSession, watchHost } from "./host-watch.js";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
 
 const HOME = process.env.HOME || "/home/sandbox";
@@ -135,10 +136,14 @@ function agent(argv: string[]): void {
   const env = { ...process.env, ...keys };
   // The piped API keys are allowed under their own provider's name, and only there.
   refuseIfPolicyRefuses(env, `start ${argv[0]}`, Object.keys(keys));
+  const forgetSession = recordSession(process.env.SBX_SESSION);
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: "inherit", env });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGWINCH"] as const) process.on(signal, () => child.kill(signal));
   child.on("error", (error) => fail(`cannot run ${argv[0]}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not installed in this sandbox" : error.message}`, 127));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+  child.on("exit", (code, signal) => {
+    forgetSession();
+    process.exit(code ?? (signal ? 128 + 15 : 1));
+  });
 }
 
 const [mode = "idle", ...rest] = process.argv.slice(2);
@@ -146,6 +151,7 @@ try {
   if (mode === "idle") idle();
   else if (mode === "install") install();
   else if (mode === "agent") agent(rest);
+  else if (mode === "watch") watchHost(rest[0]);
   else fail(`unknown mode "${mode}" (expected idle, install or agent)`, 64);
 } catch (error) {
   fail((error as Error).message, 1);
