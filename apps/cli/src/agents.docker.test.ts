@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ import { runSbx, SBX_BIN } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
+const STAND_IN = fileURLToPath(new URL("./test-support/agent-backend-standin.mjs", import.meta.url));
 const CANARY = `CANARY${randomBytes(8).toString("hex")}`;
 
 interface Sandbox {
@@ -54,7 +56,10 @@ function loggedInHome(root: string): string {
   write(".gemini/oauth_creds.json", { access_token: `ya29.${CANARY}-gemini`, refresh_token: `1//${CANARY}-gemini-r`, token_type: "Bearer", expiry_date: Date.now() + 3_600_000, scope: "https://www.googleapis.com/auth/cloud-platform" });
   // The host's own Gemini settings: only the auth choice may cross, never its MCP servers.
   write(".gemini/settings.json", { security: { auth: { selectedType: "oauth-personal" } }, mcpServers: { host: { command: "x", env: { T: `${CANARY}-gemini-mcp` } } } });
-  write(".local/share/opencode/auth.json", { anthropic: { type: "api", key: `sk-ant-api03-${CANARY}-opencode` } });
+  write(".local/share/opencode/auth.json", { anthropic: { type: "oauth", access: `sk-ant-oat01-${CANARY}-opencode`, refresh: `sk-ant-ort01-${CANARY}-opencode-r`, expires: Date.now() + 3_600_000 } });
+  // What the user's own sbx config says crosses: the settings a corporate network needs, here
+  // pointing the agents at the test's stand-in backend (values are set per run, on the host).
+  write(".config/sbx/config.json", { passthroughEnv: ["HTTPS_PROXY", "NODE_EXTRA_CA_CERTS", "CODEX_CA_CERTIFICATE"] });
   return home;
 }
 
@@ -77,9 +82,9 @@ async function startSandbox(root: string, home: string, extraEnv: Record<string,
 }
 
 /** Runs `sbx run <args>` in a tmux pane and waits until `ready` is on screen (or 60 s pass). */
-async function promptScreen(sandbox: Sandbox, args: string[], ready: (screen: string) => boolean): Promise<string> {
+async function promptScreen(sandbox: Sandbox, args: string[], ready: (screen: string) => boolean, extraEnv: Record<string, string> = {}): Promise<string> {
   const socket = `sbx-agents-${randomBytes(3).toString("hex")}`;
-  const envArgs = Object.entries(sandbox.env)
+  const envArgs = Object.entries({ ...sandbox.env, ...extraEnv })
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}='${value}'`);
   const command = `cd '${sandbox.project}' && env -i ${envArgs.join(" ")} TERM=xterm-256color '${process.execPath}' '${SBX_BIN}' run --yes ${args.join(" ")}; sleep 30`;
@@ -119,6 +124,32 @@ const AGENT_PROMPTS = {
   gemini: (screen: string) => screen.includes("Type your message"),
   opencode: (screen: string) => screen.includes("Ask anything"),
 } as const;
+
+/**
+ * Starts the stand-in backend inside the sandbox (a host the test itself starts, on its loopback):
+ * an https server for Codex's ChatGPT backend and a TLS-terminating proxy for Google's hosts,
+ * with a certificate from a CA made for this test.
+ */
+function startStandIn(sandbox: Sandbox): { dir: string; codexUrl: string; proxyUrl: string; caPath: string; requests: () => string } {
+  const dir = join(sandbox.project, "standin");
+  mkdirSync(dir, { recursive: true });
+  const openssl = (args: string[]) => {
+    const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+  };
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=sbx test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1"]);
+  writeFileSync(join(dir, "leaf.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:*.googleapis.com\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+  openssl(["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "leaf.cnf"]);
+  copyFileSync(STAND_IN, join(dir, "standin.mjs"));
+  // The sandbox user is the host user, or uid 1000 when the tests run as root.
+  for (const name of readdirSync(dir)) chmodSync(join(dir, name), 0o644);
+  chmodSync(dir, 0o777);
+  const [codexPort, proxyPort] = [18_000 + Math.floor(Math.random() * 1000), 19_000 + Math.floor(Math.random() * 1000)];
+  docker(["exec", "-d", sandbox.container, "node", "/workspace/standin/standin.mjs", "/workspace/standin", String(codexPort), String(proxyPort)]);
+  const requests = () => (existsSync(join(dir, "requests.log")) ? readFileSync(join(dir, "requests.log"), "utf8") : "");
+  return { dir, codexUrl: `https://127.0.0.1:${codexPort}/backend-api/`, proxyUrl: `http://127.0.0.1:${proxyPort}`, caPath: "/workspace/standin/ca.pem", requests };
+}
 
 const inSandbox = (sandbox: Sandbox, script: string) => docker(["exec", sandbox.container, "sh", "-c", script], { allowFailure: true });
 
@@ -162,6 +193,28 @@ describe.skipIf(!environment.available)(`every agent in the sandbox${skipReason}
     }, 90_000);
   }
 
+  it("the login prompt test: `sbx run codex` with the host's ChatGPT login reaches its prompt against a stand-in backend", async () => {
+    const standIn = startStandIn(withLogins);
+    const screen = await promptScreen(withLogins, ["codex", "--", "-c", `chatgpt_base_url=${standIn.codexUrl}`], AGENT_PROMPTS.codex, { CODEX_CA_CERTIFICATE: standIn.caPath });
+    expect(AGENT_PROMPTS.codex(screen), screen).toBe(true);
+    for (const firstRun of FIRST_RUN_SCREENS) expect(screen, screen).not.toContain(firstRun);
+    expect(screen).not.toContain("routing discovery failed");
+    // It reached the prompt because its backend answered, not by skipping it.
+    expect(standIn.requests()).toMatch(/GET 127\.0\.0\.1 \/backend-api\/wham\/accounts\/check/);
+  }, 90_000);
+
+  it("the login prompt test: `sbx run gemini` with the host's Google login is signed in, against a stand-in backend", async () => {
+    const standIn = startStandIn(withLogins);
+    const signedIn = (screen: string) => AGENT_PROMPTS.gemini(screen) && screen.includes("Signed in with Google");
+    const screen = await promptScreen(withLogins, ["gemini"], signedIn, { HTTPS_PROXY: standIn.proxyUrl, NODE_EXTRA_CA_CERTS: standIn.caPath });
+    expect(signedIn(screen), screen).toBe(true);
+    for (const firstRun of FIRST_RUN_SCREENS) expect(screen, screen).not.toContain(firstRun);
+    expect(standIn.requests()).toMatch(/POST oauth2\.googleapis\.com \/tokeninfo/);
+    expect(standIn.requests()).toMatch(/loadCodeAssist/);
+    // The piped login is still there (choosing in Gemini's auth picker would have deleted it).
+    expect(inSandbox(withLogins, "test -s ~/.gemini/oauth_creds.json").exitCode).toBe(0);
+  }, 90_000);
+
   it("the login prompt test: `sbx run opencode` with the host's opencode login reaches its prompt", async () => {
     const screen = await promptScreen(withLogins, ["opencode"], AGENT_PROMPTS.opencode);
     expect(AGENT_PROMPTS.opencode(screen), screen).toBe(true);
@@ -175,7 +228,8 @@ describe.skipIf(!environment.available)(`every agent in the sandbox${skipReason}
     expect(config).toMatch(/\[projects\."\/workspace"\]\ntrust_level = "trusted"/);
     // Codex's own keys survive next to sbx's (it saved some on the start above).
     expect(config).toContain("[tui");
-    expect(inSandbox(withKeys, "test -e ~/.codex/packages || pgrep -f 'codex.*daemon'").exitCode).not.toBe(0);
+    expect(inSandbox(withKeys, "test ! -e ~/.codex/packages").exitCode).toBe(0);
+    expect(inSandbox(withKeys, "ps -eo args").stdout).not.toContain("--managed-daemon");
     const gemini = JSON.parse(inSandbox(withLogins, "cat ~/.gemini/settings.json").stdout);
     expect(gemini.security.auth.selectedType).toBe("oauth-personal");
     expect(gemini.general).toEqual({ enableAutoUpdate: false, enableAutoUpdateNotification: false });
@@ -222,7 +276,7 @@ describe.skipIf(!environment.available)(`every agent in the sandbox${skipReason}
     const listing = "cd ~/.llm && find codex gemini opencode opencode-config -type f ! -name '*.lock' ! -name '*-shm' ! -name '*-wal' ! -path '*/log/*' | sort";
     const before = inSandbox(withKeys, listing).stdout.trim().split("\n");
     // Each agent saved state of its own on the volume (not only what sbx piped).
-    expect(before).toEqual(expect.arrayContaining(["opencode/opencode.db", "opencode-config/package.json", "codex/auth.json"]));
+    expect(before).toEqual(expect.arrayContaining(["codex/auth.json", "gemini/projects.json", "opencode/opencode.db", "opencode-config/opencode.json"]));
     expect(before.some((file) => file.startsWith("codex/") && file.endsWith(".sqlite"))).toBe(true);
     expect((await runSbx(["down"], { cwd: withKeys.project, env: withKeys.env })).exitCode).toBe(0);
     expect((await runSbx(["up", "--detach", "--yes"], { cwd: withKeys.project, env: withKeys.env, timeoutMs: 120_000 })).exitCode).toBe(0);
