@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { PROVIDER_LOGIN_ENV } from "@sbx/boundary-policy";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
 import { writeFirstRunState } from "./first-run-state.js";
 import { recordSession, watchHost } from "./host-watch.js";
@@ -135,7 +136,7 @@ function agent(argv: string[]): void {
   const keys = loadAgentEnv();
   const env = { ...process.env, ...keys };
   // The piped API keys are allowed under their own provider's name, and only there.
-  refuseIfPolicyRefuses(env, `start ${argv[0]}`, Object.keys(keys));
+  refuseIfPolicyRefuses(env, `start ${argv[0]}`, Object.keys(keys).filter((name) => name in PROVIDER_LOGIN_ENV));
   const forgetSession = recordSession(process.env.SBX_SESSION);
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: "inherit", env });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGWINCH"] as const) process.on(signal, () => child.kill(signal));
