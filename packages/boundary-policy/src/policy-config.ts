@@ -42,7 +42,16 @@ export interface ProfileSettings {
   network?: NetworkTier;
   /** Domains reachable under the `allowlist` tier. */
   allowedDomains?: string[];
+  /**
+   * Cloud-provider logins to let cross (refused by default: they are cloud credentials):
+   * "vertex" pipes the gcloud Application Default Credentials file and the Vertex settings,
+   * "bedrock" the AWS region and credentials. @default []
+   */
+  cloudLogins?: CloudLogin[];
 }
+
+export const CLOUD_LOGINS = ["vertex", "bedrock"] as const;
+export type CloudLogin = (typeof CLOUD_LOGINS)[number];
 
 export interface PolicyConfigFile extends ProfileSettings {
   /** Profile used when neither `--profile` nor `SBX_PROFILE` names one. */
@@ -79,6 +88,7 @@ export interface ResolvedPolicyConfig extends PolicyConfig {
   /** @default "full" when nothing sets it */
   network: NetworkTier;
   allowedDomains: string[];
+  cloudLogins: CloudLogin[];
   profile?: string;
   /** The config file read, if one exists. */
   configFile?: string;
@@ -113,6 +123,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     denyPaths: [] as string[],
     mounts: [] as MountSpec[],
     allowedDomains: [] as string[],
+    cloudLogins: [] as CloudLogin[],
     network: "full" as NetworkTier,
   };
   for (const layer of layers) {
@@ -121,6 +132,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     merged.refusePatterns.push(...(layer.refusePatterns ?? []));
     merged.denyPaths.push(...(layer.denyPaths ?? []));
     merged.allowedDomains.push(...(layer.allowedDomains ?? []));
+    merged.cloudLogins.push(...(layer.cloudLogins ?? []));
     merged.mounts.push(...(layer.mounts ?? []).map((mount) => resolveMount(mount, home)));
     if (layer.network !== undefined) merged.network = layer.network;
   }
@@ -154,6 +166,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     mounts: merged.mounts,
     network: merged.network,
     allowedDomains: unique(merged.allowedDomains),
+    cloudLogins: unique(merged.cloudLogins),
     ...(profileName !== undefined ? { profile: profileName } : {}),
     ...(file ? { configFile: configPath } : {}),
     untrustedFiles,
@@ -239,6 +252,10 @@ function validateSettings(value: unknown, path: string, where: string): void {
     const list = settings[key];
     if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === "string"))) throw badField(path, where, key);
   }
+  const cloud = settings.cloudLogins;
+  if (cloud !== undefined && !(Array.isArray(cloud) && cloud.every((item) => CLOUD_LOGINS.includes(item)))) {
+    throw new PolicyError("SBX_POLICY_BAD_CONFIG", `cloudLogins in ${where} of ${path} must be a list of ${CLOUD_LOGINS.map((name) => `"${name}"`).join(", ")}.`);
+  }
   const parents = settings.extends;
   if (parents !== undefined && typeof parents !== "string" && !(Array.isArray(parents) && parents.every((p) => typeof p === "string"))) {
     throw badField(path, where, "extends");
@@ -289,6 +306,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function unique(items: string[]): string[] {
+function unique<T extends string>(items: T[]): T[] {
   return [...new Set(items)];
 }
