@@ -59,7 +59,9 @@ function loggedInHome(root: string): string {
   write(".local/share/opencode/auth.json", { anthropic: { type: "oauth", access: `sk-ant-oat01-${CANARY}-opencode`, refresh: `sk-ant-ort01-${CANARY}-opencode-r`, expires: Date.now() + 3_600_000 } });
   // What the user's own sbx config says crosses: the settings a corporate network needs, here
   // pointing the agents at the test's stand-in backend (values are set per run, on the host).
-  write(".config/sbx/config.json", { passthroughEnv: ["HTTPS_PROXY", "NODE_EXTRA_CA_CERTS", "CODEX_CA_CERTIFICATE"] });
+  // The cloud login crosses only because this config names it (one line).
+  write(".config/sbx/config.json", { passthroughEnv: ["HTTPS_PROXY", "NODE_EXTRA_CA_CERTS", "CODEX_CA_CERTIFICATE"], cloudLogins: ["vertex"] });
+  write(".config/gcloud/application_default_credentials.json", { type: "authorized_user", client_id: "test.apps.googleusercontent.com", client_secret: "test", refresh_token: `1//${CANARY}-adc` });
   return home;
 }
 
@@ -193,7 +195,9 @@ describe.skipIf(!environment.available)(`every agent in the sandbox${skipReason}
   for (const agent of ["codex", "gemini", "opencode"] as const) {
     it(`the API-key prompt test: \`sbx run ${agent}\` reaches its prompt within 60 s with no first-run screen`, async () => {
       const screen = await promptScreen(withKeys, [agent], AGENT_PROMPTS[agent]);
-      expect(screen).toContain(PROMPT_TEXT[agent]);
+      // On a miss, what the agent logged says why (opencode logs its start-up steps).
+      const log = AGENT_PROMPTS[agent](screen) ? "" : inSandbox(withKeys, "tail -n 15 ~/.local/share/opencode/log/*.log 2>/dev/null; ps -eo pid,pcpu,rss,args | tail -n 12").stdout;
+      expect(screen + log).toContain(PROMPT_TEXT[agent]);
       for (const firstRun of FIRST_RUN_SCREENS) expect(screen, screen).not.toContain(firstRun);
     }, 90_000);
   }
@@ -247,6 +251,12 @@ describe.skipIf(!environment.available)(`every agent in the sandbox${skipReason}
       for (const args of [["inspect", sandbox.container], ["logs", sandbox.container]]) expect(docker(args).stdout + docker(args).stderr).not.toContain(CANARY);
     }
     expect(inSandbox(withKeys, "stat -L -c '%a %U' ~/.codex/auth.json").stdout.trim()).toBe("600 sandbox");
+    // The Vertex login the config let cross: a file, 0600, never a mount of ~/.config/gcloud.
+    const adc = "~/.config/gcloud/application_default_credentials.json";
+    expect(inSandbox(withLogins, `stat -c '%a %U' ${adc} && cat ${adc}`).stdout).toMatch(new RegExp(`^600 sandbox\\n.*${CANARY}-adc`));
+    expect(inSandbox(withKeys, `test -e ${adc}`).exitCode).not.toBe(0);
+    const [info] = JSON.parse(docker(["inspect", withLogins.container]).stdout);
+    expect(info.Mounts.filter((mount: { Type: string }) => mount.Type === "bind")).toHaveLength(1);
   });
 
   it("kills the agent when the host's sbx process is SIGKILLed (docker exec alone leaves it running)", async () => {
