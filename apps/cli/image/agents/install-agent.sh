@@ -4,6 +4,8 @@
 # dependency whose download fails without an error — Codex's native binary and opencode's come
 # that way — so the check is what catches a half-installed agent, and the install is retried.
 set -eu
+# Claude Code needs Node >= 22 (on Node 20 npm quietly settles for an old release), the others >= 20.
+node -e 'const [major] = process.versions.node.split("."); if (Number(major) < 22) { console.error(`the sandbox image needs Node >= 22, the base has ${process.version}`); process.exit(1); }'
 command="$1"
 package="$2"
 version="${package##*@}"
