@@ -64,7 +64,12 @@ export function ensureStateLayout(): void {
     mkdirSync(join(STATE_DIR, target), { recursive: true, mode: 0o700 });
     if (!lstatSync(linkPath, { throwIfNoEntry: false })) {
       mkdirSync(dirname(linkPath), { recursive: true });
-      symlinkSync(join(STATE_DIR, target), linkPath);
+      try {
+        symlinkSync(join(STATE_DIR, target), linkPath);
+      } catch (error) {
+        // `idle` and the first `install` lay this out at the same moment; the other one made it.
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
     }
   }
   ensureProjectStores(process.env.SBX_PROJECT_ID);
