@@ -12,7 +12,7 @@ const warnings: string[] = [];
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), "sbx-first-run-"));
   warnings.length = 0;
-  for (const [link, target] of [[".codex", "codex"], [".gemini", "gemini"], [".config/opencode", "opencode-config"]] as const) {
+  for (const [link, target] of [[".claude", "claude"], [".codex", "codex"], [".gemini", "gemini"], [".config/opencode", "opencode-config"]] as const) {
     mkdirSync(join(home, ".llm", target), { recursive: true });
     mkdirSync(join(home, link, ".."), { recursive: true });
     symlinkSync(join(home, ".llm", target), join(home, link));
@@ -46,6 +46,15 @@ describe("first-run state", () => {
     expect((parseToml(read(".codex/config.toml")) as Record<string, unknown>).projects).toBeUndefined();
     expect(json(".gemini/trustedFolders.json")).toEqual({});
     expect(json(".gemini/settings.json").security?.folderTrust).toBeUndefined();
+  });
+
+  it("takes Claude's piped /workspace trust back in an untrusted workspace, and leaves it in a trusted one", () => {
+    const piped = { hasCompletedOnboarding: true, projects: { "/workspace": { hasTrustDialogAccepted: true, allowedTools: [] } } };
+    writeFileSync(join(home, ".claude/.claude.json"), JSON.stringify(piped));
+    run({ trustWorkspace: true });
+    expect(json(".claude/.claude.json")).toEqual(piped);
+    run({ trustWorkspace: false });
+    expect(json(".claude/.claude.json").projects["/workspace"]).toEqual({ hasTrustDialogAccepted: false, allowedTools: [] });
   });
 
   it("gives Gemini the auth type of the piped login, no updater, and keeps the agent's own settings", () => {

@@ -33,7 +33,7 @@ const isTable = (value: unknown): value is Table => typeof value === "object" &&
 
 /** Writes what is missing or changed; returns the files it wrote. */
 export function writeFirstRunState(input: FirstRunInput): string[] {
-  return [codexState, codexApiKeyLogin, geminiSettings, geminiTrustedFolders, opencodeConfig].flatMap((step) => step(input) ?? []);
+  return [codexState, codexApiKeyLogin, geminiSettings, geminiTrustedFolders, opencodeConfig, claudeTrust].flatMap((step) => step(input) ?? []);
 }
 
 /** Reads a state file the agent owns; undefined when it is missing, null when it is unreadable. */
@@ -142,4 +142,20 @@ function opencodeConfig(input: FirstRunInput): string | undefined {
   const before = config ? JSON.stringify(config, null, 2) : undefined;
   const next: Table = { ...(config ?? {}), autoupdate: false };
   return write(input, path, before, JSON.stringify(next, null, 2));
+}
+
+/**
+ * Claude Code's trust for /workspace arrives with its piped onboarding state (granted); an
+ * untrusted workspace takes it back, so Claude asks as it would on the host.
+ */
+function claudeTrust(input: FirstRunInput): string | undefined {
+  if (input.trustWorkspace) return undefined;
+  const path = join(input.home, ".claude/.claude.json");
+  const config = readState(path, (text) => JSON.parse(text) as unknown, input.warn);
+  if (!isTable(config)) return undefined;
+  const project = isTable(config.projects) ? config.projects[WORKSPACE] : undefined;
+  if (!isTable(project) || project.hasTrustDialogAccepted !== true) return undefined;
+  const before = JSON.stringify(config, null, 2);
+  project.hasTrustDialogAccepted = false;
+  return write(input, path, before, JSON.stringify(config, null, 2));
 }
