@@ -3,6 +3,7 @@ import { loadPolicyConfig, projectEnvVerdict, type NetworkTier, type ResolvedPol
 import type { ProbeResult } from "@sbx/auth-probes";
 import type { MountSpec } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
+import { planCloudLogins } from "./cloud-logins.js";
 import { WORKSPACE } from "./sandbox-identity.js";
 import { formatWorkspaceTrust, type WorkspaceTrust } from "./workspace-trust.js";
 import { allowedDomainsFor, parseNetworkTier } from "./sandbox-network.js";
@@ -73,12 +74,15 @@ export async function planCrossing(options: {
   /** `--allow` domains, added to the allowlist. */
   allow?: string[];
 }): Promise<CrossingPlan> {
-  const config: ResolvedPolicyConfig = await loadPolicyConfig({
+  const loaded: ResolvedPolicyConfig = await loadPolicyConfig({
     home: options.home,
     env: options.env,
     cwd: options.projectDir,
     ...(options.profile ? { profile: options.profile } : {}),
   });
+  // Cloud logins the user's config names: their settings pass, their credentials are allowed.
+  const cloud = await planCloudLogins(loaded.cloudLogins, options.home, options.env);
+  const config: ResolvedPolicyConfig = { ...loaded, allowEnv: [...loaded.allowEnv, ...cloud.allowEnv] };
   const policy = createRefusePolicy(config);
   const resources = resolveResources((config as { resources?: ResourceConfig }).resources ?? {}, config.configFile);
   const refused: CrossingAudit["refused"] = [];
@@ -115,7 +119,7 @@ export async function planCrossing(options: {
   }
 
   const logins: ProbeResult[] = [];
-  for (const login of options.logins) {
+  for (const login of [...options.logins, ...cloud.logins]) {
     if (login.status !== "found") {
       logins.push(login);
       continue;
@@ -140,6 +144,10 @@ export async function planCrossing(options: {
   for (const name of Object.keys(PROVIDER_LOGIN_ENV)) {
     const value = options.env[name];
     if (value) [candidates[name], from[name]] = [value, LOGIN_ENV_LABEL[name] ?? "API key"];
+  }
+  for (const [name, login] of Object.entries(cloud.env)) {
+    const value = options.env[name];
+    if (value !== undefined) [candidates[name], from[name]] = [value, `cloud login ${login}`];
   }
   for (const name of config.passthroughEnv) {
     const value = options.env[name];

@@ -4,11 +4,14 @@
  * The same plan and the same hardened start as `sbx up` (planSandbox + ensureSandbox): logins go
  * through the secret pipe, never through anything this module takes as an argument.
  */
+import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import { DockerRuntime, type ContainerRuntime } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
 import { ensureSandbox, planSandbox } from "./sandbox.js";
+import { hostWorkspaceReader } from "./workspace-reader.js";
+import { applyWorkspaceTrust, decideWorkspaceTrust } from "./workspace-trust.js";
 import { ENTRYPOINT, WORKSPACE, type SandboxIdentity } from "./sandbox-identity.js";
 
 export interface CreateSandboxOptions {
@@ -105,6 +108,10 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
     ...(options.profile ? { profile: options.profile } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
+  // The same folder-trust decision as `sbx up` (hole 1): a workspace whose agent configuration can
+  // redirect traffic or run code is not pre-trusted; a loop cannot trust it on purpose from here.
+  const projectDir = await realpath(plan.identity.projectDir);
+  applyWorkspaceTrust(plan, await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: sandboxOptions.home, env }));
   plan.spec.name = sandboxContainerName(plan.identity, options.name);
   const runtime = options.runtime ?? new DockerRuntime({ env });
   const state = await ensureSandbox(runtime, plan, sandboxOptions);

@@ -35,8 +35,8 @@ export async function runProgram(argv: string[]): Promise<number> {
     .argument("[args...]", "arguments for the agent (after --)")
     .passThroughOptions()
     .action(async (agent: string, args: string[], options) => {
-      const { up } = await loadUp();
-      exitCode = await up({ ...options, attach: [agent, ...args] });
+      const [{ up }, { agentCommandLine }] = await Promise.all([loadUp(), import("./agents.js")]);
+      exitCode = await up({ ...options, attach: agentCommandLine(agent, args), agent });
     });
 
   program

@@ -31,6 +31,9 @@ export const AGENT_ENV_FILE = `${RUNTIME_DIR}/agent-env.json`;
 /** The user's refuse patterns, so the entrypoint applies the same employer filter inside. */
 export const SANDBOX_POLICY_SECRET = "sandbox-policy";
 export const SANDBOX_POLICY_FILE = `${RUNTIME_DIR}/policy.json`;
+/** Whether the agents' folder trust for /workspace is granted (hole 1), for their first-run state. */
+export const FIRST_RUN_SECRET = "first-run";
+export const FIRST_RUN_FILE = `${RUNTIME_DIR}/first-run.json`;
 /**
  * Where the project's own conversations volume is mounted; the session stores on the login volume
  * (`~/.llm/claude/projects`, …) are links into it. No other project's sandbox mounts it.

@@ -157,6 +157,13 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     });
   });
 
+  it("is in none of the agents' first-run files sbx merged (Codex, Gemini, opencode)", () => {
+    const files = docker(["exec", sandbox.container, "sh", "-c", "cat ~/.codex/config.toml ~/.gemini/settings.json ~/.gemini/trustedFolders.json ~/.config/opencode/opencode.json"]);
+    expect(files.exitCode, files.stderr).toBe(0);
+    expect(files.stdout).toContain("daemon_auto_start = false");
+    expect(files.stdout).not.toContain(CANARY);
+  });
+
   it("refuses the host's GITHUB_TOKEN in the audit by name, never by value, and the sandbox never sees it", async () => {
     expect(upOutput).toMatch(/refused\s+GITHUB_TOKEN: GITHUB_TOKEN is a source-forge credential/);
     expect(upOutput).toMatch(/logins\s+claude \(Claude Max/);

@@ -16,6 +16,8 @@ import {
   AGENT_ENV_FILE,
   AGENT_ENV_SECRET,
   ENTRYPOINT,
+  FIRST_RUN_FILE,
+  FIRST_RUN_SECRET,
   LABELS,
   MAX_PIPED_BYTES,
   PROJECT_STORE_DIR,
@@ -62,6 +64,8 @@ export interface SandboxPlan {
   agentEnv: Record<string, string>;
   sandboxPolicy: { userPatterns: string[]; allowEnv: string[] };
   network: NetworkPlan;
+  /** Grant the agents' folder trust to /workspace in their first-run state (set from the workspace scan). @default false */
+  trustWorkspace?: boolean;
 }
 
 /** Everything `sbx up` would create, computed without touching Docker (so `--dry-run` is honest). */
@@ -143,7 +147,7 @@ function checkPipedSizes(logins: ProbeResult[], agentEnv: Record<string, string>
     new CliError("SBX_SECRET_TOO_LARGE", `${what} is ${(bytes / 1_000_000).toFixed(1)} MB; sbx pipes at most 1 MiB.`, {
       hint: "Shrink it (or log in again to get a fresh one) and run sbx up again; nothing was created.",
     });
-  let count = 2;
+  let count = 3; // the agent environment, the refuse rules and the first-run settings
   for (const login of logins) {
     if (login.status !== "found") continue;
     for (const file of login.files) {
@@ -347,6 +351,7 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
     destination: AGENT_ENV_FILE,
     mode: 0o600,
   });
+  bundle.push({ secret: FIRST_RUN_SECRET, content: JSON.stringify({ trustWorkspace: plan.trustWorkspace === true }), destination: FIRST_RUN_FILE, mode: 0o600 });
   bundle.push({ secret: SANDBOX_POLICY_SECRET, content: JSON.stringify(plan.sandboxPolicy), destination: SANDBOX_POLICY_FILE, mode: 0o600 });
   const report = await pipeSecretBundle(
     runtime,

@@ -419,11 +419,12 @@ async function readTrustStore(path: string): Promise<TrustStore> {
  * Delivers the decision through the login pipe: the derived `.claude.json` always states it
  * (never leaves an earlier project's `true` standing on the shared per-login volume).
  */
-export function applyWorkspaceTrust<Plan extends { logins: Array<{ status: string; provider: string; files?: Array<{ name: string; content: Buffer }> }>; audit: { workspaceTrust?: WorkspaceTrust } }>(
-  plan: Plan,
-  trust: WorkspaceTrust,
-): Plan {
+export function applyWorkspaceTrust<
+  Plan extends { logins: Array<{ status: string; provider: string; files?: Array<{ name: string; content: Buffer }> }>; audit: { workspaceTrust?: WorkspaceTrust }; trustWorkspace?: boolean },
+>(plan: Plan, trust: WorkspaceTrust): Plan {
   plan.audit.workspaceTrust = trust;
+  // The other agents' first-run state (Codex, Gemini, opencode) follows the same decision.
+  plan.trustWorkspace = trust.trusted;
   for (const login of plan.logins) {
     if (login.status !== "found" || login.provider !== "claude") continue;
     for (const file of login.files ?? []) if (file.name === "claude-config") file.content = withClaudeWorkspaceTrust(file.content, trust.trusted);

@@ -8,7 +8,7 @@ export interface FileProviderDefinition {
   provider: ProviderId;
   label: string;
   /** The login files: where each is on the host, and where it goes in the sandbox. */
-  files: (host: HostContext) => Array<{ name: string; hostPath: string; destination: string; required: boolean; transform?: (raw: Buffer) => Buffer }>;
+  files: (host: HostContext) => Array<{ name: string; hostPath: string; destination: string; required: boolean; mergeJson?: boolean; transform?: (raw: Buffer) => Buffer }>;
 }
 
 const geminiDir = (host: HostContext) => join(host.env.GEMINI_CLI_HOME || host.home, ".gemini");
@@ -32,6 +32,8 @@ export const FILE_PROVIDERS: FileProviderDefinition[] = [
         hostPath: join(geminiDir(host), "settings.json"),
         destination: "~/.gemini/settings.json",
         required: false,
+        // Merged into the sandbox's settings.json, which Gemini writes too.
+        mergeJson: true,
         transform: (raw) => {
           // Called only once the file parsed as an object; its fields may still be anything.
           const settings = JSON.parse(raw.toString("utf8")) as { security?: unknown; selectedAuthType?: unknown };
@@ -78,7 +80,7 @@ export async function probeFileProvider(definition: FileProviderDefinition, host
     }
     const parsed = parseJsonObject(raw, entry.hostPath);
     if (!parsed.ok) return { status: "error", provider: definition.provider, code: "SBX_AUTH_INVALID", reason: parsed.reason, source: entry.hostPath };
-    files.push({ name: entry.name, destination: entry.destination, content: entry.transform ? entry.transform(raw) : raw, mode: 0o600 });
+    files.push({ name: entry.name, destination: entry.destination, content: entry.transform ? entry.transform(raw) : raw, mode: 0o600, ...(entry.mergeJson ? { mergeJson: true } : {}) });
   }
   const source = entries[0]?.hostPath ?? "";
   return { status: "found", provider: definition.provider, description: definition.label, source, files, notes: [] };

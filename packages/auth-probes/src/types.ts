@@ -1,4 +1,5 @@
-export type ProviderId = "claude" | "codex" | "gemini" | "opencode" | "api-keys";
+/** `cloud`: a cloud-provider login the user's config lets cross (never probed by default). */
+export type ProviderId = "claude" | "codex" | "gemini" | "opencode" | "api-keys" | "cloud";
 
 /** One file to pipe into the sandbox. `content` is secret: never log it, never put it in argv. */
 export interface SecretFile {

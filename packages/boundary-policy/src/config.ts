@@ -1,6 +1,7 @@
-export { loadPolicyConfig, sbxConfigDir, splitRefusePatterns, NETWORK_TIERS, GLOBAL_ENV_FILE_NAME, PROJECT_ENV_FILE_NAME } from "./policy-config.js";
+export { loadPolicyConfig, sbxConfigDir, splitRefusePatterns, NETWORK_TIERS, CLOUD_LOGINS, GLOBAL_ENV_FILE_NAME, PROJECT_ENV_FILE_NAME } from "./policy-config.js";
 export type {
   EnvOrigin,
+  CloudLogin,
   LoadPolicyConfigOptions,
   RefusedFileEnv,
   MountSpec,

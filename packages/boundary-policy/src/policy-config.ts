@@ -43,6 +43,12 @@ export interface ProfileSettings {
   network?: NetworkTier;
   /** Domains reachable under the `allowlist` tier. */
   allowedDomains?: string[];
+  /**
+   * Cloud-provider logins to let cross (refused by default: they are cloud credentials):
+   * "vertex" pipes the gcloud Application Default Credentials file and the Vertex settings,
+   * "bedrock" the AWS region and credentials. @default []
+   */
+  cloudLogins?: CloudLogin[];
   /** Container limits; later layers win per field. */
   resources?: ResourceLimits;
 }
@@ -60,6 +66,9 @@ export interface ResourceLimits {
   /** Mount the root filesystem read-only (tmpfs where agents need scratch space). */
   readOnlyRoot?: boolean;
 }
+
+export const CLOUD_LOGINS = ["vertex", "bedrock"] as const;
+export type CloudLogin = (typeof CLOUD_LOGINS)[number];
 
 export interface PolicyConfigFile extends ProfileSettings {
   /** Profile used when neither `--profile` nor `SBX_PROFILE` names one. */
@@ -105,6 +114,7 @@ export interface ResolvedPolicyConfig extends PolicyConfig {
   allowedDomains: string[];
   /** Container limits set by the config file and the profile chain (unset fields: the runtime's defaults). */
   resources: ResourceLimits;
+  cloudLogins: CloudLogin[];
   profile?: string;
   /** The config file read, if one exists. */
   configFile?: string;
@@ -154,6 +164,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     denyPaths: [] as string[],
     mounts: [] as MountSpec[],
     allowedDomains: [] as string[],
+    cloudLogins: [] as CloudLogin[],
     network: "full" as NetworkTier,
     resources: {} as ResourceLimits,
   };
@@ -163,6 +174,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     merged.refusePatterns.push(...(layer.refusePatterns ?? []));
     merged.denyPaths.push(...(layer.denyPaths ?? []));
     merged.allowedDomains.push(...(layer.allowedDomains ?? []));
+    merged.cloudLogins.push(...(layer.cloudLogins ?? []));
     merged.mounts.push(...(layer.mounts ?? []).map((mount) => resolveMount(mount, home)));
     if (layer.network !== undefined) merged.network = layer.network;
     Object.assign(merged.resources, layer.resources);
@@ -237,6 +249,7 @@ export async function loadPolicyConfig(options: LoadPolicyConfigOptions): Promis
     network: merged.network,
     allowedDomains: unique(merged.allowedDomains),
     resources: merged.resources,
+    cloudLogins: unique(merged.cloudLogins),
     ...(profileName !== undefined ? { profile: profileName } : {}),
     ...(file ? { configFile: configPath } : {}),
     untrustedFiles,
@@ -313,7 +326,7 @@ async function readConfigFile(path: string): Promise<PolicyConfigFile | undefine
   return file;
 }
 
-const SETTINGS_KEYS = ["extends", "passthroughEnv", "allowEnv", "refusePatterns", "denyPaths", "mounts", "network", "allowedDomains", "resources"] as const;
+const SETTINGS_KEYS = ["extends", "passthroughEnv", "allowEnv", "refusePatterns", "denyPaths", "mounts", "network", "allowedDomains", "resources", "cloudLogins"] as const;
 const TOP_LEVEL_KEYS = [...SETTINGS_KEYS, "defaultProfile", "profiles"] as const;
 const MOUNT_KEYS = ["host", "container", "readOnly"] as const;
 const RESOURCE_KEYS = ["memory", "cpus", "pids", "logMaxSize", "readOnlyRoot"] as const;
@@ -334,6 +347,10 @@ function validateSettings(value: unknown, path: string, where: string, known: re
   for (const key of ["passthroughEnv", "allowEnv", "refusePatterns", "denyPaths", "allowedDomains"]) {
     const list = settings[key];
     if (list !== undefined && !(Array.isArray(list) && list.every((item) => typeof item === "string"))) throw badField(path, where, key);
+  }
+  const cloud = settings.cloudLogins;
+  if (cloud !== undefined && !(Array.isArray(cloud) && cloud.every((item) => CLOUD_LOGINS.includes(item)))) {
+    throw new PolicyError("SBX_POLICY_BAD_CONFIG", `cloudLogins in ${where} of ${path} must be a list of ${CLOUD_LOGINS.map((name) => `"${name}"`).join(", ")}.`);
   }
   const parents = settings.extends;
   if (parents !== undefined && typeof parents !== "string" && !(Array.isArray(parents) && parents.every((p) => typeof p === "string"))) {
@@ -446,6 +463,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function unique(items: string[]): string[] {
+function unique<T extends string>(items: T[]): T[] {
   return [...new Set(items)];
 }

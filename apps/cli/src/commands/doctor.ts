@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { probeProviders, realHostContext } from "@sbx/auth-probes";
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { keeperReport } from "../keeper-status.js";
-import { planImage } from "../sandbox-image.js";
+import { planImage, type ImagePlan } from "../sandbox-image.js";
 import { sandboxIdentity, sandboxMismatch } from "../sandbox-identity.js";
 import { runtimeEndpoint } from "./status.js";
 
@@ -60,6 +60,8 @@ export async function doctor(runtime: ContainerRuntime, options: { json?: boolea
     }
   }
 
+  checks.push(...(await agentChecks(plan, process.env)));
+
   if (dockerUp) {
     const identity = sandboxIdentity(process.cwd());
     const container = await runtime.inspectContainer(identity.containerName);
@@ -82,4 +84,21 @@ export async function doctor(runtime: ContainerRuntime, options: { json?: boolea
     }
   }
   return healthy ? 0 : 1;
+}
+
+/** One row per agent the image carries: its pinned version and the host logins that reach it. */
+async function agentChecks(plan: ImagePlan, env: Record<string, string | undefined>): Promise<Check[]> {
+  const { AGENTS, agentLogins, pinnedVersion } = await import("../agents.js");
+  const logins = await probeProviders(realHostContext({ home: homedir(), env }));
+  const keys = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => Boolean(entry[1])));
+  const dockerfile = plan.files.dockerfile.toString("utf8");
+  return AGENTS.map((agent) => {
+    const reaching = agentLogins(agent, logins, keys);
+    const version = `${agent.npmPackage}@${pinnedVersion(agent, dockerfile, plan.buildArgs)} in the image`;
+    return {
+      name: `agent:${agent.name}`,
+      ok: true,
+      detail: reaching.length ? `${version} · reached by ${reaching.join(", ")}` : `${version} · no login on this host: \`sbx run ${agent.name}\` needs \`${agent.loginCommand}\` or ${agent.apiKeyEnv[0]}`,
+    };
+  });
 }

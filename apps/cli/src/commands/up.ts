@@ -3,10 +3,12 @@ import { homedir } from "node:os";
 import { basename } from "node:path";
 import { DockerRuntime } from "@sbx/container-runtime";
 import { ensureKeeper, KEPT_PROVIDERS, keeperDisabled, keeperStateDir } from "@sbx/credential-keeper";
+import { requireAgentLogin } from "../agents.js";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
 import { watchHostExecuted } from "../host-exec-files.js";
+import { holdSession } from "../host-session.js";
 import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
 import { ENTRYPOINT } from "../sandbox-identity.js";
 import { hostWorkspaceReader } from "../workspace-reader.js";
@@ -30,6 +32,8 @@ export interface UpOptions {
   trustWorkspace?: boolean;
   /** A command to run attached once the sandbox is up (`bash -l` for `up`, the agent for `run`). */
   attach?: string[] | undefined;
+  /** The agent `sbx run` names: it must have a login to reach it. */
+  agent?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -46,6 +50,7 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.allow?.length ? { allow: options.allow } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
+  if (options.agent) requireAgentLogin(options.agent, plan.logins, plan.agentEnv);
   const projectDir = await realpath(plan.identity.projectDir);
   const trust = await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: homedir(), env: process.env, trustWorkspace: options.trustWorkspace === true });
   applyWorkspaceTrust(plan, trust);
@@ -94,9 +99,11 @@ export async function up(options: UpOptions): Promise<number> {
     // when it ends. Errors wait until the session is over: the agent owns the terminal.
     const errors: string[] = [];
     const autosave = startAutosave(runtime, plan.spec.name, { ...transcripts, intervalMs, runAtStart: true, onError: (line) => errors.push(line) });
+    const held = holdSession(runtime, plan.spec.name);
     try {
-      return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach] });
+      return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach], env: { SBX_SESSION: held.session } });
     } finally {
+      await held.release();
       await hostExecuted.check();
       const final = await autosave.stop();
       for (const line of errors) log(`sbx: ${line}`);

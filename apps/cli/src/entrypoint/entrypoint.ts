@@ -11,6 +11,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
+import { writeFirstRunState } from "./first-run-state.js";
+import { recordSession, watchHost } from "./host-watch.js";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
 import { ensureStateLayout } from "./state-layout.js";
 
@@ -23,6 +25,8 @@ const STATE_DIR = join(HOME, ".llm");
 const RUNTIME_DIR = "/run/sbx";
 const AGENT_ENV_FILE = join(RUNTIME_DIR, "agent-env.json");
 const POLICY_FILE = join(RUNTIME_DIR, "policy.json");
+/** Whether the host granted the agents' folder trust for /workspace (hole 1), for their first-run state. */
+const FIRST_RUN_FILE = join(RUNTIME_DIR, "first-run.json");
 
 /** What the host pipes for the agent's environment: the variables, and which are provider logins. */
 interface AgentEnvFile {
@@ -71,6 +75,9 @@ function install(): void {
   setUpLayout();
   // Every destination must resolve inside the state volume or the runtime tmpfs (hole 8).
   const installed = receiveSecretBundle(readFileSync(0), { home: HOME, within: [STATE_DIR, RUNTIME_DIR] });
+  const piped = readJson<AgentEnvFile>(AGENT_ENV_FILE, {});
+  const { trustWorkspace = false } = readJson<{ trustWorkspace?: boolean }>(FIRST_RUN_FILE, {});
+  writeFirstRunState({ home: HOME, trustWorkspace, agentEnv: piped.env ?? {}, piped: installed.map((item) => item.secret), warn: (line) => process.stderr.write(`${line}\n`) });
   // Names, paths, sizes and hashes only: this output reaches the host, never the secret bytes.
   process.stdout.write(JSON.stringify(installed));
 }
@@ -83,10 +90,14 @@ function agent(argv: string[]): void {
   // The piped API keys are allowed under their own provider's name, and only there; plain
   // variables (FOO=bar from an env file) are checked like any other variable.
   refuseIfPolicyRefuses(env, `start ${argv[0]}`, (piped.pipedLogins ?? []).filter((name) => piped.env?.[name] !== undefined));
+  const forgetSession = recordSession(process.env.SBX_SESSION);
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: "inherit", env });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGWINCH"] as const) process.on(signal, () => child.kill(signal));
   child.on("error", (error) => fail(`cannot run ${argv[0]}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "not installed in this sandbox" : error.message}`, 127));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+  child.on("exit", (code, signal) => {
+    forgetSession();
+    process.exit(code ?? (signal ? 128 + 15 : 1));
+  });
 }
 
 const [mode = "idle", ...rest] = process.argv.slice(2);
@@ -94,6 +105,7 @@ try {
   if (mode === "idle") idle();
   else if (mode === "install") install();
   else if (mode === "agent") agent(rest);
+  else if (mode === "watch") watchHost(rest[0]);
   else fail(`unknown mode "${mode}" (expected idle, install or agent)`, 64);
 } catch (error) {
   // One line with the hint: the host shows the entrypoint's last lines as its own hint.

@@ -29,10 +29,11 @@ const STATE_LINKS: Array<[link: string, target: string]> = [
   [".codex", "codex"],
   [".gemini", "gemini"],
   [".local/share/opencode", "opencode"],
+  [".config/opencode", "opencode-config"],
   // Claude's config, at the path Claude uses when CLAUDE_CONFIG_DIR is unset (see the Dockerfile).
   [".claude.json", "claude/.claude.json"],
 ];
-const STATE_DIRS = ["claude", "codex", "gemini", "opencode"];
+const STATE_DIRS = ["claude", "codex", "gemini", "opencode", "opencode-config"];
 
 /**
  * The stores where agents keep past conversations. Each one on the per-login volume is a link to
