@@ -3,10 +3,11 @@
  * code and a non-zero exit — or, for a broken login, in a skip the audit explains.
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { muteEngine } from "../../../packages/container-runtime/src/test-support/mute-engine.js";
 import { runSbx } from "./test-support/run-sbx.js";
 
 const root = mkdtempSync(join(tmpdir(), "sbx-bad-input-"));
@@ -51,17 +52,7 @@ describe("hole 13a/b: a login file holding JSON that is not a login", () => {
 });
 
 describe("hole 13d: an engine that accepts connections and never answers", () => {
-  const socketPath = join(root, "mute.sock");
-  const held: Socket[] = [];
-  let server: Server;
-  beforeAll(async () => {
-    server = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-  });
-  afterAll(async () => {
-    for (const socket of held) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  const { socketPath } = muteEngine(join(root, "mute.sock"));
   const env = () => ({ PATH: process.env.PATH, HOME: join(root, "mute-home"), DOCKER_HOST: `unix://${socketPath}`, SBX_DOCKER_TIMEOUT: "1", SBX_BASE_IMAGE: "example/base:1" });
 
   for (const args of [["status"], ["ls"], ["down"], ["up", "--detach", "--yes"], ["exec", "--", "true"]]) {

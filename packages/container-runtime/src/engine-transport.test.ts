@@ -1,28 +1,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { DockerRuntime } from "./docker-driver.js";
 import { dockerTimeoutMs } from "./engine-transport.js";
 import { isRuntimeError } from "./errors.js";
+import { muteEngine } from "./test-support/mute-engine.js";
 
 /** An "engine" that accepts every connection and never says a word: a hung dockerd. */
 describe("an engine that accepts connections and never answers", () => {
   const dir = mkdtempSync(join(tmpdir(), "sbx-mute-engine-"));
-  const socketPath = join(dir, "docker.sock");
-  const held: Socket[] = [];
-  let server: Server;
-
-  beforeAll(async () => {
-    server = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-  });
-  afterAll(async () => {
-    for (const socket of held) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { socketPath } = muteEngine(join(dir, "docker.sock"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("times out a call with SBX_DOCKER_TIMEOUT, naming the endpoint and the limit", async () => {
     const runtime = new DockerRuntime({ env: { DOCKER_HOST: `unix://${socketPath}`, SBX_DOCKER_TIMEOUT: "0.3" } });
