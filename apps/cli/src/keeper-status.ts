@@ -14,3 +14,8 @@ export function keeperReport(login: string, sandboxRunning: boolean) {
   const summary = `${describeKeeper(health)}${restarted ? " — it had died; restarted" : ""}`;
   return { state: restarted ? "restarted" : health.state, summary, ...(health.file ? { lastSyncAt: health.file.lastSyncAt ?? null, providers: health.file.providers } : {}) };
 }
+
+/** Brings a dead keeper back for a login whose sandbox is in use (`sbx shell`, `sbx ls`); cheap: one state-file read when it is alive. */
+export function reviveKeeper(login: string): void {
+  keeperReport(login, true);
+}

@@ -1,6 +1,7 @@
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { CONTAINER_PREFIX, LABELS, ownedBy, sandboxIdentity, type SandboxIdentity } from "../sandbox-identity.js";
 import { NETWORK_LABELS } from "../sandbox-network.js";
+import { reviveKeeper } from "../keeper-status.js";
 
 export interface LsOptions {
   json?: boolean;
@@ -21,6 +22,8 @@ export async function ls(runtime: ContainerRuntime, options: LsOptions = {}): Pr
     // Egress proxies belong to their sandbox (`sbx status` shows them), they are not sandboxes.
     (container) => container.name.startsWith(CONTAINER_PREFIX) && ownedBy(container.labels, identity) && container.labels[NETWORK_LABELS.role] !== "egress",
   );
+  // A running sandbox of this login needs its keeper: bring it back if it died.
+  if (!options.identity && containers.some((container) => container.state === "running")) reviveKeeper(identity.login);
   const rows = containers.map((container) => ({
     name: container.name,
     state: container.state,
