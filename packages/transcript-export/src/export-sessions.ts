@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, type Hash } from "node:crypto";
 import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { openFileAtomicSync, writeFileAtomicSync } from "@sbx/atomic-file";
 import { mkdir, open, readFile, readdir, rm, rmdir, stat } from "node:fs/promises";
@@ -9,7 +9,7 @@ import { ExportError } from "./errors.js";
 import { loadState, saveState, STATE_FILE, type FileStamp, type SessionState } from "./export-state.js";
 import { GeminiSessionReader } from "./gemini-session.js";
 import { lockInbox } from "./inbox-lock.js";
-import { feedLine, readFileLines } from "./jsonl-lines.js";
+import { feedLine, readFileLines, type SourceLine } from "./jsonl-lines.js";
 import { renderSection, type Section, type TurnState } from "./note-sections.js";
 import { notePathFor } from "./note-path.js";
 import { parseGeminiDocument } from "./render-session.js";
@@ -305,6 +305,8 @@ async function renderToNote(
     let consumed = checkpoint?.offset ?? 0;
     let lastCheckpoint = reader.checkpoint();
     let resumeState: SessionState["resume"] = resume;
+    let lines: Iterable<SourceLine> = [];
+    let hashedWhole: { hash: Hash; bytes: () => number } | undefined;
     const geminiDocument = agent === "gemini" && path.endsWith(".json") ? parseGeminiDocument(await readFile(path, "utf8")) : undefined;
     if (geminiDocument !== undefined && reader instanceof GeminiSessionReader) {
       reader.pushDocument(geminiDocument);
@@ -313,7 +315,19 @@ async function renderToNote(
       // The body hash at the resume point is taken when the body is copied into the note (it is
       // read back whole then anyway), not per checkpoint.
       let yieldAt = consumed + YIELD_EVERY_BYTES;
-      for (const line of readFileLines(path, checkpoint ?? { line: 1, offset: 0 }, sourceStamp.size)) {
+      // A whole file read from its start is hashed as it is read (the proof a later run checks),
+      // instead of being read a second time afterwards; it holds if every line was consumed.
+      if (!checkpoint && sourceStamp.size <= WHOLE_PROOF_BYTES) {
+        const hash = createHash("sha256").update(`${sourceStamp.size}\n`);
+        let hashed = 0;
+        const onBytes = (chunk: Uint8Array): void => {
+          hash.update(chunk);
+          hashed += chunk.length;
+        };
+        hashedWhole = { hash, bytes: () => hashed };
+        lines = readFileLines(path, { line: 1, offset: 0 }, sourceStamp.size, onBytes);
+      } else lines = readFileLines(path, checkpoint ?? { line: 1, offset: 0 }, sourceStamp.size);
+      for (const line of lines) {
         if (!feedLine(reader, line)) break;
         consumed = line.next.offset;
         const current = reader.checkpoint();
@@ -371,7 +385,7 @@ async function renderToNote(
       agent,
       source: sourceStamp,
       consumed,
-      prefixHash: await prefixHash(path, consumed),
+      prefixHash: hashedWhole && consumed === sourceStamp.size && hashedWhole.bytes() === consumed ? hashedWhole.hash.digest("hex") : await prefixHash(path, consumed),
       settingsKey: settings.key,
       notePath: relativeNote,
       noteSize: Buffer.byteLength(header) + body.bytes,
