@@ -1,5 +1,5 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { openFileAtomicSync, writeFileAtomicSync } from "@sbx/atomic-file";
 import { mkdir, open, readFile, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -219,9 +219,11 @@ async function exportOne(
   settings: NoteSettings,
   siblingOwners: (directory: string) => Promise<Map<string, string[]>>,
 ): Promise<Outcome> {
-  const sourceStamp = stampOf(await stat(path));
+  // Per-file metadata calls are synchronous: each is microseconds, a thread-pool round trip far
+  // more on a loaded machine, and an export of many small sessions is mostly such calls.
+  const sourceStamp = stampOf(statSync(path));
   const notePath = previous ? join(conversations, previous.notePath) : undefined;
-  const noteStamp = notePath ? await stat(notePath).then(stampOf, () => undefined) : undefined;
+  const noteStamp = notePath ? statOrUndefined(notePath) : undefined;
   const noteIntact = previous !== undefined && noteStamp !== undefined && noteStamp.size === previous.noteSize;
   // A note rendered with other settings (redaction turned on or off, another project) is redone
   // whole; the old one is still removed if its name changes.
@@ -266,7 +268,7 @@ async function renderToNote(
   subagentPaths: Map<string, string>,
 ): Promise<SessionState | EmptySession | undefined> {
   const staging = join(conversations, ".sbx-staging");
-  await mkdir(staging, { recursive: true });
+  mkdirSync(staging, { recursive: true });
   const token = `${process.pid}-${randomBytes(6).toString("hex")}`;
   const bodyPath = join(staging, `${token}.body`);
   const assets = new Map<string, string>();
@@ -368,10 +370,10 @@ async function renderToNote(
     settings.owners.set(relativeNote, path);
     const noteFile = join(conversations, relativeNote);
     const header = renderNoteHeader(shown, settings.project ? { project: { name: settings.redact(settings.project.name), path: settings.redact(settings.project.path) } } : {});
-    await mkdir(dirname(noteFile), { recursive: true });
+    mkdirSync(dirname(noteFile), { recursive: true });
     for (const [fileName, stagedPath] of assets) {
       const target = join(dirname(noteFile), fileName);
-      if (await stat(target).then(() => false, () => true)) writeFileAtomicSync(target, readFileSync(stagedPath), { within: conversations, mode: NOTE_MODE, durable: DURABLE_NOTES });
+      if (statOrUndefined(target) === undefined) writeFileAtomicSync(target, readFileSync(stagedPath), { within: conversations, mode: NOTE_MODE, durable: DURABLE_NOTES });
     }
     const bodyHash = writeHeaderAndBody(noteFile, header, bodyPath, conversations, resumeState?.bodyBytes ?? 0);
     if (resumeState) resumeState = { ...resumeState, bodyHash };
@@ -392,13 +394,13 @@ async function renderToNote(
       headerBytes: Buffer.byteLength(header),
       // The state file sits in the inbox too: what it keeps of the session's text is redacted.
       ...(agent === "gemini" || !resumeState ? {} : { resume: { ...resumeState, stats: redactStats(resumeState.stats, settings.redact) } }),
-      subagents: Object.fromEntries(await Promise.all([...subagentPaths.values()].sort().map(async (subagent) => [subagent, stampOf(await stat(subagent))] as const))),
+      subagents: Object.fromEntries([...subagentPaths.values()].sort().map((subagent) => [subagent, stampOf(statSync(subagent))] as const)),
       malformed: malformed.map((entry) => ({ ...entry, reason: settings.redact(entry.reason) })),
     };
   } finally {
     body.close();
-    await rm(bodyPath, { force: true });
-    for (const stagedPath of assets.values()) await rm(stagedPath, { force: true });
+    rmSync(bodyPath, { force: true });
+    for (const stagedPath of assets.values()) rmSync(stagedPath, { force: true });
   }
 }
 
@@ -545,9 +547,14 @@ async function prefixMatches(path: string, end: number, expected: string | undef
   return expected !== undefined && (await prefixHash(path, end).catch(() => "")) === expected;
 }
 
+function statOrUndefined(path: string): FileStamp | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats ? stampOf(stats) : undefined;
+}
+
 async function stampsMatch(stamps: Record<string, FileStamp>): Promise<boolean> {
   for (const [path, stamp] of Object.entries(stamps)) {
-    const current = await stat(path).then(stampOf, () => undefined);
+    const current = statOrUndefined(path);
     if (!current || !sameStamp(current, stamp)) return false;
   }
   return true;
