@@ -88,6 +88,35 @@ describe("exportSessions", () => {
     expect(note).toBe(renderClaudeSession(readFileSync(sessionPath, "utf8")));
   });
 
+  it("writes a note larger than the body writer's buffer, and one smaller, to the same bytes as a full render", async () => {
+    const source = tempDir();
+    const inbox = tempDir();
+    // A note under 1 MiB is written from memory; above it the body goes through a staging file.
+    const big = join(source, "big.jsonl");
+    const lines: string[] = [];
+    for (let index = 0; index < 40; index += 1) {
+      const output = `${"result line of a long command output ".repeat(40)}\n`.repeat(60);
+      lines.push(
+        line({ type: "user", uuid: `u${index}`, sessionId: "big", timestamp: "2025-10-21T21:00:00.000Z", message: { role: "user", content: `prompt ${index}` } }),
+        line({ type: "assistant", uuid: `a${index}`, timestamp: "2025-10-21T21:00:01.000Z", message: { id: `m${index}`, role: "assistant", model: "claude-sonnet-4-5-20250929", content: [{ type: "tool_use", id: `t${index}`, name: "Bash", input: { command: "make" } }] } }),
+        line({ type: "user", uuid: `r${index}`, timestamp: "2025-10-21T21:00:02.000Z", message: { role: "user", content: [{ type: "tool_result", tool_use_id: `t${index}`, content: output }] } }),
+      );
+    }
+    lines.push(line({ type: "assistant", uuid: "last", timestamp: "2025-10-21T21:00:03.000Z", message: { id: "m-last", role: "assistant", content: [{ type: "text", text: "The very last words." }] } }));
+    writeFileSync(big, lines.join(""));
+    cpSync(join(FIXTURE_DIR, POMODORO), join(source, POMODORO));
+    const result = await exportSessions({ source, inbox, agent: "claude" });
+    expect(result.written).toBe(2);
+    for (const sessionPath of [big, join(source, POMODORO)]) {
+      const expected = renderClaudeSession(readFileSync(sessionPath, "utf8"));
+      const note = result.notes.map((path) => readFileSync(path, "utf8")).find((text) => text === expected);
+      expect(note, sessionPath).toBeDefined();
+    }
+    const sizes = result.notes.map((path) => statSync(path).size).sort((a, b) => a - b);
+    expect(sizes[0]).toBeLessThan(1024 * 1024);
+    expect(sizes[1]).toBeGreaterThan(2 * 1024 * 1024);
+  });
+
   it("continues a large session from where it stopped: its history is not parsed again", async () => {
     const source = tempDir();
     const inbox = tempDir();

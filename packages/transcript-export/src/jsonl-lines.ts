@@ -17,9 +17,10 @@ const CHUNK = 1 << 16;
 /**
  * Lines of `path` between byte `start` and `end`, read in chunks: a 200 MB session is never one
  * string. Synchronous reads: from the page cache a 64 KiB read takes microseconds, a round trip
- * through the thread pool far longer.
+ * through the thread pool far longer. `onBytes` sees every chunk as read (e.g. to hash the file
+ * without reading it again); it must not keep the chunk, whose buffer is reused.
  */
-export function* readFileLines(path: string, start: LinePosition, end: number): Generator<SourceLine> {
+export function* readFileLines(path: string, start: LinePosition, end: number, onBytes?: (chunk: Uint8Array) => void): Generator<SourceLine> {
   const fd = openSync(path, "r");
   try {
     let carry: Buffer[] = [];
@@ -32,6 +33,7 @@ export function* readFileLines(path: string, start: LinePosition, end: number): 
     while (offset < end) {
       const bytesRead = readSync(fd, buffer, 0, Math.min(CHUNK, end - offset), offset);
       if (bytesRead === 0) break;
+      onBytes?.(buffer.subarray(0, bytesRead));
       let from = 0;
       for (;;) {
         const newline = buffer.indexOf(10, from);

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AgentName } from "./session-stats.js";
@@ -74,7 +75,14 @@ export async function findClaudeSubagents(sessionPath: string, siblingOwners: (d
   const directory = dirname(sessionPath);
   for (const path of (await siblingOwners(directory)).get(sessionId) ?? []) agents.set(agentIdOf(path), path);
   const nested = join(directory, sessionId, "subagents");
-  const entries = await readdir(nested).catch(() => [] as string[]);
+  // Synchronous: most sessions have no such folder, and a failed lookup through the thread pool
+  // costs more than the lookup.
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(nested);
+  } catch {
+    // no subagents folder
+  }
   for (const name of entries.sort()) if (name.startsWith("agent-") && name.endsWith(".jsonl")) agents.set(agentIdOf(name), join(nested, name));
   return agents;
 }
