@@ -226,7 +226,8 @@ export class DockerRuntime implements ContainerRuntime {
       const { LogConfig: _dropped, ...hostConfig } = body.HostConfig;
       response = await this.#transport.request("POST", path, { ...body, HostConfig: hostConfig });
     }
-    if (response.status === 409) throw containerExists(spec.name);
+    // Podman answers a taken name with a 500 ("… is already in use"), Docker with a 409.
+    if (response.status === 409 || (response.status === 500 && /already in use/i.test(JSON.stringify(response.body)))) throw containerExists(spec.name);
     if (response.status === 404) {
       throw new RuntimeError("SBX_IMAGE_NOT_FOUND", `No such image: ${spec.image}.`, { hint: "Run `sbx up` to build it, or check --base-image." });
     }
@@ -323,8 +324,9 @@ export class DockerRuntime implements ContainerRuntime {
     const existing = await this.inspectVolume(name);
     if (existing) return existing;
     const response = await this.#transport.request("POST", "/volumes/create", { Name: name, Labels: labels });
-    if (response.status === 409) {
-      // Another command created it a moment ago (engines that do not treat a duplicate as a no-op).
+    if (response.status === 409 || (response.status === 500 && /already exists/i.test(JSON.stringify(response.body)))) {
+      // Another command created it a moment ago (engines that do not treat a duplicate as a no-op;
+      // Podman says so with a 500).
       const raced = await this.inspectVolume(name);
       if (raced) return raced;
     }
@@ -380,7 +382,8 @@ export class DockerRuntime implements ContainerRuntime {
   async removeNetwork(name: string): Promise<void> {
     const path = `/networks/${encodeURIComponent(name)}`;
     const response = await this.#transport.request("DELETE", path);
-    if (response.status === 403 || response.status === 409) throw networkInUse(name);
+    // Docker: 403 or 409; Podman: a 500 naming the containers still attached.
+    if (response.status === 403 || response.status === 409 || (response.status === 500 && /in use|associated containers|active endpoints/i.test(JSON.stringify(response.body)))) throw networkInUse(name);
     if (response.status !== 200 && response.status !== 204 && response.status !== 404) throw apiError(response.status, response.body, path);
   }
 

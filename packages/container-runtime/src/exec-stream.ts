@@ -53,8 +53,7 @@ export function pumpExecStream(
     socket.on("error", (error) => finish(error));
     const input = options.stdin;
     if (input === undefined) {
-      // Half-close at once: the process has no stdin and the engine must not wait for one.
-      if (!options.tty) socket.end();
+      // Nothing to send: the exec was created without stdin, so the engine waits for none.
     } else if (typeof input === "string" || input instanceof Uint8Array) {
       socket.end(input);
     } else {

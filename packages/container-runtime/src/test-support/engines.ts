@@ -235,14 +235,14 @@ async function tlsEngine(image: string): Promise<EngineEnvironment> {
       const upstream = net.connect({ path: socketPath, allowHalfOpen: true });
       sockets.add(client).add(upstream);
       client.pipe(upstream).pipe(client);
-      const close = () => {
-        client.destroy();
+      // The engine closing its side must not destroy the client's: what it wrote last (an exec's
+      // final output) may still sit in the TLS stream's buffer. End it, so it flushes first.
+      upstream.on("error", () => client.end()).on("close", () => client.end());
+      client.on("error", () => client.destroy()).on("close", () => {
         upstream.destroy();
         sockets.delete(client);
         sockets.delete(upstream);
-      };
-      client.on("error", close).on("close", close);
-      upstream.on("error", close).on("close", close);
+      });
     },
   );
   server.on("tlsClientError", () => {});
