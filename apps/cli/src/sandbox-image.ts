@@ -126,7 +126,7 @@ export async function ensureImage(
   } catch (error) {
     if ((error as { code?: string }).code === "SBX_IMAGE_BUILD_FAILED" && /pull access denied|not found|manifest unknown|dial tcp|lookup/i.test((error as Error).message)) {
       throw new CliError("SBX_BASE_IMAGE_UNAVAILABLE", `The base image ${plan.baseImage} cannot be pulled.`, {
-        hint: "Check your registry access, or use a local image: sbx up --base-image <image> (or SBX_BASE_IMAGE).",
+        hint: offlineBaseHint(),
         cause: error,
       });
     }
@@ -134,4 +134,14 @@ export async function ensureImage(
   } finally {
     rmSync(contextDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where no image registry answers, sbx's checkout can build a stand-in base from Debian's and npm's
+ * packages alone (test-fixtures/offline-base): the hint names the script when this install has it.
+ */
+function offlineBaseHint(): string {
+  const script = assetPath("../../../test-fixtures/offline-base/build.sh");
+  const offline = existsSync(script) ? ` Without a registry, build a local base from Debian's and npm's packages: sbx up --base-image "$(bash ${script})".` : "";
+  return `Check your registry access, or use a local image: sbx up --base-image <image> (or SBX_BASE_IMAGE).${offline}`;
 }
