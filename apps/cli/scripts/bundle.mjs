@@ -10,7 +10,9 @@
 //   the image assets it finds relative to import.meta.url are the same files. The transcript
 //   exporter stays a lazy import, as in the module build: a detached `up` rarely needs it. The
 //   keeper and the egress proxy stay external: each finds its own files (the keeper's entry, the
-//   proxy's image) relative to its module, which a bundle would move.
+//   proxy's image) relative to its module, which a bundle would move. dockerode (external in both
+//   bundles, loaded only for builds) is therefore a dependency of this package too, so the
+//   bundles in dist/ resolve it.
 import { build } from "esbuild";
 
 const from = (path) => new URL(path, import.meta.url).pathname;
