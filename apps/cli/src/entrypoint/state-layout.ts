@@ -30,10 +30,12 @@ const STATE_LINKS: Array<[link: string, target: string]> = [
   [".gemini", "gemini"],
   [".local/share/opencode", "opencode"],
   [".config/opencode", "opencode-config"],
+  // A cloud login's Application Default Credentials (issue 9's `cloudLogins`), a login file like the others.
+  [".config/gcloud", "gcloud"],
   // Claude's config, at the path Claude uses when CLAUDE_CONFIG_DIR is unset (see the Dockerfile).
   [".claude.json", "claude/.claude.json"],
 ];
-const STATE_DIRS = ["claude", "codex", "gemini", "opencode", "opencode-config"];
+const STATE_DIRS = ["claude", "codex", "gemini", "opencode", "opencode-config", "gcloud"];
 
 /**
  * The stores where agents keep past conversations. Each one on the per-login volume is a link to
