@@ -10,13 +10,13 @@
 //   --bin runs another build's bin/sbx.js (e.g. a copy of an older dist) for before/after tables.
 // Env:   SBX_BASE_IMAGE (default: the offline base from test-fixtures/offline-base/build.sh)
 // Writes .bench/cli.json at the repository root. Exits 0 even when a target is missed.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { timed } from "./timed-run.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -54,20 +54,6 @@ function baseImage() {
 }
 
 /** Runs a command to completion; returns its wall time in ms. Output is discarded unless it fails. */
-function timed(command, args, options = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], ...options });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const elapsed = performance.now() - started;
-      if (code === 0) resolve(elapsed);
-      else reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
-    });
-  });
-}
 
 function quiet(command, args, options = {}) {
   const result = spawnSync(command, args, { encoding: "utf8", ...options });

@@ -9,13 +9,13 @@
 // Usage: node apps/cli/bench/network.mjs [--runs N] [--warmup N] [--requests N]
 // Env:   SBX_BASE_IMAGE (default: the offline base from test-fixtures/offline-base/build.sh)
 // Writes .bench/network.json at the repository root.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { timed } from "./timed-run.mjs";
 
 const { values: flags } = parseArgs({ options: { runs: { type: "string", default: "7" }, warmup: { type: "string", default: "1" }, requests: { type: "string", default: "100" } } });
 const RUNS = Math.max(1, Number(flags.runs));
@@ -33,16 +33,6 @@ function quiet(command, args, options = {}) {
 }
 const docker = (...args) => quiet("docker", args);
 
-function timed(command, args, options = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], ...options });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${args.join(" ")} exited ${code}: ${stderr.trim()}`))));
-  });
-}
 const round = (ms) => Math.round(ms * 10) / 10;
 function median(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
