@@ -2,7 +2,6 @@ import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "@sbx/atomic-file";
 import { SbxError } from "@sbx/errors";
-import { execa } from "execa";
 import { decodeKeychainSecret } from "./claude.js";
 
 export type StoredProvider = "claude" | "codex" | "gemini" | "opencode";
@@ -66,6 +65,9 @@ export function hostCredentialStores(options: HostStoreOptions): HostCredentialS
  */
 async function withFlock<T>(lockPath: string, work: () => Promise<T>): Promise<T> {
   if (process.platform !== "linux") return work();
+  // execa is imported where it runs: loading it costs every `sbx up` ~100 ms, and only the
+  // keeper's writes (and macOS's Keychain) spawn anything.
+  const { execa } = await import("execa");
   const holder = execa("flock", ["-w", "5", lockPath, "sh", "-c", "echo locked; exec cat >/dev/null"], { reject: false, stdin: "pipe", stdout: "pipe", stderr: "ignore" });
   const locked = await new Promise<boolean>((resolve) => {
     holder.stdout?.once("data", () => resolve(true));
@@ -131,6 +133,7 @@ function claudeOnMac(path: string, home: string, security: string): HostCredenti
     },
     async read() {
       if (await hasFile()) return file.read();
+      const { execa } = await import("execa");
       const found = await execa(security, ["find-generic-password", "-s", CLAUDE_KEYCHAIN_SERVICE, "-w"], { reject: false, stdin: "ignore", timeout: 10_000 });
       if (found.exitCode !== 0) return undefined;
       const output = found.stdout.trim();
@@ -141,6 +144,7 @@ function claudeOnMac(path: string, home: string, security: string): HostCredenti
       const account = await keychainAccount(security);
       // -X takes the password as hex: no quoting of the secret at all, and the whole command line
       // travels on stdin, so the process list shows only `security -i`.
+      const { execa } = await import("execa");
       const command = `add-generic-password -U -a "${account}" -s "${CLAUDE_KEYCHAIN_SERVICE}" -X "${Buffer.from(content).toString("hex")}"\n`;
       const result = await execa(security, ["-i"], { input: command, reject: false, timeout: 10_000 });
       // `security -i` may exit 0 after a command in it failed (a locked keychain): read it back.
@@ -156,6 +160,7 @@ function claudeOnMac(path: string, home: string, security: string): HostCredenti
 
 /** The item's account (Claude Code saves it under the user name); printed as `"acct"<blob>="…"`. */
 async function keychainAccount(security: string): Promise<string> {
+  const { execa } = await import("execa");
   const found = await execa(security, ["find-generic-password", "-s", CLAUDE_KEYCHAIN_SERVICE], { reject: false, stdin: "ignore", timeout: 10_000 });
   const match = /"acct"<blob>="([^"\\\n]*)"/.exec(`${found.stdout}\n${found.stderr}`);
   const account = match?.[1] ?? process.env.USER ?? "";
