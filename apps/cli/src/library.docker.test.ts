@@ -21,13 +21,13 @@ const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
 
 describe("sandboxContainerName", () => {
-  it("is the project's container without a name, and the project's plus the name with one", () => {
-    expect(sandboxContainerName({ containerName: "sbx-app-1234abcd" })).toBe("sbx-app-1234abcd");
-    expect(sandboxContainerName({ containerName: "sbx-app-1234abcd" }, "reviewer")).toBe("sbx-app-1234abcd-reviewer");
+  it("is the project's container without a name, and sbx--<name>--<project id> with one", () => {
+    expect(sandboxContainerName({ projectId: "app-1234abcd" })).toBe("sbx-app-1234abcd");
+    expect(sandboxContainerName({ projectId: "app-1234abcd" }, "reviewer")).toBe("sbx--reviewer--app-1234abcd");
   });
 
-  it.each(["", "Reviewer", "-x", "a/b", "a b", "x".repeat(41), "../../etc"])("refuses the name %j with SBX_USAGE", (name) => {
-    expect(() => sandboxContainerName({ containerName: "sbx-app-1234abcd" }, name)).toThrow(expect.objectContaining({ code: "SBX_USAGE" }));
+  it.each(["", "Reviewer", "-x", "x-", "a--b", "a/b", "a b", "x".repeat(41), "../../etc"])("refuses the name %j with SBX_SANDBOX_NAME_INVALID", (name) => {
+    expect(() => sandboxContainerName({ projectId: "app-1234abcd" }, name)).toThrow(expect.objectContaining({ code: "SBX_SANDBOX_NAME_INVALID" }));
   });
 });
 
