@@ -9,10 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryRuntime } from "@sbx/container-runtime";
 import { describe, expect, it } from "vitest";
+import { down } from "./commands/down.js";
+import { EXEC_USAGE, parseExecArgs } from "./commands/exec.js";
+import { gc, planGc } from "./commands/gc.js";
+import { ls } from "./commands/ls.js";
 import { sandboxContainerName } from "./library.js";
 import { ensureContainer } from "./sandbox.js";
+import { egressNames, NETWORK_LABELS } from "./sandbox-network.js";
 import { LABELS, sandboxIdentity, type SandboxIdentity } from "./sandbox-identity.js";
 
+// The built module: the plan finds the sandbox image's assets beside dist/, not src/.
+const { planSandbox } = (await import(new URL("../dist/sandbox.js", import.meta.url).href)) as typeof import("./sandbox.js");
 const root = realpathSync(mkdtempSync(join(tmpdir(), "sbx-named-")));
 const hash8 = (path: string) => createHash("sha256").update(path).digest("hex").slice(0, 8);
 const IMAGE = "sbx-sandbox:test";
@@ -75,5 +82,136 @@ describe("named sandboxes never take another project's name", () => {
     const plan = planFor(victim);
     await expect(ensureContainer(runtime, plan, await runtime.inspectContainer(victim.containerName), quiet)).rejects.toMatchObject({ code: "SBX_SANDBOX_OTHER_PROJECT" });
     expect((await runtime.inspectContainer(victim.containerName))?.labels[LABELS.project]).toBe(a);
+  });
+});
+
+const projectWith = (name: string) => {
+  const dir = join(root, "projects", name);
+  mkdirSync(join(dir, ".git"), { recursive: true });
+  return dir;
+};
+
+describe("a named sandbox's plan", () => {
+  it("is the project's plan under its own container, egress proxy and network, on the same login and conversations volumes", async () => {
+    const project = projectWith("plan");
+    const home = join(root, "home-plan");
+    mkdirSync(home, { recursive: true });
+    const base = { cwd: project, env: { HOME: home, SBX_LOGIN: "ada" }, home, log: quiet, network: "allowlist" };
+    const [own, named] = await Promise.all([planSandbox(base), planSandbox({ ...base, name: "reviewer", agent: "claude" })]);
+    expect(named.spec.name).toBe(`sbx--reviewer--${own.identity.projectId}`);
+    expect(named.spec.labels).toMatchObject({ [LABELS.name]: "reviewer", [LABELS.agent]: "claude", [LABELS.project]: project });
+    expect(own.spec.labels?.[LABELS.name]).toBeUndefined();
+    // One login (one token family) and one conversations store for the project...
+    expect([named.identity.volumeName, named.identity.conversationsVolumeName]).toEqual([own.identity.volumeName, own.identity.conversationsVolumeName]);
+    expect(named.spec.mounts?.filter((mount) => mount.type === "volume")).toEqual(own.spec.mounts?.filter((mount) => mount.type === "volume"));
+    // ...but its own proxy: one sandbox's --allow never widens another's, and `down` of one never
+    // takes the other's network away.
+    expect(named.network.egress?.proxyName).toBe(`${named.spec.name}-egress`);
+    expect(named.network.egress?.networkName).not.toBe(own.network.egress?.networkName);
+    expect(named.spec.network).toBe(named.network.egress?.networkName);
+  });
+
+  it("refuses a bad name before anything is planned (SBX_SANDBOX_NAME_INVALID)", async () => {
+    const project = projectWith("bad-name");
+    await expect(planSandbox({ cwd: project, env: {}, home: root, log: quiet, name: "Not Valid" })).rejects.toMatchObject({ code: "SBX_SANDBOX_NAME_INVALID" });
+  });
+});
+
+describe("sbx exec --name", () => {
+  it("parses -n and --name, and refuses one without a value", () => {
+    expect(parseExecArgs(["-n", "planner", "--", "ls"])).toEqual({ command: ["ls"], help: false, name: "planner" });
+    expect(parseExecArgs(["-T", "--name", "x", "-w", "/tmp", "true"])).toEqual({ command: ["true"], help: false, tty: false, workdir: "/tmp", name: "x" });
+    expect(() => parseExecArgs(["--name"])).toThrow(expect.objectContaining({ code: "SBX_USAGE" }));
+    expect(EXEC_USAGE).toContain("--name NAME");
+  });
+});
+
+/** An engine holding project P's default sandbox (running, allowlist) and two named ones (one stopped). */
+async function engineWithNamed(project: string) {
+  const runtime = new MemoryRuntime({ images: [IMAGE] });
+  const me = sandboxIdentity(project, { SBX_LOGIN: "ada" });
+  const make = async (name: string | undefined, state: "running" | "stopped", extra: Record<string, string> = {}) => {
+    const identity = sandboxIdentity(project, { SBX_LOGIN: "ada" }, name);
+    const labels = { [LABELS.managed]: "true", [LABELS.project]: project, [LABELS.login]: "ada", [LABELS.owner]: me.owner, [NETWORK_LABELS.tier]: "allowlist", ...(name ? { [LABELS.name]: name } : {}), ...extra };
+    const { networkName, proxyName } = egressNames(identity);
+    await runtime.createNetwork({ name: networkName, internal: true, labels: { [LABELS.managed]: "true", [LABELS.login]: "ada", [LABELS.owner]: me.owner, [NETWORK_LABELS.role]: "egress" } });
+    await runtime.createContainer({ name: proxyName, image: IMAGE, user: "65534:65534", cmd: [], labels: { [LABELS.managed]: "true", [NETWORK_LABELS.role]: "egress", [LABELS.login]: "ada", [LABELS.owner]: me.owner }, network: networkName });
+    await runtime.startContainer(proxyName);
+    await runtime.createContainer({ name: identity.containerName, image: IMAGE, user: "1000:1000", cmd: ["idle"], labels, network: networkName, mounts: [{ type: "volume", source: "ada-llm", target: "/home/sandbox/.llm" }] });
+    if (state === "running") await runtime.startContainer(identity.containerName);
+    return identity;
+  };
+  const own = await make(undefined, "running");
+  const planner = await make("planner", "running", { [LABELS.agent]: "codex" });
+  const reviewer = await make("reviewer", "stopped");
+  return { runtime, me, own, planner, reviewer };
+}
+
+describe("ls, gc and down with named sandboxes", () => {
+  it("ls shows each sandbox's short name, project, agent, state, image, network tier and age, and --json the same", async () => {
+    const project = projectWith("listed");
+    const { runtime, me } = await engineWithNamed(project);
+    const text: string[] = [];
+    const out = (into: string[]) => ({ write: (chunk: string) => into.push(chunk) }) as unknown as NodeJS.WritableStream;
+    const now = Date.now() + 2 * 3600_000;
+    await ls(runtime, { identity: me, out: out(text), now });
+    const lines = text.join("").trimEnd().split("\n");
+    expect(lines[0]?.split(/\s+/)).toEqual(["NAME", "PROJECT", "AGENT", "STATE", "IMAGE", "NETWORK", "AGE"]);
+    expect(lines.slice(1).map((line) => line.split(/\s+/))).toEqual([
+      ["(default)", "listed", "-", "running", IMAGE, "allowlist", "2h"],
+      ["planner", "listed", "codex", "running", IMAGE, "allowlist", "2h"],
+      ["reviewer", "listed", "-", "created", IMAGE, "allowlist", "2h"],
+    ]);
+    const json: string[] = [];
+    await ls(runtime, { identity: me, out: out(json), json: true, now });
+    const rows = JSON.parse(json.join("")) as Array<Record<string, unknown>>;
+    expect(rows.map((row) => [row.sandbox, row.agent, row.project, row.network])).toEqual([
+      [null, null, project, "allowlist"],
+      ["planner", "codex", project, "allowlist"],
+      ["reviewer", null, project, "allowlist"],
+    ]);
+    expect(rows[1]?.name).toBe(`sbx--planner--${me.projectId}`);
+    expect(rows.every((row) => typeof row.createdAt === "string" && row.ageSeconds === 7200)).toBe(true);
+  });
+
+  it("gc takes a stopped named sandbox with its own egress proxy and network, and keeps the running ones' proxies", async () => {
+    const project = projectWith("collected");
+    const { runtime, me, own, planner, reviewer } = await engineWithNamed(project);
+    const plan = await planGc(runtime, { identity: me });
+    expect(plan.containers.map((container) => container.name).sort()).toEqual([egressNames(reviewer).proxyName, reviewer.containerName].sort());
+    expect(plan.networks.map((network) => network.name)).toEqual([egressNames(reviewer).networkName]);
+    await gc(runtime, { identity: me, yes: true }, { write: () => true } as unknown as NodeJS.WritableStream);
+    const left = (await runtime.listContainers()).map((container) => container.name).sort();
+    expect(left).toEqual([own.containerName, egressNames(own).proxyName, planner.containerName, egressNames(planner).proxyName].sort());
+    expect((await runtime.listNetworks()).map((network) => network.name).sort()).toEqual([egressNames(own).networkName, egressNames(planner).networkName].sort());
+  });
+
+  it("down --name removes that sandbox and its proxy and network only; the default and the others keep running", async () => {
+    const project = projectWith("downed");
+    process.env.XDG_STATE_HOME = join(root, "state");
+    const { runtime, own, planner, reviewer } = await engineWithNamed(project);
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await down(runtime, { cwd: project, name: "planner" });
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(await runtime.inspectContainer(planner.containerName)).toBeUndefined();
+    expect(await runtime.inspectContainer(egressNames(planner).proxyName)).toBeUndefined();
+    expect(await runtime.inspectNetwork(egressNames(planner).networkName)).toBeUndefined();
+    expect((await runtime.inspectContainer(own.containerName))?.state).toBe("running");
+    expect((await runtime.inspectContainer(egressNames(own).proxyName))?.state).toBe("running");
+    expect(await runtime.inspectContainer(reviewer.containerName)).toBeDefined();
+  });
+
+  it("down refuses a container under this project's name that another project made, and leaves it", async () => {
+    const { a, b } = collidingProjects();
+    process.env.XDG_STATE_HOME = join(root, "state");
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    const victim = sandboxIdentity(b, {});
+    await ensureContainer(runtime, planFor({ ...sandboxIdentity(a, {}), containerName: victim.containerName }), undefined, quiet);
+    await expect(down(runtime, { cwd: b })).rejects.toMatchObject({ code: "SBX_SANDBOX_OTHER_PROJECT" });
+    expect(await runtime.inspectContainer(victim.containerName)).toBeDefined();
   });
 });
