@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { sandboxIdentity } from "./sandbox-identity.js";
 import { docker } from "./test-support/docker-cli.js";
+import { sessionWithTokens } from "./test-support/planted-tokens.js";
 import { runSbx } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
@@ -88,12 +89,21 @@ describe.skipIf(!environment.available)(`named sandboxes against the Docker engi
   it("sandboxes of one project share its conversations volume: what one writes, the others read, and writes at once all land", async () => {
     // Each session is its own file (per session id), so sandboxes writing at once never share a file.
     const store = "/home/sandbox/.llm/claude/projects/-workspace";
+    const words = Object.fromEntries(Array.from({ length: 10 }, (_, index) => [`w${index}`, `word${index}`]));
+    const sessionId = (index: number) => `5e55a0b1-0000-4000-8000-00000000000${index}`;
     const writes = await Promise.all(
-      NAMES.map((name) => runSbx(["exec", "--name", name, "--", "sh", "-c", `mkdir -p ${store} && printf '{"n":"${name}"}\\n' > ${store}/session-${name}.jsonl`], { cwd: project, env, launcher: true })),
+      NAMES.map((name, index) =>
+        runSbx(["exec", "--name", name, "--", "sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", `${store}/${sessionId(index)}.jsonl`], {
+          cwd: project,
+          env,
+          input: sessionWithTokens(words, sessionId(index)),
+          launcher: true,
+        }),
+      ),
     );
     for (const write of writes) expect(write.exitCode, write.stderr).toBe(0);
     const read = await runSbx(["exec", "--", "sh", "-c", `ls ${store}`], { cwd: project, env, launcher: true });
-    expect(read.stdout.split("\n").filter(Boolean).sort()).toEqual(NAMES.map((name) => `session-${name}.jsonl`).sort());
+    expect(read.stdout.split("\n").filter(Boolean).sort()).toEqual(NAMES.map((_, index) => `${sessionId(index)}.jsonl`).sort());
   });
 
   it("`sbx rm --name` removes that sandbox only; `sbx exec --name` then says it is gone", async () => {
@@ -135,5 +145,14 @@ describe.skipIf(!environment.available)(`named sandboxes against the Docker engi
     for (const name of [sandbox, proxy]) expect(docker(["inspect", name], { allowFailure: true }).exitCode).not.toBe(0);
     expect(docker(["network", "inspect", network], { allowFailure: true }).exitCode).not.toBe(0);
     expect(inspect(containerOf()).State.Status).toBe("running");
+  });
+
+  it("`sbx export` reads the project's conversations through a named sandbox when the default one is down", async () => {
+    expect((await runSbx(["down"], { cwd: project, env })).exitCode).toBe(0);
+    const exported = await runSbx(["export", "--json", "--inbox", join(root, "inbox")], { cwd: project, env });
+    expect(exported.exitCode, exported.stderr + exported.stdout).toBe(0);
+    // The five sessions the sandboxes wrote above (the "docs" one's sandbox is gone, its session is not).
+    const report = JSON.parse(exported.stdout);
+    expect([report.written, report.sandbox.container.startsWith("sbx--")]).toEqual([NAMES.length, true]);
   });
 });
