@@ -16,6 +16,7 @@ import { ls } from "./commands/ls.js";
 import { sandboxContainerName } from "./library.js";
 import { ensureContainer } from "./sandbox.js";
 import { egressNames, NETWORK_LABELS } from "./sandbox-network.js";
+import { runSbx } from "./test-support/run-sbx.js";
 import { LABELS, sandboxIdentity, type SandboxIdentity } from "./sandbox-identity.js";
 
 // The built module: the plan finds the sandbox image's assets beside dist/, not src/.
@@ -213,5 +214,25 @@ describe("ls, gc and down with named sandboxes", () => {
     await ensureContainer(runtime, planFor({ ...sandboxIdentity(a, {}), containerName: victim.containerName }), undefined, quiet);
     await expect(down(runtime, { cwd: b })).rejects.toMatchObject({ code: "SBX_SANDBOX_OTHER_PROJECT" });
     expect(await runtime.inspectContainer(victim.containerName)).toBeDefined();
+  });
+});
+
+describe("sbx create's mistakes, before anything is created", () => {
+  const env = { PATH: process.env.PATH, HOME: join(root, "home-cli"), DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+  const project = projectWith("cli");
+  it.each([
+    [["create"], "SBX_USAGE", "required option '-n, --name <name>' not specified"],
+    [["create", "--name", "Bad Name"], "SBX_SANDBOX_NAME_INVALID", 'The sandbox name "Bad Name" is not valid.'],
+    [["create", "--name", "x", join(root, "nowhere")], "SBX_WORKSPACE_NOT_FOUND", "is not a directory."],
+    [["create", "--name", "x", "--agent", "copilot"], "SBX_AGENT_UNKNOWN", '"copilot" is not an agent sbx knows.'],
+    [["up", "--name", "a--b"], "SBX_SANDBOX_NAME_INVALID", "is not valid"],
+    [["down", "--name", "-x"], "SBX_SANDBOX_NAME_INVALID", "is not valid"],
+    [["status", "--name", "x".repeat(41)], "SBX_SANDBOX_NAME_INVALID", "is not valid"],
+  ])("%j fails with %s, one sentence and no stack", async (args, code, message) => {
+    const result = await runSbx(args, { cwd: project, env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`code: ${code}`);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
