@@ -62,8 +62,8 @@ describe.skipIf(!environment.available)(`the library against the Docker engine${
   });
 
   it("creates two named sandboxes of one project side by side, on one login volume", () => {
-    expect(implementer.name).toMatch(/^sbx-project-[0-9a-f]{8}-implementer$/);
-    expect(reviewer.name).toBe(implementer.name.replace(/-implementer$/, "-reviewer"));
+    expect(implementer.name).toMatch(/^sbx--implementer--project-[0-9a-f]{8}$/);
+    expect(reviewer.name).toBe(implementer.name.replace(/^sbx--implementer--/, "sbx--reviewer--"));
     expect(implementer.volume).toBe(`${login}-llm`);
     expect(reviewer.volume).toBe(implementer.volume);
     expect(implementer.action).toBe("created");
