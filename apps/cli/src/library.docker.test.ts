@@ -54,7 +54,8 @@ describe.skipIf(!environment.available)(`the library against the Docker engine${
     const runtime = new DockerRuntime();
     try {
       for (const sandbox of [implementer, reviewer]) if (sandbox) await runtime.removeContainer(sandbox.name);
-      await runtime.removeVolume(`${login}-llm`);
+      // The login volume and the project's conversations volume.
+      for (const volume of await runtime.listVolumes({ labels: { "dev.sbx.login": login } })) await runtime.removeVolume(volume.name);
     } finally {
       runtime.close();
       rmSync(root, { recursive: true, force: true });
