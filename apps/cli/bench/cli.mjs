@@ -4,6 +4,8 @@
 //   1. `sbx exec -- true` on a warm sandbox        vs `docker exec <ctr> true`
 //   2. `sbx up --detach` (container absent, image cached) vs `docker run -d <image> …` + `docker exec <ctr> true`
 //   3. `sbx --help` from a fresh process           vs `node -e 0`
+//   4. a named sandbox (issue 14): `sbx create --name x` + `sbx exec --name x -- true` (image cached)
+//      vs `docker run -d` + `docker exec`, and `sbx exec --name x -- true` vs `docker exec`
 // plus where one `sbx up --detach` spends its time (see trace-steps.mjs).
 //
 // Usage: node apps/cli/bench/cli.mjs [--runs N] [--warmup N] [--profile-runs N] [--bin PATH]
@@ -35,7 +37,7 @@ const REPO_ROOT = dirname(dirname(CLI_DIR));
 // The command a user runs: bin/sbx (the launcher that hands `exec` to docker), or a bin/sbx.js.
 const SBX_BIN = flags.bin ? resolve(flags.bin) : join(CLI_DIR, "bin", "sbx");
 const sbxCommand = (args) => (SBX_BIN.endsWith(".js") ? [process.execPath, [SBX_BIN, ...args]] : [SBX_BIN, args]);
-const TARGETS = { exec: { target: 1.5, goal: 1.2 }, up: { target: 1.5 }, help: {} };
+const TARGETS = { exec: { target: 1.5, goal: 1.2 }, up: { target: 1.5 }, help: {}, namedExec: { target: 1.2 }, namedCreate: {} };
 
 const note = (line) => process.stderr.write(`bench: ${line}\n`);
 
@@ -90,6 +92,7 @@ const project = mkdtempSync(join(tmpdir(), "sbx-bench-"));
 const home = mkdtempSync(join(tmpdir(), "sbx-bench-home-"));
 const login = `sbx-bench-${process.pid}`;
 const rawName = `sbx-bench-raw-${process.pid}`;
+const NAMED = "bench";
 quiet("git", ["init", "-q", project]);
 // A fake Claude login, so piping logins is part of every `up` (two pipe execs + one install).
 mkdirSync(join(home, ".claude"), { recursive: true });
@@ -104,11 +107,15 @@ const sbx = (...args) => timed(...sbxCommand(args), inProject);
 // The same exec with the docker CLI hidden from the launcher: the all-Node path.
 const sbxNodeOnly = (...args) => timed(...sbxCommand(args), { ...inProject, env: { ...env, SBX_NO_DOCKER_CLI: "1" } });
 let container;
+let namedContainer;
 
 function cleanUp() {
   spawnSync("docker", ["rm", "-f", rawName], { stdio: "ignore" });
   if (container) spawnSync("docker", ["rm", "-f", container], { stdio: "ignore" });
-  spawnSync("docker", ["volume", "rm", "-f", `${login}-llm`], { stdio: "ignore" });
+  if (namedContainer) spawnSync("docker", ["rm", "-f", namedContainer], { stdio: "ignore" });
+  // The login volume and the project's conversations volume.
+  const volumes = spawnSync("docker", ["volume", "ls", "-q", "--filter", `label=dev.sbx.login=${login}`], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean) ?? [];
+  spawnSync("docker", ["volume", "rm", "-f", `${login}-llm`, ...volumes], { stdio: "ignore" });
   rmSync(project, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
 }
@@ -156,6 +163,22 @@ try {
   note(`3/3 --help: ${WARMUP} warm-up + ${RUNS} runs per side`);
   results.help = await interleave({ run: () => sbx("--help") }, { run: () => timed(process.execPath, ["-e", "0"]) });
 
+  note(`named: create-to-first-exec and exec --name: ${WARMUP} warm-up + ${RUNS} runs per side`);
+  // Beside the project's default sandbox, as in a loop; each sbx run starts with the named one gone.
+  quiet(...sbxCommand(["up", "--detach"]), inProject);
+  results.namedCreate = await interleave(
+    {
+      before: () => quiet(...sbxCommand(["rm", "--name", NAMED]), inProject),
+      run: async () => (await sbx("create", "--name", NAMED)) + (await sbx("exec", "--name", NAMED, "--", "true")),
+    },
+    {
+      run: async () => (await timed("docker", dockerRun)) + (await timed("docker", ["exec", rawName, "true"])),
+      after: () => quiet("docker", ["rm", "-f", rawName]),
+    },
+  );
+  namedContainer = quiet("docker", ["ps", "--format", "{{.Names}}", "--filter", `label=dev.sbx.project=${project}`, "--filter", `label=dev.sbx.name=${NAMED}`]);
+  results.namedExec = await interleave({ run: () => sbx("exec", "--name", NAMED, "--", "true") }, { run: () => timed("docker", ["exec", namedContainer, "true"]) });
+
   if (PROFILE_RUNS > 0) {
     note(`where \`up\` spends its time: ${PROFILE_RUNS} profiled runs`);
     results.upProfile = profileUp(PROFILE_RUNS);
@@ -198,16 +221,18 @@ const rows = [
   ["exec (all-Node path)", "docker exec true", results.execNode, {}],
   ["up --detach", "docker run -d + exec", results.up, TARGETS.up],
   ["--help", "node -e 0", results.help, TARGETS.help],
+  ["create+exec --name", "docker run -d + exec", results.namedCreate, TARGETS.namedCreate],
+  ["exec --name -- true", "docker exec true", results.namedExec, TARGETS.namedExec],
 ];
 const lines = [
-  `${pad("sbx", 14)}${lpad("med", 8)}${lpad("p90", 8)}  ${pad("baseline", 21)}${lpad("med", 8)}${lpad("p90", 8)}${lpad("ratio", 7)}  target`,
+  `${pad("sbx", 20)}${lpad("med", 8)}${lpad("p90", 8)}  ${pad("baseline", 21)}${lpad("med", 8)}${lpad("p90", 8)}${lpad("ratio", 7)}  target`,
 ];
 for (const [name, baselineName, result, target] of rows) {
   let verdict = "";
   if (target.target) verdict = `≤ ${target.target}${result.ratio > target.target ? " MISSED" : " ok"}`;
   if (target.goal) verdict += ` (goal ≤ ${target.goal}${result.ratio > target.goal ? " missed" : " met"})`;
   lines.push(
-    `${pad(name, 14)}${lpad(result.sbx.median, 8)}${lpad(result.sbx.p90, 8)}  ${pad(baselineName, 21)}${lpad(result.baseline.median, 8)}${lpad(result.baseline.p90, 8)}${lpad(result.ratio.toFixed(2), 7)}  ${verdict}`,
+    `${pad(name, 20)}${lpad(result.sbx.median, 8)}${lpad(result.sbx.p90, 8)}  ${pad(baselineName, 21)}${lpad(result.baseline.median, 8)}${lpad(result.baseline.p90, 8)}${lpad(result.ratio.toFixed(2), 7)}  ${verdict}`,
   );
 }
 process.stdout.write(`\nsbx CLI bench — ms, ${RUNS} interleaved runs per side after ${WARMUP} warm-ups (${results.meta.node}, Docker ${results.meta.docker})\n`);
@@ -219,7 +244,7 @@ if (results.upProfile) {
 
 const jsonPath = join(REPO_ROOT, ".bench", "cli.json");
 mkdirSync(dirname(jsonPath), { recursive: true });
-const { exec, execNode, up, help } = results;
+const { exec, execNode, up, help, namedCreate, namedExec } = results;
 const strip = ({ samples, ...rest }) => ({ ...rest, samples: { sbx: samples.a.map(round), baseline: samples.b.map(round) } });
-writeFileSync(jsonPath, `${JSON.stringify({ ...results.meta, targets: TARGETS, exec: strip(exec), execNode: strip(execNode), up: strip(up), help: strip(help), upProfile: results.upProfile ?? null }, null, 2)}\n`);
+writeFileSync(jsonPath, `${JSON.stringify({ ...results.meta, targets: TARGETS, exec: strip(exec), execNode: strip(execNode), up: strip(up), help: strip(help), namedCreate: strip(namedCreate), namedExec: strip(namedExec), upProfile: results.upProfile ?? null }, null, 2)}\n`);
 process.stdout.write(`\nwrote ${jsonPath}\n`);

@@ -8,8 +8,8 @@ import { runSbx, SBX_LAUNCHER } from "./test-support/run-sbx.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "sbx-launcher-")));
 
-function launcherName(cwd: string): string {
-  const result = spawnSync(SBX_LAUNCHER, ["exec", "--", "true"], { cwd, env: { ...process.env, SBX_PRINT_CONTAINER: "1" }, encoding: "utf8" });
+function launcherName(cwd: string, options: string[] = []): string {
+  const result = spawnSync(SBX_LAUNCHER, ["exec", ...options, "--", "true"], { cwd, env: { ...process.env, SBX_PRINT_CONTAINER: "1" }, encoding: "utf8" });
   return result.stdout.trim();
 }
 
@@ -34,6 +34,34 @@ describe("bin/sbx, the launcher", () => {
       for (const cwd of [project, join(project, "deep", "er")]) expect(launcherName(cwd)).toBe(sandboxIdentity(cwd).containerName);
     });
   }
+
+  // Names at each edge of checkSandboxName: one character, forty, each allowed punctuation, a digit first.
+  const names = ["a", "x".repeat(40), "test-writer", "v1.2_rc", "9lives", "a-b-c"];
+  for (const name of names) {
+    it(`names the named sandbox "${name}" exactly as the CLI does, with -n and --name`, () => {
+      const project = join(root, "My Project (v2)");
+      mkdirSync(join(project, "deep"), { recursive: true });
+      writeFileSync(join(project, ".git"), "gitdir: elsewhere\n");
+      const expected = sandboxIdentity(project, process.env, name).containerName;
+      expect(expected).not.toBe(sandboxIdentity(project).containerName);
+      for (const options of [["-n", name], ["--name", name], ["-T", "--name", name, "-w", "/tmp"]]) {
+        expect(launcherName(join(project, "deep"), options), options.join(" ")).toBe(expected);
+      }
+    });
+  }
+
+  it("hands every name checkSandboxName refuses to Node, which says what is wrong with it", async () => {
+    const project = join(root, "named");
+    mkdirSync(join(project, ".git"), { recursive: true });
+    for (const name of ["", "Planner", "-x", "x-", "a--b", "a/b", "a b", "x".repeat(41), "../../etc", "é"]) {
+      const result = await runSbx(["exec", "--name", name, "--", "true"], { cwd: project, env: { ...process.env, SBX_PRINT_CONTAINER: "1" }, launcher: true });
+      expect(result.stdout, JSON.stringify(name)).toBe("");
+      expect(result.stderr, JSON.stringify(name)).toContain("code: SBX_SANDBOX_NAME_INVALID");
+      expect(result.exitCode).toBe(2);
+    }
+    const missing = await runSbx(["exec", "-n"], { cwd: project, env: process.env, launcher: true });
+    expect(missing.stderr).toContain("-n needs a sandbox name.");
+  });
 
   it("uses the working directory when no git root is above it", () => {
     const bare = join(root, "no-git-here");

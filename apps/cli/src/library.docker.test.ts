@@ -21,13 +21,13 @@ const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
 
 describe("sandboxContainerName", () => {
-  it("is the project's container without a name, and the project's plus the name with one", () => {
-    expect(sandboxContainerName({ containerName: "sbx-app-1234abcd" })).toBe("sbx-app-1234abcd");
-    expect(sandboxContainerName({ containerName: "sbx-app-1234abcd" }, "reviewer")).toBe("sbx-app-1234abcd-reviewer");
+  it("is the project's container without a name, and sbx--<name>--<project id> with one", () => {
+    expect(sandboxContainerName({ projectId: "app-1234abcd" })).toBe("sbx-app-1234abcd");
+    expect(sandboxContainerName({ projectId: "app-1234abcd" }, "reviewer")).toBe("sbx--reviewer--app-1234abcd");
   });
 
-  it.each(["", "Reviewer", "-x", "a/b", "a b", "x".repeat(41), "../../etc"])("refuses the name %j with SBX_USAGE", (name) => {
-    expect(() => sandboxContainerName({ containerName: "sbx-app-1234abcd" }, name)).toThrow(expect.objectContaining({ code: "SBX_USAGE" }));
+  it.each(["", "Reviewer", "-x", "x-", "a--b", "a/b", "a b", "x".repeat(41), "../../etc"])("refuses the name %j with SBX_SANDBOX_NAME_INVALID", (name) => {
+    expect(() => sandboxContainerName({ projectId: "app-1234abcd" }, name)).toThrow(expect.objectContaining({ code: "SBX_SANDBOX_NAME_INVALID" }));
   });
 });
 
@@ -54,7 +54,8 @@ describe.skipIf(!environment.available)(`the library against the Docker engine${
     const runtime = new DockerRuntime();
     try {
       for (const sandbox of [implementer, reviewer]) if (sandbox) await runtime.removeContainer(sandbox.name);
-      await runtime.removeVolume(`${login}-llm`);
+      // The login volume and the project's conversations volume.
+      for (const volume of await runtime.listVolumes({ labels: { "dev.sbx.login": login } })) await runtime.removeVolume(volume.name);
     } finally {
       runtime.close();
       rmSync(root, { recursive: true, force: true });
@@ -62,8 +63,8 @@ describe.skipIf(!environment.available)(`the library against the Docker engine${
   });
 
   it("creates two named sandboxes of one project side by side, on one login volume", () => {
-    expect(implementer.name).toMatch(/^sbx-project-[0-9a-f]{8}-implementer$/);
-    expect(reviewer.name).toBe(implementer.name.replace(/-implementer$/, "-reviewer"));
+    expect(implementer.name).toMatch(/^sbx--implementer--project-[0-9a-f]{8}$/);
+    expect(reviewer.name).toBe(implementer.name.replace(/^sbx--implementer--/, "sbx--reviewer--"));
     expect(implementer.volume).toBe(`${login}-llm`);
     expect(reviewer.volume).toBe(implementer.volume);
     expect(implementer.action).toBe("created");

@@ -12,7 +12,7 @@ import { CliError } from "./cli-error.js";
 import { ensureSandbox, planSandbox } from "./sandbox.js";
 import { hostWorkspaceReader } from "./workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust } from "./workspace-trust.js";
-import { ENTRYPOINT, WORKSPACE, type SandboxIdentity } from "./sandbox-identity.js";
+import { ENTRYPOINT, WORKSPACE } from "./sandbox-identity.js";
 
 export interface CreateSandboxOptions {
   /** The project directory (or any directory inside it): mounted at /workspace. */
@@ -79,22 +79,8 @@ export interface ExecInSandboxResult {
   durationMs: number;
 }
 
-const SANDBOX_NAME = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
-
-/**
- * The container name of a sandbox: the project's own, or the project's with a validated name
- * appended. The one place a `name` becomes a container name.
- */
-export function sandboxContainerName(identity: Pick<SandboxIdentity, "containerName">, name?: string): string {
-  if (name === undefined) return identity.containerName;
-  if (!SANDBOX_NAME.test(name)) {
-    throw new CliError("SBX_USAGE", `The sandbox name "${name.slice(0, 60)}" is not valid.`, {
-      hint: "Use 1–40 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.",
-      exitCode: 2,
-    });
-  }
-  return `${identity.containerName}-${name}`;
-}
+/** The container name of a sandbox (the project's default one without a name); validates the name. */
+export { sandboxContainerName } from "./sandbox-identity.js";
 
 /** Starts the sandbox (building the image if needed) and pipes the host's logins into it. */
 export async function createSandbox(options: CreateSandboxOptions): Promise<Sandbox> {
@@ -106,13 +92,13 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
     log: options.log ?? (() => {}),
     ...(options.baseImage ? { baseImage: options.baseImage } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.name !== undefined ? { name: options.name } : {}),
   };
   const plan = await planSandbox(sandboxOptions);
   // The same folder-trust decision as `sbx up` (hole 1): a workspace whose agent configuration can
   // redirect traffic or run code is not pre-trusted; a loop cannot trust it on purpose from here.
   const projectDir = await realpath(plan.identity.projectDir);
   applyWorkspaceTrust(plan, await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: sandboxOptions.home, env }));
-  plan.spec.name = sandboxContainerName(plan.identity, options.name);
   const runtime = options.runtime ?? new DockerRuntime({ env });
   const state = await ensureSandbox(runtime, plan, sandboxOptions);
   return { name: plan.spec.name, projectDir: plan.identity.projectDir, image: plan.image.tag, volume: plan.identity.volumeName, action: state.container_action, runtime };

@@ -25,18 +25,29 @@ export async function runProgram(argv: string[]): Promise<number> {
 
   sandboxOptions(program.command("up").description("start or reuse this project's sandbox, pipe your logins in, and open a shell"))
     .option("-d, --detach", "start the sandbox and return without attaching")
+    .option("-n, --name <name>", "one of the project's named sandboxes (sbx create --name); default: the project's own")
     .action(async (options) => {
       const { up } = await loadUp();
       exitCode = await up({ ...options, attach: options.detach ? undefined : ["bash", "-l"] });
     });
 
   sandboxOptions(program.command("run").description("run an agent in this project's sandbox (e.g. `sbx run claude`)"))
+    .option("-n, --name <name>", "one of the project's named sandboxes (sbx create --name); default: the project's own")
     .argument("<agent>", "claude, codex, gemini, opencode, or any command in the sandbox")
     .argument("[args...]", "arguments for the agent (after --)")
     .passThroughOptions()
     .action(async (agent: string, args: string[], options) => {
       const [{ up }, { agentCommandLine }] = await Promise.all([loadUp(), import("./agents.js")]);
       exitCode = await up({ ...options, attach: agentCommandLine(agent, args), agent });
+    });
+
+  sandboxOptions(program.command("create").description("start one of this project's named sandboxes, detached (for agent loops: then sbx exec --name, sbx rm --name)"))
+    .requiredOption("-n, --name <name>", "the sandbox's name within the project (1-40 of a-z 0-9 . _ -); `sbx up` makes the project's default one")
+    .option("--agent <agent>", "the agent it is for (claude, codex, gemini or opencode): its login must be on the host; `sbx ls` shows it")
+    .argument("[workspace]", "a directory of the project (default: the current directory)")
+    .action(async (workspace: string | undefined, options) => {
+      const { create } = await loadUp();
+      exitCode = await create({ ...options, ...(workspace !== undefined ? { workspace } : {}) });
     });
 
   program
@@ -53,9 +64,10 @@ export async function runProgram(argv: string[]): Promise<number> {
   program
     .command("shell")
     .description("open a shell in this project's running sandbox")
-    .action(async () => {
+    .option("-n, --name <name>", "one of the project's named sandboxes (sbx create --name); default: the project's own")
+    .action(async (options: { name?: string }) => {
       const { shell } = await import("./commands/shell.js");
-      exitCode = await shell();
+      exitCode = await shell(options);
     });
 
   /** Runs a command with a Docker runtime it is handed (the fake in unit tests), closed after. */
@@ -71,10 +83,12 @@ export async function runProgram(argv: string[]): Promise<number> {
 
   program
     .command("down")
+    .alias("rm")
     .description("stop and remove this project's sandbox (the state volume is kept)")
-    .action(async () => {
+    .option("-n, --name <name>", "one of the project's named sandboxes (sbx create --name); default: the project's own")
+    .action(async (options: { name?: string }) => {
       const { down } = await import("./commands/down.js");
-      exitCode = await withRuntime((runtime) => down(runtime));
+      exitCode = await withRuntime((runtime) => down(runtime, options));
     });
 
   program
@@ -103,7 +117,8 @@ export async function runProgram(argv: string[]): Promise<number> {
     .command("status")
     .description("show this project's sandbox")
     .option("--json", "machine-readable output")
-    .action(async (options: { json?: boolean }) => {
+    .option("-n, --name <name>", "one of the project's named sandboxes (sbx create --name); default: the project's own")
+    .action(async (options: { json?: boolean; name?: string }) => {
       const { status } = await import("./commands/status.js");
       exitCode = await withRuntime((runtime) => status(runtime, options));
     });

@@ -51,6 +51,10 @@ export interface SandboxOptions {
   egressProxyTestArgs?: string[];
   /** The ids sbx runs as on the host. @default the process's (os.userInfo) */
   hostIds?: { uid: number; gid: number };
+  /** One of the project's named sandboxes (`--name`). @default the project's default sandbox */
+  name?: string;
+  /** The agent the sandbox is created for (`sbx create --agent`), kept as a label. */
+  agent?: string;
 }
 
 export interface SandboxPlan {
@@ -71,7 +75,7 @@ export interface SandboxPlan {
 /** Everything `sbx up` would create, computed without touching Docker (so `--dry-run` is honest). */
 export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan> {
   const home = options.home ?? homedir();
-  const identity = sandboxIdentity(options.cwd, options.env);
+  const identity = sandboxIdentity(options.cwd, options.env, options.name);
   const workspace = workspaceUser(options.hostIds ?? userInfo(), statSync(identity.projectDir), identity.projectDir);
   const image = planImage({ env: options.env, uid: workspace.uid, gid: workspace.gid, ...(options.baseImage ? { baseImage: options.baseImage } : {}) });
   const probed = await probeProviders(realHostContext({ home, env: options.env }));
@@ -104,6 +108,8 @@ export async function planSandbox(options: SandboxOptions): Promise<SandboxPlan>
       [LABELS.owner]: identity.owner,
       [LABELS.imageInputs]: image.inputsHash,
       [LABELS.bounds]: boundsLabel(crossing.resources),
+      ...(identity.name !== undefined ? { [LABELS.name]: identity.name } : {}),
+      ...(options.agent ? { [LABELS.agent]: options.agent } : {}),
     },
     mounts: [
       { type: "bind", source: identity.projectDir, target: WORKSPACE },

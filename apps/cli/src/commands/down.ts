@@ -3,11 +3,18 @@ import { homedir } from "node:os";
 import type { ContainerRuntime } from "@sbx/container-runtime";
 import { CliError } from "../cli-error.js";
 import { watchHostExecuted } from "../host-exec-files.js";
-import { LABELS, sandboxIdentity } from "../sandbox-identity.js";
+import { LABELS, otherProject, sandboxIdentity } from "../sandbox-identity.js";
 import { removeEgress } from "../sandbox-network.js";
 
-export async function down(runtime: ContainerRuntime): Promise<number> {
-  const identity = sandboxIdentity(process.cwd());
+export interface DownOptions {
+  /** One of the project's named sandboxes (`--name`). @default the project's default sandbox */
+  name?: string;
+  /** @default process.cwd() */
+  cwd?: string;
+}
+
+export async function down(runtime: ContainerRuntime, options: DownOptions = {}): Promise<number> {
+  const identity = sandboxIdentity(options.cwd ?? process.cwd(), process.env, options.name);
   // Hole 16: the session ends here; report what the sandbox changed that the host will run.
   const hostExecuted = watchHostExecuted({ projectDir: await realpath(identity.projectDir), home: homedir(), env: process.env, projectId: identity.projectId, log: (line) => process.stderr.write(`${line}\n`) });
   const existing = await runtime.inspectContainer(identity.containerName);
@@ -24,6 +31,9 @@ export async function down(runtime: ContainerRuntime): Promise<number> {
       exitCode: 3,
     });
   }
+  // Another project's under this name (an older sbx's, a hand-made one) is not this project's to remove.
+  const other = otherProject(existing.name, existing.labels, identity);
+  if (other) throw other;
   await runtime.removeContainer(identity.containerName);
   // After the sandbox: its internal network is in use until then.
   await removeEgress(runtime, identity);

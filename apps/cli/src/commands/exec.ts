@@ -1,9 +1,10 @@
 import { CliError } from "../cli-error.js";
 
-/** `sbx exec [--tty|--no-tty] [--workdir DIR] -- <cmd> [args…]`, parsed by hand to stay off commander. */
-export function parseExecArgs(args: string[]): { command: string[]; tty?: boolean; workdir?: string; help: boolean } {
+/** `sbx exec [--tty|--no-tty] [--workdir DIR] [--name NAME] -- <cmd> [args…]`, parsed by hand to stay off commander. */
+export function parseExecArgs(args: string[]): { command: string[]; tty?: boolean; workdir?: string; name?: string; help: boolean } {
   let tty: boolean | undefined;
   let workdir: string | undefined;
+  let name: string | undefined;
   let index = 0;
   for (; index < args.length; index += 1) {
     const arg = args[index] as string;
@@ -15,12 +16,15 @@ export function parseExecArgs(args: string[]): { command: string[]; tty?: boolea
     if (arg === "-t" || arg === "--tty") tty = true;
     else if (arg === "-T" || arg === "--no-tty") tty = false;
     else if (arg === "-w" || arg === "--workdir") workdir = args[++index];
-    else if (arg.startsWith("-")) {
-      throw new CliError("SBX_USAGE", `Unknown option for exec: ${arg}.`, { hint: "Usage: sbx exec [--tty|--no-tty] [--workdir DIR] -- <command> [args…]", exitCode: 2 });
+    else if (arg === "-n" || arg === "--name") {
+      name = args[++index];
+      if (name === undefined) throw new CliError("SBX_USAGE", `${arg} needs a sandbox name.`, { hint: "Usage: sbx exec --name <name> -- <command> [args…]", exitCode: 2 });
+    } else if (arg.startsWith("-")) {
+      throw new CliError("SBX_USAGE", `Unknown option for exec: ${arg}.`, { hint: "Usage: sbx exec [--tty|--no-tty] [--workdir DIR] [--name NAME] -- <command> [args…]", exitCode: 2 });
     } else break;
   }
   const command = args.slice(index);
-  return { command, help: false, ...(tty !== undefined ? { tty } : {}), ...(workdir ? { workdir } : {}) };
+  return { command, help: false, ...(tty !== undefined ? { tty } : {}), ...(workdir ? { workdir } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
 export const EXEC_USAGE = `Usage: sbx exec [options] -- <command> [args…]
@@ -31,6 +35,7 @@ Options:
   -t, --tty          allocate a terminal (default: when stdin and stdout are terminals)
   -T, --no-tty       never allocate a terminal
   -w, --workdir DIR  working directory inside the sandbox (default: /workspace)
+  -n, --name NAME    one of the project's named sandboxes (sbx create --name); default: the project's own
 `;
 
 export async function execFast(args: string[]): Promise<number> {
@@ -49,7 +54,10 @@ export async function execFast(args: string[]): Promise<number> {
     import("../attach.js"),
     import("../sandbox-identity.js"),
   ]);
-  const identity = sandboxIdentity(process.cwd());
+  // The name is checked before anything is asked of the engine. No label check here (nor in
+  // bin/sbx): the name is built so that only this project's sandbox of that name can carry it
+  // (sandboxContainerName), and `sbx up`/`create` refuse a container under it that is not.
+  const identity = sandboxIdentity(process.cwd(), process.env, parsed.name);
   const runtime = new DockerRuntime();
   try {
     return await attach(runtime, identity.containerName, {

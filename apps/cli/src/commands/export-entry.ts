@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { DockerRuntime } from "@sbx/container-runtime";
 import type { AgentName, NoteProject } from "@sbx/transcript-export";
 import { CliError } from "../cli-error.js";
-import { sandboxIdentity } from "../sandbox-identity.js";
+import { LABELS, ownedBy, sandboxIdentity, sandboxMismatch } from "../sandbox-identity.js";
 import { SESSION_AGENTS } from "../session-stores.js";
 import { exportCommand } from "./export.js";
 import { exportRedactor } from "./export-redactor.js";
@@ -22,10 +22,18 @@ export async function exportFromCli(options: { source?: string; inbox?: string; 
   if (!options.source) {
     try {
       runtime = new DockerRuntime();
-      const container = await runtime.inspectContainer(identity.containerName);
-      if (container?.state === "running") {
+      const found = await runtime.inspectContainer(identity.containerName);
+      let container = found?.state === "running" ? found.name : undefined;
+      if (!container) {
+        // A named sandbox of the project mounts the same conversations volume: read them through it.
+        const named = await runtime.listContainers({ labels: { [LABELS.managed]: "true", [LABELS.login]: identity.login, [LABELS.project]: identity.projectDir } });
+        container = named.find(
+          (info) => info.state === "running" && info.labels[LABELS.name] !== undefined && ownedBy(info.labels, identity) && !sandboxMismatch(info.name, info.labels, { ...identity, name: info.labels[LABELS.name] as string }),
+        )?.name;
+      }
+      if (container) {
         const project = { name: basename(identity.projectDir), path: identity.projectDir };
-        sandbox = { runtime, container: identity.containerName, volumeName: identity.volumeName, projectId: identity.projectId, project };
+        sandbox = { runtime, container, volumeName: identity.volumeName, projectId: identity.projectId, project };
       }
     } catch {
       // No engine (or a bad DOCKER_HOST): there is no sandbox to read, only the host's sessions.

@@ -6,8 +6,8 @@ import { egressNames, NETWORK_LABELS } from "../sandbox-network.js";
 /** Where the runtime talks to, as a person reads it (`unix:///var/run/docker.sock`, `memory://`). */
 export const runtimeEndpoint = (runtime: ContainerRuntime): string => (runtime as { endpoint?: { display: string } }).endpoint?.display ?? `${runtime.driver}://`;
 
-export async function status(runtime: ContainerRuntime, options: { json?: boolean }): Promise<number> {
-  const identity = sandboxIdentity(process.cwd());
+export async function status(runtime: ContainerRuntime, options: { json?: boolean; name?: string; cwd?: string }): Promise<number> {
+  const identity = sandboxIdentity(options.cwd ?? process.cwd(), process.env, options.name);
   const [container, volume, proxy] = await Promise.all([
     runtime.inspectContainer(identity.containerName),
     runtime.inspectVolume(identity.volumeName),
@@ -15,6 +15,7 @@ export async function status(runtime: ContainerRuntime, options: { json?: boolea
   ]);
   const report = {
     project: identity.projectDir,
+    name: identity.name ?? null,
     container: container
       ? { name: container.name, id: container.id.slice(0, 12), state: container.state, image: container.image, user: container.user, createdAt: container.createdAt }
       : { name: identity.containerName, state: "absent" },

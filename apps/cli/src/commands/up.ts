@@ -2,7 +2,10 @@ import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename } from "node:path";
 import { DockerRuntime } from "@sbx/container-runtime";
-import { requireAgentLogin } from "../agents.js";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { findAgent, requireAgentLogin } from "../agents.js";
+import { CliError } from "../cli-error.js";
 import { attach } from "../attach.js";
 import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
@@ -33,15 +36,56 @@ export interface UpOptions {
   attach?: string[] | undefined;
   /** The agent `sbx run` names: it must have a login to reach it. */
   agent?: string;
+  /** Keep `agent` on the sandbox as the agent it was made for (`sbx create --agent`; shown by `sbx ls`). @default false */
+  recordAgent?: boolean;
+  /** One of the project's named sandboxes (`--name`). @default the project's default sandbox */
+  name?: string;
+  /** A directory of the project (`sbx create <workspace>`). @default process.cwd() */
+  cwd?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+export interface CreateOptions extends Omit<UpOptions, "attach" | "agent" | "recordAgent" | "cwd" | "name"> {
+  /** Required: the project's default sandbox is `sbx up`'s. */
+  name: string;
+  /** The agent the sandbox is for: its login must be on the host, and `sbx ls` shows it. */
+  agent?: string;
+  /** A directory of the project. @default process.cwd() */
+  workspace?: string;
+}
+
+/**
+ * `sbx create --name <name> [--agent <agent>] [<workspace>]`: one of the project's named
+ * sandboxes, started detached — `sbx up --detach --name` on the same plan and start, with the
+ * agent checked (a known one, with a login, as `sbx run` does) and kept as a label.
+ */
+export async function create(options: CreateOptions): Promise<number> {
+  const { workspace, agent, ...rest } = options;
+  const cwd = resolve(workspace ?? process.cwd());
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(cwd).isDirectory();
+  } catch {
+    // Reported below, as for a file.
+  }
+  if (!isDirectory) {
+    throw new CliError("SBX_WORKSPACE_NOT_FOUND", `The workspace ${cwd} is not a directory.`, { hint: "Name a directory of the project, or run `sbx create` inside it.", exitCode: 2 });
+  }
+  const known = agent === undefined ? undefined : findAgent(agent);
+  if (agent !== undefined && !known) {
+    throw new CliError("SBX_AGENT_UNKNOWN", `${JSON.stringify(agent.slice(0, 40))} is not an agent sbx knows.`, { hint: "Use claude, codex, gemini or opencode (or leave out --agent).", exitCode: 2 });
+  }
+  return up({ ...rest, cwd, attach: undefined, ...(known ? { agent: known.name, recordAgent: true } : {}) });
+}
+
 export async function up(options: UpOptions): Promise<number> {
   const sandboxOptions = {
-    cwd: process.cwd(),
+    cwd: options.cwd ?? process.cwd(),
     env: process.env,
     log,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.recordAgent && options.agent ? { agent: options.agent } : {}),
     ...(options.baseImage ? { baseImage: options.baseImage } : {}),
     ...(options.rebuild ? { rebuild: true } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
