@@ -14,6 +14,7 @@ import { ENTRYPOINT } from "../sandbox-identity.js";
 import { hostWorkspaceReader } from "../workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust, rememberWorkspaceTrust } from "../workspace-trust.js";
 import { startAutosave } from "../transcript-autosave.js";
+import { chooseTemplate } from "../templates.js";
 import { exportRedactor } from "./export-redactor.js";
 import { autosaveIntervalMs, defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
 import { syncSandboxTranscripts } from "../transcript-sync.js";
@@ -34,6 +35,8 @@ export interface UpOptions {
   attach?: string[] | undefined;
   /** The agent `sbx run` names: it must have a login to reach it. */
   agent?: string;
+  /** `--template`: start from a template saved with `sbx save`. */
+  template?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -51,6 +54,16 @@ export async function up(options: UpOptions): Promise<number> {
   };
   const plan = await planSandbox(sandboxOptions);
   if (options.agent) requireAgentLogin(options.agent, plan.logins, plan.agentEnv);
+  // A saved template (`--template`, or the one the sandbox was made from) in place of the sandbox
+  // image; a dry run without --template looks nothing up.
+  if (options.template !== undefined || !options.dryRun) {
+    const lookup = new DockerRuntime();
+    try {
+      await chooseTemplate(lookup, plan, { template: options.template, rebuild: options.rebuild, baseImage: options.baseImage, log });
+    } finally {
+      lookup.close();
+    }
+  }
   const projectDir = await realpath(plan.identity.projectDir);
   const trust = await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: homedir(), env: process.env, trustWorkspace: options.trustWorkspace === true });
   applyWorkspaceTrust(plan, trust);
