@@ -14,7 +14,7 @@
 import { posix } from "node:path";
 import { Transform, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
+import type { Header, Pack } from "tar-stream";
 import { CliError } from "./cli-error.js";
 
 export interface HomeArchiveRules {
@@ -115,6 +115,8 @@ export async function filterHomeArchive(input: Readable, output: Writable, rules
       else done(null, chunk);
     },
   });
+  // Loaded here, not with the module: `sbx up` bundles this file and never parses a tar (~26 ms).
+  const { default: tar } = await import("tar-stream");
   const extract = tar.extract();
   const pack = tar.pack();
   const seen = new Map<string, "file" | "directory" | "symlink">();
@@ -240,7 +242,7 @@ export async function filterHomeArchive(input: Readable, output: Writable, rules
   return report;
 }
 
-function packEntry(pack: tar.Pack, header: tar.Header | (Partial<tar.Header> & { name: string }), content?: Buffer): Promise<void> {
+function packEntry(pack: Pack, header: Header | (Partial<Header> & { name: string }), content?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const callback = (error?: Error | null) => (error ? reject(error) : resolve());
     if (content) pack.entry(header, content, callback);
