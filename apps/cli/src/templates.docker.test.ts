@@ -131,7 +131,7 @@ describe.skipIf(!environment.available)(`sbx save and --template against the Doc
   });
 
   it("still gets its logins piped afresh, and runs with the same hardening", () => {
-    expect(upOutput).toMatch(/logins piped: .*claude → ~\/\.claude\/\.credentials\.json/);
+    expect(upOutput).toMatch(/logins piped: .*claude → \/home\/sandbox\/\.claude\/\.credentials\.json/);
     expect(docker(["exec", fromTemplate, "node", "/opt/sbx/entrypoint.mjs", "agent", "printenv", "ANTHROPIC_API_KEY"]).stdout.trim()).toBe(`sk-ant-api03-${CANARY}-apikey`);
     expect(sh(fromTemplate, "readlink ~/.claude").stdout.trim()).toBe("/home/sandbox/.llm/claude");
     const [info] = JSON.parse(docker(["inspect", fromTemplate]).stdout);
