@@ -54,9 +54,9 @@ export async function up(options: UpOptions): Promise<number> {
   };
   const plan = await planSandbox(sandboxOptions);
   if (options.agent) requireAgentLogin(options.agent, plan.logins, plan.agentEnv);
-  // A saved template (`--template`, or the one the sandbox was made from) in place of the sandbox
-  // image; a dry run without --template looks nothing up.
-  if (options.template !== undefined || !options.dryRun) {
+  // `--template`: the saved template in place of the sandbox image, looked up before the audit so a
+  // missing one stops everything.
+  if (options.template !== undefined) {
     const lookup = new DockerRuntime();
     try {
       await chooseTemplate(lookup, plan, { template: options.template, rebuild: options.rebuild, baseImage: options.baseImage, log });
@@ -96,6 +96,8 @@ export async function up(options: UpOptions): Promise<number> {
     const catchUp = options.attach
       ? undefined
       : () => syncSandboxTranscripts(runtime, plan.spec.name, transcripts).catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
+    // Without --template, a sandbox made from one keeps it (looked up on the engine used anyway).
+    if (options.template === undefined) await chooseTemplate(runtime, plan, { rebuild: options.rebuild, baseImage: options.baseImage, log });
     const state = await ensureSandbox(runtime, plan, sandboxOptions, catchUp);
     const logins = state.installed.length
       ? state.installed.map((item) => `${item.provider} → ${item.destination}${item.outcome === "kept-newer" ? " (kept the sandbox's newer copy)" : ""}`).join(", ")
