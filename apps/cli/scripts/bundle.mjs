@@ -12,7 +12,7 @@
 //   keeper and the egress proxy stay external: each finds its own files (the keeper's entry, the
 //   proxy's image) relative to its module, which a bundle would move. dockerode (external in both
 //   bundles, loaded only for builds) is therefore a dependency of this package too, so the
-//   bundles in dist/ resolve it.
+//   bundles in dist/ resolve it. tar-stream (CommonJS, loaded only by `sbx save`) stays external too.
 import { build } from "esbuild";
 
 const from = (path) => new URL(path, import.meta.url).pathname;
@@ -21,5 +21,5 @@ const common = { bundle: true, platform: "node", format: "esm", target: "node20"
 await Promise.all([
   build({ ...common, entryPoints: [from("../src/entrypoint/entrypoint.ts")], outfile: from("../dist/image/entrypoint.mjs") }),
   build({ ...common, entryPoints: [from("../src/commands/exec.ts")], outfile: from("../dist/hot/exec.mjs"), external: ["dockerode", "execa"] }),
-  build({ ...common, entryPoints: [from("../src/commands/up.ts")], outfile: from("../dist/up.bundle.mjs"), external: ["dockerode", "execa", "@sbx/transcript-export", "@sbx/credential-keeper", "@sbx/egress-proxy"] }),
+  build({ ...common, entryPoints: [from("../src/commands/up.ts")], outfile: from("../dist/up.bundle.mjs"), external: ["dockerode", "execa", "tar-stream", "@sbx/transcript-export", "@sbx/credential-keeper", "@sbx/egress-proxy"] }),
 ]);

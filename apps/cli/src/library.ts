@@ -10,6 +10,7 @@ import type { Readable, Writable } from "node:stream";
 import { DockerRuntime, type ContainerRuntime } from "@sbx/container-runtime";
 import { CliError } from "./cli-error.js";
 import { ensureSandbox, planSandbox } from "./sandbox.js";
+import { chooseTemplate } from "./templates.js";
 import { hostWorkspaceReader } from "./workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust } from "./workspace-trust.js";
 import { ENTRYPOINT, WORKSPACE } from "./sandbox-identity.js";
@@ -29,6 +30,8 @@ export interface CreateSandboxOptions {
   baseImage?: string;
   /** Policy profile, as `--profile`. */
   profile?: string;
+  /** Start from a template saved with `sbx save` (as `--template`); its tools are in the home. */
+  template?: string;
   /** Progress lines (image build, replacement). @default discarded */
   log?: (line: string) => void;
   /** The engine. @default a DockerRuntime for DOCKER_HOST of `env` */
@@ -100,6 +103,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
   const projectDir = await realpath(plan.identity.projectDir);
   applyWorkspaceTrust(plan, await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: sandboxOptions.home, env }));
   const runtime = options.runtime ?? new DockerRuntime({ env });
+  await chooseTemplate(runtime, plan, { template: options.template, baseImage: options.baseImage, log: sandboxOptions.log });
   const state = await ensureSandbox(runtime, plan, sandboxOptions);
   return { name: plan.spec.name, projectDir: plan.identity.projectDir, image: plan.image.tag, volume: plan.identity.volumeName, action: state.container_action, runtime };
 }

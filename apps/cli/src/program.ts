@@ -21,7 +21,8 @@ export async function runProgram(argv: string[]): Promise<number> {
       .option("--rebuild", "rebuild the sandbox image even if it is up to date")
       .option("--dry-run", "print what would be created, with secrets redacted, and change nothing")
       .option("-y, --yes", "do not pause on the audit of what crosses into the sandbox")
-      .option("--trust-workspace", "let the agents trust this project's own agent configuration (.claude/settings.json, .mcp.json, …) and remember that on this host until those files change");
+      .option("--trust-workspace", "let the agents trust this project's own agent configuration (.claude/settings.json, .mcp.json, …) and remember that on this host until those files change")
+      .option("--template <template>", "start from a template saved with `sbx save` (see `sbx ls --templates`)");
 
   sandboxOptions(program.command("up").description("start or reuse this project's sandbox, pipe your logins in, and open a shell"))
     .option("-d, --detach", "start the sandbox and return without attaching")
@@ -95,11 +96,12 @@ export async function runProgram(argv: string[]): Promise<number> {
     .command("gc")
     .description("delete this login's stopped sandboxes and unused sbx images (and with --volumes, its unused state volumes), after saying what")
     .option("--volumes", "also delete state volumes no sandbox uses: saved logins and conversations")
+    .option("--templates", "also delete your saved templates no sandbox runs (kept otherwise: they are saved work)")
     .option("--login <name>", "clean up another of your logins (default: $SBX_LOGIN or your username)")
     .option("--dry-run", "only say what would be deleted")
     .option("-y, --yes", "do not ask before deleting")
     .option("--json", "machine-readable output")
-    .action(async (options: { volumes?: boolean; login?: string; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
+    .action(async (options: { volumes?: boolean; templates?: boolean; login?: string; dryRun?: boolean; yes?: boolean; json?: boolean }) => {
       const { gc } = await import("./commands/gc.js");
       exitCode = await withRuntime((runtime) => gc(runtime, options));
     });
@@ -108,9 +110,27 @@ export async function runProgram(argv: string[]): Promise<number> {
     .command("ls")
     .description("list your sandboxes (of the current login)")
     .option("--json", "machine-readable output")
-    .action(async (options: { json?: boolean }) => {
+    .option("--templates", "list your saved templates instead")
+    .action(async (options: { json?: boolean; templates?: boolean }) => {
+      if (options.templates) {
+        const { lsTemplates } = await import("./commands/ls-templates.js");
+        exitCode = await withRuntime((runtime) => lsTemplates(runtime, options));
+        return;
+      }
       const { ls } = await import("./commands/ls.js");
       exitCode = await withRuntime((runtime) => ls(runtime, options));
+    });
+
+  program
+    .command("save")
+    .description("save a sandbox's home (the tools you installed, without any login sbx piped) as a template: sbx save [<sandbox>] <template>")
+    .argument("<sandbox-or-template>", "the sandbox (a name given with --name, or a container name from `sbx ls`); alone: the template, saving this project's sandbox")
+    .argument("[template]", "the template's name")
+    .option("--json", "machine-readable output")
+    .action(async (first: string, second: string | undefined, options: { json?: boolean }) => {
+      const { save } = await import("./commands/save.js");
+      const target = second === undefined ? { template: first } : { sandbox: first, template: second };
+      exitCode = await withRuntime((runtime) => save(runtime, { ...target, ...options }));
     });
 
   program

@@ -4,12 +4,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker, dockerOutputContains, imageBytesContain } from "./test-support/docker-cli.js";
+import { plantCanaryHome } from "./test-support/canary-home.js";
 import { runSbx, SBX_BIN } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
@@ -28,41 +29,6 @@ interface Sandbox {
   image: string;
 }
 
-/** A temporary HOME with the canary planted in every credential source sbx reads. */
-function plantCanaryHome(root: string): string {
-  const home = join(root, "home");
-  const write = (path: string, content: string) => {
-    mkdirSync(join(home, path, ".."), { recursive: true });
-    writeFileSync(join(home, path), content, { mode: 0o600 });
-  };
-  write(
-    ".claude/.credentials.json",
-    JSON.stringify({
-      claudeAiOauth: {
-        accessToken: `sk-ant-oat01-${CANARY}-access`,
-        refreshToken: `sk-ant-ort01-${CANARY}-refresh`,
-        expiresAt: Date.now() + 30 * 86_400_000,
-        scopes: ["user:inference", "user:profile", "user:sessions:claude_code"],
-        subscriptionType: "max",
-      },
-    }),
-  );
-  write(
-    ".claude.json",
-    JSON.stringify({
-      hasCompletedOnboarding: true,
-      oauthAccount: { accountUuid: "11111111-1111-4111-8111-111111111111", emailAddress: `${CANARY}@example.com`, organizationUuid: "22222222-2222-4222-8222-222222222222", organizationName: "Canary Org", displayName: "Canary" },
-      mcpServers: { employer: { command: "npx", env: { TOKEN: `${CANARY}-mcp` } } },
-      projects: { "/home/ada/employer": { allowedTools: [] } },
-    }),
-  );
-  write(".codex/auth.json", JSON.stringify({ OPENAI_API_KEY: null, tokens: { access_token: `${CANARY}-codex`, refresh_token: `${CANARY}-codex-r` } }));
-  write(".gemini/oauth_creds.json", JSON.stringify({ access_token: `${CANARY}-gemini`, refresh_token: `${CANARY}-gemini-r` }));
-  write(".gemini/settings.json", JSON.stringify({ security: { auth: { selectedType: "oauth-personal" } } }));
-  write(".local/share/opencode/auth.json", JSON.stringify({ anthropic: { type: "api", key: `${CANARY}-opencode` } }));
-  return home;
-}
-
 describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReason}`, { timeout: 120_000 }, () => {
   const sandbox = {} as Sandbox;
   const argvSeen: string[] = [];
@@ -70,7 +36,7 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
 
   beforeAll(async () => {
     const root = mkdtempSync(join(tmpdir(), "sbx-e2e-"));
-    sandbox.home = plantCanaryHome(root);
+    sandbox.home = plantCanaryHome(root, CANARY);
     sandbox.project = join(root, "project");
     mkdirSync(join(sandbox.project, ".git"), { recursive: true });
     sandbox.env = {

@@ -112,20 +112,21 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
-    const raw = await this.#optional<{ Id: string; RepoTags: string[] | null; Created: string; Config: { Labels: Record<string, string> | null } }>(
+    const raw = await this.#optional<{ Id: string; RepoTags: string[] | null; Created: string; Size?: number; Config: { Labels: Record<string, string> | null } }>(
       `/images/${encodeURIComponent(ref)}/json`,
     );
-    return raw && { id: raw.Id, tags: (raw.RepoTags ?? []).map(shortTag), labels: raw.Config?.Labels ?? {}, createdAt: raw.Created };
+    return raw && { id: raw.Id, tags: (raw.RepoTags ?? []).map(shortTag), labels: raw.Config?.Labels ?? {}, createdAt: raw.Created, ...(typeof raw.Size === "number" ? { sizeBytes: raw.Size } : {}) };
   }
 
   async listImages(filter: ListFilter = {}): Promise<ImageInfo[]> {
     const path = `/images/json?filters=${encodeURIComponent(JSON.stringify({ label: labelFilters(filter) }))}`;
-    const raw = (await this.#call("GET", path)) as Array<{ Id: string; RepoTags: string[] | null; Labels: Record<string, string> | null; Created: number }>;
+    const raw = (await this.#call("GET", path)) as Array<{ Id: string; RepoTags: string[] | null; Labels: Record<string, string> | null; Created: number; Size?: number }>;
     return raw.map((image) => ({
       id: image.Id,
       tags: (image.RepoTags ?? []).filter((tag) => tag !== "<none>:<none>").map(shortTag),
       labels: image.Labels ?? {},
       createdAt: new Date(image.Created * 1000).toISOString(),
+      ...(typeof image.Size === "number" ? { sizeBytes: image.Size } : {}),
     }));
   }
 

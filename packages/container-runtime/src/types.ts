@@ -105,6 +105,8 @@ export interface ImageInfo {
   tags: string[];
   labels: Record<string, string>;
   createdAt: string;
+  /** The image's size on the engine, layers shared with other images included (undefined: not reported). */
+  sizeBytes?: number;
 }
 
 export interface VolumeInfo {

@@ -16,6 +16,7 @@ import { ENTRYPOINT } from "../sandbox-identity.js";
 import { hostWorkspaceReader } from "../workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust, rememberWorkspaceTrust } from "../workspace-trust.js";
 import { startAutosave } from "../transcript-autosave.js";
+import { chooseTemplate } from "../templates.js";
 import { exportRedactor } from "./export-redactor.js";
 import { autosaveIntervalMs, defaultInboxDir, transcriptCacheDir } from "../transcript-settings.js";
 import { syncSandboxTranscripts } from "../transcript-sync.js";
@@ -42,6 +43,8 @@ export interface UpOptions {
   name?: string;
   /** A directory of the project (`sbx create <workspace>`). @default process.cwd() */
   cwd?: string;
+  /** `--template`: start from a template saved with `sbx save`. */
+  template?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -94,6 +97,16 @@ export async function up(options: UpOptions): Promise<number> {
   };
   const plan = await planSandbox(sandboxOptions);
   if (options.agent) requireAgentLogin(options.agent, plan.logins, plan.agentEnv);
+  // `--template`: the saved template in place of the sandbox image, looked up before the audit so a
+  // missing one stops everything.
+  if (options.template !== undefined) {
+    const lookup = new DockerRuntime();
+    try {
+      await chooseTemplate(lookup, plan, { template: options.template, rebuild: options.rebuild, baseImage: options.baseImage, log });
+    } finally {
+      lookup.close();
+    }
+  }
   const projectDir = await realpath(plan.identity.projectDir);
   const trust = await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: homedir(), env: process.env, trustWorkspace: options.trustWorkspace === true });
   applyWorkspaceTrust(plan, trust);
@@ -130,6 +143,8 @@ export async function up(options: UpOptions): Promise<number> {
     const catchUp = options.attach
       ? undefined
       : () => syncSandboxTranscripts(runtime, plan.spec.name, transcripts).catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
+    // Without --template, a sandbox made from one keeps it (looked up on the engine used anyway).
+    if (options.template === undefined) await chooseTemplate(runtime, plan, { rebuild: options.rebuild, baseImage: options.baseImage, log });
     const state = await ensureSandbox(runtime, plan, sandboxOptions, catchUp);
     const logins = state.installed.length
       ? state.installed.map((item) => `${item.provider} → ${item.destination}${item.outcome === "kept-newer" ? " (kept the sandbox's newer copy)" : ""}`).join(", ")

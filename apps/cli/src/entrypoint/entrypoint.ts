@@ -15,6 +15,7 @@ import { writeFirstRunState } from "./first-run-state.js";
 import { recordSession, watchHost } from "./host-watch.js";
 import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
 import { ensureStateLayout } from "./state-layout.js";
+import { seedHomeFromTemplate } from "./template-seed.js";
 
 const HOME = process.env.HOME || "/home/sandbox";
 const STATE_DIR = join(HOME, ".llm");
@@ -52,6 +53,8 @@ function refuseIfPolicyRefuses(env: Record<string, string | undefined>, where: s
 }
 
 function setUpLayout(): void {
+  // A sandbox started from a saved template: its home first, then the links into the volumes.
+  seedHomeFromTemplate({ home: HOME, runtimeDir: RUNTIME_DIR });
   ensureStateLayout({ home: HOME, projectId: process.env.SBX_PROJECT_ID });
 }
 

@@ -24,7 +24,7 @@ export interface StateLayoutOptions {
 }
 
 /** Each agent's own state directory lives on the per-login volume, reached through a link in the home. */
-const STATE_LINKS: Array<[link: string, target: string]> = [
+export const STATE_LINKS: ReadonlyArray<[link: string, target: string]> = [
   [".claude", "claude"],
   [".codex", "codex"],
   [".gemini", "gemini"],
