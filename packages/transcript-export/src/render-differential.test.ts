@@ -85,7 +85,7 @@ describe("nested callouts written once at their final depth", () => {
     fc.string({ maxLength: 20 }),
     fc.constantFrom("", " ", "\n", "\n\n", "x\n", "\nx", "  \n  ", "a".repeat(20000) + "\n\n" + "b\n".repeat(5000) + "  "),
   );
-  const result = fc.record({ text: tricky, isError: fc.boolean(), images: fc.constant([]) });
+  const result = fc.record({ text: tricky, isError: fc.boolean(), images: fc.constant<{ mediaType: string; data: string }[]>([]) });
   const part: fc.Memo<Part> = fc.memo((depth) =>
     fc.oneof(
       { depthSize: "small" },
