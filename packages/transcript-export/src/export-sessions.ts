@@ -66,6 +66,8 @@ export interface NoteProject {
 interface NoteSettings {
   render: Pick<RenderOptions, "includeThinking" | "foldResultsOver">;
   redact: (text: string) => string;
+  /** Whether `redact` is the caller's (else it returns text as it is). */
+  redactsText: boolean;
   project: NoteProject | undefined;
   /** Recorded in the state: notes rendered with other settings are rendered again. */
   key: string;
@@ -168,6 +170,7 @@ async function exportUnderLock(source: string, conversations: string, options: E
   const settings: NoteSettings = {
     render: options.render ?? {},
     redact: options.redact ?? ((text) => text),
+    redactsText: options.redact !== undefined,
     project: options.project,
     key: JSON.stringify({ redacted: options.redact !== undefined, project: options.project ?? null, render: options.render ?? {} }),
     owners: new Map(Object.entries(state.sessions).map(([path, session]) => [session.notePath, path])),
@@ -296,9 +299,13 @@ async function renderToNote(
     // A note has one `## assistant` heading per turn: whose turn it is carries over a resume.
     const turn: TurnState = { role: resume?.lastRole ?? null };
     let conversation = 0;
+    const redact = settings.redactsText ? settings.redact : undefined;
+    const write = (text: string): void => body.write(text);
     const sink = (section: Section): void => {
       if (section.kind !== "event") conversation += 1;
-      body.write(settings.redact(renderSection(section, { options, depth: 0, turn })));
+      // Redaction needs the section whole; without it the pieces go to the note as they are made.
+      if (redact) body.write(redact(renderSection(section, { options, depth: 0, turn })));
+      else renderSection(section, { options, depth: 0, turn }, write);
     };
     const checkpoint: ReaderCheckpoint | undefined = resume ? { offset: resume.offset, line: resume.line, stats: resume.stats } : undefined;
     const reader: TranscriptReader =

@@ -121,29 +121,6 @@ function escapeProseLine(line: string): string {
   return result;
 }
 
-
-/**
- * An Obsidian callout (`> [!kind]- title` folds it): every body line is quoted so that a fence
- * inside stays inside. Obsidian renders Markdown in callouts, which it does not inside HTML
- * `<details>`; other renderers show a plain block quote.
- */
-export function callout(kind: string, title: string, body = "", folded = false): string {
-  const head = `> [!${kind}]${folded ? "-" : ""} ${title}`;
-  if (!body) return head;
-  // One indexOf pass (twice as fast as split/map/join): callouts nest (a subagent's calls), so a
-  // long result is quoted once per level.
-  let quoted = "";
-  for (let at = 0; ; ) {
-    const newline = body.indexOf("\n", at);
-    const line = newline < 0 ? body.slice(at) : body.slice(at, newline);
-    quoted += line ? `> ${line}` : ">";
-    if (newline < 0) break;
-    quoted += "\n";
-    at = newline + 1;
-  }
-  return `${head}\n${quoted}`;
-}
-
 /** 12345 → "12,345", without Intl (toLocaleString was a visible cost per tool result). */
 export function formatCount(value: number): string {
   return String(Math.trunc(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");

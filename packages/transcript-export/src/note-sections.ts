@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { callout, codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
+import { callout, isEmpty, joinDocs, trimDoc, writeDoc, type Doc } from "./callout-doc.js";
+import { codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
 
 // The agent-neutral shape every reader produces. Readers decide what a record means; this file
@@ -52,26 +53,37 @@ export interface TurnState {
   role: "user" | "assistant" | null;
 }
 
-export function renderSection(section: Section, context: RenderContext): string {
+/**
+ * A section as Markdown: returned whole, or, with `emit`, handed on in pieces as it is written
+ * (an export without redaction writes them straight to the note).
+ */
+export function renderSection(section: Section, context: RenderContext, emit?: (text: string) => void): string {
+  return writeDoc(sectionDoc(section, context), emit);
+}
+
+function sectionDoc(section: Section, context: RenderContext): Doc {
   if (section.kind === "event") {
     const body = renderPart(section.part, context);
-    return body ? `${body}\n\n` : "";
+    return isEmpty(body) ? "" : [body, "\n\n"];
   }
   const stamp = section.timestamp ? `*${escapeInline(section.timestamp)}*` : "";
   const model = section.kind === "assistant" && section.model ? ` · ${inlineCode(section.model)}` : "";
-  const parts = section.parts.map((part) => renderPart(part, context)).filter(Boolean);
+  const parts = section.parts.map((part) => renderPart(part, context));
   if (context.depth === 0) {
     const continues = section.kind === "assistant" && context.turn?.role === "assistant";
     if (context.turn) context.turn.role = section.kind;
-    if (continues) return parts.length ? `${parts.join("\n\n")}\n\n` : "";
+    if (continues) {
+      const joined = joinDocs(parts, "\n\n");
+      return joined.length ? [joined, "\n\n"] : "";
+    }
     const heading = `## ${section.kind}\n\n${stamp}${stamp ? model : model.replace(/^ · /, "")}`;
-    return `${[heading.trimEnd(), ...parts].join("\n\n")}\n\n`;
+    return [joinDocs([heading.trimEnd(), ...parts], "\n\n"), "\n\n"];
   }
   const label = `**${section.kind === "user" ? "subagent prompt" : "subagent"}**${stamp ? ` · ${stamp}` : ""}${model}`;
-  return `${[label, ...parts].join("\n\n")}\n\n`;
+  return [joinDocs([label, ...parts], "\n\n"), "\n\n"];
 }
 
-function renderPart(part: Part, context: RenderContext): string {
+function renderPart(part: Part, context: RenderContext): Doc {
   const { options } = context;
   switch (part.type) {
     case "text":
@@ -113,16 +125,16 @@ function renderImage(mediaType: string, data: string, options: ResolvedRenderOpt
  * A tool call as one folded callout: its title says what was done (`Tool: Bash — Run the tests`),
  * its body holds the input, any subagent conversation, and the result.
  */
-function renderToolCall(call: ToolCall, context: RenderContext): string {
+function renderToolCall(call: ToolCall, context: RenderContext): Doc {
   const { title, body } = describeCall(call);
-  const blocks = [...body];
+  const blocks: Doc[] = [...body];
   for (const subagent of call.subagents) {
-    const inner = subagent.sections.map((section) => renderSection(section, { ...context, depth: context.depth + 1, turn: undefined })).join("");
-    blocks.push(callout("example", `Subagent conversation: ${escapeInline(subagent.label)}`, inner.trim() || "*(no messages)*", true));
+    const inner = trimDoc(subagent.sections.map((section) => sectionDoc(section, { ...context, depth: context.depth + 1, turn: undefined })));
+    blocks.push(callout("example", `Subagent conversation: ${escapeInline(subagent.label)}`, isEmpty(inner) ? "*(no messages)*" : inner, true));
   }
   blocks.push(renderResult(call, context.options));
   const failed = call.result?.isError === true;
-  return callout(failed ? "failure" : "example", `${title}${failed ? " (error)" : ""}`, blocks.filter(Boolean).join("\n\n"), true);
+  return callout(failed ? "failure" : "example", `${title}${failed ? " (error)" : ""}`, joinDocs(blocks, "\n\n"), true);
 }
 
 function describeCall(call: ToolCall): { title: string; body: string[] } {
