@@ -4,9 +4,11 @@
 //
 // 1. test-fixtures/secrets/held-out/held-out.jsonl: trufflehog's detector tests (split `tune`),
 //    kingfisher's rule examples and detect-secrets' plugin tests (split `held-out`), written by
-//    build.py there. A `match` case is recalled when every secret part of it overlaps a finding
-//    (`secrets`: the upstream result's parts found in the text; none → any finding), and
-//    redacted whole when `redact` leaves none of those parts in the text. A `no-match` case is a
+//    build.py there. A `match` case is recalled when a finding overlaps one of its secret parts
+//    (`secrets`: the upstream result's parts found in the text, e.g. key id, secret key and
+//    session token; none → any finding), and counts in `whole` when `redact` leaves none of those
+//    parts (nor a 6-character tail of one) in the text: the stricter figure, where a key id
+//    redacted beside its secret left in place counts as a miss. A `no-match` case is a
 //    false positive when anything is found.
 // 2. Ordinary developer text, sampled (seeded) from what this machine has: the repository's own
 //    source (tests and secret fixtures excluded), pnpm-lock.yaml (integrity hashes), the
@@ -15,7 +17,7 @@
 //    images. Each sample is a 2 KB chunk; a chunk with any finding counts as a false positive.
 //    Files are split in halves by a hash of their path, like the token cases.
 import { execFileSync } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,9 +42,9 @@ function evaluate(testCase) {
     const start = testCase.text.indexOf(part);
     return [start, start + part.length];
   });
-  const refused = spans.every(([s, e]) => findings.some((f) => f.start < e && f.end > s));
+  const refused = spans.some(([s, e]) => findings.some((f) => f.start < e && f.end > s));
   const redacted = refused ? policy.redact(testCase.text) : testCase.text;
-  const whole = refused && parts.every((part) => !redacted.includes(part) && (part.length < 12 || !redacted.includes(part.slice(-6))));
+  const whole = parts.every((part) => !redacted.includes(part) && (part.length < 12 || !redacted.includes(part.slice(-6))));
   return { refused, whole, findings };
 }
 
@@ -165,11 +167,17 @@ const tracked = execFileSync("git", ["-C", repoRoot, "ls-files"], { encoding: "u
   .map((p) => join(repoRoot, p))
   .filter(existsSync);
 const pnpmDir = join(repoRoot, "node_modules/.pnpm");
-const modules = walk(pnpmDir, (p) => /\.(?:js|mjs|cjs|ts|json|md|map)$/.test(p) && !/\/(?:test|tests|__tests__|fixtures?)\//.test(p));
+// The workspace's own packages (@sbx/*, linked in) are the repo source above, not third-party text.
+const modules = walk(pnpmDir, (p) => /\.(?:js|mjs|cjs|ts|json|md|map)$/.test(p) && !/\/(?:test|tests|__tests__|fixtures?)\/|\/@sbx\//.test(p));
 const byExt = (re) => modules.filter((p) => re.test(p));
 
 const gitLog = execFileSync("git", ["-C", repoRoot, "log", "--format=commit %H%nAuthor: %an%nDate: %ad%ntree %T parents %P%n%n    %s%n", "-n", "3000"], { encoding: "utf8", maxBuffer: 64 << 20 });
-const uuidLog = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ level: "info", time: 1764633600000 + i * 997, requestId: randomUUID(), traceId: randomUUID().replace(/-/g, ""), userId: randomUUID(), msg: "request completed", status: 200 })).join("\n");
+// Version-4 UUIDs from a seeded hash, so every run samples the same text.
+function uuid(n) {
+  const h = createHash("sha256").update(`uuid-${n}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${"89ab"[parseInt(h[16], 16) % 4]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+const uuidLog = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ level: "info", time: 1764633600000 + i * 997, requestId: uuid(3 * i), traceId: uuid(3 * i + 1).replace(/-/g, ""), userId: uuid(3 * i + 2), msg: "request completed", status: 200 })).join("\n");
 const images = walk("/usr/share", (p) => /\.(?:png|gif|jpe?g)$/.test(p) && statSync(p).size < 6000).slice(0, 400);
 const imageText = images.map((p, i) => {
   const uri = `data:image/${p.split(".").pop().replace("jpg", "jpeg")};base64,${readFileSync(p).toString("base64")}`;
