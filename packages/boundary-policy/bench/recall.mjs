@@ -102,9 +102,12 @@ for (const split of ["tune", "held-out"]) {
 
 const CHUNK = 2048;
 let seed = 20261202;
+// mulberry32: a small seeded generator with exact 32-bit arithmetic.
 function random() {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 function half(path) {
   return createHash("sha256").update(path).digest()[0] % 2 === 0 ? "tune" : "held-out";
@@ -145,6 +148,8 @@ function walk(dir, accept, files = []) {
 }
 
 function sample(kind, items, perKind) {
+  // Each kind draws from its own seed, so a change in one kind's files leaves the others' samples.
+  seed = [...kind].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 2147483648, 20261202);
   // items: [{ path, text }]; returns chunks picked uniformly from all chunks of all items.
   const all = [];
   // One file alone (the lockfile, the git log) is split in halves by chunk instead.

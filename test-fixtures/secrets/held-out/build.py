@@ -44,7 +44,8 @@ FAMILY_PREFIXES = [
 
 # JSON keys of trufflehog's combined results that name, not hold, the secret.
 NOT_SECRET_KEYS = {"registry", "accountname", "account", "username", "user", "url", "host", "hostname", "endpoint", "email", "tenant",
-                   "tenantid", "clientid", "client_id", "domain", "server", "name", "region", "id", "port", "database", "org", "organization"}
+                   "tenantid", "clientid", "client_id", "domain", "server", "name", "region", "id", "port", "database", "org", "organization",
+                   "type", "project_id", "private_key_id", "auth_uri", "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url", "universe_domain"}
 
 
 # Parts of combined results that are not the secret: e-mail addresses, URLs, host names.
@@ -78,7 +79,14 @@ def secrets_in(text, want_item):
             parts = [str(v) for k, v in obj.items() if k.lower() not in NOT_SECRET_KEYS and isinstance(v, str)]
     except ValueError:
         parts = want_item.split(":")
-    return [p for p in parts if len(p) >= 8 and p in text and not NOT_A_SECRET.match(p)]
+    found = []
+    for part in parts:
+        # A JSON value may sit in the text JSON-escaped, once or twice (`\\n` for a newline).
+        for form in (part, json.dumps(part)[1:-1], json.dumps(json.dumps(part)[1:-1])[1:-1]):
+            if len(form) >= 8 and form in text and not NOT_A_SECRET.match(form):
+                found.append(form)
+                break
+    return found
 
 
 def trufflehog(known):
