@@ -47,3 +47,17 @@ describe("every built-in rule", () => {
     expect(negatives.filter((c) => policy.scanText(c.text).length > 0).map((c) => c.text)).toEqual([]);
   });
 });
+
+describe("rule fixes found on the held-out measurement", () => {
+  it("npmrc-auth leaves an identifier ending in _auth alone (markdown-it's `re.src_auth = …`) and still finds .npmrc lines", () => {
+    expect(matchRule(rule("npmrc-auth"), "re.src_auth = `(?:(?:(?!${re.src_ZCc}|[@/\\[\\]()]).){1,50}@)?`;")).toEqual([]);
+    expect(matchRule(rule("npmrc-auth"), "//registry.npmjs.org/:_authToken=Zm9vYmFyYmF6cXV4MTIz\n")).toHaveLength(1);
+    expect(matchRule(rule("npmrc-auth"), "_auth=dXNlcjpwYXNzd29yZA==\n")).toHaveLength(1);
+  });
+
+  it("azure-ad-client-secret takes a secret whose first characters include a dash (security-utilities SEC101/156)", () => {
+    const secret = "-k3" + "8Q~" + "Vb7.Tq2_Lm9~Rz4-Wx6Yp1Hs5Nd8Kf3Jg0";
+    const [finding] = matchRule(rule("azure-ad-client-secret"), `client_secret=${secret}&grant_type=client_credentials`);
+    expect(finding && `client_secret=${secret}&`.slice(finding.start, finding.end)).toBe(secret);
+  });
+});

@@ -217,7 +217,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Package registries.
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
-  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"']{8,500})`) },
+  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`) },
   { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
   { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
@@ -253,9 +253,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "aws-mws-key", family: "aws", description: "an Amazon MWS auth token", keywords: ["amzn.mws."], pattern: rx("amzn\\.mws\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
   { id: "azure-storage-key", family: "azure", description: "an Azure storage or Cosmos DB account key", keywords: ["accountkey", "sharedaccesskey", "primarykey", "primary_key", "masterkey"], pattern: rx(`(?:AccountKey|SharedAccessKey|PrimaryKey|primary_key|MasterKey)["']?\\s{0,5}[=:]\\s{0,5}["']?([A-Za-z0-9+/]{40,86}={0,2})${NOT_BEFORE_B64}`, true), minEntropy: 4 },
   { id: "azure-sas-token", family: "azure", description: "an Azure shared access signature", keywords: ["sig="], pattern: rx(`[?&;]sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})`, true), minEntropy: 3.5 },
-  { id: "azure-ad-client-secret", family: "azure", description: "an Azure AD (Entra) client secret", keywords: ["q~"], pattern: rx(`(?<![A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])`), minEntropy: 3 },
+  { id: "azure-ad-client-secret", family: "azure", description: "an Azure AD (Entra) client secret", keywords: ["q~"], pattern: rx(`(?<![A-Za-z0-9_~.-])([A-Za-z0-9_~.-]{3}\\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])`), minEntropy: 3 },
   { id: "azure-devops-pat", family: "azure", description: "an Azure DevOps personal access token", keywords: ["azdo"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z0-9]{52}AZDO[A-Za-z0-9]{4}${NOT_BEFORE_WORD}`), minEntropy: 3, window: { before: 54, after: 6 } },
-  { id: "azure-keyword-secret", family: "azure", description: "an Azure key", keywords: ["azure", "devops", "cosmos", "ado_pat"], pattern: rx(`(?:azure|devops|cosmos|ado)[A-Za-z0-9_.-]{0,30}?(?:key|pat|token|secret|password)["']?\\s{0,5}(?::|=|=>)\\s{0,5}["']?([a-z2-7]{52}|[A-Za-z0-9+/]{86}==|[a-f0-9]{32}|[A-Za-z0-9]{84})(?![A-Za-z0-9+/=])`, true), minEntropy: 3, window: { before: 2, after: 160 } },
+  { id: "azure-keyword-secret", family: "azure", description: "an Azure key", keywords: ["azure", "devops", "cosmos", "ado_pat"], pattern: rx(`(?:azure|devops|cosmos|ado)[A-Za-z0-9_.-]{0,30}?(?:key|pat|token|secret|password)["']?\\s{0,5}(?::|=|=>)\\s{0,5}["']?([a-z2-7]{52}|[A-Za-z0-9+/]{86}==|[a-f0-9]{32}|[A-Za-z0-9]{84}|[A-Za-z0-9]{52})(?![A-Za-z0-9+/=])`, true), minEntropy: 3, window: { before: 2, after: 160 } },
   { id: "gcp-oauth-access-token", family: "google", description: "a Google OAuth access token", keywords: ["ya29."], pattern: rx(`${NOT_AFTER_WORD}ya29\\.[0-9A-Za-z_-]{30,2048}`), minEntropy: 3.5 },
   { id: "gcp-oauth-client-secret", family: "google", description: "a Google OAuth client secret", keywords: ["gocspx-"], pattern: rx(`${NOT_AFTER_WORD}GOCSPX-[0-9A-Za-z_-]{28}${NOT_BEFORE_TOKEN}`) },
   { id: "gcp-oauth-refresh-token", family: "google", description: "a Google OAuth refresh token", keywords: ["1//0"], pattern: rx(`(?<![A-Za-z0-9_/])1//0[0-9A-Za-z_-]{40,512}`), minEntropy: 3.5 },
@@ -313,6 +313,51 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
+
+  // Formats measured on a held-out corpus (test-fixtures/secrets/held-out): trufflehog's detector
+  // tests, tuned on; kingfisher's and detect-secrets' cases, never looked at while tuning.
+  // Microsoft's identifiable keys (microsoft/security-utilities, HighConfidenceSecurityModels):
+  // a fixed signature at a fixed offset, so no context is needed.
+  { id: "azure-identifiable-key", family: "azure", description: "an Azure identifiable key (storage, Cosmos DB, Batch, API Management)", keywords: ["+ast", "acdb", "+aba", "+amc", "apim"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{76}(?:\\+ASt|ACDb|\\+ABa|\\+AMC|APIM)[A-Za-z0-9+/]{5}[AQgw]==(?![A-Za-z0-9+/_=-])`), window: { before: 78, after: 14 } },
+  { id: "azure-identifiable-key-32", family: "azure", description: "an Azure identifiable key (Service Bus, Event Hubs, Relay, IoT, Redis, Event Grid)", keywords: ["+asb", "+aeh", "+arm", "aiot", "azca", "azeg"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{33}(?:\\+ASb|\\+AEh|\\+ARm|AIoT|AzCa|AZEG)[A-P][A-Za-z0-9+/]{5}=(?![A-Za-z0-9+/_=-])`), window: { before: 35, after: 13 } },
+  { id: "azure-function-key", family: "azure", description: "an Azure Functions key", keywords: ["azfu"], pattern: rx(`(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{44}AzFu[A-Za-z0-9_-]{5}[AQgw]==(?![A-Za-z0-9_=-])`), window: { before: 46, after: 14 } },
+  { id: "azure-search-key", family: "azure", description: "an Azure AI Search key", keywords: ["azse"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9]{42}AzSe[A-D][A-Za-z0-9]{5}(?![A-Za-z0-9+/_=-])`), window: { before: 44, after: 12 } },
+  { id: "azure-container-registry-key", family: "azure", description: "an Azure Container Registry password", keywords: ["+acr"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{42}\\+ACR[A-D][A-Za-z0-9+/]{5}(?![A-Za-z0-9+/_=-])`), window: { before: 44, after: 12 } },
+  { id: "azure-annotated-key", family: "azure", description: "an Azure key (common annotated format: AI services, OpenAI, Maps, Communication Services, …)", keywords: ["jqqj9"], pattern: rx(`(?<![A-Za-z0-9])[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9][A-L][A-Za-z0-9]{24}(?:[A-Za-z0-9]{2}==)?(?![A-Za-z0-9+/=])`), window: { before: 54, after: 36 } },
+  // Storage and Cosmos DB keys from before the signature: 64 bytes of base64 after a name that
+  // says so, in any of the shapes SDK configs use (`"AccountKey", "…"`, `account_key: '…'`,
+  // `<account_key>…`, `-storagekey …`, `ACCOUNT_KEY ||⏎ "…"`).
+  { id: "azure-storage-key-context", family: "azure", description: "an Azure storage account key", keywords: ["accountkey", "account_key", "account-key", "storagekey", "storage_key", "storage-key"], pattern: rx(`(?:account|storage)[_-]?key[\\s"'\`:=>,{}()\\[\\]|]{1,40}([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])`, true), minEntropy: 4.5, window: { before: 2, after: 150 } },
+  // Microsoft identity platform refresh tokens: `0.A…`/`1.A…` client info, then `.Ag…`.
+  { id: "azure-entra-refresh-token", family: "azure", description: "a Microsoft Entra refresh token", keywords: ["refresh"], pattern: rx(`(?<![A-Za-z0-9_.-])[01]\\.A[A-Za-z0-9_-]{50,400}(?:\\.[0-9])?\\.Ag[A-Za-z0-9_*-]{250,2000}`), minEntropy: 4, window: { before: 0, after: 2500 } },
+  // Cloudflare's self-identifying tokens (user cfut_, account cfat_, global API key cfk_): 40
+  // base62 and an 8-hex checksum.
+  { id: "cloudflare-prefixed-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cfut_", "cfat_", "cfk_"], pattern: rx(`${NOT_AFTER_WORD}cf(?:ut|at|k)_[A-Za-z0-9]{40}[a-f0-9]{8}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  // GitHub App installation tokens in the newer, longer form (body may hold underscores).
+  { id: "github-app-token-long", family: "github", description: "a GitHub App token", keywords: ["ghs_", "ghu_"], pattern: rx(`${NOT_AFTER_WORD}gh[su]_[0-9A-Za-z_]{36,520}${NOT_BEFORE_WORD}`), minEntropy: 3.5, allow: (token) => !(/[0-9]/.test(token) && /[a-z]/.test(token.slice(4)) && /[A-Z]/.test(token)) },
+  // Docker config.json inside a string (DOCKER_AUTH_CONFIG, escaped JSON), and long logins
+  // (GCR's `_json_key:` + a whole service-account key).
+  { id: "docker-config-auth-escaped", family: "docker", description: "a Docker registry login in config.json", keywords: ["auth\\", '"auth"'], pattern: rx(`(?:\\\\{1,3}"auth\\\\{1,3}"|"auth")\\s{0,5}:\\s{0,5}\\\\{0,3}"([A-Za-z0-9+/]{12,4000}={0,2})\\\\{0,3}"`), minEntropy: 3, allow: (value) => !/^[\x20-\x7e]{1,200}:/.test(decodeBase64Prefix(value, 400)), window: { before: 8, after: 4040 } },
+  // Atlassian Data Center / Server personal access tokens: base64 of `<12-digit id>:<random>`
+  // (44 characters), Bitbucket's with a BBDC- prefix.
+  { id: "atlassian-datacenter-pat", family: "atlassian", description: "an Atlassian Data Center access token", keywords: ["bbdc-", "jira", "confluence", "bitbucket", "atlassian"], pattern: rx(`(?:${NOT_AFTER_WORD}(BBDC-[MNO][A-Za-z0-9+/]{43})|(?:jira|confluence|bitbucket|atlassian)[A-Za-z0-9_ .-]{0,40}?(?:token|pat|key|secret|password|bearer)?["'\`]?[ \\t]{0,5}(?::|=|=>|:=)?[ \\t]{0,5}["'\`]?([MNO][A-Za-z0-9+/]{43}))(?![A-Za-z0-9+/=])`, true), allow: (token) => !/^[0-9]{6,16}:/.test(decodeBase64Prefix(token.replace(/^BBDC-/i, ""), 24)), window: { before: 2, after: 140 } },
+  // Telegram bot tokens whose secret part does not start with AA (older bots), next to the name.
+  { id: "telegram-bot-token-context", family: "telegram", description: "a Telegram bot token", keywords: ["telegram", "tgram"], pattern: rx(`(?:telegram|tgram)[A-Za-z0-9_ .:/-]{0,30}?["'\`]?[ \\t]{0,5}(?::|=|=>|:=)?[ \\t]{0,5}["'\`]?([0-9]{8,10}:[A-Za-z0-9_-]{35})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
+  // AWS STS session token after its ASIA key id (the token in any base64 form, not only IQoJ…).
+  { id: "aws-session-token-near-key-id", family: "aws", description: "an AWS session token next to its key id", keywords: ["asia"], pattern: rx(`ASIA[A-Z2-7]{16}(?![A-Za-z0-9])[^]{1,300}?${NOT_AFTER_B64}([A-Za-z0-9/+]{200,2000}={0,2})${NOT_BEFORE_B64}`), minEntropy: 4.5, window: { before: 0, after: 2400 } },
+  // New Relic license keys in the EU region form (eu01xx…) and mobile app tokens (…-NRMA).
+  { id: "newrelic-license-key-eu", family: "newrelic", description: "a New Relic license key", keywords: ["nral", "nrma"], pattern: rx(`${NOT_AFTER_WORD}(?:eu01xx[a-fA-F0-9]{30}NRAL|[a-fA-F0-9]{36}NRAL|AA[a-f0-9]{40}-NRMA|eu01xx[a-f0-9]{36}-NRMA)${NOT_BEFORE_WORD}`), minEntropy: 3, window: { before: 44, after: 6 } },
+  // Azure API Management Git credentials: `git&<expiry yyyyMMddHHmm>&<64-byte key>`.
+  { id: "azure-apim-git-password", family: "azure", description: "an Azure API Management Git password", keywords: ["git&"], pattern: rx(`git&[0-9]{12}&[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])`) },
+  // Teams webhooks since the Office 365 connectors' retirement: Power Automate workflow URLs,
+  // whose `sig` is the secret.
+  { id: "teams-workflow-webhook-url", family: "teams", description: "a Microsoft Teams workflow webhook URL", keywords: ["environment.api.powerplatform.com"], pattern: rx(`(?<![a-z0-9-])[a-z0-9]{1,64}\\.[0-9]{2}\\.environment\\.api\\.powerplatform\\.com(?::443)?/powerautomate/automations/direct/workflows/[0-9a-f]{32}/triggers/manual/paths/invoke\\?[^\\s"'<>]{0,400}?sig=[A-Za-z0-9_%-]{20,100}`, true), window: { before: 70, after: 700 } },
+  // npm tokens from before the npm_ prefix (2021) were UUIDs: next to an npm token name.
+  { id: "npm-legacy-token", family: "npm", description: "an npm access token (legacy UUID form)", keywords: ["npm_token", "npmtoken", "npm-token", "npm_auth", "npmauth", "npm_registry_token", "npm_publish_token"], pattern: rx(`npm[A-Za-z0-9_.-]{0,30}?(?:token|auth)[A-Za-z0-9_ .-]{0,20}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
+  // HashiCorp Vault AppRole secret ids (UUIDs) under their own name.
+  { id: "vault-approle-secret-id", family: "vault", description: "a HashiCorp Vault AppRole secret id", keywords: ["secret_id", "secret-id", "secretid"], pattern: rx(`secret[_-]?id[0-9]{0,2}["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 80 } },
+  // Azure OpenAI keys (32 hex) next to an Azure OpenAI endpoint.
+  { id: "azure-openai-key", family: "azure", description: "an Azure OpenAI key", keywords: ["openai.azure.com", "azure_openai", "azure-openai", "azureopenai"], pattern: rx(`(?:api[_-]?key|subscription[_-]?key|openai[_-]?key)["'\\]]{0,2}\\s{0,5}(?:=|:|=>)\\s{0,5}["']?([0-9a-f]{32})(?![0-9A-Za-z])`, true), minEntropy: 3, window: { before: 400, after: 400 } },
 ];
 
 /**
@@ -327,9 +372,21 @@ function isNotGenericSecret(value: string): boolean {
   // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
   if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) || /^[0-9a-f]+$/i.test(value)) return true;
+  if (OWNED_SHAPES.some((shape) => shape.test(value))) return true;
   const lower = value.toLowerCase();
   return lower.startsWith("eyj") || specificPrefixes().some((prefix) => lower.startsWith(prefix));
 }
+
+/** Tokens whose signature is not a prefix (Azure identifiable keys, Telegram bot tokens). */
+const OWNED_SHAPES = [
+  /^[A-Za-z0-9+/]{76}(?:\+ASt|ACDb|\+ABa|\+AMC|APIM)/,
+  /^[A-Za-z0-9+/]{33}(?:\+ASb|\+AEh|\+ARm|AIoT|AzCa|AZEG)[A-P]/,
+  /^[A-Za-z0-9_-]{44}AzFu/,
+  /^[A-Za-z0-9]{42}AzSe[A-D]/,
+  /^[A-Za-z0-9+/]{42}\+ACR[A-D]/,
+  /^[A-Za-z0-9]{52}(?:JQQJ9|AZDO)/,
+  /^[0-9]{5,16}:[A-Za-z0-9_-]{32,35}$/,
+];
 
 let prefixes: string[] | undefined;
 
