@@ -20,21 +20,36 @@ export interface RuleAnchors {
    * before running the pattern, so a prefix inside a word costs a table look-up, not a regex call.
    */
   readonly refusedBefore?: Uint8Array;
+  /**
+   * Per prefix (same order), what every match starting with it has right after it, when known:
+   * at least `min` characters of `table` (char codes < 128). A hit whose next characters fail it
+   * cannot start a match, so the pattern is not run there.
+   */
+  readonly follows: ReadonlyArray<Follow | undefined>;
+}
+
+export interface Follow {
+  readonly table: Uint8Array;
+  readonly min: number;
 }
 
 /** A string every match of a piece starts with; `done` when the piece's match is exactly it. */
 interface Prefix {
   s: string;
   done: boolean;
+  /** Set on a prefix that ends because a character-class run follows it. */
+  follow?: Follow;
 }
 /** `null`: nothing known about how the piece's matches start. */
 type Prefixes = Prefix[] | null;
 
-const MAX_PREFIX = 8;
+const MAX_PREFIX = 16;
 const MAX_SET = 64;
 const MAX_CLASS = 6;
 const MIN_PREFIX = 2;
 const MAX_LITERALS = 16;
+/** A follow check looks at no more characters than this. */
+const MAX_FOLLOW = 64;
 
 class Unsupported extends Error {}
 
@@ -50,12 +65,24 @@ export function deriveAnchors(pattern: RegExp): RuleAnchors | undefined {
     const printable = result.map((p) => /^[\x20-\x7e]*/.exec(p.s)?.[0] ?? "");
     const prefixes = fewest(printable);
     if (prefixes === undefined) return undefined;
+    const follows = prefixes.map((prefix) => followOf(prefix, result, printable));
     const refusedBefore = leadingLookbehind(pattern.source, ignoreCase);
-    return refusedBefore ? { prefixes, ignoreCase, refusedBefore } : { prefixes, ignoreCase };
+    return refusedBefore ? { prefixes, ignoreCase, refusedBefore, follows } : { prefixes, ignoreCase, follows };
   } catch (error) {
     if (error instanceof Unsupported) return undefined;
     throw error;
   }
+}
+
+/**
+ * A prefix's follow holds only when the prefix stands for itself alone: it came out of the parse
+ * uncut, from one path, and no other prefix (whose matches it now also finds) starts with it.
+ */
+function followOf(prefix: string, result: readonly Prefix[], printable: readonly string[]): Follow | undefined {
+  const sources = result.filter((_, i) => (printable[i] as string).startsWith(prefix));
+  if (sources.length !== 1) return undefined;
+  const [source] = sources as [Prefix];
+  return source.s === prefix ? source.follow : undefined;
 }
 
 /**
@@ -72,6 +99,10 @@ function fewest(prefixes: readonly string[]): string[] | undefined {
 /** Minimal parser for the regex subset the rules use; anything else throws {@link Unsupported}. */
 class Parser {
   at = 0;
+  /** The ASCII table of the class atom just parsed, when it has one. */
+  private lastClass: Uint8Array | undefined;
+  /** The minimum count of the quantifier just parsed (1 without one). */
+  private lastMin = 1;
   constructor(
     private readonly source: string,
     private readonly ignoreCase: boolean,
@@ -91,14 +122,19 @@ class Parser {
     let result: Prefix[] = [{ s: "", done: true }];
     let known = true;
     while (this.at < this.source.length && this.source[this.at] !== "|" && this.source[this.at] !== ")") {
+      // Only a class atom's own table (a group's atom may have parsed classes inside it).
+      const classAtom = this.source[this.at] === "[" || /^\\[dw]/.test(this.source.slice(this.at, this.at + 2));
+      this.lastClass = undefined;
       let item = this.atom();
+      const run = classAtom ? this.lastClass : undefined;
       item = this.quantified(item);
       if (!known) continue;
       if (!result.some((p) => p.done)) {
         known = false;
         continue;
       }
-      result = concat(result, item);
+      const follow = item === null && run !== undefined && this.lastMin >= 1 ? { table: run, min: Math.min(this.lastMin, MAX_FOLLOW) } : undefined;
+      result = concat(result, item, follow);
     }
     return result;
   }
@@ -108,6 +144,7 @@ class Parser {
     const braces = /^\{(\d+)(?:(,)(\d*))?\}/.exec(rest);
     let min: number;
     let max: number;
+    this.lastMin = 1;
     if (rest[0] === "*") [min, max, this.at] = [0, Infinity, this.at + 1];
     else if (rest[0] === "+") [min, max, this.at] = [1, Infinity, this.at + 1];
     else if (rest[0] === "?") [min, max, this.at] = [0, 1, this.at + 1];
@@ -117,6 +154,7 @@ class Parser {
       this.at += braces[0].length;
     } else return item;
     if (this.source[this.at] === "?") this.at++; // lazy: same set of matches
+    this.lastMin = min;
     if (min === 1 && max === 1) return item;
     if (min === 0) return item === null ? null : [...item, { s: "", done: true }];
     return item === null ? null : item.map((p) => ({ s: p.s, done: false }));
@@ -161,7 +199,10 @@ class Parser {
     }
     this.at += 2;
     if (next === "b" || next === "B") return [{ s: "", done: true }];
-    if (/[dDwWsS]/.test(next)) return null;
+    if (/[dDwWsS]/.test(next)) {
+      if (next === "d" || next === "w") this.lastClass = escapeTable(next);
+      return null;
+    }
     const controls: Record<string, string> = { n: "\n", r: "\r", t: "\t", v: "\v", f: "\f" };
     if (controls[next] !== undefined) return this.literal(controls[next]);
     // Any other letter or digit escape (backreferences, `\p{…}`, `\k<…>`, `\c`, and what other
@@ -176,10 +217,16 @@ class Parser {
     if (negated) this.at++;
     const members = new Set<string>();
     let large = false;
+    let table: Uint8Array | undefined = new Uint8Array(128);
     while (this.at < this.source.length && this.source[this.at] !== "]") {
+      const escape = this.source[this.at] === "\\" ? this.source[this.at + 1] : undefined;
       const low = this.classChar();
       if (low === null) {
         large = true;
+        if (table !== undefined && (escape === "d" || escape === "w")) {
+          const own = escapeTable(escape);
+          for (let code = 0; code < 128; code++) if (own[code] === 1) table[code] = 1;
+        } else table = undefined;
         continue;
       }
       if (this.source[this.at] === "-" && this.source[this.at + 1] !== "]" && this.at + 1 < this.source.length) {
@@ -189,14 +236,23 @@ class Parser {
         const from = low.charCodeAt(0);
         const to = high.charCodeAt(0);
         if (to < from) throw new Unsupported();
+        if (table !== undefined) {
+          if (to >= 128) table = undefined;
+          else table.fill(1, from, to + 1);
+        }
         if (to - from >= MAX_CLASS) large = true;
         else for (let code = from; code <= to; code++) members.add(String.fromCharCode(code));
         continue;
       }
       members.add(low);
+      if (table !== undefined) {
+        if (low.charCodeAt(0) >= 128) table = undefined;
+        else table[low.charCodeAt(0)] = 1;
+      }
     }
     if (this.source[this.at] !== "]") throw new Unsupported();
     this.at++;
+    if (!negated && table !== undefined) this.lastClass = this.ignoreCase ? bothCases(table) : table;
     if (negated || large) return null;
     const folded = new Set([...members].map((m) => (this.ignoreCase ? m.toLowerCase() : m)));
     if (folded.size === 0 || folded.size > MAX_CLASS) return null;
@@ -227,12 +283,30 @@ class Parser {
   }
 }
 
-function concat(left: Prefix[], right: Prefixes): Prefix[] {
+function escapeTable(escape: "d" | "w"): Uint8Array {
+  const table = new Uint8Array(128);
+  table.fill(1, 48, 58);
+  if (escape === "w") {
+    table.fill(1, 65, 91);
+    table.fill(1, 97, 123);
+    table[95] = 1;
+  }
+  return table;
+}
+
+/** What a class matches under the `i` flag (without `u`: ASCII letters fold only to ASCII). */
+function bothCases(table: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(table);
+  for (let code = 65; code <= 90; code++) if (table[code] === 1 || table[code + 32] === 1) out[code] = out[code + 32] = 1;
+  return out;
+}
+
+function concat(left: Prefix[], right: Prefixes, follow?: Follow): Prefix[] {
   const out: Prefix[] = [];
   for (const p of left) {
     if (!p.done) out.push(p);
-    else if (right === null) out.push({ s: p.s, done: false });
-    else for (const q of right) out.push({ s: p.s + q.s, done: q.done });
+    else if (right === null) out.push(follow === undefined ? { s: p.s, done: false } : { s: p.s, done: false, follow });
+    else for (const q of right) out.push(q.follow === undefined ? { s: p.s + q.s, done: q.done } : { s: p.s + q.s, done: q.done, follow: q.follow });
   }
   return cap(out);
 }
@@ -244,7 +318,10 @@ function cap(prefixes: Prefix[]): Prefix[] {
   const seen = new Map<string, Prefix>();
   for (const p of out) {
     const key = `${p.done ? 1 : 0}${p.s}`;
-    if (!seen.has(key)) seen.set(key, p);
+    const known = seen.get(key);
+    // The same string by two paths: neither path's follow holds for both.
+    if (known === undefined) seen.set(key, p);
+    else if (known.follow !== p.follow) seen.set(key, { s: p.s, done: p.done });
   }
   out = [...seen.values()];
   if (out.length > MAX_SET) {

@@ -1,7 +1,7 @@
 import { findOccurrences } from "./find-occurrences.js";
 import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
-import { deriveAnchors } from "./rule-anchors.js";
+import { deriveAnchors, type Follow } from "./rule-anchors.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
 import type { UserPattern } from "./user-patterns.js";
@@ -26,6 +26,8 @@ export interface ScanStats {
   markerChecks: number;
   /** Whole-text rewrites by redaction. */
   rewrites: number;
+  /** Rule pattern runs: sticky attempts at a start literal, windows, and whole-text scans. */
+  ruleRuns?: number;
 }
 
 const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,64}\]/g;
@@ -88,9 +90,19 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
     if (rule.window !== undefined) {
       // A rule with a keyword the pass cannot look for gets its windows from its keyword regex.
       if (strategy === "whole" || engine.alwaysGated.includes(compiled.index)) collectRuleMatches(rule, text, findings);
-      else collectWindows(rule, text, windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window), findings);
-    } else if (compiled.sticky === undefined || strategy === "whole") collectMatchesIn(rule, text, 0, findings);
-    else collectAnchored(compiled, text, hits.anchorHits[compiled.index] as number[], findings);
+      else {
+        const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
+        if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
+        collectWindows(rule, text, windows, findings);
+      }
+    } else if (compiled.sticky === undefined || strategy === "whole") {
+      if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
+      collectMatchesIn(rule, text, 0, findings);
+    } else {
+      const positions = hits.anchorHits[compiled.index] as number[];
+      if (stats?.ruleRuns !== undefined) stats.ruleRuns += positions.length;
+      collectAnchored(compiled, text, positions, findings);
+    }
   }
   if (hits.privateKey) {
     for (const span of findPrivateKeys(text)) {
@@ -165,14 +177,9 @@ function windowsFrom(hits: readonly number[], textLength: number, extent: { read
  */
 function collectAnchored(compiled: CompiledRule, text: string, positions: readonly number[], findings: Finding[]): void {
   const sticky = compiled.sticky as RegExp;
-  const refused = compiled.refusedBefore;
   let reach = 0;
   for (const at of positions) {
     if (at < reach) continue;
-    if (refused !== undefined && at > 0) {
-      const before = text.charCodeAt(at - 1);
-      if (before < 128 && refused[before] === 1) continue;
-    }
     sticky.lastIndex = at;
     const match = sticky.exec(text);
     if (match === null) continue;
@@ -186,7 +193,6 @@ interface CompiledRule {
   readonly index: number;
   /** The rule's pattern made sticky, when its start literals could be derived. */
   readonly sticky?: RegExp;
-  readonly refusedBefore?: Uint8Array;
 }
 
 /** What an occurrence of one literal means. */
@@ -196,6 +202,10 @@ interface LiteralAction {
   readonly gates: Int32Array;
   /** Rules whose matches may start where this literal does. */
   readonly anchors: Int32Array;
+  /** Per anchor: what must follow the literal for that rule's match, when known. */
+  readonly follows: ReadonlyArray<Follow | undefined>;
+  /** Per anchor: that rule's refused preceding characters, when known. */
+  readonly refusedBefore: ReadonlyArray<Uint8Array | undefined>;
   /** Windowed rules this literal is a keyword of, as `rule, keyword index` pairs. */
   readonly windows: Int32Array;
   readonly flags: number;
@@ -241,6 +251,8 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     ignoreCase: boolean;
     gates: number[];
     anchors: number[];
+    follows: Array<Follow | undefined>;
+    refusedBefore: Array<Uint8Array | undefined>;
     windows: number[];
     flags: number;
   }
@@ -249,7 +261,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     const key = `${ignoreCase ? "i" : "s"}${text}`;
     let found = drafts.get(key);
     if (found === undefined) {
-      found = { text, ignoreCase, gates: [], anchors: [], windows: [], flags: 0 };
+      found = { text, ignoreCase, gates: [], anchors: [], follows: [], refusedBefore: [], windows: [], flags: 0 };
       drafts.set(key, found);
     }
     return found;
@@ -270,9 +282,14 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       rules.push({ rule, index });
       return;
     }
-    for (const prefix of anchors.prefixes) literal(prefix, anchors.ignoreCase).anchors.push(index);
+    anchors.prefixes.forEach((prefix, n) => {
+      const entry = literal(prefix, anchors.ignoreCase);
+      entry.anchors.push(index);
+      entry.follows.push(anchors.follows[n]);
+      entry.refusedBefore.push(anchors.refusedBefore);
+    });
     const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace("g", "") + "y");
-    rules.push(anchors.refusedBefore ? { rule, index, sticky, refusedBefore: anchors.refusedBefore } : { rule, index, sticky });
+    rules.push({ rule, index, sticky });
   });
   literal(PRIVATE_KEY_KEYWORD, true).flags |= PRIVATE_KEY_FLAG;
   literal(MARKER_PREFIX, false).flags |= MARKER_FLAG;
@@ -284,7 +301,9 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     const action: LiteralAction = {
       length: draft.text.length,
       gates: Int32Array.from(draft.gates),
-      anchors: Int32Array.from(new Set(draft.anchors)),
+      anchors: Int32Array.from(draft.anchors),
+      follows: draft.follows,
+      refusedBefore: draft.refusedBefore,
       windows: Int32Array.from(draft.windows),
       flags: draft.flags,
     };
@@ -329,6 +348,18 @@ function keywordsOnly(engine: ScanEngine, text: string): PassHits | undefined {
   return hits;
 }
 
+/** `text` has at least `follow.min` characters of `follow.table` from `from` on. */
+function runHolds(text: string, from: number, follow: Follow): boolean {
+  const end = from + follow.min;
+  if (end > text.length) return false;
+  const table = follow.table;
+  for (let i = from; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || table[code] === 0) return false;
+  }
+  return true;
+}
+
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
 function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
   const hits = newHits(engine);
@@ -340,6 +371,14 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
     for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
     const anchors = action.anchors;
     for (let a = 0; a < anchors.length; a++) {
+      // Cheap refusals first: the character before (a leading lookbehind) and the run after.
+      const refused = action.refusedBefore[a];
+      if (refused !== undefined && at > 0) {
+        const before = text.charCodeAt(at - 1);
+        if (before < 128 && refused[before] === 1) continue;
+      }
+      const follow = action.follows[a];
+      if (follow !== undefined && !runHolds(text, at + action.length, follow)) continue;
       const list = anchorHits[anchors[a] as number] as number[];
       if (list.length === 0 || list[list.length - 1] !== at) list.push(at);
     }
