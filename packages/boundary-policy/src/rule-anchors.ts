@@ -399,3 +399,96 @@ function hasTopLevelBar(source: string): boolean {
   }
   return false;
 }
+
+/**
+ * The same pattern with each `(CLASS{m,n})` capture that a lookahead closes made atomic:
+ * `(?=(CLASS{m,n}))\N(?=…)`. Sound when giving characters back can never help, which is checked
+ * per run: after a shorter run the next character is in CLASS, and a positive lookahead that
+ * needs a character outside CLASS (or the end), or a negative one that refuses every character
+ * of CLASS, then fails there too. The greedy run is tried first either way, so the matches and
+ * capture spans are the same; what goes is the backtracking (up to `n` steps per start) on a
+ * long run that does not end as the lookahead wants (`password=password=…`).
+ */
+export function atomicRuns(pattern: RegExp): RegExp {
+  const source = pattern.source;
+  if (/[msuv]/.test(pattern.flags) || /\\[1-9k]/.test(source)) return pattern;
+  const caseFlag = pattern.flags.includes("i") ? "i" : "";
+  const RUN = /^\((\[(?:[^\]\\]|\\[^A-Za-z0-9]|\\[dw])+\])\{(\d+),(\d+)\}\)\(\?(=|!)((?:[^()[\]\\]|\\.|\[(?:[^\]\\]|\\.)+\])+)\)/;
+  let out = "";
+  let group = 0;
+  let changed = false;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i] as string;
+    if (char === "\\") {
+      out += source.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (char === "[") {
+      const end = classEnd(source, i);
+      out += source.slice(i, end);
+      i = end - 1;
+      continue;
+    }
+    if (char === "(" && (source[i + 1] !== "?" || /^\(\?<[A-Za-z_$]/.test(source.slice(i)))) {
+      group++;
+      const run = RUN.exec(source.slice(i));
+      if (run && runIsAtomic(run[1] as string, run[4] as "=" | "!", run[5] as string, caseFlag)) {
+        out += `(?=(${run[1]}{${run[2]},${run[3]}}))\\${group}(?${run[4]}${run[5]})`;
+        i += run[0].length - 1;
+        changed = true;
+        continue;
+      }
+    }
+    out += char;
+  }
+  return changed ? new RegExp(out, pattern.flags) : pattern;
+}
+
+function classEnd(source: string, at: number): number {
+  let i = at + 1;
+  if (source[i] === "^") i++;
+  if (source[i] === "]") i++;
+  while (i < source.length && source[i] !== "]") i += source[i] === "\\" ? 2 : 1;
+  return i + 1;
+}
+
+function runIsAtomic(runClass: string, kind: "=" | "!", body: string, caseFlag: string): boolean {
+  // The run's class must hold only ASCII (it does when spelled in ASCII without `\s`, `\W`, …).
+  if (runClass.startsWith("[^") || /[^\x20-\x7e]/.test(runClass)) return false;
+  const alternatives = splitAlternatives(body);
+  if (alternatives === undefined) return false;
+  // Each alternative consumes exactly one character, or is the end of the text.
+  if (!alternatives.every((alt) => alt === "$" || /^(?:\[(?:[^\]\\]|\\.)+\]|\\[^A-Za-z0-9]|\\[sdwSDW]|[^\\$^.|])$/.test(alt))) return false;
+  if (kind === "!" && alternatives.includes("$")) return false;
+  const inRun = new RegExp(`^${runClass}$`, caseFlag);
+  const next = new RegExp(`^(?:${body})`, caseFlag);
+  for (let code = 0; code < 128; code++) {
+    const char = String.fromCharCode(code);
+    if (!inRun.test(char)) continue;
+    if (kind === "=" ? next.test(char) : !next.test(char)) return false;
+  }
+  return true;
+}
+
+function splitAlternatives(body: string): string[] | undefined {
+  const parts: string[] = [];
+  let current = "";
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i] as string;
+    if (char === "\\") {
+      current += body.slice(i, i + 2);
+      i++;
+    } else if (char === "[") {
+      const end = classEnd(body, i);
+      current += body.slice(i, end);
+      i = end - 1;
+    } else if (char === "|") {
+      parts.push(current);
+      current = "";
+    } else if (char === "(" || char === ")") return undefined;
+    else current += char;
+  }
+  parts.push(current);
+  return parts;
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy } from "./index.js";
 import { foldFormatCharacters, formatCharacterAt } from "./format-characters.js";
-import { deriveAnchors } from "./rule-anchors.js";
+import { atomicRuns, deriveAnchors } from "./rule-anchors.js";
 import { findSecrets, FORMAT_CHARACTERS_EXACT, matchRule, type ScanStats } from "./scan-text.js";
 import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
 import { TOKEN_RULES } from "./token-rules.js";
@@ -146,6 +146,34 @@ describe("matchRule (one rule alone, for rule tests)", () => {
         const all = findSecrets(testCase.text, []).filter((f) => f.rule === rule.id).map((f) => `${f.start}-${f.end}`);
         for (const span of all) expect(alone).toContain(span);
       }
+    }
+  });
+});
+
+describe("atomic runs (a capture's class run that a lookahead closes, made atomic)", () => {
+  const spans = (pattern: RegExp, text: string): string[] => [...text.matchAll(pattern)].map((m) => `${m.index}:${m[0]}:${(m.indices ?? []).map((g) => (g ? g.join("-") : "")).join(",")}`);
+
+  it.each([
+    [/k=([a-z0-9=]{2,12})(?=[\s,;]|$)/gd, true],
+    [/(?:"([^"]{2,9})"|([A-Za-z=]{3,12})(?![A-Za-z=]))/gd, true],
+    [/k([a-z]{2,5})(?=[a-z0-9])/gd, false], // the lookahead wants a character of the run: backtracking can help
+    [/k([a-z]{2,5})(?![a-c])/gd, false], // the negative lookahead refuses only part of the run
+  ])("%s is rewritten: %s, and matches the same on random text either way", (pattern, rewritten) => {
+    const atomic = atomicRuns(pattern);
+    expect(atomic !== pattern).toBe(rewritten);
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(..."k=abcAZ09 ,;\"x"), maxLength: 60 }), (text) => {
+        expect(spans(atomic, text)).toEqual(spans(pattern, text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps every built-in rule's matches on the corpora", () => {
+    for (const rule of TOKEN_RULES) {
+      const atomic = atomicRuns(rule.pattern);
+      if (atomic === rule.pattern) continue;
+      for (const text of corpusTexts) expect(spans(atomic, text), rule.id).toEqual(spans(rule.pattern, text));
     }
   });
 });

@@ -1,7 +1,7 @@
 import { findOccurrences } from "./find-occurrences.js";
 import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
-import { deriveAnchors, type Follow } from "./rule-anchors.js";
+import { atomicRuns, deriveAnchors, type Follow } from "./rule-anchors.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
 import type { UserPattern } from "./user-patterns.js";
@@ -93,11 +93,11 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
       else {
         const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
-        collectWindows(rule, text, windows, findings);
+        collectWindows(rule, text, windows, findings, compiled.global);
       }
     } else if (compiled.sticky === undefined || strategy === "whole") {
       if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
-      collectMatchesIn(rule, text, 0, findings);
+      collectMatchesIn(rule, text, 0, findings, strategy === "whole" ? rule.pattern : compiled.global);
     } else {
       const positions = hits.anchorHits[compiled.index] as number[];
       if (stats?.ruleRuns !== undefined) stats.ruleRuns += positions.length;
@@ -143,8 +143,8 @@ function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[]):
   collectWindows(rule, text, windows, findings);
 }
 
-function collectWindows(rule: TokenRule, text: string, windows: ReadonlyArray<readonly [number, number]>, findings: Finding[]): void {
-  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings);
+function collectWindows(rule: TokenRule, text: string, windows: ReadonlyArray<readonly [number, number]>, findings: Finding[], pattern = rule.pattern): void {
+  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, pattern);
 }
 
 /**
@@ -193,6 +193,8 @@ interface CompiledRule {
   readonly index: number;
   /** The rule's pattern made sticky, when its start literals could be derived. */
   readonly sticky?: RegExp;
+  /** The rule's pattern with its provably useless backtracking removed ({@link atomicRuns}). */
+  readonly global: RegExp;
 }
 
 /** What an occurrence of one literal means. */
@@ -278,8 +280,9 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       if (rule.window !== undefined) entry.windows.push(index, position);
     });
     const anchors = rule.window === undefined ? deriveAnchors(rule.pattern) : undefined;
+    const global = atomicRuns(rule.pattern);
     if (anchors === undefined) {
-      rules.push({ rule, index });
+      rules.push({ rule, index, global });
       return;
     }
     anchors.prefixes.forEach((prefix, n) => {
@@ -288,8 +291,8 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       entry.follows.push(anchors.follows[n]);
       entry.refusedBefore.push(anchors.refusedBefore);
     });
-    const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace("g", "") + "y");
-    rules.push({ rule, index, sticky });
+    const sticky = new RegExp(global.source, global.flags.replace("g", "") + "y");
+    rules.push({ rule, index, sticky, global });
   });
   literal(PRIVATE_KEY_KEYWORD, true).flags |= PRIVATE_KEY_FLAG;
   literal(MARKER_PREFIX, false).flags |= MARKER_FLAG;
@@ -402,9 +405,9 @@ function addWindow(windows: Array<[number, number]>, textLength: number, at: num
  * guards (`(?<![A-Za-z0-9_])`, `(?![…])`) see the cut as a boundary, so it may be part of a longer
  * run the full text would not match. A real token lies inside the window by its extent.
  */
-function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[]): void {
+function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern): void {
   const found: Finding[] = [];
-  collectMatchesIn(rule, text.slice(start, end), start, found);
+  collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
   for (const finding of found) {
     if (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) continue;
     if (end < text.length && finding.end === end && !rightEdgeHolds(text, end)) continue;
@@ -431,8 +434,7 @@ function keywordSearch(rule: TokenRule): RegExp {
   return search;
 }
 
-function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[]): void {
-  const pattern = rule.pattern;
+function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[], pattern = rule.pattern): void {
   pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) acceptMatch(rule, text, match, offset, findings);
 }
