@@ -27,6 +27,7 @@ for (let code = 128; code < 65_536; code++) if (FORMAT_UNIT[code] !== 0) FOLD[co
 
 /** Literals with the same folded text: one comparison, then the case-exact variants. */
 interface Entry {
+  readonly index: number;
   /** Folded char codes. */
   readonly codes: Uint8Array;
   /** Specs ignoring case: reported on a folded match. */
@@ -52,6 +53,13 @@ interface Bucket {
 export class LiteralPass {
   private readonly table = new Uint16Array(65_536);
   private readonly buckets: Bucket[] = [];
+  private entries = 0;
+  private ids = 0;
+  /** Per scan: ids the caller asked not to hear of again, and entries with no id left to report. */
+  private muted = new Uint8Array(0);
+  private spent = new Uint8Array(0);
+  private live = new Int32Array(0);
+  private sizes = new Int32Array(0);
 
   constructor(specs: readonly LiteralSpec[]) {
     const byFolded = new Map<string, { caseless: number[]; exact: Array<{ codes: Uint8Array; id: number }> }>();
@@ -60,11 +68,12 @@ export class LiteralPass {
       const folded = spec.text.toLowerCase();
       let group = byFolded.get(folded);
       if (group === undefined) byFolded.set(folded, (group = { caseless: [], exact: [] }));
+      this.ids = Math.max(this.ids, spec.id + 1);
       if (spec.ignoreCase) group.caseless.push(spec.id);
       else group.exact.push({ codes: Uint8Array.from(spec.text, (char) => char.charCodeAt(0)), id: spec.id });
     }
     for (const [folded, group] of byFolded) {
-      const entry: Entry = { codes: Uint8Array.from(folded, (char) => char.charCodeAt(0)), caseless: Int32Array.from(group.caseless), exact: group.exact };
+      const entry: Entry = { index: this.entries++, codes: Uint8Array.from(folded, (char) => char.charCodeAt(0)), caseless: Int32Array.from(group.caseless), exact: group.exact };
       const key = ((entry.codes[0] as number) << 8) | (entry.codes[1] as number);
       if (this.table[key] === 0) {
         this.buckets.push({ short: [], byThird: new Array(128) });
@@ -74,16 +83,22 @@ export class LiteralPass {
       if (entry.codes.length === 2) bucket.short.push(entry);
       else (bucket.byThird[entry.codes[2] as number] ??= []).push(entry);
     }
+    this.sizes = new Int32Array(this.entries);
+    for (const bucket of this.buckets) for (const entry of [...bucket.short, ...bucket.byThird.flatMap((list) => list ?? [])]) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
   }
 
   /**
    * Calls `onHit(position, id)` for every occurrence, in text order (at one position, in no set
-   * order). Stops and returns false at the first Unicode format character (the caller folds the
-   * text and passes again); true otherwise.
+   * order); an `onHit` that returns true hears no more of that id in this scan (a keyword that
+   * has done its job). Stops and returns false at the first Unicode format character (the caller
+   * folds the text and passes again); true otherwise.
    */
-  scan(text: string, onHit: (at: number, id: number) => void): boolean {
+  scan(text: string, onHit: (at: number, id: number) => boolean): boolean {
     const length = text.length;
     if (length === 0) return true;
+    this.muted = new Uint8Array(this.ids);
+    this.spent = new Uint8Array(this.entries);
+    this.live = Int32Array.from(this.sizes);
     const { table, buckets } = this;
     let previous = FOLD[text.charCodeAt(0)] as number;
     if (previous === FORMAT_MARK && formatCharacterAt(text, 0) > 0) return false;
@@ -97,7 +112,7 @@ export class LiteralPass {
     return true;
   }
 
-  private report(text: string, at: number, bucket: Bucket, onHit: (at: number, id: number) => void): void {
+  private report(text: string, at: number, bucket: Bucket, onHit: (at: number, id: number) => boolean): void {
     for (const entry of bucket.short) this.compare(text, at, entry, onHit);
     if (at + 2 >= text.length) return;
     const third = FOLD[text.charCodeAt(at + 2)] as number;
@@ -105,18 +120,26 @@ export class LiteralPass {
     if (entries !== undefined) for (const entry of entries) this.compare(text, at, entry, onHit);
   }
 
-  private compare(text: string, at: number, entry: Entry, onHit: (at: number, id: number) => void): void {
+  private compare(text: string, at: number, entry: Entry, onHit: (at: number, id: number) => boolean): void {
+    if (this.spent[entry.index] === 1) return;
     const codes = entry.codes;
     const length = codes.length;
     if (at + length > text.length) return;
     for (let k = 3; k < length; k++) if (FOLD[text.charCodeAt(at + k)] !== codes[k]) return;
     const caseless = entry.caseless;
-    for (let n = 0; n < caseless.length; n++) onHit(at, caseless[n] as number);
+    for (let n = 0; n < caseless.length; n++) this.hit(at, caseless[n] as number, entry, onHit);
     for (const exact of entry.exact) {
+      if (this.muted[exact.id] === 1) continue;
       const wanted = exact.codes;
       let k = 0;
       while (k < length && text.charCodeAt(at + k) === wanted[k]) k++;
-      if (k === length) onHit(at, exact.id);
+      if (k === length) this.hit(at, exact.id, entry, onHit);
     }
+  }
+
+  private hit(at: number, id: number, entry: Entry, onHit: (at: number, id: number) => boolean): void {
+    if (this.muted[id] === 1 || !onHit(at, id)) return;
+    this.muted[id] = 1;
+    if (--(this.live[entry.index] as number) === 0) this.spent[entry.index] = 1;
   }
 }

@@ -388,6 +388,8 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
     const windows = action.windows;
     for (let w = 0; w < windows.length; w += 2) (windowHits[windows[w] as number] as number[]).push(at, windows[w + 1] as number, action.length);
     if (action.flags !== 0) applyFlags(hits, action.flags);
+    // A keyword that only lets rules run has done its job once.
+    return anchors.length === 0 && windows.length === 0;
   });
   return complete ? hits : undefined;
 }
