@@ -280,7 +280,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       if (rule.window !== undefined) entry.windows.push(index, position);
     });
     const anchors = rule.window === undefined ? deriveAnchors(rule.pattern) : undefined;
-    const global = atomicRuns(rule.pattern);
+    const global = withoutUnusedIndices(atomicRuns(rule.pattern));
     if (anchors === undefined) {
       rules.push({ rule, index, global });
       return;
@@ -315,6 +315,15 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "i" : ""), action });
   }
   return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests };
+}
+
+/**
+ * A pattern without capture groups needs no `d` flag (its span is the match): without it, each
+ * run skips building the indices arrays.
+ */
+function withoutUnusedIndices(pattern: RegExp): RegExp {
+  const groups = (new RegExp(`${pattern.source}|`).exec("") as RegExpExecArray).length - 1;
+  return groups === 0 && pattern.flags.includes("d") ? new RegExp(pattern.source, pattern.flags.replace("d", "")) : pattern;
 }
 
 function escapeRegExp(literal: string): string {
