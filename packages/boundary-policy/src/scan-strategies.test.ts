@@ -19,7 +19,7 @@ describe("the anchored scan (one literal pass, rules run where their literals st
   it("finds exactly what every rule's regex over the whole text finds, on each corpus case", () => {
     const differ = corpusTexts.filter((text) => JSON.stringify(show(text, "auto")) !== JSON.stringify(show(text, "whole")));
     expect(differ).toEqual([]);
-  });
+  }, 60_000);
 
   it("finds exactly what the whole-text scan finds, on random mixes of corpus secrets, rule literals and token characters", () => {
     const piece = fc.oneof(
@@ -36,7 +36,7 @@ describe("the anchored scan (one literal pass, rules run where their literals st
       }),
       { numRuns: 600 },
     );
-  });
+  }, 60_000);
 
   it("runs no rule at all on 100 KB of near misses ('ghp_', 'sk-', 'xoxb-'… without bodies)", () => {
     for (const unit of ["ghp_", "sk-", "xoxb-", "hf_", "s."]) {
@@ -74,7 +74,7 @@ describe("start literals derived from a rule's pattern", () => {
       }
     }
     expect(wrong).toEqual([]);
-  });
+  }, 60_000);
 
   it.each([
     [/ghp_[0-9A-Za-z]{36}/g, ["ghp_"]],
@@ -103,7 +103,7 @@ describe("format characters", () => {
       if (FORMAT_CHARACTERS_EXACT.test(char) !== formatCharacterAt(char, 0) > 0) wrong.push(code.toString(16));
     }
     expect(wrong).toEqual([]);
-  });
+  }, 60_000);
 
   it("fold out as the Unicode regex does, keeping each kept unit's offset", () => {
     fc.assert(

@@ -99,11 +99,12 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
       if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
       collectMatchesIn(rule, text, 0, findings, strategy === "whole" ? rule.pattern : compiled.global);
     } else {
-      const positions = hits.anchorHits[compiled.index] as number[];
-      if (stats?.ruleRuns !== undefined) stats.ruleRuns += positions.length;
-      collectAnchored(compiled, text, positions, findings);
+      // Run during the pass where the rule was already let in; the rest now, in text order.
+      hits.flush(compiled.index);
+      for (const finding of hits.found[compiled.index] as Finding[]) findings.push(finding);
     }
   }
+  if (stats?.ruleRuns !== undefined) stats.ruleRuns += hits.runs;
   if (hits.privateKey) {
     for (const span of findPrivateKeys(text)) {
       findings.push({ rule: PRIVATE_KEY_RULE.id, family: PRIVATE_KEY_RULE.family, description: PRIVATE_KEY_RULE.description, ...span });
@@ -175,18 +176,6 @@ function windowsFrom(hits: readonly number[], textLength: number, extent: { read
  * order, skipping positions inside its previous match: the same matches as its global regex
  * over the whole text, which would only fail at every other position.
  */
-function collectAnchored(compiled: CompiledRule, text: string, positions: readonly number[], findings: Finding[]): void {
-  const sticky = compiled.sticky as RegExp;
-  let reach = 0;
-  for (const at of positions) {
-    if (at < reach) continue;
-    sticky.lastIndex = at;
-    const match = sticky.exec(text);
-    if (match === null) continue;
-    reach = match.index + match[0].length;
-    acceptMatch(compiled.rule, text, match, 0, findings);
-  }
-}
 
 interface CompiledRule {
   readonly rule: TokenRule;
@@ -229,8 +218,25 @@ interface ScanEngine {
 
 interface PassHits {
   readonly gated: Uint8Array;
-  /** Per rule: positions where one of its start literals occurs, in text order. */
+  /**
+   * Per rule: positions where one of its start literals occurs and the rule was not let in yet
+   * (no keyword seen so far), in text order; run by `flush`.
+   */
   readonly anchorHits: number[][];
+  /**
+   * Per anchored rule: where its last match ended. A rule runs (sticky) at each start position
+   * in text order, skipping those inside its previous match: the same matches as its global
+   * regex over the whole text, which would only fail at every other position.
+   */
+  readonly reach: Int32Array;
+  /** Per anchored rule: its findings so far, in text order. */
+  readonly found: Finding[][];
+  /** Pattern runs so far. */
+  runs: number;
+  /** Runs a rule at its waiting positions, in order (once it is let in, or at the end). */
+  flush(index: number): void;
+  /** Runs a rule at `at` unless that lies inside its previous match. */
+  runAt(index: number, at: number): void;
   /** Per windowed rule: `position, keyword index, length` triples, in text order. */
   readonly windowHits: number[][];
   privateKey: boolean;
@@ -330,17 +336,49 @@ function escapeRegExp(literal: string): string {
   return literal.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
 }
 
-function newHits(engine: ScanEngine): PassHits {
+function newHits(engine: ScanEngine, text: string): PassHits {
   const count = engine.rules.length;
   const gated = new Uint8Array(count);
   for (const index of engine.alwaysGated) gated[index] = 1;
   const anchorHits: number[][] = [];
   const windowHits: number[][] = [];
+  const found: Finding[][] = [];
   for (let i = 0; i < count; i++) {
     anchorHits.push([]);
     windowHits.push([]);
+    found.push([]);
   }
-  return { gated, anchorHits, windowHits, privateKey: false, marker: false };
+  const reach = new Int32Array(count);
+  const tried = new Int32Array(count).fill(-1);
+  const hits: PassHits = {
+    gated,
+    anchorHits,
+    windowHits,
+    reach,
+    found,
+    runs: 0,
+    privateKey: false,
+    marker: false,
+    runAt(index, at) {
+      if (at < (reach[index] as number) || tried[index] === at) return;
+      tried[index] = at;
+      const compiled = engine.rules[index] as CompiledRule;
+      const sticky = compiled.sticky as RegExp;
+      sticky.lastIndex = at;
+      hits.runs++;
+      const match = sticky.exec(text);
+      if (match === null) return;
+      reach[index] = match.index + match[0].length;
+      acceptMatch(compiled.rule, text, match, 0, found[index] as Finding[]);
+    },
+    flush(index) {
+      const waiting = anchorHits[index] as number[];
+      if (waiting.length === 0) return;
+      anchorHits[index] = [];
+      for (const at of waiting) hits.runAt(index, at);
+    },
+  };
+  return hits;
 }
 
 function applyFlags(hits: PassHits, flags: number): void {
@@ -351,7 +389,7 @@ function applyFlags(hits: PassHits, flags: number): void {
 /** Gating only, by one regex test per keyword (the `whole` strategy); undefined on a format character. */
 function keywordsOnly(engine: ScanEngine, text: string): PassHits | undefined {
   for (let i = 0; i < text.length; i++) if (FORMAT_UNIT[text.charCodeAt(i)] !== 0 && formatCharacterAt(text, i) > 0) return undefined;
-  const hits = newHits(engine);
+  const hits = newHits(engine, text);
   for (const { test, action } of engine.keywordTests) {
     if (!test.test(text)) continue;
     for (const index of action.gates) hits.gated[index] = 1;
@@ -374,8 +412,8 @@ function runHolds(text: string, from: number, follow: Follow): boolean {
 
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
 function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
-  const hits = newHits(engine);
-  const { gated, anchorHits, windowHits } = hits;
+  const hits = newHits(engine, text);
+  const { gated, anchorHits, windowHits, reach } = hits;
   const actions = engine.actions;
   const complete = engine.pass.scan(text, (at, id) => {
     const action = actions[id] as LiteralAction;
@@ -383,6 +421,8 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
     for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
     const anchors = action.anchors;
     for (let a = 0; a < anchors.length; a++) {
+      const index = anchors[a] as number;
+      if (at < (reach[index] as number)) continue;
       // Cheap refusals first: the character before (a leading lookbehind) and the run after.
       const refused = action.refusedBefore[a];
       if (refused !== undefined && at > 0) {
@@ -391,8 +431,13 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
       }
       const follow = action.follows[a];
       if (follow !== undefined && !runHolds(text, at + action.length, follow)) continue;
-      const list = anchorHits[anchors[a] as number] as number[];
-      if (list.length === 0 || list[list.length - 1] !== at) list.push(at);
+      if (gated[index] === 1) {
+        hits.flush(index);
+        hits.runAt(index, at);
+      } else {
+        const list = anchorHits[index] as number[];
+        if (list.length === 0 || list[list.length - 1] !== at) list.push(at);
+      }
     }
     const windows = action.windows;
     for (let w = 0; w < windows.length; w += 2) (windowHits[windows[w] as number] as number[]).push(at, windows[w + 1] as number, action.length);
