@@ -1,5 +1,7 @@
 import { findOccurrences } from "./find-occurrences.js";
-import { keywordFilter } from "./keyword-filter.js";
+import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
+import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
+import { atomicRuns, deriveAnchors, type Follow } from "./rule-anchors.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
 import type { UserPattern } from "./user-patterns.js";
@@ -24,23 +26,20 @@ export interface ScanStats {
   markerChecks: number;
   /** Whole-text rewrites by redaction. */
   rewrites: number;
+  /** Rule pattern runs: sticky attempts at a start literal, windows, and whole-text scans. */
+  ruleRuns?: number;
 }
 
 const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,64}\]/g;
 
-/**
- * Unicode format characters (category Cf: zero-width joiners and non-joiners, soft hyphens,
- * BOMs, bidi marks, tags…) render as nothing, so a token with one inside looks whole to a reader
- * and to whatever they paste it into. They are folded out before scanning.
- */
+/** Unicode category Cf, exactly (the scanner uses the table in `format-characters.ts`). */
 export const FORMAT_CHARACTERS_EXACT = /\p{Cf}/u;
 /**
  * The same set as {@link FORMAT_CHARACTERS_EXACT} (Unicode 15 category Cf) spelled as UTF-16 code
- * units: a non-Unicode class scans several times faster, and most texts hold none of them.
+ * units, for tools that want a plain regex.
  */
 export const FORMAT_CHARACTER =
   /[\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|\uD804[\uDCBD\uDCCD]|\uD80D[\uDC30-\uDC3F]|\uD82F[\uDCA0-\uDCA3]|\uD834[\uDD73-\uDD7A]|\uDB40[\uDC01\uDC20-\uDC7F]/;
-const FORMAT_CHARACTERS = /\p{Cf}/gu;
 
 /** Shorter findings (user globs can match a few characters) are redacted only where found. */
 const MIN_SECRET_TO_REDACT_EVERYWHERE = 8;
@@ -52,42 +51,61 @@ export function redactionMarker(rule: string): string {
 }
 
 /**
+ * `anchored` (default): one pass over the text finds every rule keyword and every literal a
+ * rule's matches start with; each rule then runs only where one of its literals starts.
+ * `whole`: every rule whose keyword occurs scans the whole text with its own regex (the plain
+ * strategy, slower; tests check that both find exactly the same).
+ */
+export type ScanStrategy = "auto" | "whole";
+
+/**
  * Every secret span in `text`, sorted by start; spans wholly inside another are dropped. Spans
- * inside an existing redaction marker are ignored, so redacting twice changes nothing. One pass
- * per rule whose keyword occurs, whatever the number of secrets.
+ * inside an existing redaction marker are ignored, so redacting twice changes nothing. A rule
+ * runs only when one of its keywords occurs (ASCII case ignored), whatever the strategy.
  */
 export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto"): Finding[] {
-  if (!FORMAT_CHARACTER.test(text)) return findInPlainText(text, userPatterns, stats, strategy);
+  const plain = findInPlainText(text, userPatterns, stats, strategy);
+  if (plain !== undefined) return plain;
   // Scan the text with its format characters folded out, then map each span back onto the
   // original: a span covers every format character inside the token it found.
-  const kept: number[] = [];
-  let folded = "";
-  let cursor = 0;
-  for (const match of text.matchAll(FORMAT_CHARACTERS)) {
-    for (let i = cursor; i < match.index; i++) kept.push(i);
-    folded += text.slice(cursor, match.index);
-    cursor = match.index + match[0].length;
-  }
-  for (let i = cursor; i < text.length; i++) kept.push(i);
-  folded += text.slice(cursor);
-  return findInPlainText(folded, userPatterns, stats, strategy).map((finding) => ({
+  const { folded, kept } = foldFormatCharacters(text);
+  const findings = findInPlainText(folded, userPatterns, stats, strategy) as Finding[];
+  return findings.map((finding) => ({
     ...finding,
     start: kept[finding.start] as number,
     end: (kept[finding.end - 1] as number) + 1,
   }));
 }
 
-/** `whole`: every candidate rule scans the whole text (what the keyword windows must agree with). */
-export type ScanStrategy = "auto" | "whole";
-
-function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] {
+/** Findings in `text`, or undefined when it holds a format character (then it must be folded). */
+function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] | undefined {
+  const engine = scanEngine();
+  const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text);
+  if (hits === undefined) return undefined;
   if (stats) stats.scans++;
-  const filter = keywordFilter(text);
   const findings: Finding[] = [];
-  const candidates = TOKEN_RULES.filter((rule) => rule.keywords.some((keyword) => filter.mayContain(keyword)));
-  if (text.length >= LARGE_TEXT && strategy === "auto") collectAroundKeywords(candidates, text, findings);
-  else for (const rule of candidates) collectRuleMatches(rule, text, findings);
-  if (filter.mayContain("private key")) {
+  for (const compiled of engine.rules) {
+    if (hits.gated[compiled.index] === 0) continue;
+    const rule = compiled.rule;
+    if (rule.window !== undefined) {
+      // A rule with a keyword the pass cannot look for gets its windows from its keyword regex.
+      if (strategy === "whole" || engine.alwaysGated.includes(compiled.index)) collectRuleMatches(rule, text, findings);
+      else {
+        const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
+        if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
+        collectWindows(rule, text, windows, findings, compiled.global);
+      }
+    } else if (compiled.sticky === undefined || strategy === "whole") {
+      if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
+      collectMatchesIn(rule, text, 0, findings, strategy === "whole" ? rule.pattern : compiled.global);
+    } else {
+      // Run during the pass where the rule was already let in; the rest now, in text order.
+      hits.flush(compiled.index);
+      for (const finding of hits.found[compiled.index] as Finding[]) findings.push(finding);
+    }
+  }
+  if (stats?.ruleRuns !== undefined) stats.ruleRuns += hits.runs;
+  if (hits.privateKey) {
     for (const span of findPrivateKeys(text)) {
       findings.push({ rule: PRIVATE_KEY_RULE.id, family: PRIVATE_KEY_RULE.family, description: PRIVATE_KEY_RULE.description, ...span });
     }
@@ -95,14 +113,15 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
   // Kept apart from the built-in findings so a user match inside a provider's own token (which
   // that provider's login may carry) is not swallowed by it.
   const userFindings: Finding[] = [];
-  const lower = userPatterns.length > 0 ? text.toLowerCase() : "";
+  let lowered: string | undefined;
+  const lower = (): string => (lowered ??= text.toLowerCase());
   for (const pattern of userPatterns) {
     if (pattern.scope === "name") continue;
     const description = `text matching the refuse pattern ${JSON.stringify(pattern.source)}`;
     for (const [start, end] of pattern.findSpans(text, lower)) userFindings.push({ rule: pattern.rule, family: "user", description, start, end });
   }
   const merged = [...dropContained(findings), ...dropContained(userFindings)].sort((a, b) => a.start - b.start || b.end - a.end);
-  return dropInsideMarkers(text, merged, stats);
+  return hits.marker ? dropInsideMarkers(text, merged, stats) : merged;
 }
 
 /** One rule's own findings in `text` (entropy, allow and context checks applied), for tests. */
@@ -122,65 +141,311 @@ function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[]):
   keyword.lastIndex = 0;
   const windows: Array<[number, number]> = [];
   for (let hit = keyword.exec(text); hit !== null; hit = keyword.exec(text)) addWindow(windows, text.length, hit.index, hit[0].length, rule.window);
-  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings);
+  collectWindows(rule, text, windows, findings);
 }
 
-/** Large texts: one keyword pass for every rule, then each rule only in windows around its keywords. */
-const LARGE_TEXT = 64 * 1024;
-/** Where a keyword may sit in its token, and how long a token may run after it. */
-const DEFAULT_WINDOW = { before: 24, after: 1100 } as const;
-/** Rules whose tokens may run longer than {@link DEFAULT_WINDOW}: always scanned whole. */
-const LONG_TOKEN_RULES = new Set([
-  "jwt",
-  "flyio-access-token",
-  "1password-service-account-token",
-  "aws-session-token",
-  "aws-session-token-value",
-  "private-key-base64",
-  "aws-bedrock-short-lived-key",
-  "gcp-oauth-access-token",
-]);
-
-let keywordIndex: { search: RegExp; rulesOf: Map<string, TokenRule[]> } | undefined;
-
-function allKeywords(): NonNullable<typeof keywordIndex> {
-  if (keywordIndex === undefined) {
-    const rulesOf = new Map<string, TokenRule[]>();
-    for (const rule of TOKEN_RULES) for (const keyword of rule.keywords) rulesOf.set(keyword, [...(rulesOf.get(keyword) ?? []), rule]);
-    const keywords = [...rulesOf.keys()].sort((a, b) => b.length - a.length);
-    // Each keyword also stands for the shorter keywords that are its prefixes (they start at the
-    // same place, and the search reports only the longest).
-    const own = new Map(rulesOf);
-    for (const keyword of keywords) {
-      const rules = new Set<TokenRule>();
-      for (const [other, otherRules] of own) if (keyword.startsWith(other)) for (const rule of otherRules) rules.add(rule);
-      rulesOf.set(keyword, [...rules]);
-    }
-    const search = new RegExp(keywords.map((keyword) => keyword.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|"), "gi");
-    keywordIndex = { search, rulesOf };
-  }
-  return keywordIndex;
+function collectWindows(rule: TokenRule, text: string, windows: ReadonlyArray<readonly [number, number]>, findings: Finding[], pattern = rule.pattern): void {
+  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, pattern);
 }
 
-function collectAroundKeywords(candidates: readonly TokenRule[], text: string, findings: Finding[]): void {
-  const windows = new Map<TokenRule, Array<[number, number]>>();
-  for (const rule of candidates) {
-    if (LONG_TOKEN_RULES.has(rule.id)) collectMatchesIn(rule, text, 0, findings);
-    else windows.set(rule, []);
-  }
-  const { search, rulesOf } = allKeywords();
-  search.lastIndex = 0;
-  for (let hit = search.exec(text); hit !== null; hit = search.exec(text)) {
-    // The longest keyword at this position stands for its prefixes too; keywords starting inside
-    // it are found by resuming one character later.
-    const found = hit[0].toLowerCase();
-    for (const rule of rulesOf.get(found) ?? []) {
-      const list = windows.get(rule);
-      if (list) addWindow(list, text.length, hit.index, found.length, rule.window ?? DEFAULT_WINDOW);
+/**
+ * The windows {@link collectRuleMatches} would build from its keyword regex, built from the
+ * literal pass's keyword hits (`[position, keyword index, length]` triples in text order): at one
+ * position the first keyword of the rule's list wins, and a hit inside the previous one is skipped,
+ * as the regex's leftmost-first, non-overlapping search does.
+ */
+function windowsFrom(hits: readonly number[], textLength: number, extent: { readonly before: number; readonly after: number }): Array<[number, number]> {
+  const windows: Array<[number, number]> = [];
+  let reach = 0;
+  for (let i = 0; i < hits.length; ) {
+    const at = hits[i] as number;
+    let best = hits[i + 1] as number;
+    let length = hits[i + 2] as number;
+    for (i += 3; i < hits.length && hits[i] === at; i += 3) {
+      if ((hits[i + 1] as number) < best) [best, length] = [hits[i + 1] as number, hits[i + 2] as number];
     }
-    search.lastIndex = hit.index + 1;
+    if (at < reach) continue;
+    reach = at + length;
+    addWindow(windows, textLength, at, length, extent);
   }
-  for (const [rule, list] of windows) for (const [start, end] of list) collectWindow(rule, text, start, end, findings);
+  return windows;
+}
+
+/**
+ * Runs a rule (sticky) at each position where one of its start literals was found, in text
+ * order, skipping positions inside its previous match: the same matches as its global regex
+ * over the whole text, which would only fail at every other position.
+ */
+
+interface CompiledRule {
+  readonly rule: TokenRule;
+  readonly index: number;
+  /** The rule's pattern made sticky, when its start literals could be derived. */
+  readonly sticky?: RegExp;
+  /** The rule's pattern with its provably useless backtracking removed ({@link atomicRuns}). */
+  readonly global: RegExp;
+}
+
+/** What an occurrence of one literal means. */
+interface LiteralAction {
+  readonly length: number;
+  /** Rules this literal is a keyword of: a hit lets them run. */
+  readonly gates: Int32Array;
+  /** Rules whose matches may start where this literal does. */
+  readonly anchors: Int32Array;
+  /** Per anchor: what must follow the literal for that rule's match, when known. */
+  readonly follows: ReadonlyArray<Follow | undefined>;
+  /** Per anchor: that rule's refused preceding characters, when known. */
+  readonly refusedBefore: ReadonlyArray<Uint8Array | undefined>;
+  /** Windowed rules this literal is a keyword of, as `rule, keyword index` pairs. */
+  readonly windows: Int32Array;
+  readonly flags: number;
+}
+
+const PRIVATE_KEY_FLAG = 1;
+const MARKER_FLAG = 2;
+
+interface ScanEngine {
+  readonly rules: readonly CompiledRule[];
+  /** Rules that run whatever the text (a keyword the pass cannot look for). */
+  readonly alwaysGated: readonly number[];
+  readonly pass: LiteralPass;
+  /** Per literal id. */
+  readonly actions: readonly LiteralAction[];
+  /** The `whole` strategy's gate: the same "the keyword occurs, ASCII case ignored", by regex. */
+  readonly keywordTests: ReadonlyArray<{ readonly test: RegExp; readonly action: LiteralAction }>;
+}
+
+interface PassHits {
+  readonly gated: Uint8Array;
+  /**
+   * Per rule: positions where one of its start literals occurs and the rule was not let in yet
+   * (no keyword seen so far), in text order; run by `flush`.
+   */
+  readonly anchorHits: number[][];
+  /**
+   * Per anchored rule: where its last match ended. A rule runs (sticky) at each start position
+   * in text order, skipping those inside its previous match: the same matches as its global
+   * regex over the whole text, which would only fail at every other position.
+   */
+  readonly reach: Int32Array;
+  /** Per anchored rule: its findings so far, in text order. */
+  readonly found: Finding[][];
+  /** Pattern runs so far. */
+  runs: number;
+  /** Runs a rule at its waiting positions, in order (once it is let in, or at the end). */
+  flush(index: number): void;
+  /** Runs a rule at `at` unless that lies inside its previous match. */
+  runAt(index: number, at: number): void;
+  /** Per windowed rule: `position, keyword index, length` triples, in text order. */
+  readonly windowHits: number[][];
+  privateKey: boolean;
+  marker: boolean;
+}
+
+const PRIVATE_KEY_KEYWORD = "private key";
+const MARKER_PREFIX = "[REDACTED:";
+
+let engineCache: { source: readonly TokenRule[]; engine: ScanEngine } | undefined;
+
+function scanEngine(): ScanEngine {
+  if (engineCache?.source !== TOKEN_RULES) engineCache = { source: TOKEN_RULES, engine: buildEngine(TOKEN_RULES) };
+  return engineCache.engine;
+}
+
+function buildEngine(source: readonly TokenRule[]): ScanEngine {
+  interface Draft {
+    text: string;
+    ignoreCase: boolean;
+    gates: number[];
+    anchors: number[];
+    follows: Array<Follow | undefined>;
+    refusedBefore: Array<Uint8Array | undefined>;
+    windows: number[];
+    flags: number;
+  }
+  const drafts = new Map<string, Draft>();
+  const literal = (text: string, ignoreCase: boolean): Draft => {
+    const key = `${ignoreCase ? "i" : "s"}${text}`;
+    let found = drafts.get(key);
+    if (found === undefined) {
+      found = { text, ignoreCase, gates: [], anchors: [], follows: [], refusedBefore: [], windows: [], flags: 0 };
+      drafts.set(key, found);
+    }
+    return found;
+  };
+  const rules: CompiledRule[] = [];
+  const alwaysGated: number[] = [];
+  source.forEach((rule, index) => {
+    const keywords = rule.keywords.map((keyword) => keyword.toLowerCase());
+    if (keywords.length === 0 || !keywords.every(isSearchable)) alwaysGated.push(index);
+    keywords.forEach((keyword, position) => {
+      if (!isSearchable(keyword)) return;
+      const entry = literal(keyword, true);
+      entry.gates.push(index);
+      if (rule.window !== undefined) entry.windows.push(index, position);
+    });
+    const anchors = rule.window === undefined ? deriveAnchors(rule.pattern) : undefined;
+    const global = withoutUnusedIndices(atomicRuns(rule.pattern));
+    if (anchors === undefined) {
+      rules.push({ rule, index, global });
+      return;
+    }
+    anchors.prefixes.forEach((prefix, n) => {
+      const entry = literal(prefix, anchors.ignoreCase);
+      entry.anchors.push(index);
+      entry.follows.push(anchors.follows[n]);
+      entry.refusedBefore.push(anchors.refusedBefore);
+    });
+    const sticky = new RegExp(global.source, global.flags.replace("g", "") + "y");
+    rules.push({ rule, index, sticky, global });
+  });
+  literal(PRIVATE_KEY_KEYWORD, true).flags |= PRIVATE_KEY_FLAG;
+  literal(MARKER_PREFIX, false).flags |= MARKER_FLAG;
+
+  const specs: LiteralSpec[] = [];
+  const actions: LiteralAction[] = [];
+  const keywordTests: Array<{ test: RegExp; action: LiteralAction }> = [];
+  for (const draft of drafts.values()) {
+    const action: LiteralAction = {
+      length: draft.text.length,
+      gates: Int32Array.from(draft.gates),
+      anchors: Int32Array.from(draft.anchors),
+      follows: draft.follows,
+      refusedBefore: draft.refusedBefore,
+      windows: Int32Array.from(draft.windows),
+      flags: draft.flags,
+    };
+    specs.push({ text: draft.text, ignoreCase: draft.ignoreCase, id: actions.length });
+    actions.push(action);
+    if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "i" : ""), action });
+  }
+  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests };
+}
+
+/**
+ * A pattern without capture groups needs no `d` flag (its span is the match): without it, each
+ * run skips building the indices arrays.
+ */
+function withoutUnusedIndices(pattern: RegExp): RegExp {
+  const groups = (new RegExp(`${pattern.source}|`).exec("") as RegExpExecArray).length - 1;
+  return groups === 0 && pattern.flags.includes("d") ? new RegExp(pattern.source, pattern.flags.replace("d", "")) : pattern;
+}
+
+function escapeRegExp(literal: string): string {
+  return literal.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+}
+
+function newHits(engine: ScanEngine, text: string): PassHits {
+  const count = engine.rules.length;
+  const gated = new Uint8Array(count);
+  for (const index of engine.alwaysGated) gated[index] = 1;
+  const anchorHits: number[][] = [];
+  const windowHits: number[][] = [];
+  const found: Finding[][] = [];
+  for (let i = 0; i < count; i++) {
+    anchorHits.push([]);
+    windowHits.push([]);
+    found.push([]);
+  }
+  const reach = new Int32Array(count);
+  const tried = new Int32Array(count).fill(-1);
+  const hits: PassHits = {
+    gated,
+    anchorHits,
+    windowHits,
+    reach,
+    found,
+    runs: 0,
+    privateKey: false,
+    marker: false,
+    runAt(index, at) {
+      if (at < (reach[index] as number) || tried[index] === at) return;
+      tried[index] = at;
+      const compiled = engine.rules[index] as CompiledRule;
+      const sticky = compiled.sticky as RegExp;
+      sticky.lastIndex = at;
+      hits.runs++;
+      const match = sticky.exec(text);
+      if (match === null) return;
+      reach[index] = match.index + match[0].length;
+      acceptMatch(compiled.rule, text, match, 0, found[index] as Finding[]);
+    },
+    flush(index) {
+      const waiting = anchorHits[index] as number[];
+      if (waiting.length === 0) return;
+      anchorHits[index] = [];
+      for (const at of waiting) hits.runAt(index, at);
+    },
+  };
+  return hits;
+}
+
+function applyFlags(hits: PassHits, flags: number): void {
+  if ((flags & PRIVATE_KEY_FLAG) !== 0) hits.privateKey = true;
+  if ((flags & MARKER_FLAG) !== 0) hits.marker = true;
+}
+
+/** Gating only, by one regex test per keyword (the `whole` strategy); undefined on a format character. */
+function keywordsOnly(engine: ScanEngine, text: string): PassHits | undefined {
+  for (let i = 0; i < text.length; i++) if (FORMAT_UNIT[text.charCodeAt(i)] !== 0 && formatCharacterAt(text, i) > 0) return undefined;
+  const hits = newHits(engine, text);
+  for (const { test, action } of engine.keywordTests) {
+    if (!test.test(text)) continue;
+    for (const index of action.gates) hits.gated[index] = 1;
+    applyFlags(hits, action.flags);
+  }
+  return hits;
+}
+
+/** `text` has at least `follow.min` characters of `follow.table` from `from` on. */
+function runHolds(text: string, from: number, follow: Follow): boolean {
+  const end = from + follow.min;
+  if (end > text.length) return false;
+  const table = follow.table;
+  for (let i = from; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || table[code] === 0) return false;
+  }
+  return true;
+}
+
+/** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
+function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
+  const hits = newHits(engine, text);
+  const { gated, anchorHits, windowHits, reach } = hits;
+  const actions = engine.actions;
+  const complete = engine.pass.scan(text, (at, id) => {
+    const action = actions[id] as LiteralAction;
+    const gates = action.gates;
+    for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
+    const anchors = action.anchors;
+    for (let a = 0; a < anchors.length; a++) {
+      const index = anchors[a] as number;
+      if (at < (reach[index] as number)) continue;
+      // Cheap refusals first: the character before (a leading lookbehind) and the run after.
+      const refused = action.refusedBefore[a];
+      if (refused !== undefined && at > 0) {
+        const before = text.charCodeAt(at - 1);
+        if (before < 128 && refused[before] === 1) continue;
+      }
+      const follow = action.follows[a];
+      if (follow !== undefined && !runHolds(text, at + action.length, follow)) continue;
+      if (gated[index] === 1) {
+        hits.flush(index);
+        hits.runAt(index, at);
+      } else {
+        const list = anchorHits[index] as number[];
+        if (list.length === 0 || list[list.length - 1] !== at) list.push(at);
+      }
+    }
+    const windows = action.windows;
+    for (let w = 0; w < windows.length; w += 2) (windowHits[windows[w] as number] as number[]).push(at, windows[w + 1] as number, action.length);
+    if (action.flags !== 0) applyFlags(hits, action.flags);
+    // A keyword that only lets rules run has done its job once.
+    return anchors.length === 0 && windows.length === 0;
+  });
+  return complete ? hits : undefined;
 }
 
 function addWindow(windows: Array<[number, number]>, textLength: number, at: number, length: number, extent: { readonly before: number; readonly after: number }): void {
@@ -196,9 +461,9 @@ function addWindow(windows: Array<[number, number]>, textLength: number, at: num
  * guards (`(?<![A-Za-z0-9_])`, `(?![…])`) see the cut as a boundary, so it may be part of a longer
  * run the full text would not match. A real token lies inside the window by its extent.
  */
-function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[]): void {
+function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern): void {
   const found: Finding[] = [];
-  collectMatchesIn(rule, text.slice(start, end), start, found);
+  collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
   for (const finding of found) {
     if (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) continue;
     if (end < text.length && finding.end === end && !rightEdgeHolds(text, end)) continue;
@@ -225,27 +490,29 @@ function keywordSearch(rule: TokenRule): RegExp {
   return search;
 }
 
-function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[]): void {
-  const pattern = rule.pattern;
+function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[], pattern = rule.pattern): void {
   pattern.lastIndex = 0;
-  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-    // The first capture group that took part is the secret (a rule may offer several forms).
-    const groups = match.indices ?? [];
-    let span = groups[0] ?? [match.index, match.index + match[0].length];
-    for (let group = 1; group < groups.length; group++) {
-      const candidate = groups[group];
-      if (candidate !== undefined) {
-        span = candidate;
-        break;
-      }
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) acceptMatch(rule, text, match, offset, findings);
+}
+
+/** Records a match of `rule` in `text` (found at `offset` in the scanned text) unless a check refuses it. */
+function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offset: number, findings: Finding[]): void {
+  // The first capture group that took part is the secret (a rule may offer several forms).
+  const groups = match.indices ?? [];
+  let span = groups[0] ?? [match.index, match.index + match[0].length];
+  for (let group = 1; group < groups.length; group++) {
+    const candidate = groups[group];
+    if (candidate !== undefined) {
+      span = candidate;
+      break;
     }
-    const [start, end] = span;
-    if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) continue;
-    const secret = text.slice(start, end);
-    if (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) continue;
-    if (rule.allow?.(secret)) continue;
-    findings.push({ rule: rule.id, family: rule.family, description: rule.description, start: start + offset, end: end + offset });
   }
+  const [start, end] = span;
+  if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) return;
+  const secret = text.slice(start, end);
+  if (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) return;
+  if (rule.allow?.(secret)) return;
+  findings.push({ rule: rule.id, family: rule.family, description: rule.description, start: start + offset, end: end + offset });
 }
 
 function dropContained(findings: Finding[]): Finding[] {

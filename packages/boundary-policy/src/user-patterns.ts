@@ -1,6 +1,7 @@
 import { RE2JS } from "re2js";
 
 import { PolicyError } from "./policy-error.js";
+import { deriveAnchors } from "./rule-anchors.js";
 
 /**
  * User refuse patterns ("employer-shape filter"): globs or regexes over env names and values.
@@ -24,13 +25,17 @@ export interface UserPattern {
   /** Whole-name test for env names. */
   matchesName(name: string): boolean;
   /**
-   * Every match span in `text`, in order, not overlapping. `lower` is `text.toLowerCase()` (the
-   * caller has it already): a literal that must occur lets most texts skip the engine.
+   * Every match span in `text`, in order, not overlapping. `lower()` gives `text.toLowerCase()`
+   * (computed once by the caller, and only when a pattern asks for it): a literal that must occur
+   * lets most texts skip the engine.
    */
-  findSpans(text: string, lower: string): Array<[number, number]>;
+  findSpans(text: string, lower: () => string): Array<[number, number]>;
 }
 
 export const MAX_PATTERN_LENGTH = 256;
+
+/** The only characters outside ASCII whose lower case holds ASCII (`İ` → `i̇`, Kelvin sign → `k`). */
+const LOWERS_INTO_ASCII = /[\u0130\u212A]/;
 
 const HINT = "Fix or remove it in SANDBOX_REFUSE_PATTERNS or the sbx config file.";
 const RE2_HINT =
@@ -82,14 +87,29 @@ function compileGlob(label: string, source: string, glob: string): Compiled {
   // Most globs are `prefix*` or `*.domain`: a plain literal once the outer stars are gone, found
   // with indexOf on the lower-cased text (when lower-casing kept every offset).
   const pureLiteral = !/[*?]/.test(core);
+  // Most texts lack the literal: a case-blind regex test says so without lower-casing the text.
+  // Only U+0130 and U+212A lower-case into ASCII, so with neither present the test is exact for
+  // an ASCII literal; otherwise the lower-cased text decides.
+  const quoted = literal.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+  const ascii = /^[\x00-\x7f]*$/.test(literal);
+  const mayHold = ascii ? new RegExp(quoted, "i") : undefined;
+  const mayHoldAll = ascii ? new RegExp(quoted, "gi") : undefined;
   return {
     matchesName: (candidate) => name.testExact(candidate),
-    findSpans(text, lower) {
+    findSpans(text, lowerOf) {
+      if (mayHold !== undefined && !LOWERS_INTO_ASCII.test(text)) {
+        if (!mayHold.test(text)) return [];
+        // Lower-casing moves no offset and makes no ASCII here: the case-blind search is the same.
+        if (pureLiteral) return widen(regexSpans(mayHoldAll as RegExp, text));
+      }
+      const lower = lowerOf();
       if (!lower.includes(literal)) return [];
-      const spans = pureLiteral && lower.length === text.length ? literalSpans(lower, literal) : allSpans(value, text);
+      return widen(pureLiteral && lower.length === text.length ? literalSpans(lower, literal) : allSpans(value, text));
       // A glob's leading/trailing `*` is not searched for (every position would start a match);
       // the found span is widened over the adjoining non-space run instead.
-      return spans.map(([start, end]) => [widenLeft ? widenOverNonSpace(text, start, -1) : start, widenRight ? widenOverNonSpace(text, end, 1) : end]);
+      function widen(spans: Array<[number, number]>): Array<[number, number]> {
+        return spans.map(([start, end]) => [widenLeft ? widenOverNonSpace(text, start, -1) : start, widenRight ? widenOverNonSpace(text, end, 1) : end]);
+      }
     },
   };
 }
@@ -114,10 +134,31 @@ function compileRegex(label: string, source: string, body: string, flags: string
     throw badPattern(label, source, "is not a valid regular expression", `${HINT} (${(error as Error).message.split("\n")[0]})`, error);
   }
   if (value.test("")) throw badPattern(label, source, "matches the empty string");
+  const mayMatch = startLiterals(body, flags);
   return {
     matchesName: (candidate) => name.test(candidate),
-    findSpans: (text) => allSpans(value, text),
+    findSpans: (text) => (mayMatch === undefined || mayMatch.test(text) ? allSpans(value, text) : []),
   };
+}
+
+/**
+ * A test for "one of the literals every match starts with occurs" (`acmetok_` for
+ * `/acmetok_[a-z0-9]{8,64}/`), so that a text without one skips the engine; undefined when the
+ * pattern's starts cannot be pinned down. The body is read as a JavaScript regex, and only the
+ * syntax both dialects share is accepted (see {@link deriveAnchors}).
+ */
+function startLiterals(body: string, flags: string): RegExp | undefined {
+  let anchors;
+  try {
+    anchors = deriveAnchors(new RegExp(body, flags.replace("i", "") === flags ? "" : "i"));
+  } catch {
+    return undefined;
+  }
+  if (anchors === undefined || flags.includes("m") || flags.includes("s") || flags.includes("u")) return undefined;
+  const literals = anchors.prefixes.map((prefix) => prefix.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|");
+  // RE2 folds case by Unicode, where `k` also matches the Kelvin sign and `s` the long s: a text
+  // holding either always goes to the engine.
+  return anchors.ignoreCase ? new RegExp(`${literals}|[\\u017F\\u212A]`, "i") : new RegExp(literals);
 }
 
 /** Backreferences and lookarounds, found by a walk that skips escapes and character classes. */
@@ -165,6 +206,13 @@ function allSpans(pattern: RE2JS, text: string): Array<[number, number]> {
     if (end > start) spans.push([start, end]);
     from = end > start ? end : end + 1;
   }
+  return spans;
+}
+
+function regexSpans(pattern: RegExp, text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) spans.push([match.index, match.index + match[0].length]);
   return spans;
 }
 

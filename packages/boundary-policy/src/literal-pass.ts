@@ -1,0 +1,145 @@
+import { formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
+
+/** A literal to look for; `id` is the caller's, reported with each occurrence. */
+export interface LiteralSpec {
+  /** Printable ASCII, at least {@link MIN_LITERAL} long. */
+  readonly text: string;
+  /** Compare ignoring ASCII case (as a regex's `i` flag does without `u`). */
+  readonly ignoreCase: boolean;
+  readonly id: number;
+}
+
+export const MIN_LITERAL = 2;
+
+export function isSearchable(literal: string): boolean {
+  return literal.length >= MIN_LITERAL && /^[\x20-\x7e]+$/.test(literal);
+}
+
+/**
+ * Char code → the byte the pass keys on: ASCII with letters lower-cased; {@link FORMAT_MARK} for
+ * a format character (or a surrogate that may start one); 0 for other non-ASCII characters,
+ * which no literal holds.
+ */
+const FOLD = new Uint8Array(65_536);
+const FORMAT_MARK = 0xff;
+for (let code = 0; code < 128; code++) FOLD[code] = code >= 65 && code <= 90 ? code + 32 : code;
+for (let code = 128; code < 65_536; code++) if (FORMAT_UNIT[code] !== 0) FOLD[code] = FORMAT_MARK;
+
+/** Literals with the same folded text: one comparison, then the case-exact variants. */
+interface Entry {
+  readonly index: number;
+  /** Folded char codes. */
+  readonly codes: Uint8Array;
+  /** Specs ignoring case: reported on a folded match. */
+  readonly caseless: Int32Array;
+  /** Case-exact specs: their codes, reported only when the text has exactly them. */
+  readonly exact: ReadonlyArray<{ readonly codes: Uint8Array; readonly id: number }>;
+}
+
+/** Entries sharing their first two folded characters, split on the third. */
+interface Bucket {
+  /** Two-character entries. */
+  readonly short: Entry[];
+  /** Longer entries by their third folded character (< 128). */
+  readonly byThird: Array<Entry[] | undefined>;
+}
+
+/**
+ * Finds every occurrence of a fixed set of literals in one pass over a text: each position costs
+ * one table look-up on its first two (folded) characters; only positions where some literal
+ * starts so are compared, and then only with the literals that share the third character too.
+ * The cost follows the text, whatever the number of literals or of occurrences.
+ */
+export class LiteralPass {
+  private readonly table = new Uint16Array(65_536);
+  private readonly buckets: Bucket[] = [];
+  private entries = 0;
+  private ids = 0;
+  /** Per scan: ids the caller asked not to hear of again, and entries with no id left to report. */
+  private muted = new Uint8Array(0);
+  private spent = new Uint8Array(0);
+  private live = new Int32Array(0);
+  private sizes = new Int32Array(0);
+
+  constructor(specs: readonly LiteralSpec[]) {
+    const byFolded = new Map<string, { caseless: number[]; exact: Array<{ codes: Uint8Array; id: number }> }>();
+    for (const spec of specs) {
+      if (!isSearchable(spec.text)) throw new Error(`literal ${JSON.stringify(spec.text)} cannot be searched for`);
+      const folded = spec.text.toLowerCase();
+      let group = byFolded.get(folded);
+      if (group === undefined) byFolded.set(folded, (group = { caseless: [], exact: [] }));
+      this.ids = Math.max(this.ids, spec.id + 1);
+      if (spec.ignoreCase) group.caseless.push(spec.id);
+      else group.exact.push({ codes: Uint8Array.from(spec.text, (char) => char.charCodeAt(0)), id: spec.id });
+    }
+    for (const [folded, group] of byFolded) {
+      const entry: Entry = { index: this.entries++, codes: Uint8Array.from(folded, (char) => char.charCodeAt(0)), caseless: Int32Array.from(group.caseless), exact: group.exact };
+      const key = ((entry.codes[0] as number) << 8) | (entry.codes[1] as number);
+      if (this.table[key] === 0) {
+        this.buckets.push({ short: [], byThird: new Array(128) });
+        this.table[key] = this.buckets.length;
+      }
+      const bucket = this.buckets[(this.table[key] as number) - 1] as Bucket;
+      if (entry.codes.length === 2) bucket.short.push(entry);
+      else (bucket.byThird[entry.codes[2] as number] ??= []).push(entry);
+    }
+    this.sizes = new Int32Array(this.entries);
+    for (const bucket of this.buckets) for (const entry of [...bucket.short, ...bucket.byThird.flatMap((list) => list ?? [])]) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
+  }
+
+  /**
+   * Calls `onHit(position, id)` for every occurrence, in text order (at one position, in no set
+   * order); an `onHit` that returns true hears no more of that id in this scan (a keyword that
+   * has done its job). Stops and returns false at the first Unicode format character (the caller
+   * folds the text and passes again); true otherwise.
+   */
+  scan(text: string, onHit: (at: number, id: number) => boolean): boolean {
+    const length = text.length;
+    if (length === 0) return true;
+    this.muted = new Uint8Array(this.ids);
+    this.spent = new Uint8Array(this.entries);
+    this.live = Int32Array.from(this.sizes);
+    const { table, buckets } = this;
+    let previous = FOLD[text.charCodeAt(0)] as number;
+    if (previous === FORMAT_MARK && formatCharacterAt(text, 0) > 0) return false;
+    for (let i = 1; i < length; i++) {
+      const current = FOLD[text.charCodeAt(i)] as number;
+      if (current === FORMAT_MARK && formatCharacterAt(text, i) > 0) return false;
+      const bucket = table[(previous << 8) | current] as number;
+      previous = current;
+      if (bucket !== 0) this.report(text, i - 1, buckets[bucket - 1] as Bucket, onHit);
+    }
+    return true;
+  }
+
+  private report(text: string, at: number, bucket: Bucket, onHit: (at: number, id: number) => boolean): void {
+    for (const entry of bucket.short) this.compare(text, at, entry, onHit);
+    if (at + 2 >= text.length) return;
+    const third = FOLD[text.charCodeAt(at + 2)] as number;
+    const entries = third < 128 ? bucket.byThird[third] : undefined;
+    if (entries !== undefined) for (const entry of entries) this.compare(text, at, entry, onHit);
+  }
+
+  private compare(text: string, at: number, entry: Entry, onHit: (at: number, id: number) => boolean): void {
+    if (this.spent[entry.index] === 1) return;
+    const codes = entry.codes;
+    const length = codes.length;
+    if (at + length > text.length) return;
+    for (let k = 3; k < length; k++) if (FOLD[text.charCodeAt(at + k)] !== codes[k]) return;
+    const caseless = entry.caseless;
+    for (let n = 0; n < caseless.length; n++) this.hit(at, caseless[n] as number, entry, onHit);
+    for (const exact of entry.exact) {
+      if (this.muted[exact.id] === 1) continue;
+      const wanted = exact.codes;
+      let k = 0;
+      while (k < length && text.charCodeAt(at + k) === wanted[k]) k++;
+      if (k === length) this.hit(at, exact.id, entry, onHit);
+    }
+  }
+
+  private hit(at: number, id: number, entry: Entry, onHit: (at: number, id: number) => boolean): void {
+    if (this.muted[id] === 1 || !onHit(at, id)) return;
+    this.muted[id] = 1;
+    if (--(this.live[entry.index] as number) === 0) this.spent[entry.index] = 1;
+  }
+}
