@@ -186,6 +186,11 @@ export async function ensureSandbox(
   options: SandboxOptions,
   /** Work to run alongside the login pipe once the container is up (each exec is a round trip). */
   alongside?: () => Promise<unknown>,
+  /**
+   * Host-side work the logins wait for (the trust decision goes into what is piped): the engine
+   * makes and starts the container meanwhile. A failure here stops before the pipe.
+   */
+  beforePipe?: Promise<unknown>,
 ): Promise<SandboxState> {
   const { identity } = plan;
   const owned = { [LABELS.managed]: "true", [LABELS.login]: identity.login, [LABELS.owner]: identity.owner };
@@ -197,6 +202,9 @@ export async function ensureSandbox(
     runtime.ensureVolume(identity.conversationsVolumeName, { ...owned, [LABELS.project]: identity.projectDir }),
     runtime.inspectContainer(plan.spec.name),
     plan.network.egress ? ensureEgress(runtime, plan.network, options.log, options.egressProxyTestArgs) : undefined,
+    // The engine's dialect (GET /version) decides how a create spells tmpfs mounts: asked here, not
+    // in series before the create.
+    (runtime as { dialect?: () => Promise<unknown> }).dialect?.().catch(() => undefined),
   ]);
   if (egress) {
     // The proxy is the sandbox's only DNS server; its address is known once it runs.
@@ -204,6 +212,7 @@ export async function ensureSandbox(
     plan.spec.labels = { ...plan.spec.labels, [NETWORK_LABELS.egressAddress]: egress.address };
   }
   const action = await ensureContainer(runtime, plan, found, options.log);
+  await beforePipe;
 
   // Concurrent `sbx up`s take turns at the pipe: it lands secrets under fixed names in /run/secrets.
   const pipe = () => withHostLock(pipeLockPath(options, plan.spec.name), () => pipeLogins(runtime, plan));

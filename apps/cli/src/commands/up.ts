@@ -108,30 +108,48 @@ export async function up(options: UpOptions): Promise<number> {
     }
   }
   const projectDir = await realpath(plan.identity.projectDir);
-  const trust = await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: homedir(), env: process.env, trustWorkspace: options.trustWorkspace === true });
-  applyWorkspaceTrust(plan, trust);
+  const home = homedir();
+  const decideTrust = async () => {
+    const trust = await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home, env: process.env, trustWorkspace: options.trustWorkspace === true });
+    applyWorkspaceTrust(plan, trust);
+    return trust;
+  };
   if (options.dryRun) {
+    await decideTrust();
     process.stderr.write(formatAudit(plan.audit, plan.spec.name));
     process.stdout.write(`${JSON.stringify({ dryRun: true, ...(redactedPlan(plan) as object), attach: options.attach ?? null }, null, 2)}\n`);
     return 0;
   }
-  process.stderr.write(formatAudit(plan.audit, plan.spec.name));
-  if (!options.yes && process.env.SBX_YES !== "1" && canAsk()) {
-    await confirm("Press Enter to continue, or type n to stop (skip this with --yes):", "Stopped at the audit; nothing was created.");
-  }
-  await rememberWorkspaceTrust(projectDir, trust);
-  // Hole 16: report what changed since the last session (a detached one ends unseen), then watch.
-  const hostExecuted = watchHostExecuted({ projectDir, home: homedir(), env: process.env, projectId: plan.identity.projectId, log });
-  await hostExecuted.check();
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
-  const home = homedir();
-  const transcripts = {
-    cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId),
-    inbox: defaultInboxDir(process.env, home),
-    redact: await exportRedactor({ home, env: process.env, cwd: plan.identity.projectDir, ...(options.profile ? { profile: options.profile } : {}) }),
-    project: { name: basename(plan.identity.projectDir), path: plan.identity.projectDir },
+  const asking = !options.yes && process.env.SBX_YES !== "1" && canAsk();
+  // What the host does before the logins are piped: the trust decision (it goes into the first-run
+  // settings the pipe carries), the audit, and what a session's end compares with. When nobody is
+  // asked, the engine starts the container meanwhile — the logins wait for it; when the audit asks,
+  // nothing is created before the answer. Engine lines (an image build) follow the audit.
+  const held: string[] = [];
+  let audited = false;
+  const engineLog = (line: string) => (audited ? log(line) : held.push(line));
+  const prepare = async () => {
+    const trust = await decideTrust();
+    process.stderr.write(formatAudit(plan.audit, plan.spec.name));
+    if (asking) await confirm("Press Enter to continue, or type n to stop (skip this with --yes):", "Stopped at the audit; nothing was created.");
+    audited = true;
+    for (const line of held.splice(0)) log(line);
+    await rememberWorkspaceTrust(projectDir, trust);
+    // Hole 16: report what changed since the last session (a detached one ends unseen), then watch.
+    const hostExecuted = watchHostExecuted({ projectDir, home, env: process.env, projectId: plan.identity.projectId, log });
+    await hostExecuted.check();
+    const transcripts = {
+      cacheDir: transcriptCacheDir(process.env, home, plan.identity.volumeName, plan.identity.projectId),
+      inbox: defaultInboxDir(process.env, home),
+      redact: await exportRedactor({ home, env: process.env, cwd: plan.identity.projectDir, ...(options.profile ? { profile: options.profile } : {}) }),
+      project: { name: basename(plan.identity.projectDir), path: plan.identity.projectDir },
+    };
+    return { hostExecuted, transcripts };
   };
+  const prepared = asking ? Promise.resolve(await prepare()) : prepare();
+  prepared.catch(() => undefined);
   const runtime = new DockerRuntime();
   // The keeper's module loads while the engine starts the container (the host waits then anyway):
   // imported up front, it cost every `sbx up` ~20 ms before the first engine call.
@@ -142,10 +160,17 @@ export async function up(options: UpOptions): Promise<number> {
     // with the login pipe. Attached: the autosave below does it in the background.
     const catchUp = options.attach
       ? undefined
-      : () => syncSandboxTranscripts(runtime, plan.spec.name, transcripts).catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
+      : () =>
+          prepared
+            .then(({ transcripts }) => syncSandboxTranscripts(runtime, plan.spec.name, transcripts))
+            .catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
     // Without --template, a sandbox made from one keeps it (looked up on the engine used anyway).
-    if (options.template === undefined) await chooseTemplate(runtime, plan, { rebuild: options.rebuild, baseImage: options.baseImage, log });
-    const state = await ensureSandbox(runtime, plan, sandboxOptions, catchUp);
+    if (options.template === undefined) await chooseTemplate(runtime, plan, { rebuild: options.rebuild, baseImage: options.baseImage, log: engineLog });
+    const starting = ensureSandbox(runtime, plan, { ...sandboxOptions, log: engineLog }, catchUp, prepared);
+    starting.catch(() => undefined);
+    // The host's own failures first (the audit is printed by then), then the engine's.
+    const { hostExecuted, transcripts } = await prepared;
+    const state = await starting;
     const logins = state.installed.length
       ? state.installed.map((item) => `${item.provider} → ${item.destination}${item.outcome === "kept-newer" ? " (kept the sandbox's newer copy)" : ""}`).join(", ")
       : "none found on this host (run `sbx doctor`)";
