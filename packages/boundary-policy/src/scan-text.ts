@@ -1,7 +1,8 @@
 import { findOccurrences } from "./find-occurrences.js";
 import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
-import { atomicRuns, deriveAnchors, type Follow } from "./rule-anchors.js";
+import type { Follow } from "./rule-anchors.js";
+import { engineForm } from "./rule-engine-form.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
 import type { UserPattern } from "./user-patterns.js";
@@ -182,7 +183,7 @@ interface CompiledRule {
   readonly index: number;
   /** The rule's pattern made sticky, when its start literals could be derived. */
   readonly sticky?: RegExp;
-  /** The rule's pattern with its provably useless backtracking removed ({@link atomicRuns}). */
+  /** The rule's pattern with its provably useless backtracking removed (rule-engine-form.ts). */
   readonly global: RegExp;
 }
 
@@ -285,8 +286,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       entry.gates.push(index);
       if (rule.window !== undefined) entry.windows.push(index, position);
     });
-    const anchors = rule.window === undefined ? deriveAnchors(rule.pattern) : undefined;
-    const global = withoutUnusedIndices(atomicRuns(rule.pattern));
+    const { anchors, global } = engineForm(rule);
     if (anchors === undefined) {
       rules.push({ rule, index, global });
       return;
@@ -321,15 +321,6 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "i" : ""), action });
   }
   return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests };
-}
-
-/**
- * A pattern without capture groups needs no `d` flag (its span is the match): without it, each
- * run skips building the indices arrays.
- */
-function withoutUnusedIndices(pattern: RegExp): RegExp {
-  const groups = (new RegExp(`${pattern.source}|`).exec("") as RegExpExecArray).length - 1;
-  return groups === 0 && pattern.flags.includes("d") ? new RegExp(pattern.source, pattern.flags.replace("d", "")) : pattern;
 }
 
 function escapeRegExp(literal: string): string {
