@@ -140,6 +140,10 @@ describe.skipIf(!environment.available)(`named sandboxes against the Docker engi
     expect(Object.keys(inspect(containerOf()).NetworkSettings.Networks)).toEqual(["bridge"]);
     const status = JSON.parse((await runSbx(["status", "--json", "--name", "fenced"], { cwd: project, env })).stdout);
     expect([status.name, status.network, status.egressProxy?.name]).toEqual(["fenced", "allowlist", proxy]);
+    // Its network log is its own proxy's; the default sandbox has none.
+    const log = JSON.parse((await runSbx(["network", "log", "--json", "--name", "fenced"], { cwd: project, env })).stdout);
+    expect([log.tier, log.proxy]).toEqual(["allowlist", proxy]);
+    expect(JSON.parse((await runSbx(["network", "log", "--json"], { cwd: project, env })).stdout).proxy).toBeNull();
     const removed = await runSbx(["rm", "--name", "fenced"], { cwd: project, env });
     expect(removed.exitCode, removed.stderr).toBe(0);
     for (const name of [sandbox, proxy]) expect(docker(["inspect", name], { allowFailure: true }).exitCode).not.toBe(0);

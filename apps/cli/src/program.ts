@@ -148,7 +148,8 @@ export async function runProgram(argv: string[]): Promise<number> {
     .command("log")
     .description("what this project's sandbox reached or was refused, per destination, with the rule that decided")
     .option("--json", "machine-readable output")
-    .action(async (options: { json?: boolean }) => {
+    .option("-n, --name <name>", "one of the project's named sandboxes (sbx create --name); default: the project's own")
+    .action(async (options: { json?: boolean; name?: string }) => {
       const { networkLog } = await import("./commands/network.js");
       exitCode = await networkLog(options);
     });

@@ -5,8 +5,8 @@ import { sandboxIdentity } from "../sandbox-identity.js";
 import { egressNames, NETWORK_LABELS } from "../sandbox-network.js";
 
 /** `sbx network log`: the egress proxy's decisions, per destination, with the rule that decided. */
-export async function networkLog(options: { json?: boolean }): Promise<number> {
-  const identity = sandboxIdentity(process.cwd());
+export async function networkLog(options: { json?: boolean; name?: string }): Promise<number> {
+  const identity = sandboxIdentity(process.cwd(), process.env, options.name);
   const { proxyName } = egressNames(identity);
   const runtime = new DockerRuntime();
   try {
