@@ -174,7 +174,12 @@ function ensureDirectory(path: string, log: (line: string) => void): void {
 function ensureLink(path: string, target: string, log: (line: string) => void, directorySuffix: string): void {
   for (let attempt = 0; attempt < RETRIES; attempt += 1) {
     const current = lstatSync(path, { throwIfNoEntry: false });
-    if (current?.isSymbolicLink() && readlinkSync(path) === target) return;
+    if (current?.isSymbolicLink()) {
+      // A racing start-up may move the link away between the look and the read: look again then.
+      const points = linkTarget(path);
+      if (points === target) return;
+      if (points === undefined) continue;
+    }
     if (current && !current.isSymbolicLink()) {
       attemptRepair(path, () => moveAside(path, current, directorySuffix, log));
       continue;
@@ -193,6 +198,16 @@ function ensureLink(path: string, target: string, log: (line: string) => void, d
     });
   }
   throw keepsChanging(path);
+}
+
+/** Where the link at `path` points, or undefined when it is gone (or no link) by the time it is read. */
+function linkTarget(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch (error) {
+    if (RACE_CODES.has(errorCode(error)) || errorCode(error) === "EINVAL") return undefined;
+    throw error;
+  }
 }
 
 /**
