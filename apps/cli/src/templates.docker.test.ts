@@ -141,6 +141,16 @@ describe.skipIf(!environment.available)(`sbx save and --template against the Doc
     expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges");
   });
 
+  it("`sbx create --name … --template` makes a named sandbox of the project from it, with the tools", async () => {
+    const made = await runSbx(["create", "--name", "from-template", "--template", template, "--yes"], { cwd: other, env, timeoutMs: 10 * 60_000 });
+    expect(made.exitCode, made.stderr).toBe(0);
+    const named = JSON.parse((await runSbx(["status", "--json", "--name", "from-template"], { cwd: other, env })).stdout).container.name;
+    expect(named).toMatch(/^sbx--from-template--/);
+    expect(JSON.parse(docker(["inspect", named]).stdout)[0].Config.Image).toBe(templateImage);
+    expect(sh(named, "sbx-hello").stdout.trim()).toBe("hello-from-the-template");
+    expect((await runSbx(["rm", "--name", "from-template"], { cwd: other, env })).exitCode).toBe(0);
+  });
+
   it("refuses to save a home with a huge (sparse) file, and saves nothing", async () => {
     expect(sh(source, "truncate -s 50G ~/sparse && rm -f ~/fifo").exitCode).toBe(0);
     const started = Date.now();
