@@ -1,30 +1,9 @@
 import { Readable, Writable } from "node:stream";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
+import { archive } from "./test-support/tar-archive.js";
 import { filterHomeArchive, type HomeArchiveRules } from "./template-archive.js";
 import { templateArchiveRules } from "./templates.js";
-
-type Entry = Partial<tar.Header> & { name: string; content?: string | Buffer };
-
-/** A tar as a hostile sandbox could stream it: any name, type, mode or link. */
-async function archive(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const chunk of pack) chunks.push(chunk as Buffer);
-  })();
-  for (const { content, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => {
-      const body = content === undefined ? undefined : Buffer.from(content);
-      const full = { ...header, ...(body ? { size: body.length } : {}) };
-      if (body) pack.entry(full, body, (error) => (error ? reject(error) : resolve()));
-      else pack.entry(full, (error) => (error ? reject(error) : resolve()));
-    });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 async function entriesOf(bytes: Buffer): Promise<Array<tar.Header & { content: string }>> {
   const extract = tar.extract();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { MemoryRuntime, type BuildSpec, type ExecOptions, type ExecResult, type ImageInfo } from "@sbx/container-runtime";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
+import { archive } from "./test-support/tar-archive.js";
 import { gc, planGc } from "./commands/gc.js";
 import { lsTemplates } from "./commands/ls-templates.js";
 import { LABELS } from "./sandbox-identity.js";
@@ -32,24 +33,6 @@ class EngineWithHome extends MemoryRuntime {
     this.built.push({ tag: spec.tag, dockerfile, home: dockerfile.includes("home.tar") ? readFileSync(join(spec.contextDir, "home.tar")) : Buffer.alloc(0) });
     return super.buildImage(spec);
   }
-}
-
-async function archive(entries: Array<Partial<tar.Header> & { name: string; content?: string }>): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const chunk of pack) chunks.push(chunk as Buffer);
-  })();
-  for (const { content, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => {
-      const callback = (error?: Error | null) => (error ? reject(error) : resolve());
-      if (content === undefined) pack.entry(header, callback);
-      else pack.entry(header, content, callback);
-    });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
 }
 
 async function names(bytes: Buffer): Promise<string[]> {

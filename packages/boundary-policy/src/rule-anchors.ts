@@ -188,14 +188,19 @@ class Parser {
     return inner;
   }
 
+  /** Reads `\uXXXX` or `\xXX` at the cursor: the character it stands for. */
+  private hexEscape(kind: "u" | "x"): string {
+    const hex = new RegExp(`^\\\\${kind}([0-9A-Fa-f]{${kind === "u" ? 4 : 2}})`).exec(this.source.slice(this.at));
+    if (!hex) throw new Unsupported();
+    this.at += hex[0].length;
+    return String.fromCharCode(parseInt(hex[1] as string, 16));
+  }
+
   private escape(): Prefixes {
     const next = this.source[this.at + 1];
     if (next === undefined) throw new Unsupported();
     if (next === "u" || next === "x") {
-      const hex = new RegExp(`^\\\\${next}([0-9A-Fa-f]{${next === "u" ? 4 : 2}})`).exec(this.source.slice(this.at));
-      if (!hex) throw new Unsupported();
-      this.at += hex[0].length;
-      return this.literal(String.fromCharCode(parseInt(hex[1] as string, 16)));
+      return this.literal(this.hexEscape(next));
     }
     this.at += 2;
     if (next === "b" || next === "B") return [{ s: "", done: true }];
@@ -269,10 +274,7 @@ class Parser {
     const next = this.source[this.at + 1];
     if (next === undefined) throw new Unsupported();
     if (next === "u" || next === "x") {
-      const hex = new RegExp(`^\\\\${next}([0-9A-Fa-f]{${next === "u" ? 4 : 2}})`).exec(this.source.slice(this.at));
-      if (!hex) throw new Unsupported();
-      this.at += hex[0].length;
-      return String.fromCharCode(parseInt(hex[1] as string, 16));
+      return this.hexEscape(next);
     }
     this.at += 2;
     if (/[dDwWsS]/.test(next)) return null;
