@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker } from "./test-support/docker-cli.js";
-import { runSbx, SBX_BIN } from "./test-support/run-sbx.js";
+import { runSbx, SBX_BIN, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -69,14 +69,7 @@ async function startSandbox(root: string, home: string, extraEnv: Record<string,
   const project = join(root, "project");
   mkdirSync(join(project, ".git"), { recursive: true });
   const login = `sbxagents${randomBytes(3).toString("hex")}`;
-  const env = {
-    PATH: process.env.PATH,
-    HOME: home,
-    SBX_LOGIN: login,
-    SBX_BASE_IMAGE: environment.available ? environment.image : "",
-    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
-    ...extraEnv,
-  };
+  const env = { ...sbxTestEnv(home, login, environment), ...extraEnv };
   const up = await runSbx(["up", "--detach", "--yes"], { cwd: project, env, timeoutMs: 15 * 60_000 });
   expect(up.exitCode, up.stderr).toBe(0);
   const container = JSON.parse((await runSbx(["status", "--json"], { cwd: project, env })).stdout).container.name as string;

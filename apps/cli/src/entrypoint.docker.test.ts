@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker, dockerOutputContains } from "./test-support/docker-cli.js";
-import { runSbx } from "./test-support/run-sbx.js";
+import { runSbx, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -62,13 +62,9 @@ describe.skipIf(!environment.available)(`the entrypoint against the Docker engin
     b.project = join(root, "project-b");
     for (const project of [a.project, b.project]) mkdirSync(join(project, ".git"), { recursive: true });
     env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      SBX_LOGIN: login,
-      SBX_BASE_IMAGE: environment.available ? environment.image : "",
+      ...sbxTestEnv(home, login, environment),
       ANTHROPIC_API_KEY: `sk-ant-api03-${CANARY}-apikey`,
       FOO: "bar-plain",
-      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     };
     await up(a.project, "--profile", "shared");
     a.container = JSON.parse((await sbx(a.project, ["status", "--json"])).stdout).container.name;

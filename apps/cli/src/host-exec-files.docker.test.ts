@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker } from "./test-support/docker-cli.js";
-import { runSbx } from "./test-support/run-sbx.js";
+import { runSbx, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -32,13 +32,7 @@ describe.skipIf(!environment.available)(`hole 16: host-executed files planted fr
     expect(spawnSync("git", ["init", "-q", project], { env: { PATH: process.env.PATH, HOME: home } }).status).toBe(0);
     // The sandbox user must be able to write the workspace, whoever runs the test.
     expect(spawnSync("chmod", ["-R", "a+rwX", project]).status).toBe(0);
-    env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      SBX_LOGIN: login,
-      SBX_BASE_IMAGE: environment.available ? environment.image : "",
-      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
-    };
+    env = sbxTestEnv(home, login, environment);
   });
 
   afterAll(() => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker } from "./test-support/docker-cli.js";
 import { defaultResources } from "./sandbox-resources.js";
-import { runSbx } from "./test-support/run-sbx.js";
+import { runSbx, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -19,13 +19,7 @@ describe.skipIf(!environment.available)(`sbx lifecycle against the Docker engine
   const login = `sbxlife${randomBytes(3).toString("hex")}`;
   const root = mkdtempSync(join(tmpdir(), "sbx-lifecycle-"));
   const home = join(root, "home");
-  const env = {
-    PATH: process.env.PATH,
-    HOME: home,
-    SBX_LOGIN: login,
-    SBX_BASE_IMAGE: environment.available ? environment.image : "",
-    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
-  };
+  const env = sbxTestEnv(home, login, environment);
   const created: { containers: string[]; volumes: string[] } = { containers: [], volumes: [`${login}-llm`] };
   const project = (name: string) => {
     const dir = join(root, name);

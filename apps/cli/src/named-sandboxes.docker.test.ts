@@ -12,7 +12,7 @@ import { dockerTestEnvironment } from "../../../packages/container-runtime/src/t
 import { sandboxIdentity } from "./sandbox-identity.js";
 import { docker } from "./test-support/docker-cli.js";
 import { sessionWithTokens } from "./test-support/planted-tokens.js";
-import { runSbx } from "./test-support/run-sbx.js";
+import { runSbx, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -22,13 +22,7 @@ describe.skipIf(!environment.available)(`named sandboxes against the Docker engi
   const root = mkdtempSync(join(tmpdir(), "sbx-named-"));
   const home = join(root, "home");
   const project = join(root, "loop");
-  const env = {
-    PATH: process.env.PATH,
-    HOME: home,
-    SBX_LOGIN: login,
-    SBX_BASE_IMAGE: environment.available ? environment.image : "",
-    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
-  };
+  const env = sbxTestEnv(home, login, environment);
   const NAMES = ["planner", "implementer", "test-writer", "reviewer", "docs"];
   const containerOf = (name?: string) => sandboxIdentity(project, env, name).containerName;
   const inspect = (name: string) => JSON.parse(docker(["inspect", name]).stdout)[0];

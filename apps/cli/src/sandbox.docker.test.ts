@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker, dockerOutputContains, imageBytesContain } from "./test-support/docker-cli.js";
 import { plantCanaryHome } from "./test-support/canary-home.js";
-import { runSbx, SBX_BIN } from "./test-support/run-sbx.js";
+import { runSbx, SBX_BIN, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -40,13 +40,9 @@ describe.skipIf(!environment.available)(`sbx against the Docker engine${skipReas
     sandbox.project = join(root, "project");
     mkdirSync(join(sandbox.project, ".git"), { recursive: true });
     sandbox.env = {
-      PATH: process.env.PATH,
-      HOME: sandbox.home,
-      SBX_LOGIN: login,
-      SBX_BASE_IMAGE: environment.available ? environment.image : "",
+      ...sbxTestEnv(sandbox.home, login, environment),
       ANTHROPIC_API_KEY: `sk-ant-api03-${CANARY}-apikey`,
       GITHUB_TOKEN: HOST_GITHUB_TOKEN,
-      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     };
     // Watch the host's process list for the whole of `sbx up`: no argv may carry a secret.
     const watcher = setInterval(() => {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { plantCanaryHome } from "./test-support/canary-home.js";
 import { docker, imageBytesContain } from "./test-support/docker-cli.js";
-import { runSbx } from "./test-support/run-sbx.js";
+import { runSbx, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
@@ -47,13 +47,9 @@ describe.skipIf(!environment.available)(`sbx save and --template against the Doc
     writeFileSync(join(project, "tinytool", "package.json"), JSON.stringify({ name: "sbx-tinytool", version: "1.0.0", bin: { "sbx-tinytool": "bin/tool.js" } }));
     writeFileSync(join(project, "tinytool", "bin", "tool.js"), "#!/usr/bin/env node\nconsole.log('tinytool works');\n", { mode: 0o755 });
     env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      SBX_LOGIN: login,
-      SBX_BASE_IMAGE: environment.available ? environment.image : "",
+      ...sbxTestEnv(home, login, environment),
       ANTHROPIC_API_KEY: `sk-ant-api03-${CANARY}-apikey`,
       SBX_KEEPER: "off",
-      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     };
     const up = await runSbx(["up", "--detach", "--yes"], { cwd: project, env, timeoutMs: 20 * 60_000 });
     expect(up.exitCode, up.stderr).toBe(0);

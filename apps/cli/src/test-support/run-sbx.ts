@@ -33,3 +33,17 @@ export function runSbx(
     child.stdin.end(options.input ?? "");
   });
 }
+
+/**
+ * The environment a Docker test runs `sbx` with: a HOME of its own, a login of its own, the
+ * offline base image, and the engine the suite runs against (DOCKER_HOST when set), nothing else.
+ */
+export function sbxTestEnv(home: string, login: string, environment: { available: boolean; image?: string }): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    SBX_LOGIN: login,
+    SBX_BASE_IMAGE: environment.available ? (environment.image ?? "") : "",
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+  };
+}
