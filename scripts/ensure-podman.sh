@@ -41,6 +41,14 @@ if [ ! -x /usr/libexec/podman/catatonit ] && [ ! -x /usr/bin/catatonit ]; then
   fi
 fi
 
+# A service started (by an older copy of this script) from a directory since deleted answers but
+# cannot start a container: replace it.
+for pid in $(pgrep -f "podman system service --time=0 $host" || true); do
+  case $(readlink "/proc/$pid/cwd" 2>/dev/null) in
+    *" (deleted)") log "restarting podman system service (its working directory was deleted)"; kill "$pid"; sleep 1 ;;
+  esac
+done
+
 if ! answers; then
   log "starting podman system service on $host"
   mkdir -p "$socket_dir"
@@ -55,7 +63,10 @@ if ! answers; then
   if [ "$nproc" = unlimited ] || [ "$nproc" -gt "$pid_max" ]; then nproc=$pid_max; fi
   [ "$nofile" != unlimited ] || nofile=1048576
   printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' "$nofile" "$nofile" "$nproc" "$nproc" >"$socket_dir/containers.conf"
-  CONTAINERS_CONF=$socket_dir/containers.conf nohup podman system service --time=0 "$host" >/tmp/sbx-podman-service.log 2>&1 &
+  # From /: conmon, which the service starts per container, works in the service's directory, and a
+  # checkout the service was started from may be deleted while it runs ("Failed to get working
+  # directory", every start then a 500 "write child: broken pipe").
+  (cd / && CONTAINERS_CONF=$socket_dir/containers.conf nohup podman system service --time=0 "$host" >/tmp/sbx-podman-service.log 2>&1 &)
   for _ in $(seq 1 60); do
     answers && break
     sleep 0.5
