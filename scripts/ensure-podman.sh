@@ -14,8 +14,10 @@ set -euo pipefail
 log() { printf 'ensure-podman: %s\n' "$*" >&2; }
 
 base_image=${1:-}
-socket_dir=/run/sbx-podman
+# SBX_PODMAN_SOCKET_DIR: another directory for the socket, so a test can start a service of its own.
+socket_dir=${SBX_PODMAN_SOCKET_DIR:-/run/sbx-podman}
 socket=$socket_dir/podman.sock
+service_log=$socket_dir/service.log
 host=unix://$socket
 
 # `podman --url` asks the service itself, so a socket left over from a dead service is not "up".
@@ -66,14 +68,18 @@ if ! answers; then
   # From /: conmon, which the service starts per container, works in the service's directory, and a
   # checkout the service was started from may be deleted while it runs ("Failed to get working
   # directory", every start then a 500 "write child: broken pipe").
-  (cd / && CONTAINERS_CONF=$socket_dir/containers.conf nohup podman system service --time=0 "$host" >/tmp/sbx-podman-service.log 2>&1 &)
+  # Every descriptor of the background process is redirected, the subshell's own included: this
+  # script runs inside $(…), which waits until nothing holds its pipe (a forked `cd / && podman`
+  # list that kept it open hung CI for its whole 90 minutes).
+  (cd / && CONTAINERS_CONF=$socket_dir/containers.conf exec nohup podman system service --time=0 "$host") \
+    </dev/null >"$service_log" 2>&1 &
   for _ in $(seq 1 60); do
     answers && break
     sleep 0.5
   done
   if ! answers; then
-    log "podman system service did not come up; its log: /tmp/sbx-podman-service.log"
-    tail -20 /tmp/sbx-podman-service.log >&2 || true
+    log "podman system service did not come up; its log: $service_log"
+    tail -20 "$service_log" >&2 || true
     exit 1
   fi
 fi
