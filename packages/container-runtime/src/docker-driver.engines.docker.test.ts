@@ -27,6 +27,15 @@ describe.skipIf(!podman.available)(`Podman's Docker API${skipped(podman)}`, () =
   describeRuntimeContract("podman over dockerode's modem", async () => ({ runtime: new DockerRuntime({ env, transport: "dockerode" }), image: image ?? "" }), {
     timeout: 60_000,
   });
+
+  it.each(["http", "dockerode"] as const)("is known as Podman from its /_ping (%s transport)", async (transport) => {
+    const runtime = new DockerRuntime({ env, transport });
+    try {
+      expect(await runtime.dialect()).toBe("podman");
+    } finally {
+      runtime.close();
+    }
+  });
 });
 
 describe.skipIf(!ssh.available)(`a remote engine over ssh://${skipped(ssh)}`, () => {
@@ -79,6 +88,15 @@ describe.skipIf(!tls.available)(`a remote engine over tcp:// with TLS${skipped(t
   const env = tls.available ? tls.env : {};
   describeRuntimeContract("tls over node:http", async () => ({ runtime: new DockerRuntime({ env }), image: image ?? "" }));
   describeRuntimeContract("tls over dockerode's modem", async () => ({ runtime: new DockerRuntime({ env, transport: "dockerode" }), image: image ?? "" }));
+
+  it.each(["http", "dockerode"] as const)("is known as Docker from its /_ping (%s transport)", async (transport) => {
+    const runtime = new DockerRuntime({ env, transport });
+    try {
+      expect(await runtime.dialect()).toBe("docker");
+    } finally {
+      runtime.close();
+    }
+  });
 
   it.each(["http", "dockerode"] as const)("is refused without a client certificate (%s transport)", async (transport) => {
     const runtime = new DockerRuntime({ env: { ...env, DOCKER_CERT_PATH: env.SBX_TEST_NO_CLIENT_CERT_PATH }, transport });

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
-import { dialectOf, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
+import { dialectOfPing, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
 import { apiError, dockerTimeoutMs, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
 import { containerExists, imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
@@ -107,7 +107,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** Docker or Podman, asked once per runtime (only creating a container needs to know). */
   dialect(): Promise<EngineDialect> {
-    this.#dialect ??= this.#call("GET", "/version").then(dialectOf);
+    this.#dialect ??= this.#transport.stream("GET", "/_ping").then((response) => {
+      response.resume();
+      return dialectOfPing(response.headers);
+    });
     return this.#dialect;
   }
 

@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { dialectOf, reportedCapDrop, shortTag, tmpfsOptions } from "./engine-dialect.js";
+import { dialectOfPing, reportedCapDrop, shortTag, tmpfsOptions } from "./engine-dialect.js";
 import type { ContainerSpec } from "./types.js";
 
 const spec: ContainerSpec = { name: "x", image: "i", user: "1000:1000", cmd: ["idle"] };
 const secrets = { type: "tmpfs" as const, target: "/run/secrets", sizeBytes: 1024, mode: 0o700, uid: 1000, gid: 1000 };
 
 describe("engine dialect", () => {
-  it("tells Podman from Docker by GET /version", () => {
-    expect(dialectOf({ Components: [{ Name: "Podman Engine" }, { Name: "Conmon" }] })).toBe("podman");
-    expect(dialectOf({ Components: [{ Name: "Engine" }, { Name: "containerd" }] })).toBe("docker");
-    expect(dialectOf(undefined)).toBe("docker");
+  it("tells Podman from Docker by the headers of GET /_ping", () => {
+    // As each engine answered here (Podman 4.3.1's compatibility API, Docker 20.10.24).
+    expect(dialectOfPing({ "api-version": "1.41", "libpod-api-version": "4.3.1", server: "Libpod/4.3.1 (linux)" })).toBe("podman");
+    expect(dialectOfPing({ server: "Libpod/5.2.0 (linux)" })).toBe("podman");
+    expect(dialectOfPing({ "api-version": "1.41", "docker-experimental": "false", ostype: "linux", server: "Docker/20.10.24+dfsg1 (linux)" })).toBe("docker");
+    expect(dialectOfPing({})).toBe("docker");
   });
 
   it("owns a tmpfs with uid=/gid= on Docker and with U (the container's user) on Podman", () => {
