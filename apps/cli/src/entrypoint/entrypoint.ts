@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { receiveSecretBundle } from "@sbx/secret-pipe";
 import { writeFirstRunState } from "./first-run-state.js";
 import { recordSession, watchHost } from "./host-watch.js";
-import { checkSandboxEnv, sandboxPolicy, type SandboxPolicyRules } from "./sandbox-env-check.js";
+import type { SandboxPolicyRules } from "./sandbox-env-check.js";
 import { ensureStateLayout } from "./state-layout.js";
 import { seedHomeFromTemplate } from "./template-seed.js";
 
@@ -45,7 +45,12 @@ function readJson<T>(path: string, fallback: T): T {
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : fallback;
 }
 
-function refuseIfPolicyRefuses(env: Record<string, string | undefined>, where: string, pipedLogins: readonly string[] = []): void {
+/**
+ * The policy engine (the token rules and RE2) loads only in the modes that check an environment:
+ * the install, run by every `sbx up` on its critical path, never evaluates it.
+ */
+async function refuseIfPolicyRefuses(env: Record<string, string | undefined>, where: string, pipedLogins: readonly string[] = []): Promise<void> {
+  const { checkSandboxEnv, sandboxPolicy } = await import("./sandbox-env-check.js");
   const refused = checkSandboxEnv(sandboxPolicy(readJson<SandboxPolicyRules>(POLICY_FILE, {})), env, pipedLogins);
   if (refused.length === 0) return;
   const list = refused.map((item) => `${item.name} (${item.reason})`).join(", ");
@@ -58,8 +63,8 @@ function setUpLayout(): void {
   ensureStateLayout({ home: HOME, projectId: process.env.SBX_PROJECT_ID });
 }
 
-function idle(): void {
-  refuseIfPolicyRefuses(process.env, "start the sandbox");
+async function idle(): Promise<void> {
+  await refuseIfPolicyRefuses(process.env, "start the sandbox");
   try {
     setUpLayout();
   } catch (error) {
@@ -85,14 +90,14 @@ function install(): void {
   process.stdout.write(JSON.stringify(installed));
 }
 
-function agent(argv: string[]): void {
+async function agent(argv: string[]): Promise<void> {
   if (argv.length === 0) fail("agent needs a command", 64);
-  refuseIfPolicyRefuses(process.env, `start ${argv[0]}`);
+  await refuseIfPolicyRefuses(process.env, `start ${argv[0]}`);
   const piped = readJson<AgentEnvFile>(AGENT_ENV_FILE, {});
   const env = { ...process.env, ...piped.env };
   // The piped API keys are allowed under their own provider's name, and only there; plain
   // variables (FOO=bar from an env file) are checked like any other variable.
-  refuseIfPolicyRefuses(env, `start ${argv[0]}`, (piped.pipedLogins ?? []).filter((name) => piped.env?.[name] !== undefined));
+  await refuseIfPolicyRefuses(env, `start ${argv[0]}`, (piped.pipedLogins ?? []).filter((name) => piped.env?.[name] !== undefined));
   const forgetSession = recordSession(process.env.SBX_SESSION);
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: "inherit", env });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGWINCH"] as const) process.on(signal, () => child.kill(signal));
@@ -105,9 +110,9 @@ function agent(argv: string[]): void {
 
 const [mode = "idle", ...rest] = process.argv.slice(2);
 try {
-  if (mode === "idle") idle();
+  if (mode === "idle") await idle();
   else if (mode === "install") install();
-  else if (mode === "agent") agent(rest);
+  else if (mode === "agent") await agent(rest);
   else if (mode === "watch") watchHost(rest[0]);
   else fail(`unknown mode "${mode}" (expected idle, install or agent)`, 64);
 } catch (error) {
