@@ -103,8 +103,11 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
   const projectDir = await realpath(plan.identity.projectDir);
   applyWorkspaceTrust(plan, await decideWorkspaceTrust({ projectDir, reader: await hostWorkspaceReader(projectDir), home: sandboxOptions.home, env }));
   const runtime = options.runtime ?? new DockerRuntime({ env });
-  await chooseTemplate(runtime, plan, { template: options.template, baseImage: options.baseImage, log: sandboxOptions.log });
-  const state = await ensureSandbox(runtime, plan, sandboxOptions);
+  // One inspect of the name serves the template choice and the start.
+  const found = runtime.inspectContainer(plan.spec.name);
+  found.catch(() => undefined);
+  await chooseTemplate(runtime, plan, { template: options.template, baseImage: options.baseImage, log: sandboxOptions.log, found });
+  const state = await ensureSandbox(runtime, plan, sandboxOptions, { found });
   return { name: plan.spec.name, projectDir: plan.identity.projectDir, image: plan.image.tag, volume: plan.identity.volumeName, action: state.container_action, runtime };
 }
 

@@ -11,6 +11,7 @@ import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
 import { withHostLock } from "./host-lock.js";
 import { applyNetworkToSpec, ensureEgress, NETWORK_LABELS, planNetwork, removeEgress, type NetworkPlan } from "./sandbox-network.js";
 import type { SandboxResources } from "./sandbox-resources.js";
+import { followedBySessionListing } from "./session-mirror-protocol.js";
 import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
@@ -184,14 +185,22 @@ export async function ensureSandbox(
   runtime: ContainerRuntime,
   plan: SandboxPlan,
   options: SandboxOptions,
-  /** Work to run alongside the login pipe once the container is up (each exec is a round trip). */
-  alongside?: () => Promise<unknown>,
-  /**
-   * Host-side work the logins wait for (the trust decision goes into what is piped): the engine
-   * makes and starts the container meanwhile. A failure here stops before the pipe.
-   */
-  beforePipe?: Promise<unknown>,
+  steps: {
+    /**
+     * Work on the sandbox's session listing (STATE_DIR's, LIST_SCRIPT's output), which the login
+     * pipe's exec takes after the install: one exec, not two, in a container still booting.
+     */
+    withSessionListing?: (listing: Buffer) => Promise<unknown>;
+    /**
+     * Host-side work the logins wait for (the trust decision goes into what is piped): the engine
+     * makes and starts the container meanwhile. A failure here stops before the pipe.
+     */
+    beforePipe?: Promise<unknown>;
+    /** The caller's inspect of the container's name, when it asked already (undefined: none there). */
+    found?: Promise<ContainerInfo | undefined>;
+  } = {},
 ): Promise<SandboxState> {
+  const { withSessionListing, beforePipe } = steps;
   const { identity } = plan;
   const owned = { [LABELS.managed]: "true", [LABELS.login]: identity.login, [LABELS.owner]: identity.owner };
   // Independent lookups, side by side: each is an engine round trip. The first to fail on an
@@ -200,9 +209,9 @@ export async function ensureSandbox(
     ensureImage(runtime, plan.image, options.log, { ...(options.rebuild ? { rebuild: true } : {}), labels: owned }),
     runtime.ensureVolume(identity.volumeName, owned),
     runtime.ensureVolume(identity.conversationsVolumeName, { ...owned, [LABELS.project]: identity.projectDir }),
-    runtime.inspectContainer(plan.spec.name),
+    steps.found ?? runtime.inspectContainer(plan.spec.name),
     plan.network.egress ? ensureEgress(runtime, plan.network, options.log, options.egressProxyTestArgs) : undefined,
-    // The engine's dialect (GET /version) decides how a create spells tmpfs mounts: asked here, not
+    // The engine's dialect (GET /_ping) decides how a create spells tmpfs mounts: asked here, not
     // in series before the create.
     (runtime as { dialect?: () => Promise<unknown> }).dialect?.().catch(() => undefined),
   ]);
@@ -215,9 +224,10 @@ export async function ensureSandbox(
   await beforePipe;
 
   // Concurrent `sbx up`s take turns at the pipe: it lands secrets under fixed names in /run/secrets.
-  const pipe = () => withHostLock(pipeLockPath(options, plan.spec.name), () => pipeLogins(runtime, plan));
-  const [installed] = await Promise.all([pipe(), alongside?.()]);
-  const container = await runtime.inspectContainer(plan.spec.name);
+  let listing: Buffer | undefined;
+  const onListing = withSessionListing ? (taken: Buffer) => (listing = taken) : undefined;
+  const installed = await withHostLock(pipeLockPath(options, plan.spec.name), () => pipeLogins(runtime, plan, onListing));
+  const [container] = await Promise.all([runtime.inspectContainer(plan.spec.name), listing && withSessionListing?.(listing)]);
   if (!container || container.state !== "running") {
     const logs = await runtime.logs(plan.spec.name).catch(() => "");
     throw new CliError("SBX_SANDBOX_EXITED", `The sandbox ${plan.spec.name} stopped right after it started.`, {
@@ -342,7 +352,7 @@ function stuck(plan: Pick<SandboxPlan, "spec">, state: string): CliError {
  * Pipes each allowed login, the agent's environment and the user's refuse rules through the stdin
  * of one exec, which the entrypoint verifies and installs: one engine round trip for all of it.
  */
-async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise<SandboxState["installed"]> {
+async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan, onSessionListing?: (listing: Buffer) => void): Promise<SandboxState["installed"]> {
   const bundle: Array<BundledSecret & { provider?: string }> = [];
   for (const login of plan.logins) {
     if (login.status !== "found") continue;
@@ -372,7 +382,9 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan): Promise
     runtime,
     plan.spec.name,
     bundle.map(({ provider: _provider, ...secret }) => secret),
-    { installCommand: [...ENTRYPOINT, "install"] },
+    onSessionListing
+      ? { installCommand: followedBySessionListing([...ENTRYPOINT, "install"], STATE_DIR), onTrailer: onSessionListing }
+      : { installCommand: [...ENTRYPOINT, "install"] },
   );
   return report.flatMap((entry) => {
     const provider = bundle.find((item) => item.secret === entry.secret)?.provider;

@@ -28,6 +28,16 @@ export const LIST_SCRIPT = [
 ].join("\n");
 
 /**
+ * `command` (the login install, whose report is one line), then a newline and the session listing
+ * of `root`, in one exec: `sbx up` needs both once the container runs, and each exec is a round
+ * trip through the engine plus a process start in a container that is still booting. The exit code
+ * is the command's; the listing never fails the exec.
+ */
+export function followedBySessionListing(command: string[], root: string): string[] {
+  return ["sh", "-c", `list=$1 root=$2; shift 2; "$@" || exit; printf '\\n'; sh -c "$list" sh "$root"; exit 0`, "sh", LIST_SCRIPT, root, ...command];
+}
+
+/**
  * Reads `offset length path` lines and answers each with `F offset length\n`, exactly `length`
  * bytes (zero-padded if the file shrank meanwhile), then `E <size now>\n` so the host can tell a
  * padded read from a real one; `S\n` for a file it cannot read.

@@ -205,7 +205,14 @@ export function applyTemplate(plan: SandboxPlan, template: TemplateInfo): void {
 export async function chooseTemplate(
   runtime: ContainerRuntime,
   plan: SandboxPlan,
-  options: { template?: string | undefined; rebuild?: boolean | undefined; baseImage?: string | undefined; log?: (line: string) => void },
+  options: {
+    template?: string | undefined;
+    rebuild?: boolean | undefined;
+    baseImage?: string | undefined;
+    log?: (line: string) => void;
+    /** The caller's inspect of the sandbox's name, when it asked already (one round trip, not two). */
+    found?: Promise<ContainerInfo | undefined>;
+  },
 ): Promise<TemplateInfo | undefined> {
   let name = options.template;
   if (name !== undefined) {
@@ -217,7 +224,7 @@ export async function chooseTemplate(
       });
     }
   } else {
-    const existing = await runtime.inspectContainer(plan.spec.name);
+    const existing = await (options.found ?? runtime.inspectContainer(plan.spec.name));
     name = existing?.labels[TEMPLATE_LABELS.template];
     if (name === undefined || !TEMPLATE_NAME.test(name) || options.rebuild || options.baseImage) return undefined;
     const kept = await findTemplate(runtime, plan.identity, name).catch(() => undefined);

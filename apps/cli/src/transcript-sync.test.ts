@@ -5,6 +5,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ContainerRuntime, ExecOptions, ExecResult } from "@sbx/container-runtime";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { pipeSecretBundle } from "@sbx/secret-pipe";
+import { followedBySessionListing, LIST_SCRIPT } from "./session-mirror-protocol.js";
 import { mirrorSandboxSessions, syncSandboxTranscripts } from "./transcript-sync.js";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "../../../test-fixtures/transcripts");
@@ -110,6 +112,39 @@ describe.skipIf(!gnuFind)("mirrorSandboxSessions (the sandbox's scripts run on t
     const second = await mirror();
     expect(second).toMatchObject({ copiedBytes: 0, transferredBytes: 0, files: 3, changed: [], execs: 1 });
     expect(runtime.execs).toHaveLength(1);
+  });
+
+  it("takes the listing from the login pipe's exec (followedBySessionListing): the same files, one exec fewer", async () => {
+    const { root, cacheDir, runtime } = setup();
+    put(root, claudeRel, readFileSync(join(FIXTURES, "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl")));
+    put(root, "gemini/tmp/ab12/chats/session-1.json", '{"sessionId":"s","messages":[]}');
+    // The real pipe and the real wrapper, with the install's receiving half as a node one-liner
+    // that reads the bundle like the entrypoint does and reports one line.
+    const install = ["node", "-e", 'const b=require("fs").readFileSync(0);const h=JSON.parse(b.subarray(0,b.indexOf(10)));process.stdout.write(JSON.stringify(h.secrets.map(({secret,bytes,sha256,destination})=>({secret,bytes,sha256,destination,outcome:"installed"}))))'];
+    let listing: Buffer | undefined;
+    const report = await pipeSecretBundle(runtime as unknown as ContainerRuntime, "box", [{ secret: "s", destination: "~/s", content: "x" }], {
+      installCommand: followedBySessionListing(install, root),
+      onTrailer: (rest) => (listing = rest),
+    });
+    expect(report.map((entry) => entry.outcome)).toEqual(["installed"]);
+    expect(runtime.execs).toHaveLength(1);
+    runtime.execs = [];
+    const result = await mirrorSandboxSessions(runtime as unknown as ContainerRuntime, "box", { cacheDir, root, ...(listing ? { listing } : {}) });
+    expect(result.files).toBe(2);
+    expect(result.execs).toBe(1); // the fetch only
+    expect(runtime.execs.every((cmd) => !cmd.includes(LIST_SCRIPT))).toBe(true);
+    expect(sameBytes(join(cacheDir, claudeRel), join(root, claudeRel))).toBe(true);
+  });
+
+  it("followedBySessionListing keeps the install's failure and lists nothing after it", async () => {
+    const { root, runtime } = setup();
+    put(root, claudeRel, "{}\n");
+    const failed = await runtime.exec("box", { cmd: followedBySessionListing(["sh", "-c", "echo broken >&2; exit 7"], root) });
+    expect(failed.exitCode).toBe(7);
+    expect(failed.stdout.length).toBe(0);
+    // A root that is not there lists nothing and still exits 0 once the command did.
+    const empty = await runtime.exec("box", { cmd: followedBySessionListing(["printf", "[]"], join(root, "missing")) });
+    expect([empty.exitCode, empty.stdout.toString()]).toEqual([0, "[]\n"]);
   });
 
   it("fetches only the appended bytes, plus a 4 KiB proof of what the cache already holds", async () => {

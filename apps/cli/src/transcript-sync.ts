@@ -29,6 +29,8 @@ export interface MirrorOptions {
    * @default 1 GiB
    */
   maxFileBytes?: number;
+  /** The sandbox's listing (LIST_SCRIPT's output), when the caller took it in an exec of its own. @default one exec lists */
+  listing?: Buffer;
 }
 
 export interface MirrorResult {
@@ -42,7 +44,7 @@ export interface MirrorResult {
   changed: string[];
   /** Files left out: unsafe name, unreadable, too large. Paths are the sandbox's. */
   skipped: { file: string; reason: string }[];
-  /** How many execs this run took: 1 when nothing changed, 2 when something did. */
+  /** How many execs this run took: 1 when nothing changed, 2 when something did (one fewer when the caller gave the listing). */
   execs: number;
 }
 
@@ -58,16 +60,20 @@ export async function mirrorSandboxSessions(runtime: ContainerRuntime, container
   const maxFileBytes = options.maxFileBytes ?? 1024 ** 3;
   const result: MirrorResult = { copiedBytes: 0, transferredBytes: 0, files: 0, changed: [], skipped: [], execs: 0 };
 
-  const listing = await runtime.exec(container, { cmd: ["sh", "-c", LIST_SCRIPT, "sh", root] });
-  result.execs += 1;
-  if (listing.exitCode !== 0) throw new Error(`listing sessions in ${container} failed (exit ${listing.exitCode}): ${firstLine(listing.stderr.toString("utf8"))}`);
+  let listed = options.listing;
+  if (!listed) {
+    const listing = await runtime.exec(container, { cmd: ["sh", "-c", LIST_SCRIPT, "sh", root] });
+    result.execs += 1;
+    if (listing.exitCode !== 0) throw new Error(`listing sessions in ${container} failed (exit ${listing.exitCode}): ${firstLine(listing.stderr.toString("utf8"))}`);
+    listed = listing.stdout;
+  }
 
   await mkdir(cacheDir, { recursive: true });
   const manifestPath = join(cacheDir, MANIFEST_FILE);
   const manifest = await loadManifest(manifestPath);
   const nextManifest: Manifest = { version: 1, files: {} };
   const requests: FetchRequest[] = [];
-  for (const entry of parseListing(listing.stdout)) {
+  for (const entry of parseListing(listed)) {
     const sandboxPath = `${root}/${entry.rel}`;
     const target = mirrorPathFor(cacheDir, entry.rel);
     if (!target) {
@@ -205,6 +211,8 @@ export interface SyncOptions {
    * @default undefined
    */
   project?: NoteProject;
+  /** The sandbox's session listing, taken by the caller (see MirrorOptions.listing). */
+  listing?: Buffer;
 }
 
 export interface SyncResult extends ExportResult {
@@ -216,7 +224,7 @@ export interface SyncResult extends ExportResult {
 
 /** Mirrors the sandbox's sessions into the cache, then exports every agent the cache holds. */
 export async function syncSandboxTranscripts(runtime: ContainerRuntime, container: string, options: SyncOptions): Promise<SyncResult> {
-  const mirror = await mirrorSandboxSessions(runtime, container, { cacheDir: options.cacheDir });
+  const mirror = await mirrorSandboxSessions(runtime, container, { cacheDir: options.cacheDir, ...(options.listing ? { listing: options.listing } : {}) });
   const result: SyncResult = { written: 0, unchanged: 0, malformedLines: [], failed: [...mirror.skipped], skipped: [], notes: [], copiedBytes: mirror.copiedBytes, files: mirror.files };
   for (const store of SESSION_STORES) {
     if (options.agents && !options.agents.includes(store.agent)) continue;

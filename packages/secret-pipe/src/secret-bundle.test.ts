@@ -53,6 +53,37 @@ describe("pipeSecretBundle", () => {
     expect(readdirSync(dirs.secretsDir)).toEqual([]);
   });
 
+  it("hands what the install command prints after its report's line to onTrailer, byte for byte", async () => {
+    const trailer = Buffer.from("12\t1700000000.5\tclaude/projects/a b.jsonl\0\n7\t1.0\tx\0");
+    const { runtime } = sandboxDouble(dirs);
+    const withTrailer = {
+      async exec(container: string, options: ExecOptions): Promise<ExecResult> {
+        const result = await runtime.exec(container, options);
+        return { ...result, stdout: Buffer.concat([result.stdout, Buffer.from("\n"), trailer]) };
+      },
+    } as unknown as ContainerRuntime;
+    let received: Buffer | undefined;
+    const report = await pipeSecretBundle(withTrailer, "sandbox", [{ secret: "s", destination: "~/s", content: "x" }], {
+      installCommand: ["install"],
+      onTrailer: (rest) => (received = rest),
+    });
+    expect(report.map((entry) => entry.secret)).toEqual(["s"]);
+    expect(received?.equals(trailer)).toBe(true);
+  });
+
+  it("refuses a report the sandbox garbled with SBX_SECRET_PIPE_FAILED, not a parse error", async () => {
+    for (const stdout of ["not json", '{"secret":"s"}', ""]) {
+      const garbling = {
+        async exec(): Promise<ExecResult> {
+          return { exitCode: 0, stdout: Buffer.from(stdout), stderr: Buffer.alloc(0) };
+        },
+      } as unknown as ContainerRuntime;
+      const error = await pipeSecretBundle(garbling, "sandbox", [{ secret: "s", destination: "~/s", content: "CANARY-garble" }], { installCommand: ["install"] }).catch((caught: unknown) => caught);
+      expect((error as { code?: string }).code).toBe("SBX_SECRET_PIPE_FAILED");
+      expect(String((error as Error).message)).not.toContain("CANARY");
+    }
+  });
+
   it("keeps secrets out of the exec's argv and environment", async () => {
     const { runtime, calls } = sandboxDouble(dirs);
     await pipeSecretBundle(runtime, "sandbox", [{ secret: "s", destination: "~/s", content: "CANARY-argv" }], { installCommand: ["install"] });

@@ -33,7 +33,15 @@ export async function pipeSecretBundle(
   runtime: ContainerRuntime,
   container: string,
   secrets: BundledSecret[],
-  options: { installCommand: string[] },
+  options: {
+    installCommand: string[];
+    /**
+     * The install command prints its report as one line and then more (the caller's own, e.g. a
+     * listing taken in the same exec, which saves a round trip): what follows the report's line
+     * is handed here, unread. Without it the whole output is the report.
+     */
+    onTrailer?: (trailer: Buffer) => void;
+  },
 ): Promise<VerifiedInstall[]> {
   const contents = secrets.map((secret) => (typeof secret.content === "string" ? Buffer.from(secret.content) : Buffer.from(secret.content)));
   const header: BundleHeader = {
@@ -55,7 +63,9 @@ export async function pipeSecretBundle(
       hint: result.stderr.toString("utf8").trim().split("\n").slice(-2).join(" ") || "Run `sbx down` and `sbx up` again.",
     });
   }
-  const report = JSON.parse(result.stdout.toString("utf8")) as VerifiedInstall[];
+  const end = options.onTrailer ? result.stdout.indexOf(0x0a) : -1;
+  const report = parseReport(end < 0 ? result.stdout : result.stdout.subarray(0, end));
+  if (options.onTrailer) options.onTrailer(end < 0 ? Buffer.alloc(0) : result.stdout.subarray(end + 1));
   for (const sent of header.secrets) {
     const received = report.find((entry) => entry.secret === sent.secret);
     if (!received || received.bytes !== sent.bytes || received.sha256 !== sent.sha256) {
@@ -65,6 +75,20 @@ export async function pipeSecretBundle(
     }
   }
   return report;
+}
+
+/** The sandbox's report (names, sizes, hashes), which it controls: anything but a list is refused. */
+function parseReport(stdout: Buffer): VerifiedInstall[] {
+  let report: unknown;
+  try {
+    report = JSON.parse(stdout.toString("utf8"));
+  } catch {
+    report = undefined;
+  }
+  if (!Array.isArray(report)) {
+    throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", "The sandbox's install report is not one sbx understands.", { hint: "Rebuild the image: sbx up --rebuild." });
+  }
+  return report as VerifiedInstall[];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename } from "node:path";
-import { DockerRuntime } from "@sbx/container-runtime";
+import { DockerRuntime, type ContainerInfo } from "@sbx/container-runtime";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { findAgent, requireAgentLogin } from "../agents.js";
@@ -11,8 +11,8 @@ import { canAsk, confirm } from "../confirm.js";
 import { formatAudit } from "../crossing-audit.js";
 import { watchHostExecuted } from "../host-exec-files.js";
 import { holdSession } from "../host-session.js";
-import { ensureSandbox, planSandbox, redactedPlan } from "../sandbox.js";
-import { ENTRYPOINT } from "../sandbox-identity.js";
+import { ensureSandbox, planSandbox, redactedPlan, type SandboxOptions } from "../sandbox.js";
+import { ENTRYPOINT, sandboxIdentity } from "../sandbox-identity.js";
 import { hostWorkspaceReader } from "../workspace-reader.js";
 import { applyWorkspaceTrust, decideWorkspaceTrust, rememberWorkspaceTrust } from "../workspace-trust.js";
 import { startAutosave } from "../transcript-autosave.js";
@@ -95,17 +95,38 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.network !== undefined ? { network: options.network } : {}),
     ...(options.allow?.length ? { allow: options.allow } : {}),
   };
+  // Read-only look-ups the engine answers while the host plans: the sandbox's name (for the
+  // template it was made from and for the start) and the engine's dialect. Nothing is created
+  // before the plan, a dry run touches no engine, and while an audit waits for an answer the
+  // inspect would go stale, so it is asked then only after the answer.
+  const asking = !options.dryRun && !options.yes && process.env.SBX_YES !== "1" && canAsk();
+  const runtime = options.dryRun && options.template === undefined ? undefined : new DockerRuntime();
+  let found: Promise<ContainerInfo | undefined> | undefined;
+  if (runtime && !options.dryRun && !asking) {
+    found = runtime.inspectContainer(sandboxIdentity(sandboxOptions.cwd, process.env, options.name).containerName);
+    found.catch(() => undefined);
+    runtime.dialect().catch(() => undefined);
+  }
+  try {
+    return await upWith(runtime, found, asking, sandboxOptions, options);
+  } finally {
+    runtime?.close();
+  }
+}
+
+async function upWith(
+  runtime: DockerRuntime | undefined,
+  found: Promise<ContainerInfo | undefined> | undefined,
+  asking: boolean,
+  sandboxOptions: SandboxOptions,
+  options: UpOptions,
+): Promise<number> {
   const plan = await planSandbox(sandboxOptions);
   if (options.agent) requireAgentLogin(options.agent, plan.logins, plan.agentEnv);
   // `--template`: the saved template in place of the sandbox image, looked up before the audit so a
   // missing one stops everything.
-  if (options.template !== undefined) {
-    const lookup = new DockerRuntime();
-    try {
-      await chooseTemplate(lookup, plan, { template: options.template, rebuild: options.rebuild, baseImage: options.baseImage, log });
-    } finally {
-      lookup.close();
-    }
+  if (options.template !== undefined && runtime) {
+    await chooseTemplate(runtime, plan, { template: options.template, rebuild: options.rebuild, baseImage: options.baseImage, log });
   }
   const projectDir = await realpath(plan.identity.projectDir);
   const home = homedir();
@@ -122,7 +143,6 @@ export async function up(options: UpOptions): Promise<number> {
   }
   // Read before anything is created, so a bad value fails early.
   const intervalMs = autosaveIntervalMs(process.env);
-  const asking = !options.yes && process.env.SBX_YES !== "1" && canAsk();
   // What the host does before the logins are piped: the trust decision (it goes into the first-run
   // settings the pipe carries), the audit, and what a session's end compares with. When nobody is
   // asked, the engine starts the container meanwhile — the logins wait for it; when the audit asks,
@@ -150,54 +170,50 @@ export async function up(options: UpOptions): Promise<number> {
   };
   const prepared = asking ? Promise.resolve(await prepare()) : prepare();
   prepared.catch(() => undefined);
-  const runtime = new DockerRuntime();
+  if (!runtime) throw new Error("up: no engine runtime outside a dry run");
   // The keeper's module loads while the engine starts the container (the host waits then anyway):
   // imported up front, it cost every `sbx up` ~20 ms before the first engine call.
   const loadingKeeper = import("@sbx/credential-keeper");
   loadingKeeper.catch(() => undefined);
+  // Detached: catch up on sessions a crashed or killed sandbox left unexported, from the listing
+  // the login pipe's exec takes. Attached: the autosave below does it in the background.
+  const catchUp = options.attach
+    ? undefined
+    : (listing: Buffer) =>
+        prepared
+          .then(({ transcripts }) => syncSandboxTranscripts(runtime, plan.spec.name, { ...transcripts, listing }))
+          .catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
+  // Without --template, a sandbox made from one keeps it (looked up on the engine used anyway).
+  if (options.template === undefined) await chooseTemplate(runtime, plan, { rebuild: options.rebuild, baseImage: options.baseImage, log: engineLog, ...(found ? { found } : {}) });
+  const starting = ensureSandbox(runtime, plan, { ...sandboxOptions, log: engineLog }, { ...(catchUp ? { withSessionListing: catchUp } : {}), beforePipe: prepared, ...(found ? { found } : {}) });
+  starting.catch(() => undefined);
+  // The host's own failures first (the audit is printed by then), then the engine's.
+  const { hostExecuted, transcripts } = await prepared;
+  const state = await starting;
+  const logins = state.installed.length
+    ? state.installed.map((item) => `${item.provider} → ${item.destination}${item.outcome === "kept-newer" ? " (kept the sandbox's newer copy)" : ""}`).join(", ")
+    : "none found on this host (run `sbx doctor`)";
+  log(`sbx: sandbox ${plan.spec.name} ${state.container_action} · image ${plan.image.tag} (${state.image}) · state volume ${plan.identity.volumeName}`);
+  log(`sbx: logins piped: ${logins}`);
+  // The login keeper keeps the host's and the sandbox's copies on one token family while any
+  // sandbox of this login runs; a cheap check when it already does, a detached spawn otherwise.
+  const { ensureKeeper, KEPT_PROVIDERS, keeperDisabled, keeperStateDir } = await loadingKeeper;
+  if (!keeperDisabled(process.env) && state.installed.some((item) => (KEPT_PROVIDERS as readonly string[]).includes(item.provider))) {
+    ensureKeeper({ login: plan.identity.login, stateDir: keeperStateDir(process.env, home), env: process.env });
+  }
+  if (!options.attach) return 0;
+  // Autosave while the agent runs (catching up in the background first), then a final export
+  // when it ends. Errors wait until the session is over: the agent owns the terminal.
+  const errors: string[] = [];
+  const autosave = startAutosave(runtime, plan.spec.name, { ...transcripts, intervalMs, runAtStart: true, onError: (line) => errors.push(line) });
+  const session = holdSession(runtime, plan.spec.name);
   try {
-    // Detached: catch up on sessions a crashed or killed sandbox left unexported, concurrently
-    // with the login pipe. Attached: the autosave below does it in the background.
-    const catchUp = options.attach
-      ? undefined
-      : () =>
-          prepared
-            .then(({ transcripts }) => syncSandboxTranscripts(runtime, plan.spec.name, transcripts))
-            .catch((error: Error) => log(`sbx: transcript export failed: ${error.message}`));
-    // Without --template, a sandbox made from one keeps it (looked up on the engine used anyway).
-    if (options.template === undefined) await chooseTemplate(runtime, plan, { rebuild: options.rebuild, baseImage: options.baseImage, log: engineLog });
-    const starting = ensureSandbox(runtime, plan, { ...sandboxOptions, log: engineLog }, catchUp, prepared);
-    starting.catch(() => undefined);
-    // The host's own failures first (the audit is printed by then), then the engine's.
-    const { hostExecuted, transcripts } = await prepared;
-    const state = await starting;
-    const logins = state.installed.length
-      ? state.installed.map((item) => `${item.provider} → ${item.destination}${item.outcome === "kept-newer" ? " (kept the sandbox's newer copy)" : ""}`).join(", ")
-      : "none found on this host (run `sbx doctor`)";
-    log(`sbx: sandbox ${plan.spec.name} ${state.container_action} · image ${plan.image.tag} (${state.image}) · state volume ${plan.identity.volumeName}`);
-    log(`sbx: logins piped: ${logins}`);
-    // The login keeper keeps the host's and the sandbox's copies on one token family while any
-    // sandbox of this login runs; a cheap check when it already does, a detached spawn otherwise.
-    const { ensureKeeper, KEPT_PROVIDERS, keeperDisabled, keeperStateDir } = await loadingKeeper;
-    if (!keeperDisabled(process.env) && state.installed.some((item) => (KEPT_PROVIDERS as readonly string[]).includes(item.provider))) {
-      ensureKeeper({ login: plan.identity.login, stateDir: keeperStateDir(process.env, home), env: process.env });
-    }
-    if (!options.attach) return 0;
-    // Autosave while the agent runs (catching up in the background first), then a final export
-    // when it ends. Errors wait until the session is over: the agent owns the terminal.
-    const errors: string[] = [];
-    const autosave = startAutosave(runtime, plan.spec.name, { ...transcripts, intervalMs, runAtStart: true, onError: (line) => errors.push(line) });
-    const held = holdSession(runtime, plan.spec.name);
-    try {
-      return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach], env: { SBX_SESSION: held.session } });
-    } finally {
-      await held.release();
-      await hostExecuted.check();
-      const final = await autosave.stop();
-      for (const line of errors) log(`sbx: ${line}`);
-      if (final?.written) log(`sbx: ${final.written} conversation note(s) saved to ${transcripts.inbox}`);
-    }
+    return await attach(runtime, plan.spec.name, { cmd: [...ENTRYPOINT, "agent", ...options.attach], env: { SBX_SESSION: session.session } });
   } finally {
-    runtime.close();
+    await session.release();
+    await hostExecuted.check();
+    const final = await autosave.stop();
+    for (const line of errors) log(`sbx: ${line}`);
+    if (final?.written) log(`sbx: ${final.written} conversation note(s) saved to ${transcripts.inbox}`);
   }
 }
