@@ -3,9 +3,11 @@
  * log bounds (hole 14), and `gc`/`ls` acting only on this user's own sandboxes (hole 15).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerTestEnvironment } from "../../../packages/container-runtime/src/test-support/docker-environment.js";
 import { docker } from "./test-support/docker-cli.js";
@@ -13,6 +15,7 @@ import { defaultResources } from "./sandbox-resources.js";
 import { runSbx, sbxTestEnv } from "./test-support/run-sbx.js";
 
 const environment = await dockerTestEnvironment();
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "../../../test-fixtures/transcripts");
 const skipReason = environment.available ? "" : ` (skipped: ${environment.reason})`;
 
 describe.skipIf(!environment.available)(`sbx lifecycle against the Docker engine${skipReason}`, { timeout: 600_000 }, () => {
@@ -80,6 +83,25 @@ describe.skipIf(!environment.available)(`sbx lifecycle against the Docker engine
     expect(switched.stderr).toContain("code: SBX_SANDBOX_LOGIN_MISMATCH");
     const [info] = JSON.parse(docker(["inspect", name]).stdout);
     expect([info.State.Status, info.Config.Labels["dev.sbx.login"]]).toEqual(["running", login]);
+  });
+
+  it("a detached `sbx up` exports what a killed sandbox left unexported, from the listing the login pipe's exec takes", async () => {
+    const dir = project("catch-up");
+    const inbox = join(root, "catch-up-inbox");
+    const withInbox = { ...env, SANDBOX_INBOX_DIR: inbox };
+    expect((await runSbx(["up", "--detach", "--yes"], { cwd: dir, env: withInbox, timeoutMs: 600_000 })).exitCode).toBe(0);
+    const name = await containerOf(dir, withInbox);
+    const session = readFileSync(join(FIXTURES, "yoavf__ai-sessions__claude-code-pomodoro-timer.jsonl"));
+    const written = spawnSync("docker", ["exec", "-i", name, "sh", "-c", 'mkdir -p "$HOME/.claude/projects/-workspace" && cat > "$HOME/.claude/projects/-workspace/36d9e1bc-63bf-4e97-8a3e-2b20ba8583f2.jsonl"'], { input: session });
+    expect(written.status, written.stderr?.toString()).toBe(0);
+    docker(["kill", name]);
+    expect(existsSync(inbox) ? readdirSync(inbox, { recursive: true }).filter((file) => String(file).endsWith(".md")) : []).toEqual([]);
+
+    const again = await runSbx(["up", "--detach", "--yes"], { cwd: dir, env: withInbox, timeoutMs: 600_000 });
+    expect(again.exitCode, again.stderr).toBe(0);
+    const notes = readdirSync(inbox, { recursive: true }).filter((file) => String(file).endsWith(".md"));
+    expect(notes).toHaveLength(1);
+    expect(readFileSync(join(inbox, String(notes[0])), "utf8")).toContain("Pomodoro");
   });
 
   it("hole 15: another login's stopped sandbox survives `sbx gc --yes`, and `sbx ls` does not list it", async () => {
