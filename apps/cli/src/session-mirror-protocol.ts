@@ -34,7 +34,8 @@ export const LIST_SCRIPT = [
  * is the command's; the listing never fails the exec.
  */
 export function followedBySessionListing(command: string[], root: string): string[] {
-  return ["sh", "-c", `list=$1 root=$2; shift 2; "$@" || exit; printf '\\n'; sh -c "$list" sh "$root"; exit 0`, "sh", LIST_SCRIPT, root, ...command];
+  // The listing runs in this shell (eval, with its $1 set to the root): no second shell to start.
+  return ["sh", "-c", `list=$1 root=$2; shift 2; "$@" || exit; printf '\\n'; set -- "$root"; eval "$list"; exit 0`, "sh", LIST_SCRIPT, root, ...command];
 }
 
 /**
