@@ -8,8 +8,9 @@ import { mkdirSync, mkdtempSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryRuntime } from "@sbx/container-runtime";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { down } from "./commands/down.js";
+import { status } from "./commands/status.js";
 import { EXEC_USAGE, parseExecArgs } from "./commands/exec.js";
 import { gc, planGc } from "./commands/gc.js";
 import { ls } from "./commands/ls.js";
@@ -214,6 +215,23 @@ describe("ls, gc and down with named sandboxes", () => {
     await ensureContainer(runtime, planFor({ ...sandboxIdentity(a, {}), containerName: victim.containerName }), undefined, quiet);
     await expect(down(runtime, { cwd: b })).rejects.toMatchObject({ code: "SBX_SANDBOX_OTHER_PROJECT" });
     expect(await runtime.inspectContainer(victim.containerName)).toBeDefined();
+  });
+
+  it("status names a container under this project's name that another project made, in text and --json", async () => {
+    const { a, b } = collidingProjects();
+    const runtime = new MemoryRuntime({ images: [IMAGE] });
+    const victim = sandboxIdentity(b, {});
+    await ensureContainer(runtime, planFor({ ...sandboxIdentity(a, {}), containerName: victim.containerName }), undefined, quiet);
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (written.push(String(chunk)), true));
+    try {
+      await status(runtime, { cwd: b });
+      await status(runtime, { cwd: b, json: true });
+    } finally {
+      write.mockRestore();
+    }
+    expect(written[0]).toContain(`not this project's sandbox: The container ${victim.containerName} belongs to the project ${a}`);
+    expect(JSON.parse(written[1] as string).container.mismatch).toBe("SBX_SANDBOX_OTHER_PROJECT");
   });
 });
 
