@@ -44,6 +44,25 @@ describe("an engine that accepts connections and never answers", () => {
   });
 });
 
+describe("an engine that is not there", () => {
+  it("fails each call at once with SBX_DOCKER_UNREACHABLE and leaves no deadline behind to hold the process", async () => {
+    const runtime = new DockerRuntime({ env: { DOCKER_HOST: `unix://${join(tmpdir(), "sbx-no-such-engine", "docker.sock")}` }, timeoutMs: 600_000 });
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const before = timers();
+    try {
+      for (const call of [() => runtime.dialect(), () => runtime.inspectContainer("x"), () => runtime.exec("x", { cmd: ["true"] }), () => runtime.logs("x")]) {
+        const failure = await call().catch((error: unknown) => error);
+        expect(isRuntimeError(failure, "SBX_DOCKER_UNREACHABLE"), String(failure)).toBe(true);
+      }
+      // A plain call clears its deadline on the socket's close, a turn or two after the error.
+      for (let turn = 0; turn < 20 && timers() !== before; turn += 1) await new Promise((done) => setImmediate(done));
+      expect(timers()).toBe(before);
+    } finally {
+      runtime.close();
+    }
+  });
+});
+
 describe("SBX_DOCKER_TIMEOUT", () => {
   it("is 10 s unless set, in seconds, and 0 waits forever", () => {
     expect(dockerTimeoutMs({})).toBe(10_000);

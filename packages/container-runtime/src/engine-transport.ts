@@ -164,7 +164,10 @@ export class NodeHttpTransport implements EngineTransport {
       const request = this.#send({ ...this.#options("POST", path, headers), agent, ...tls }, payload);
       // Only the handshake is bounded: the stream after it lasts as long as the command.
       const settled = this.#deadline(request, `POST ${path}`, reject);
-      request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
+      request.on("error", (cause) => {
+        settled();
+        reject(unreachable(this.#endpoint, cause));
+      });
       request.on("upgrade", (_response, socket, head) => {
         settled();
         if (head.length > 0) socket.unshift(head);
@@ -185,7 +188,12 @@ export class NodeHttpTransport implements EngineTransport {
       const useTls = this.#endpoint.kind === "tcp" && this.#endpoint.tls !== undefined;
       const request = (useTls ? httpsModule() : http).request(this.#options(method, path, headers));
       const settled = this.#deadline(request, `${method} ${path.split("?")[0]}`, reject);
-      request.on("error", (cause) => reject(unreachable(this.#endpoint, cause)));
+      // A failed connection clears its deadline too: a pending timer kept the process alive for
+      // the whole timeout after the engine was found unreachable.
+      request.on("error", (cause) => {
+        settled();
+        reject(unreachable(this.#endpoint, cause));
+      });
       request.on("response", (response) => {
         settled();
         resolve(response);
