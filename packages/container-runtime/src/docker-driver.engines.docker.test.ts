@@ -19,6 +19,15 @@ afterAll(async () => {
 });
 
 const [podman, ssh, tls] = engines.map(([, engine]) => engine) as [EngineEnvironment, EngineEnvironment, EngineEnvironment];
+/** The dialect a runtime on `env` reads off the engine's /_ping. */
+async function dialectOver(env: Record<string, string>, transport: "http" | "dockerode"): Promise<string> {
+  const runtime = new DockerRuntime({ env, transport });
+  try {
+    return await runtime.dialect();
+  } finally {
+    runtime.close();
+  }
+}
 const skipped = (engine: EngineEnvironment) => (engine.available ? "" : ` (skipped: ${engine.reason})`);
 
 describe.skipIf(!podman.available)(`Podman's Docker API${skipped(podman)}`, () => {
@@ -29,12 +38,7 @@ describe.skipIf(!podman.available)(`Podman's Docker API${skipped(podman)}`, () =
   });
 
   it.each(["http", "dockerode"] as const)("is known as Podman from its /_ping (%s transport)", async (transport) => {
-    const runtime = new DockerRuntime({ env, transport });
-    try {
-      expect(await runtime.dialect()).toBe("podman");
-    } finally {
-      runtime.close();
-    }
+    expect(await dialectOver(env, transport)).toBe("podman");
   });
 });
 
@@ -90,12 +94,7 @@ describe.skipIf(!tls.available)(`a remote engine over tcp:// with TLS${skipped(t
   describeRuntimeContract("tls over dockerode's modem", async () => ({ runtime: new DockerRuntime({ env, transport: "dockerode" }), image: image ?? "" }));
 
   it.each(["http", "dockerode"] as const)("is known as Docker from its /_ping (%s transport)", async (transport) => {
-    const runtime = new DockerRuntime({ env, transport });
-    try {
-      expect(await runtime.dialect()).toBe("docker");
-    } finally {
-      runtime.close();
-    }
+    expect(await dialectOver(env, transport)).toBe("docker");
   });
 
   it.each(["http", "dockerode"] as const)("is refused without a client certificate (%s transport)", async (transport) => {
