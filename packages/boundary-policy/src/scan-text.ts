@@ -1,7 +1,7 @@
 import { findOccurrences } from "./find-occurrences.js";
 import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
-import type { Follow } from "./rule-anchors.js";
+import type { Follow, RunBreak } from "./rule-anchors.js";
 import { engineForm } from "./rule-engine-form.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
@@ -27,7 +27,7 @@ export interface ScanStats {
   markerChecks: number;
   /** Whole-text rewrites by redaction. */
   rewrites: number;
-  /** Rule pattern runs: sticky attempts at a start literal, windows, and whole-text scans. */
+  /** Rule pattern runs: sticky attempts at a start literal (in windows too), windows, and whole-text scans. */
   ruleRuns?: number;
 }
 
@@ -65,6 +65,15 @@ export type ScanStrategy = "auto" | "whole";
  * runs only when one of its keywords occurs (ASCII case ignored), whatever the strategy.
  */
 export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto"): Finding[] {
+  try {
+    return findAllSecrets(text, userPatterns, stats, strategy);
+  } finally {
+    // The cached values are slices of the text: keep none once the scan is done.
+    secretVerdicts.clear();
+  }
+}
+
+function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] {
   const plain = findInPlainText(text, userPatterns, stats, strategy);
   if (plain !== undefined) return plain;
   // Scan the text with its format characters folded out, then map each span back onto the
@@ -94,7 +103,7 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
       else {
         const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
-        collectWindows(rule, text, windows, findings, compiled.global);
+        for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, compiled.global, compiled.windowScan, stats);
       }
     } else if (compiled.sticky === undefined || strategy === "whole") {
       if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
@@ -185,6 +194,16 @@ interface CompiledRule {
   readonly sticky?: RegExp;
   /** The rule's pattern with its provably useless backtracking removed (rule-engine-form.ts). */
   readonly global: RegExp;
+  /** A windowed rule's start-by-start scan, when a run break rules starts out (see {@link scanStarts}). */
+  readonly windowScan?: StartScan;
+}
+
+interface StartScan {
+  /** Global and zero-width: finds the next position where one of the rule's start literals occurs. */
+  readonly starts: RegExp;
+  /** The rule's pattern, sticky. */
+  readonly sticky: RegExp;
+  readonly runBreak: RunBreak;
 }
 
 /** What an occurrence of one literal means. */
@@ -286,9 +305,14 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       entry.gates.push(index);
       if (rule.window !== undefined) entry.windows.push(index, position);
     });
-    const { anchors, global } = engineForm(rule);
+    const { anchors, global, runBreak, windowStarts } = engineForm(rule);
     if (anchors === undefined) {
-      rules.push({ rule, index, global });
+      if (rule.window !== undefined && runBreak !== undefined && windowStarts !== undefined) {
+        // Zero-width, so a search leaves `lastIndex` at the start it found and allocates nothing.
+        const starts = new RegExp(`(?=${windowStarts.prefixes.map(escapeRegExp).join("|")})`, windowStarts.ignoreCase ? "gi" : "g");
+        const sticky = new RegExp(global.source, global.flags.replace("g", "") + "y");
+        rules.push({ rule, index, global, windowScan: { starts, sticky, runBreak } });
+      } else rules.push({ rule, index, global });
       return;
     }
     anchors.prefixes.forEach((prefix, n) => {
@@ -452,9 +476,13 @@ function addWindow(windows: Array<[number, number]>, textLength: number, at: num
  * guards (`(?<![A-Za-z0-9_])`, `(?![…])`) see the cut as a boundary, so it may be part of a longer
  * run the full text would not match. A real token lies inside the window by its extent.
  */
-function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern): void {
+function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern, scan?: StartScan, stats?: ScanStats): void {
   const found: Finding[] = [];
-  collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
+  if (scan === undefined) collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
+  else {
+    const attempts = scanStarts(rule, text.slice(start, end), start, found, scan);
+    if (stats?.ruleRuns !== undefined) stats.ruleRuns += attempts;
+  }
   for (const finding of found) {
     if (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) continue;
     if (end < text.length && finding.end === end && !rightEdgeHolds(text, end)) continue;
@@ -481,10 +509,52 @@ function keywordSearch(rule: TokenRule): RegExp {
   return search;
 }
 
+/**
+ * The matches the global pattern finds in `text`, found by running it (sticky) only where one of
+ * its start literals occurs, leftmost first, each search resuming after the previous match. A
+ * start inside a run of more than `within` characters of the break's class is passed over with no
+ * regex attempt: every match has a character outside the class that close (rule-anchors.ts,
+ * `deriveRunBreak`). Each character of such a run is read once for all the starts inside it.
+ */
+function scanStarts(rule: TokenRule, text: string, offset: number, findings: Finding[], scan: StartScan): number {
+  const { starts, sticky } = scan;
+  const { table, within } = scan.runBreak;
+  // text[runFrom, runTo) is all table characters, with runFrom at or before the current start.
+  let runTo = 0;
+  let attempts = 0;
+  starts.lastIndex = 0;
+  while (starts.test(text)) {
+    const at = starts.lastIndex;
+    if (at >= runTo) runTo = at;
+    const limit = Math.min(text.length, at + within + 1);
+    while (runTo < limit) {
+      const code = text.charCodeAt(runTo);
+      if (code >= 128 || table[code] === 0) break;
+      runTo++;
+    }
+    starts.lastIndex = at + 1;
+    if (runTo > at + within) continue;
+    sticky.lastIndex = at;
+    attempts++;
+    const match = sticky.exec(text);
+    if (match === null) continue;
+    acceptMatch(rule, text, match, offset, findings);
+    if (match[0].length > 0) starts.lastIndex = at + match[0].length;
+  }
+  return attempts;
+}
+
 function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[], pattern = rule.pattern): void {
   pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) acceptMatch(rule, text, match, offset, findings);
 }
+
+/**
+ * A rule's entropy and allow checks depend on the secret alone: a text repeating one value (a
+ * flood of `password = "hunter2x"`) pays for them once per value, not once per copy.
+ */
+const secretVerdicts = new Map<TokenRule, Map<string, boolean>>();
+const MAX_VERDICTS = 65_536;
 
 /** Records a match of `rule` in `text` (found at `offset` in the scanned text) unless a check refuses it. */
 function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offset: number, findings: Finding[]): void {
@@ -500,9 +570,17 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
   }
   const [start, end] = span;
   if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) return;
-  const secret = text.slice(start, end);
-  if (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) return;
-  if (rule.allow?.(secret)) return;
+  if (rule.minEntropy !== undefined || rule.allow !== undefined) {
+    const secret = text.slice(start, end);
+    let verdicts = secretVerdicts.get(rule);
+    if (verdicts === undefined) secretVerdicts.set(rule, (verdicts = new Map()));
+    let refused = verdicts.get(secret);
+    if (refused === undefined) {
+      refused = (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) || rule.allow?.(secret) === true;
+      if (verdicts.size < MAX_VERDICTS) verdicts.set(secret, refused);
+    }
+    if (refused) return;
+  }
   findings.push({ rule: rule.id, family: rule.family, description: rule.description, start: start + offset, end: end + offset });
 }
 
