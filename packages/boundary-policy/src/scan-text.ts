@@ -198,6 +198,12 @@ interface CompiledRule {
   readonly windowScan?: StartScan;
 }
 
+/**
+ * A break this short rules out only starts whose regex attempt fails within as many characters
+ * anyway: then the global pattern over the window is cheaper than a sticky run per start.
+ */
+const MIN_BREAK_WORTH = 64;
+
 interface StartScan {
   /** Global and zero-width: finds the next position where one of the rule's start literals occurs. */
   readonly starts: RegExp;
@@ -307,7 +313,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     });
     const { anchors, global, runBreak, windowStarts } = engineForm(rule);
     if (anchors === undefined) {
-      if (rule.window !== undefined && runBreak !== undefined && windowStarts !== undefined) {
+      if (rule.window !== undefined && runBreak !== undefined && runBreak.within >= MIN_BREAK_WORTH && windowStarts !== undefined) {
         // Zero-width, so a search leaves `lastIndex` at the start it found and allocates nothing.
         const starts = new RegExp(`(?=${windowStarts.prefixes.map(escapeRegExp).join("|")})`, windowStarts.ignoreCase ? "gi" : "g");
         const sticky = new RegExp(global.source, global.flags.replace("g", "") + "y");
@@ -478,7 +484,7 @@ function addWindow(windows: Array<[number, number]>, textLength: number, at: num
  */
 function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern, scan?: StartScan, stats?: ScanStats): void {
   const found: Finding[] = [];
-  if (scan === undefined) collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
+  if (scan === undefined || !holdsLongRun(text, start, end, scan.runBreak)) collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
   else {
     const attempts = scanStarts(rule, text.slice(start, end), start, found, scan);
     if (stats?.ruleRuns !== undefined) stats.ruleRuns += attempts;
@@ -507,6 +513,18 @@ function keywordSearch(rule: TokenRule): RegExp {
     keywordSearches.set(rule, search);
   }
   return search;
+}
+
+/** `text[start, end)` has a run of more than `within` table characters (where starts are ruled out). */
+function holdsLongRun(text: string, start: number, end: number, { table, within }: RunBreak): boolean {
+  let run = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 128 && table[code] === 1) {
+      if (++run > within) return true;
+    } else run = 0;
+  }
+  return false;
 }
 
 /**
@@ -632,8 +650,13 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
       if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
     }
     const copies = findOccurrences(redacted, secrets).map(([start, end, rule]) => ({ rule, start, end }));
-    const spans = [...findings, ...copies].sort((a, b) => a.start - b.start || b.end - a.end);
-    const marksBoundary = spans.some((span) => isTokenChar(redacted.charCodeAt(span.start - 1)) || isTokenChar(redacted.charCodeAt(span.end)));
+    const spans = mergeSpans(findings, copies);
+    let marksBoundary = false;
+    for (const span of spans) {
+      if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end))) continue;
+      marksBoundary = true;
+      break;
+    }
     redacted = rewrite(redacted, spans);
     if (stats) stats.rewrites++;
     // A marker can complete a token boundary that the secret it replaced was blocking
@@ -641,6 +664,33 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     if (!marksBoundary) break;
   }
   return redacted;
+}
+
+type Span = { rule: string; start: number; end: number };
+
+/**
+ * Two lists each sorted by start then longest first (findings; copies, one per start) merged in
+ * that order, a finding before a copy of the same span: what sorting their concatenation gives,
+ * in one walk instead of a sort of every span of a text full of secrets.
+ */
+function mergeSpans(findings: readonly Span[], copies: readonly Span[]): Span[] {
+  const out: Span[] = [];
+  let f = 0;
+  let c = 0;
+  while (f < findings.length && c < copies.length) {
+    const finding = findings[f] as Span;
+    const copy = copies[c] as Span;
+    if (finding.start < copy.start || (finding.start === copy.start && finding.end >= copy.end)) {
+      out.push(finding);
+      f++;
+    } else {
+      out.push(copy);
+      c++;
+    }
+  }
+  while (f < findings.length) out.push(findings[f++] as Span);
+  while (c < copies.length) out.push(copies[c++] as Span);
+  return out;
 }
 
 function isTokenChar(code: number): boolean {
