@@ -68,8 +68,9 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[], 
   try {
     return findAllSecrets(text, userPatterns, stats, strategy);
   } finally {
-    // The cached values are slices of the text: keep none once the scan is done.
-    secretVerdicts.clear();
+    // The cached value is a slice of the text: keep none once the scan is done.
+    lastVerdict.rule = undefined;
+    lastVerdict.secret = "";
   }
 }
 
@@ -569,10 +570,10 @@ function collectMatchesIn(rule: TokenRule, text: string, offset: number, finding
 
 /**
  * A rule's entropy and allow checks depend on the secret alone: a text repeating one value (a
- * flood of `password = "hunter2x"`) pays for them once per value, not once per copy.
+ * flood of `password = "hunter2x"`) pays for them once per run of copies, not once per copy.
+ * One entry: distinct values (a list of keys) cost a string comparison, not a table.
  */
-const secretVerdicts = new Map<TokenRule, Map<string, boolean>>();
-const MAX_VERDICTS = 65_536;
+const lastVerdict: { rule: TokenRule | undefined; secret: string; refused: boolean } = { rule: undefined, secret: "", refused: false };
 
 /** Records a match of `rule` in `text` (found at `offset` in the scanned text) unless a check refuses it. */
 function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offset: number, findings: Finding[]): void {
@@ -590,14 +591,12 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
   if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) return;
   if (rule.minEntropy !== undefined || rule.allow !== undefined) {
     const secret = text.slice(start, end);
-    let verdicts = secretVerdicts.get(rule);
-    if (verdicts === undefined) secretVerdicts.set(rule, (verdicts = new Map()));
-    let refused = verdicts.get(secret);
-    if (refused === undefined) {
-      refused = (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) || rule.allow?.(secret) === true;
-      if (verdicts.size < MAX_VERDICTS) verdicts.set(secret, refused);
+    if (lastVerdict.rule !== rule || lastVerdict.secret !== secret) {
+      lastVerdict.rule = rule;
+      lastVerdict.secret = secret;
+      lastVerdict.refused = (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) || rule.allow?.(secret) === true;
     }
-    if (refused) return;
+    if (lastVerdict.refused) return;
   }
   findings.push({ rule: rule.id, family: rule.family, description: rule.description, start: start + offset, end: end + offset });
 }
