@@ -54,6 +54,14 @@ function hashAt(text: string, at: number): number {
 
 /** The same result by `indexOf`: a bounded number of walks, each at the engine's string-search speed. */
 function findFew<T>(text: string, needles: ReadonlyMap<string, T>): Array<[number, number, T]> {
+  if (needles.size === 1) {
+    // One needle: its occurrences come in order, one per start (a flood of one secret).
+    const [[needle, payload]] = [...needles] as [[string, T]];
+    const found: Array<[number, number, T]> = [];
+    if (needle.length < MIN_NEEDLE) return found;
+    for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + 1)) found.push([at, at + needle.length, payload]);
+    return found;
+  }
   const longest = new Map<number, [number, number, T]>();
   for (const [needle, payload] of needles) {
     if (needle.length < MIN_NEEDLE) continue;

@@ -494,3 +494,263 @@ function splitAlternatives(body: string): string[] | undefined {
   parts.push(current);
   return parts;
 }
+
+/**
+ * Where a start can be ruled out without running the pattern: every match starting at `s` has a
+ * character outside `table` (char codes < 128; any other character counts as outside) at some
+ * offset up to `within` from `s`, or the text ends there. So a start inside a run of more than
+ * `within` table characters cannot match, and a flood (`password=password=…`, one run to the
+ * end) costs one look-up per start instead of a regex attempt that reads up to `within`
+ * characters. `table` is the class of the pattern's longest bounded run, whose upper bound is what
+ * made those attempts long.
+ */
+export interface RunBreak {
+  readonly table: Uint8Array;
+  readonly within: number;
+}
+
+/** Nothing bounds this far ahead: such a break would be no use. */
+const MAX_BREAK = 4096;
+/** How many of a pattern's run classes are tried as the break's class. */
+const MAX_BREAK_CLASSES = 8;
+
+/** The {@link RunBreak} of a pattern, or undefined when none can be proven (unsupported syntax too). */
+export function deriveRunBreak(pattern: RegExp): RunBreak | undefined {
+  if (/[msuv]/.test(pattern.flags)) return undefined;
+  const ignoreCase = pattern.flags.includes("i");
+  try {
+    const runs = new BreakParser(pattern.source, ignoreCase, undefined);
+    runs.alternation();
+    if (runs.at < pattern.source.length) return undefined;
+    // The longest runs first: theirs is the bound that makes an attempt long.
+    for (const { table } of runs.runs.sort((a, b) => b.max - a.max).slice(0, MAX_BREAK_CLASSES)) {
+      const parser = new BreakParser(pattern.source, ignoreCase, table);
+      const node = parser.alternation();
+      if (node.witness !== undefined && node.witness <= MAX_BREAK) return { table, within: node.witness };
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof Unsupported) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * A piece of pattern: its longest match, and `witness`, when known: an offset from the piece's
+ * start up to which every match of it meets a character outside the table (or the text's end).
+ */
+interface BreakNode {
+  readonly max: number;
+  readonly witness: number | undefined;
+}
+
+/**
+ * A second small parser over the same regex subset, for {@link deriveRunBreak}. With no table it
+ * only finds the class of the longest bounded run; with one it computes the {@link BreakNode} of
+ * the whole pattern. Anything it does not know throws {@link Unsupported}.
+ */
+class BreakParser {
+  at = 0;
+  /** Without a table: the classes of the pattern's bounded runs, each once, with its longest bound. */
+  readonly runs: Array<{ table: Uint8Array; max: number }> = [];
+  private group = 0;
+  /** Per capture group: its longest match (for backreferences). */
+  private readonly groupMax = new Map<number, number>();
+
+  constructor(
+    private readonly source: string,
+    private readonly ignoreCase: boolean,
+    private readonly table: Uint8Array | undefined,
+  ) {}
+
+  alternation(): BreakNode {
+    let node = this.sequence();
+    while (this.source[this.at] === "|") {
+      this.at++;
+      const next = this.sequence();
+      node = { max: Math.max(node.max, next.max), witness: node.witness === undefined || next.witness === undefined ? undefined : Math.max(node.witness, next.witness) };
+    }
+    return node;
+  }
+
+  private sequence(): BreakNode {
+    let max = 0;
+    let witness: number | undefined;
+    while (this.at < this.source.length && this.source[this.at] !== "|" && this.source[this.at] !== ")") {
+      const item = this.quantified();
+      if (witness === undefined && item.witness !== undefined) witness = max + item.witness;
+      max += item.max;
+    }
+    return { max, witness };
+  }
+
+  private quantified(): BreakNode {
+    const atom = this.atom();
+    const rest = this.source.slice(this.at);
+    const braces = /^\{(\d+)(?:(,)(\d*))?\}/.exec(rest);
+    let min = 1;
+    let max = 1;
+    if (rest[0] === "*") [min, max, this.at] = [0, Infinity, this.at + 1];
+    else if (rest[0] === "+") [min, max, this.at] = [1, Infinity, this.at + 1];
+    else if (rest[0] === "?") [min, max, this.at] = [0, 1, this.at + 1];
+    else if (braces) {
+      min = Number(braces[1]);
+      max = braces[2] === undefined ? min : braces[3] === "" ? Infinity : Number(braces[3]);
+      this.at += braces[0].length;
+    }
+    if (min !== 1 || max !== 1) {
+      if (this.source[this.at] === "?") this.at++; // lazy: the same set of matches
+      if (atom.lookaround) throw new Unsupported();
+      if (atom.set !== undefined && max !== Infinity && max > 1 && this.table === undefined) {
+        const set = atom.set;
+        const known = this.runs.find((run) => run.table.every((bit, code) => bit === set[code]));
+        if (known === undefined) this.runs.push({ table: set, max });
+        else known.max = Math.max(known.max, max);
+      }
+    }
+    // Repeated, the piece's own witness holds for its first copy, when there is one.
+    return { max: atom.max * max, witness: min >= 1 ? atom.witness : undefined };
+  }
+
+  /** One atom; `set` is the ASCII table of a single-character atom (class, escape, literal). */
+  private atom(): BreakNode & { set?: Uint8Array; lookaround?: boolean } {
+    const char = this.source[this.at] as string;
+    if (char === "(") return this.groupAtom();
+    if (char === "[") return this.charAtom(this.classSet());
+    if (char === "\\") return this.escapeAtom();
+    this.at++;
+    if (char === "$") return { max: 0, witness: 0, lookaround: true };
+    if (char === "^") return { max: 0, witness: undefined, lookaround: true };
+    if (char === ".") return { max: 1, witness: undefined };
+    if ("*+?{}]".includes(char)) throw new Unsupported();
+    return this.charAtom(this.fold(setOf([char.charCodeAt(0)])));
+  }
+
+  /** A single-character atom: a witness when it can match no table character. */
+  private charAtom(set: Uint8Array): BreakNode & { set: Uint8Array } {
+    return { max: 1, witness: this.table !== undefined && disjoint(set, this.table) ? 0 : undefined, set };
+  }
+
+  private groupAtom(): BreakNode & { lookaround?: boolean } {
+    const head = /^\((\?(?::|<?[=!]|<[A-Za-z_$][A-Za-z0-9_$]*>))?/.exec(this.source.slice(this.at)) as RegExpExecArray;
+    this.at += head[0].length;
+    const kind = head[1] ?? "";
+    const capture = kind === "" || kind.startsWith("?<") && !/^\?<[=!]$/.test(kind);
+    const number = capture ? ++this.group : 0;
+    const inner = this.alternation();
+    if (this.source[this.at] !== ")") throw new Unsupported();
+    this.at++;
+    if (capture) this.groupMax.set(number, inner.max);
+    // A lookahead reads from where it stands; lookbehinds and negative lookaheads prove nothing.
+    if (kind === "?=") return { max: 0, witness: inner.witness, lookaround: true };
+    if (kind === "?!" || kind === "?<=" || kind === "?<!") return { max: 0, witness: undefined, lookaround: true };
+    return inner;
+  }
+
+  private escapeAtom(): BreakNode & { set?: Uint8Array; lookaround?: boolean } {
+    const next = this.source[this.at + 1];
+    if (next === undefined) throw new Unsupported();
+    if (/[1-9]/.test(next)) {
+      this.at += 2;
+      const max = this.groupMax.get(Number(next));
+      if (max === undefined || /[0-9]/.test(this.source[this.at] ?? "")) throw new Unsupported();
+      return { max, witness: undefined };
+    }
+    if (next === "b" || next === "B") {
+      this.at += 2;
+      return { max: 0, witness: undefined, lookaround: true };
+    }
+    return this.charAtom(this.escapeSet());
+  }
+
+  /** The ASCII members of the escape at the cursor (`\s` also matches non-ASCII, never a table code). */
+  private escapeSet(): Uint8Array {
+    const next = this.source[this.at + 1] as string;
+    if (next === "u" || next === "x") {
+      const hex = new RegExp(`^\\\\${next}([0-9A-Fa-f]{${next === "u" ? 4 : 2}})`).exec(this.source.slice(this.at));
+      if (!hex) throw new Unsupported();
+      this.at += hex[0].length;
+      const code = parseInt(hex[1] as string, 16);
+      return this.fold(code < 128 ? setOf([code]) : new Uint8Array(128));
+    }
+    this.at += 2;
+    if (next === "d" || next === "w") return escapeTable(next);
+    if (next === "s") return setOf([9, 10, 11, 12, 13, 32]);
+    if (next === "D" || next === "W" || next === "S") return complement(next === "S" ? setOf([9, 10, 11, 12, 13, 32]) : escapeTable(next.toLowerCase() as "d" | "w"));
+    const controls: Record<string, number> = { n: 10, r: 13, t: 9, v: 11, f: 12 };
+    if (controls[next] !== undefined) return setOf([controls[next]]);
+    if (/[A-Za-z0-9]/.test(next)) throw new Unsupported();
+    return this.fold(setOf([next.charCodeAt(0)]));
+  }
+
+  private classSet(): Uint8Array {
+    this.at++;
+    const negated = this.source[this.at] === "^";
+    if (negated) this.at++;
+    // `[]` and `[^]` mean nothing and everything in JavaScript: not in the subset.
+    if (this.source[this.at] === "]") throw new Unsupported();
+    const set = new Uint8Array(128);
+    while (this.at < this.source.length && this.source[this.at] !== "]") {
+      const low = this.classMember();
+      if (typeof low !== "number") {
+        for (let code = 0; code < 128; code++) if (low[code] === 1) set[code] = 1;
+        continue;
+      }
+      if (this.source[this.at] === "-" && this.source[this.at + 1] !== "]" && this.at + 1 < this.source.length) {
+        this.at++;
+        const high = this.classMember();
+        if (typeof high !== "number" || high < low) throw new Unsupported();
+        set.fill(1, Math.min(low, 128), Math.min(high + 1, 128));
+        continue;
+      }
+      if (low < 128) set[low] = 1;
+    }
+    if (this.source[this.at] !== "]") throw new Unsupported();
+    this.at++;
+    const folded = this.fold(set);
+    return negated ? complement(folded) : folded;
+  }
+
+  /** A class member: a char code, or the table of a class escape. */
+  private classMember(): number | Uint8Array {
+    const char = this.source[this.at] as string;
+    if (char !== "\\") {
+      this.at++;
+      return char.charCodeAt(0);
+    }
+    const next = this.source[this.at + 1];
+    if (next === undefined || next === "b" || /[1-9]/.test(next)) throw new Unsupported();
+    if (next === "u" || next === "x") {
+      const hex = new RegExp(`^\\\\${next}([0-9A-Fa-f]{${next === "u" ? 4 : 2}})`).exec(this.source.slice(this.at));
+      if (!hex) throw new Unsupported();
+      this.at += hex[0].length;
+      return parseInt(hex[1] as string, 16);
+    }
+    if (/[dDwWsS]/.test(next)) return this.escapeSet();
+    this.at += 2;
+    const controls: Record<string, number> = { n: 10, r: 13, t: 9, v: 11, f: 12 };
+    if (controls[next] !== undefined) return controls[next];
+    if (/[A-Za-z0-9]/.test(next)) throw new Unsupported();
+    return next.charCodeAt(0);
+  }
+
+  /** Under the `i` flag a letter matches both cases (without `u`, ASCII folds only to ASCII). */
+  private fold(set: Uint8Array): Uint8Array {
+    return this.ignoreCase ? bothCases(set) : set;
+  }
+}
+
+function setOf(codes: readonly number[]): Uint8Array {
+  const set = new Uint8Array(128);
+  for (const code of codes) set[code] = 1;
+  return set;
+}
+
+function complement(set: Uint8Array): Uint8Array {
+  return set.map((bit) => 1 - bit);
+}
+
+function disjoint(a: Uint8Array, b: Uint8Array): boolean {
+  for (let code = 0; code < 128; code++) if (a[code] === 1 && b[code] === 1) return false;
+  return true;
+}

@@ -6,7 +6,7 @@
  * derived at build time into `rule-engine-forms.generated.ts`, and derived at run time only for
  * a rule whose pattern the table does not hold (a test keeps the table equal to the derivation).
  */
-import { atomicRuns, deriveAnchors, type Follow, type RuleAnchors } from "./rule-anchors.js";
+import { atomicRuns, deriveAnchors, deriveRunBreak, type Follow, type RuleAnchors, type RunBreak } from "./rule-anchors.js";
 import { PRECOMPUTED_ENGINE_FORMS } from "./rule-engine-forms.generated.js";
 import type { TokenRule } from "./token-rules.js";
 
@@ -15,6 +15,13 @@ export interface EngineForm {
   readonly anchors?: RuleAnchors;
   /** The pattern the engine runs (global). */
   readonly global: RegExp;
+  /** Starts of `global` that a long run of one class rules out (see {@link RunBreak}). */
+  readonly runBreak?: RunBreak;
+  /**
+   * A windowed rule's start literals, when it has a {@link runBreak}: its windows are then scanned
+   * start by start, skipping those the break rules out, instead of by the global pattern.
+   */
+  readonly windowStarts?: { readonly prefixes: readonly string[]; readonly ignoreCase: boolean };
 }
 
 /** An {@link EngineForm} as plain data: tables as the characters they hold. */
@@ -31,6 +38,8 @@ export interface SerializedEngineForm {
     readonly refusedBefore?: string;
     readonly follows: ReadonlyArray<{ readonly table: string; readonly min: number } | null>;
   };
+  readonly runBreak?: { readonly table: string; readonly within: number };
+  readonly windowStarts?: { readonly prefixes: readonly string[]; readonly ignoreCase: boolean };
 }
 
 type FormRule = Pick<TokenRule, "id" | "pattern" | "window">;
@@ -39,7 +48,14 @@ type FormRule = Pick<TokenRule, "id" | "pattern" | "window">;
 export function deriveEngineForm(rule: FormRule): EngineForm {
   const anchors = rule.window === undefined ? deriveAnchors(rule.pattern) : undefined;
   const global = withoutUnusedIndices(atomicRuns(rule.pattern));
-  return anchors ? { anchors, global } : { global };
+  const runBreak = deriveRunBreak(global);
+  const starts = runBreak !== undefined && rule.window !== undefined ? deriveAnchors(rule.pattern) : undefined;
+  return {
+    global,
+    ...(anchors ? { anchors } : {}),
+    ...(runBreak ? { runBreak } : {}),
+    ...(starts ? { windowStarts: { prefixes: starts.prefixes, ignoreCase: starts.ignoreCase } } : {}),
+  };
 }
 
 /** The table's form when it was made from this very pattern, else derived now. */
@@ -76,16 +92,23 @@ export function serializeEngineForm(rule: FormRule, form: EngineForm): Serialize
           },
         }
       : {}),
+    ...(form.runBreak ? { runBreak: { table: codesOf(form.runBreak.table), within: form.runBreak.within } } : {}),
+    ...(form.windowStarts ? { windowStarts: form.windowStarts } : {}),
   };
 }
 
 function deserializeEngineForm(stored: SerializedEngineForm): EngineForm {
   const global = new RegExp(stored.source, stored.flags);
+  const extras = {
+    ...(stored.runBreak ? { runBreak: { table: tableOf(stored.runBreak.table), within: stored.runBreak.within } } : {}),
+    ...(stored.windowStarts ? { windowStarts: stored.windowStarts } : {}),
+  };
   const anchors = stored.anchors;
-  if (!anchors) return { global };
+  if (!anchors) return { global, ...extras };
   const follows: Array<Follow | undefined> = anchors.follows.map((follow) => (follow ? { table: tableOf(follow.table), min: follow.min } : undefined));
   return {
     global,
+    ...extras,
     anchors: {
       prefixes: anchors.prefixes,
       ignoreCase: anchors.ignoreCase,

@@ -1,7 +1,7 @@
 import { findOccurrences } from "./find-occurrences.js";
 import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
-import type { Follow } from "./rule-anchors.js";
+import type { Follow, RunBreak } from "./rule-anchors.js";
 import { engineForm } from "./rule-engine-form.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
@@ -27,7 +27,7 @@ export interface ScanStats {
   markerChecks: number;
   /** Whole-text rewrites by redaction. */
   rewrites: number;
-  /** Rule pattern runs: sticky attempts at a start literal, windows, and whole-text scans. */
+  /** Rule pattern runs: sticky attempts at a start literal (in windows too), windows, and whole-text scans. */
   ruleRuns?: number;
 }
 
@@ -65,6 +65,16 @@ export type ScanStrategy = "auto" | "whole";
  * runs only when one of its keywords occurs (ASCII case ignored), whatever the strategy.
  */
 export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto"): Finding[] {
+  try {
+    return findAllSecrets(text, userPatterns, stats, strategy);
+  } finally {
+    // The cached value is a slice of the text: keep none once the scan is done.
+    lastVerdict.rule = undefined;
+    lastVerdict.secret = "";
+  }
+}
+
+function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] {
   const plain = findInPlainText(text, userPatterns, stats, strategy);
   if (plain !== undefined) return plain;
   // Scan the text with its format characters folded out, then map each span back onto the
@@ -94,7 +104,7 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
       else {
         const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
-        collectWindows(rule, text, windows, findings, compiled.global);
+        for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, compiled.global, compiled.windowScan, stats);
       }
     } else if (compiled.sticky === undefined || strategy === "whole") {
       if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
@@ -185,6 +195,22 @@ interface CompiledRule {
   readonly sticky?: RegExp;
   /** The rule's pattern with its provably useless backtracking removed (rule-engine-form.ts). */
   readonly global: RegExp;
+  /** A windowed rule's start-by-start scan, when a run break rules starts out (see {@link scanStarts}). */
+  readonly windowScan?: StartScan;
+}
+
+/**
+ * A break this short rules out only starts whose regex attempt fails within as many characters
+ * anyway: then the global pattern over the window is cheaper than a sticky run per start.
+ */
+const MIN_BREAK_WORTH = 64;
+
+interface StartScan {
+  /** Global and zero-width: finds the next position where one of the rule's start literals occurs. */
+  readonly starts: RegExp;
+  /** The rule's pattern, sticky. */
+  readonly sticky: RegExp;
+  readonly runBreak: RunBreak;
 }
 
 /** What an occurrence of one literal means. */
@@ -286,9 +312,14 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
       entry.gates.push(index);
       if (rule.window !== undefined) entry.windows.push(index, position);
     });
-    const { anchors, global } = engineForm(rule);
+    const { anchors, global, runBreak, windowStarts } = engineForm(rule);
     if (anchors === undefined) {
-      rules.push({ rule, index, global });
+      if (rule.window !== undefined && runBreak !== undefined && runBreak.within >= MIN_BREAK_WORTH && windowStarts !== undefined) {
+        // Zero-width, so a search leaves `lastIndex` at the start it found and allocates nothing.
+        const starts = new RegExp(`(?=${windowStarts.prefixes.map(escapeRegExp).join("|")})`, windowStarts.ignoreCase ? "gi" : "g");
+        const sticky = new RegExp(global.source, global.flags.replace("g", "") + "y");
+        rules.push({ rule, index, global, windowScan: { starts, sticky, runBreak } });
+      } else rules.push({ rule, index, global });
       return;
     }
     anchors.prefixes.forEach((prefix, n) => {
@@ -452,9 +483,13 @@ function addWindow(windows: Array<[number, number]>, textLength: number, at: num
  * guards (`(?<![A-Za-z0-9_])`, `(?![…])`) see the cut as a boundary, so it may be part of a longer
  * run the full text would not match. A real token lies inside the window by its extent.
  */
-function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern): void {
+function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern, scan?: StartScan, stats?: ScanStats): void {
   const found: Finding[] = [];
-  collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
+  if (scan === undefined || !holdsLongRun(text, start, end, scan.runBreak)) collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
+  else {
+    const attempts = scanStarts(rule, text.slice(start, end), start, found, scan);
+    if (stats?.ruleRuns !== undefined) stats.ruleRuns += attempts;
+  }
   for (const finding of found) {
     if (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) continue;
     if (end < text.length && finding.end === end && !rightEdgeHolds(text, end)) continue;
@@ -481,10 +516,64 @@ function keywordSearch(rule: TokenRule): RegExp {
   return search;
 }
 
+/** `text[start, end)` has a run of more than `within` table characters (where starts are ruled out). */
+function holdsLongRun(text: string, start: number, end: number, { table, within }: RunBreak): boolean {
+  let run = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 128 && table[code] === 1) {
+      if (++run > within) return true;
+    } else run = 0;
+  }
+  return false;
+}
+
+/**
+ * The matches the global pattern finds in `text`, found by running it (sticky) only where one of
+ * its start literals occurs, leftmost first, each search resuming after the previous match. A
+ * start inside a run of more than `within` characters of the break's class is passed over with no
+ * regex attempt: every match has a character outside the class that close (rule-anchors.ts,
+ * `deriveRunBreak`). Each character of such a run is read once for all the starts inside it.
+ */
+function scanStarts(rule: TokenRule, text: string, offset: number, findings: Finding[], scan: StartScan): number {
+  const { starts, sticky } = scan;
+  const { table, within } = scan.runBreak;
+  // text[runFrom, runTo) is all table characters, with runFrom at or before the current start.
+  let runTo = 0;
+  let attempts = 0;
+  starts.lastIndex = 0;
+  while (starts.test(text)) {
+    const at = starts.lastIndex;
+    if (at >= runTo) runTo = at;
+    const limit = Math.min(text.length, at + within + 1);
+    while (runTo < limit) {
+      const code = text.charCodeAt(runTo);
+      if (code >= 128 || table[code] === 0) break;
+      runTo++;
+    }
+    starts.lastIndex = at + 1;
+    if (runTo > at + within) continue;
+    sticky.lastIndex = at;
+    attempts++;
+    const match = sticky.exec(text);
+    if (match === null) continue;
+    acceptMatch(rule, text, match, offset, findings);
+    if (match[0].length > 0) starts.lastIndex = at + match[0].length;
+  }
+  return attempts;
+}
+
 function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[], pattern = rule.pattern): void {
   pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) acceptMatch(rule, text, match, offset, findings);
 }
+
+/**
+ * A rule's entropy and allow checks depend on the secret alone: a text repeating one value (a
+ * flood of `password = "hunter2x"`) pays for them once per run of copies, not once per copy.
+ * One entry: distinct values (a list of keys) cost a string comparison, not a table.
+ */
+const lastVerdict: { rule: TokenRule | undefined; secret: string; refused: boolean } = { rule: undefined, secret: "", refused: false };
 
 /** Records a match of `rule` in `text` (found at `offset` in the scanned text) unless a check refuses it. */
 function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offset: number, findings: Finding[]): void {
@@ -500,9 +589,15 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
   }
   const [start, end] = span;
   if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) return;
-  const secret = text.slice(start, end);
-  if (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) return;
-  if (rule.allow?.(secret)) return;
+  if (rule.minEntropy !== undefined || rule.allow !== undefined) {
+    const secret = text.slice(start, end);
+    if (lastVerdict.rule !== rule || lastVerdict.secret !== secret) {
+      lastVerdict.rule = rule;
+      lastVerdict.secret = secret;
+      lastVerdict.refused = (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) || rule.allow?.(secret) === true;
+    }
+    if (lastVerdict.refused) return;
+  }
   findings.push({ rule: rule.id, family: rule.family, description: rule.description, start: start + offset, end: end + offset });
 }
 
@@ -554,8 +649,13 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
       if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
     }
     const copies = findOccurrences(redacted, secrets).map(([start, end, rule]) => ({ rule, start, end }));
-    const spans = [...findings, ...copies].sort((a, b) => a.start - b.start || b.end - a.end);
-    const marksBoundary = spans.some((span) => isTokenChar(redacted.charCodeAt(span.start - 1)) || isTokenChar(redacted.charCodeAt(span.end)));
+    const spans = mergeSpans(findings, copies);
+    let marksBoundary = false;
+    for (const span of spans) {
+      if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end))) continue;
+      marksBoundary = true;
+      break;
+    }
     redacted = rewrite(redacted, spans);
     if (stats) stats.rewrites++;
     // A marker can complete a token boundary that the secret it replaced was blocking
@@ -563,6 +663,33 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     if (!marksBoundary) break;
   }
   return redacted;
+}
+
+type Span = { rule: string; start: number; end: number };
+
+/**
+ * Two lists each sorted by start then longest first (findings; copies, one per start) merged in
+ * that order, a finding before a copy of the same span: what sorting their concatenation gives,
+ * in one walk instead of a sort of every span of a text full of secrets.
+ */
+function mergeSpans(findings: readonly Span[], copies: readonly Span[]): Span[] {
+  const out: Span[] = [];
+  let f = 0;
+  let c = 0;
+  while (f < findings.length && c < copies.length) {
+    const finding = findings[f] as Span;
+    const copy = copies[c] as Span;
+    if (finding.start < copy.start || (finding.start === copy.start && finding.end >= copy.end)) {
+      out.push(finding);
+      f++;
+    } else {
+      out.push(copy);
+      c++;
+    }
+  }
+  while (f < findings.length) out.push(findings[f++] as Span);
+  while (c < copies.length) out.push(copies[c++] as Span);
+  return out;
 }
 
 function isTokenChar(code: number): boolean {
