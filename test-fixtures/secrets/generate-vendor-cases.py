@@ -348,6 +348,39 @@ for family, texts in LATER_NEGATIVES.items():
     for text in texts:
         rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
 
+# Family coverage (wt/rules): formats from vendor docs the rules above did not take yet, with their
+# own seed and appended, so every case above stays as it was.
+rng = random.Random(20261203)
+LOWER_ALNUM = az + D
+
+
+def mailgun_key():
+    body = r(LOWER_ALNUM, 31)
+    return "key-" + body[:10] + r(D, 1) + body[10:]
+
+
+COVERAGE_FORMATS = {
+    "openai": [("OpenAI docs: project, service-account and admin keys by prefix (sk-proj-/sk-svcacct-/sk-admin-)", "OPENAI_API_KEY", lambda: rng.choice(["sk-proj-", "sk-svcacct-", "sk-admin-"]) + r(URL, 120))],
+    "replicate": [("Replicate docs: API tokens before the r8_ prefix (40 hex)", "REPLICATE_API_TOKEN", lambda: r(HEX, 40))],
+    "anthropic": [("Anthropic console: API keys sk-ant-api03- (body length varies)", "ANTHROPIC_API_KEY", lambda: "sk-ant-api03-" + r(URL, rng.choice([86, 100, 108])) + "AA")],
+}
+COVERAGE_NEEDS_NAME = {"REPLICATE_API_TOKEN", "DISCORD_BOT_TOKEN", "BRAINTREE_PRIVATE_KEY", "CLOUDFLARE", "VERCEL_TOKEN"}
+COVERAGE_NEGATIVES = {
+    "openai": ["OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "sk-admin- keys manage the organization"],
+    "replicate": ["REPLICATE_API_TOKEN=<paste-your-token>", "replicate model version: 5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"],
+    "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
+}
+for family, formats in COVERAGE_FORMATS.items():
+    for source, name, make in formats:
+        for context in CONTEXTS[:3] if name in COVERAGE_NEEDS_NAME else CONTEXTS:
+            made = make()
+            token, secret = made if isinstance(made, tuple) else (made, made)
+            text = token if isinstance(made, tuple) and token != secret and not token.startswith("https://") else context(name, token)
+            rows.append({"family": family, "text": text, "secret": secret, "expect": "match", "source": source})
+for family, texts in COVERAGE_NEGATIVES.items():
+    for text in texts:
+        rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -61,3 +61,36 @@ describe("rule fixes found on the held-out measurement", () => {
     expect(finding && `client_secret=${secret}&`.slice(finding.start, finding.end)).toBe(secret);
   });
 });
+
+/** The secret a rule's first finding covers in `text`, or undefined when it finds nothing. */
+function found(id: string, text: string): string | undefined {
+  const [finding] = matchRule(rule(id), text);
+  return finding && text.slice(finding.start, finding.end);
+}
+
+describe("family coverage from the vendors' documented formats", () => {
+  // Built at run time so no whole token sits in the source for other scanners to flag.
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+
+  it.each([
+    ["openai-prefixed-api-key", "OPENAI_API_KEY=", "sk-proj-" + b62(120)],
+    ["openai-prefixed-api-key", "key: ", "sk-svcacct-" + b62(60) + "_" + b62(30)],
+    ["anthropic-api-key", "ANTHROPIC_API_KEY=", "sk-ant-api03-" + b62(100) + "AA"],
+    ["replicate-legacy-api-token", "REPLICATE_API_TOKEN=", hex(40)],
+  ])("%s takes the whole token after %j", (id, before, token) => {
+    expect(found(id, `${before}${token}"\n`)).toBe(token);
+  });
+
+  it.each([
+    ["openai-prefixed-api-key", "OPENAI_API_KEY=sk-proj-your-key-here-and-some-more-characters-to-be-long"],
+    // A key with the T3BlbkFJ marker is openai-api-key's; its length checks decide.
+    ["openai-prefixed-api-key", "BAD_KEY=sk-admin-short" + "T3BlbkFJ" + b62(60)],
+    ["anthropic-api-key", "ANTHROPIC_API_KEY=sk-ant-api03-" + "x".repeat(100) + "AA"],
+    ["replicate-legacy-api-token", "replicate model version: " + hex(64)],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), text)).toEqual([]);
+  });
+
+});

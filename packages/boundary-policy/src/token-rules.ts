@@ -203,13 +203,17 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "gcp-api-key", family: "google", description: "a Google API key", keywords: ["aiza"], pattern: rx(`${NOT_AFTER_TOKEN}(AIza[0-9A-Za-z_-]{35})${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => PUBLIC_GOOGLE_EXAMPLE_KEYS.has(key) },
 
   // AI providers: the agents' own logins.
-  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
-  { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
+  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
+  { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
   { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,400}T3BlbkFJ[A-Za-z0-9_-]{20,400}${NOT_BEFORE_TOKEN}`), window: { before: 420, after: 420 } },
   { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3, allow: looksFake },
   { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
   { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
+  // OpenAI's project, service-account and admin keys by their documented prefix alone: keys
+  // without the T3BlbkFJ marker are still refused; a key with the marker is openai-api-key's to
+  // judge (its length checks decide).
+  { id: "openai-prefixed-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-proj-", "sk-svcacct-", "sk-admin-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,400}${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => key.includes("T3BlbkFJ") || isPlaceholder(key) || looksFake(key) },
   { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9]{80}${NOT_BEFORE_TOKEN}`) },
   { id: "huggingface-access-token", family: "huggingface", description: "a Hugging Face access token", keywords: ["hf_"], pattern: rx(`${NOT_AFTER_WORD}(hf_[A-Za-z0-9]{34,40})${NOT_BEFORE_TOKEN}`), minEntropy: 2, allow: looksFake },
   { id: "huggingface-organization-api-token", family: "huggingface", description: "a Hugging Face organization token", keywords: ["api_org_"], pattern: rx(`${NOT_AFTER_WORD}(api_org_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
@@ -324,6 +328,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "azure-search-key", family: "azure", description: "an Azure AI Search key", keywords: ["azse"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9]{42}AzSe[A-D][A-Za-z0-9]{5}(?![A-Za-z0-9+/_=-])`), window: { before: 44, after: 12 } },
   { id: "azure-container-registry-key", family: "azure", description: "an Azure Container Registry password", keywords: ["+acr"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{42}\\+ACR[A-D][A-Za-z0-9+/]{5}(?![A-Za-z0-9+/_=-])`), window: { before: 44, after: 12 } },
   { id: "azure-annotated-key", family: "azure", description: "an Azure key (common annotated format: AI services, OpenAI, Maps, Communication Services, …)", keywords: ["jqqj9"], pattern: rx(`(?<![A-Za-z0-9])[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9][A-L][A-Za-z0-9]{24}(?:[A-Za-z0-9]{2}==)?(?![A-Za-z0-9+/=])`), window: { before: 54, after: 36 } },
+  // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
+  { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   // Storage and Cosmos DB keys from before the signature: 64 bytes of base64 after a name that
   // says so, in any of the shapes SDK configs use (`"AccountKey", "…"`, `account_key: '…'`,
   // `<account_key>…`, `-storagekey …`, `ACCOUNT_KEY ||⏎ "…"`).
