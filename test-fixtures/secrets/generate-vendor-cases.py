@@ -363,11 +363,17 @@ COVERAGE_FORMATS = {
     "openai": [("OpenAI docs: project, service-account and admin keys by prefix (sk-proj-/sk-svcacct-/sk-admin-)", "OPENAI_API_KEY", lambda: rng.choice(["sk-proj-", "sk-svcacct-", "sk-admin-"]) + r(URL, 120))],
     "replicate": [("Replicate docs: API tokens before the r8_ prefix (40 hex)", "REPLICATE_API_TOKEN", lambda: r(HEX, 40))],
     "anthropic": [("Anthropic console: API keys sk-ant-api03- (body length varies)", "ANTHROPIC_API_KEY", lambda: "sk-ant-api03-" + r(URL, rng.choice([86, 100, 108])) + "AA")],
+    "slack": [("Slack web client: session tokens xoxc- and d cookies xoxd-", "SLACK_TOKEN", lambda: rng.choice([f"xoxc-{r(D, 12)}-{r(D, 12)}-{r(D, 13)}-{r(HEX, 64)}", "xoxd-" + r(B62 + "%", 120)]))],
+    "teams": [("Microsoft Teams docs: Office 365 connector URLs (outlook.office.com/webhook/)", "TEAMS_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"outlook.office.com/webhook/{uuid()}@{uuid()}/IncomingWebhook/{r(HEX, 32)}/{uuid()}"))],
+    "discord": [("Discord developer docs: bot tokens (id . timestamp . hmac) under a Discord name", "DISCORD_BOT_TOKEN", lambda: r(URL, 26) + "." + r(URL, 6) + "." + r(URL, 38))],
 }
 COVERAGE_NEEDS_NAME = {"REPLICATE_API_TOKEN", "DISCORD_BOT_TOKEN", "BRAINTREE_PRIVATE_KEY", "CLOUDFLARE", "VERCEL_TOKEN"}
 COVERAGE_NEGATIVES = {
     "openai": ["OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "sk-admin- keys manage the organization"],
     "replicate": ["REPLICATE_API_TOKEN=<paste-your-token>", "replicate model version: 5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"],
+    "slack": ["xoxc- tokens come from the web client", "SLACK_COOKIE=xoxd-..."],
+    "teams": ["https://outlook.office.com/webhook/"],
+    "discord": ["discord_invite: https://discord.gg/abc123", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
     "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
 }
 for family, formats in COVERAGE_FORMATS.items():

@@ -79,6 +79,10 @@ describe("family coverage from the vendors' documented formats", () => {
     ["openai-prefixed-api-key", "key: ", "sk-svcacct-" + b62(60) + "_" + b62(30)],
     ["anthropic-api-key", "ANTHROPIC_API_KEY=", "sk-ant-api03-" + b62(100) + "AA"],
     ["replicate-legacy-api-token", "REPLICATE_API_TOKEN=", hex(40)],
+    ["slack-session-token", "token=", `xoxc-${"1234567890".slice(0, 10)}12-223344556677-3344556677889-${hex(64)}`],
+    ["slack-session-token", "Cookie: d=", "xoxd-" + b62(60) + "%2F" + b62(40)],
+    ["teams-legacy-webhook-url", "url: https://", `outlook.office.com/webhook/${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}@${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}/IncomingWebhook/${hex(32)}/${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`],
+    ["discord-bot-token-context", 'discord_secret: "', `o${b62(25)}.${b62(6)}.${b62(38)}`],
   ])("%s takes the whole token after %j", (id, before, token) => {
     expect(found(id, `${before}${token}"\n`)).toBe(token);
   });
@@ -89,6 +93,9 @@ describe("family coverage from the vendors' documented formats", () => {
     ["openai-prefixed-api-key", "BAD_KEY=sk-admin-short" + "T3BlbkFJ" + b62(60)],
     ["anthropic-api-key", "ANTHROPIC_API_KEY=sk-ant-api03-" + "x".repeat(100) + "AA"],
     ["replicate-legacy-api-token", "replicate model version: " + hex(64)],
+    ["slack-session-token", "SLACK_COOKIE=xoxd-..."],
+    ["teams-legacy-webhook-url", "https://outlook.office.com/webhook/"],
+    ["discord-bot-token-context", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), text)).toEqual([]);
   });

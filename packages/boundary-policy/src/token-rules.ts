@@ -189,6 +189,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "slack-app-token", family: "slack", description: "a Slack app-level token", keywords: ["xapp-"], pattern: rx("xapp-(?:[0-9]-[A-Za-z0-9]{1,20}-[0-9]{1,20}-[A-Za-z0-9]{1,128}|[0-9]{12}-[A-Za-z0-9/+]{24})"), minEntropy: 2 },
   { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}"), minEntropy: 2 },
   { id: "slack-config-refresh-token", family: "slack", description: "a Slack configuration refresh token", keywords: ["xoxe-"], pattern: rx("xoxe-[0-9]-[A-Za-z0-9]{146}"), minEntropy: 2 },
+  // Browser-session tokens (the web client's xoxc- token and its xoxd- cookie) act as the user.
+  { id: "slack-session-token", family: "slack", description: "a Slack browser session token or cookie", keywords: ["xoxc-", "xoxd-"], pattern: rx(`${NOT_AFTER_WORD}(?:xoxc-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9]{32,128}|xoxd-[A-Za-z0-9%/+=_-]{40,600})`), minEntropy: 3 },
   { id: "slack-webhook-url", family: "slack", description: "a Slack webhook URL", keywords: ["hooks.slack.com"], pattern: rx("hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,200}", true) },
 
   // AWS. gitleaks' entropy floor of 3 drops noseyparker's `AKIADEADBEEF…` example (2.55), so the
@@ -208,12 +210,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
   { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,400}T3BlbkFJ[A-Za-z0-9_-]{20,400}${NOT_BEFORE_TOKEN}`), window: { before: 420, after: 420 } },
   { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3, allow: looksFake },
-  { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
-  { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
   // OpenAI's project, service-account and admin keys by their documented prefix alone: keys
   // without the T3BlbkFJ marker are still refused; a key with the marker is openai-api-key's to
   // judge (its length checks decide).
   { id: "openai-prefixed-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-proj-", "sk-svcacct-", "sk-admin-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,400}${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => key.includes("T3BlbkFJ") || isPlaceholder(key) || looksFake(key) },
+  { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
+  { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
   { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9]{80}${NOT_BEFORE_TOKEN}`) },
   { id: "huggingface-access-token", family: "huggingface", description: "a Hugging Face access token", keywords: ["hf_"], pattern: rx(`${NOT_AFTER_WORD}(hf_[A-Za-z0-9]{34,40})${NOT_BEFORE_TOKEN}`), minEntropy: 2, allow: looksFake },
   { id: "huggingface-organization-api-token", family: "huggingface", description: "a Hugging Face organization token", keywords: ["api_org_"], pattern: rx(`${NOT_AFTER_WORD}(api_org_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
@@ -274,10 +276,16 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "discord-webhook-url", family: "discord", description: "a Discord webhook URL", keywords: ["/api/webhooks/"], pattern: rx("discord(?:app)?\\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_-]{60,80}", true) },
   { id: "discord-client-secret", family: "discord", description: "a Discord client secret", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?(?:secret|token|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{32})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5 },
   { id: "telegram-bot-token", family: "telegram", description: "a Telegram bot token", keywords: [":aa"], pattern: rx(`(?<![A-Za-z0-9_:-])[0-9]{5,16}:AA[A-Za-z0-9_-]{32,34}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
-  { id: "teams-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["webhook.office.com", "logic.azure.com"], pattern: rx("(?:(?<![a-z0-9-])[a-z0-9-]{1,63}\\.webhook\\.office\\.com/webhookb2/[A-Za-z0-9@/-]{40,300}|prod-[0-9]+\\.[a-z0-9]+\\.logic\\.azure\\.com(?::443)?/workflows/[A-Za-z0-9]+/triggers/[^\\s\"'<>]{10,400}?sig=[A-Za-z0-9_%-]{20,100})", true), window: { before: 66, after: 520 } },
+  { id: "teams-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["webhook.office.com", "logic.azure.com"], pattern: rx("(?:(?<![a-z0-9-])[a-z0-9-]{1,63}\\.webhook\\.office\\.com/webhookb2/[A-Za-z0-9@/-]{40,300}|prod-[0-9]+\\.[a-z0-9]+\\.logic\\.azure\\.com(?::443)?/workflows/[A-Za-z0-9]+/triggers/[^\\s\"'<>]{10,400}?sig=[A-Za-z0-9_%-]{20,100}(?:&[^\\s\"'<>]{0,400})?)", true), window: { before: 66, after: 920 } },
 
   // Payments, SaaS, infrastructure beyond the prefixed tokens above.
   { id: "stripe-webhook-secret", family: "stripe", description: "a Stripe webhook signing secret", keywords: ["whsec_"], pattern: rx(`${NOT_AFTER_WORD}whsec_[A-Za-z0-9]{32,64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  // Office 365 connector URLs from before webhook.office.com (outlook.office.com/webhook/…),
+  // still found in old configs and scripts.
+  { id: "teams-legacy-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["outlook.office.com/webhook/", "outlook.office365.com/webhook/"], pattern: rx("outlook\\.office(?:365)?\\.com/webhook/[A-Za-z0-9@/-]{40,300}", true) },
+  // A bot token under a Discord name whose id part does not start with M/N/O (trufflehog's
+  // discordbottoken takes any 24-28 characters before the first dot next to its keyword).
+  { id: "discord-bot-token-context", family: "discord", description: "a Discord bot token", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{23,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
   { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|sq0csp-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
   { id: "paypal-client-secret", family: "paypal", description: "a PayPal client secret", keywords: ["paypal"], pattern: rx(`paypal[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{80})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
@@ -320,6 +328,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Formats measured on a held-out corpus (test-fixtures/secrets/held-out): trufflehog's detector
   // tests, tuned on; kingfisher's and detect-secrets' cases, never looked at while tuning.
+  // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
+  { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   // Microsoft's identifiable keys (microsoft/security-utilities, HighConfidenceSecurityModels):
   // a fixed signature at a fixed offset, so no context is needed.
   { id: "azure-identifiable-key", family: "azure", description: "an Azure identifiable key (storage, Cosmos DB, Batch, API Management)", keywords: ["+ast", "acdb", "+aba", "+amc", "apim"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{76}(?:\\+ASt|ACDb|\\+ABa|\\+AMC|APIM)[A-Za-z0-9+/]{5}[AQgw]==(?![A-Za-z0-9+/_=-])`), window: { before: 78, after: 14 } },
@@ -328,8 +338,6 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "azure-search-key", family: "azure", description: "an Azure AI Search key", keywords: ["azse"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9]{42}AzSe[A-D][A-Za-z0-9]{5}(?![A-Za-z0-9+/_=-])`), window: { before: 44, after: 12 } },
   { id: "azure-container-registry-key", family: "azure", description: "an Azure Container Registry password", keywords: ["+acr"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{42}\\+ACR[A-D][A-Za-z0-9+/]{5}(?![A-Za-z0-9+/_=-])`), window: { before: 44, after: 12 } },
   { id: "azure-annotated-key", family: "azure", description: "an Azure key (common annotated format: AI services, OpenAI, Maps, Communication Services, …)", keywords: ["jqqj9"], pattern: rx(`(?<![A-Za-z0-9])[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9][A-L][A-Za-z0-9]{24}(?:[A-Za-z0-9]{2}==)?(?![A-Za-z0-9+/=])`), window: { before: 54, after: 36 } },
-  // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
-  { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   // Storage and Cosmos DB keys from before the signature: 64 bytes of base64 after a name that
   // says so, in any of the shapes SDK configs use (`"AccountKey", "…"`, `account_key: '…'`,
   // `<account_key>…`, `-storagekey …`, `ACCOUNT_KEY ||⏎ "…"`).
@@ -357,7 +365,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "azure-apim-git-password", family: "azure", description: "an Azure API Management Git password", keywords: ["git&"], pattern: rx(`git&[0-9]{12}&[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])`) },
   // Teams webhooks since the Office 365 connectors' retirement: Power Automate workflow URLs,
   // whose `sig` is the secret.
-  { id: "teams-workflow-webhook-url", family: "teams", description: "a Microsoft Teams workflow webhook URL", keywords: ["environment.api.powerplatform.com"], pattern: rx(`(?<![a-z0-9-])[a-z0-9]{1,64}\\.[0-9]{2}\\.environment\\.api\\.powerplatform\\.com(?::443)?/powerautomate/automations/direct/workflows/[0-9a-f]{32}/triggers/manual/paths/invoke\\?[^\\s"'<>]{0,400}?sig=[A-Za-z0-9_%-]{20,100}`, true), window: { before: 70, after: 700 } },
+  { id: "teams-workflow-webhook-url", family: "teams", description: "a Microsoft Teams workflow webhook URL", keywords: ["environment.api.powerplatform.com"], pattern: rx(`(?<![a-z0-9-])[a-z0-9]{1,64}\\.[0-9]{2}\\.environment\\.api\\.powerplatform\\.com(?::443)?/powerautomate/automations/direct/workflows/[0-9a-f]{32}/triggers/manual/paths/invoke\\?[^\\s"'<>]{0,400}?sig=[A-Za-z0-9_%-]{20,100}(?:&[^\\s"'<>]{0,400})?`, true), window: { before: 70, after: 1100 } },
   // npm tokens from before the npm_ prefix (2021) were UUIDs: next to an npm token name.
   { id: "npm-legacy-token", family: "npm", description: "an npm access token (legacy UUID form)", keywords: ["npm_token", "npmtoken", "npm-token", "npm_auth", "npmauth", "npm_registry_token", "npm_publish_token"], pattern: rx(`npm[A-Za-z0-9_.-]{0,30}?(?:token|auth)[A-Za-z0-9_ .-]{0,20}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
   // HashiCorp Vault AppRole secret ids (UUIDs) under their own name.
