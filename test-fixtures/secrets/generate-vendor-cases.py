@@ -366,6 +366,8 @@ COVERAGE_FORMATS = {
     "slack": [("Slack web client: session tokens xoxc- and d cookies xoxd-", "SLACK_TOKEN", lambda: rng.choice([f"xoxc-{r(D, 12)}-{r(D, 12)}-{r(D, 13)}-{r(HEX, 64)}", "xoxd-" + r(B62 + "%", 120)]))],
     "teams": [("Microsoft Teams docs: Office 365 connector URLs (outlook.office.com/webhook/)", "TEAMS_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"outlook.office.com/webhook/{uuid()}@{uuid()}/IncomingWebhook/{r(HEX, 32)}/{uuid()}"))],
     "discord": [("Discord developer docs: bot tokens (id . timestamp . hmac) under a Discord name", "DISCORD_BOT_TOKEN", lambda: r(URL, 26) + "." + r(URL, 6) + "." + r(URL, 38))],
+    "paypal": [("Braintree docs: API private keys (32 hex)", "BRAINTREE_PRIVATE_KEY", lambda: r(HEX, 32))],
+    "square": [("Square docs: sandbox application secrets sandbox-sq0csb-", "SQUARE_APPLICATION_SECRET", lambda: "sandbox-sq0csb-" + r(URL, 43))],
 }
 COVERAGE_NEEDS_NAME = {"REPLICATE_API_TOKEN", "DISCORD_BOT_TOKEN", "BRAINTREE_PRIVATE_KEY", "CLOUDFLARE", "VERCEL_TOKEN"}
 COVERAGE_NEGATIVES = {
@@ -374,6 +376,8 @@ COVERAGE_NEGATIVES = {
     "slack": ["xoxc- tokens come from the web client", "SLACK_COOKIE=xoxd-..."],
     "teams": ["https://outlook.office.com/webhook/"],
     "discord": ["discord_invite: https://discord.gg/abc123", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
+    "paypal": ["BRAINTREE_MERCHANT_ID=abc123", "braintree_private_key: <your-private-key>"],
+    "square": ["SQUARE_APPLICATION_SECRET=sandbox-sq0csb-..."],
     "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
 }
 for family, formats in COVERAGE_FORMATS.items():

@@ -83,6 +83,8 @@ describe("family coverage from the vendors' documented formats", () => {
     ["slack-session-token", "Cookie: d=", "xoxd-" + b62(60) + "%2F" + b62(40)],
     ["teams-legacy-webhook-url", "url: https://", `outlook.office.com/webhook/${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}@${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}/IncomingWebhook/${hex(32)}/${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`],
     ["discord-bot-token-context", 'discord_secret: "', `o${b62(25)}.${b62(6)}.${b62(38)}`],
+    ["braintree-private-key", 'braintreeKey := "', hex(32)],
+    ["square-token", "SQUARE_APPLICATION_SECRET=", "sandbox-sq0csb-" + b62(43)],
   ])("%s takes the whole token after %j", (id, before, token) => {
     expect(found(id, `${before}${token}"\n`)).toBe(token);
   });
@@ -96,6 +98,8 @@ describe("family coverage from the vendors' documented formats", () => {
     ["slack-session-token", "SLACK_COOKIE=xoxd-..."],
     ["teams-legacy-webhook-url", "https://outlook.office.com/webhook/"],
     ["discord-bot-token-context", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
+    ["braintree-private-key", "braintree_private_key: <your-private-key>"],
+    ["square-token", "SQUARE_APPLICATION_SECRET=sandbox-sq0csb-..."],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), text)).toEqual([]);
   });

@@ -286,13 +286,16 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // A bot token under a Discord name whose id part does not start with M/N/O (trufflehog's
   // discordbottoken takes any 24-28 characters before the first dot next to its keyword).
   { id: "discord-bot-token-context", family: "discord", description: "a Discord bot token", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{23,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
-  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|sq0csp-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
   { id: "paypal-client-secret", family: "paypal", description: "a PayPal client secret", keywords: ["paypal"], pattern: rx(`paypal[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{80})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
   { id: "twilio-api-key", family: "twilio", description: "a Twilio API key", keywords: ["sk"], pattern: rx(`${NOT_AFTER_WORD}SK[0-9a-fA-F]{32}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "twilio-auth-token", family: "twilio", description: "a Twilio auth token", keywords: ["twilio"], pattern: rx(`twilio[A-Za-z0-9_.-]{0,30}?(?:token|secret|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "datadog-api-key", family: "datadog", description: "a Datadog API or application key", keywords: ["datadog", "dd_api", "dd_app", "dd-api", "dd-app", "dd_client"], pattern: rx(`(?:datadog|dd)[A-Za-z0-9_.-]{0,30}?(?:api|app|application|client)[_-]?(?:key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32}|[0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 120 } },
   { id: "sentry-user-token", family: "sentry", description: "a Sentry user auth token", keywords: ["sntryu_"], pattern: rx(`${NOT_AFTER_WORD}sntryu_[a-f0-9]{64}${NOT_BEFORE_WORD}`) },
+  // Braintree API private keys (32 hex) under a Braintree name; the public key and merchant id
+  // beside them are identifiers.
+  { id: "braintree-private-key", family: "paypal", description: "a Braintree API private key", keywords: ["braintree"], pattern: rx(`braintree[A-Za-z0-9_.-]{0,30}?(?:private[_-]?key|key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "sentry-auth-token", family: "sentry", description: "a Sentry auth token", keywords: ["sentry"], pattern: rx(`sentry[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([a-f0-9]{64})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
   { id: "newrelic-license-key", family: "newrelic", description: "a New Relic license key", keywords: ["nral"], pattern: rx(`${NOT_AFTER_WORD}[a-f0-9]{36}NRAL${NOT_BEFORE_WORD}`), window: { before: 38, after: 6 } },
@@ -325,11 +328,11 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
+  // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
+  { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
 
   // Formats measured on a held-out corpus (test-fixtures/secrets/held-out): trufflehog's detector
   // tests, tuned on; kingfisher's and detect-secrets' cases, never looked at while tuning.
-  // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
-  { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   // Microsoft's identifiable keys (microsoft/security-utilities, HighConfidenceSecurityModels):
   // a fixed signature at a fixed offset, so no context is needed.
   { id: "azure-identifiable-key", family: "azure", description: "an Azure identifiable key (storage, Cosmos DB, Batch, API Management)", keywords: ["+ast", "acdb", "+aba", "+amc", "apim"], pattern: rx(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{76}(?:\\+ASt|ACDb|\\+ABa|\\+AMC|APIM)[A-Za-z0-9+/]{5}[AQgw]==(?![A-Za-z0-9+/_=-])`), window: { before: 78, after: 14 } },
