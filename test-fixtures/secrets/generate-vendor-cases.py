@@ -368,6 +368,13 @@ COVERAGE_FORMATS = {
     "discord": [("Discord developer docs: bot tokens (id . timestamp . hmac) under a Discord name", "DISCORD_BOT_TOKEN", lambda: r(URL, 26) + "." + r(URL, 6) + "." + r(URL, 38))],
     "paypal": [("Braintree docs: API private keys (32 hex)", "BRAINTREE_PRIVATE_KEY", lambda: r(HEX, 32))],
     "square": [("Square docs: sandbox application secrets sandbox-sq0csb-", "SQUARE_APPLICATION_SECRET", lambda: "sandbox-sq0csb-" + r(URL, 43))],
+    "okta": [("Okta docs: API tokens (00 + 40) in the SSWS scheme", "OKTA_API_TOKEN", lambda: (lambda token: (f"curl -H 'Authorization: SSWS {token}' https://acme.okta.com/api/v1/users", token))("00" + r(URL, 40)))],
+    "cloudflare": [("Cloudflare docs: global API key (37 hex) under a Cloudflare name", "CLOUDFLARE", lambda: r(HEX, 37))],
+    "vercel": [("Vercel docs: access tokens before the vcp_ prefix (24 alphanumerics)", "VERCEL_TOKEN", lambda: r(B62, 24))],
+    "datadog": [("AWS Secrets Manager docs (DatadogApplicationKey): application keys ddapp_ + 34", "DD_APP_KEY", lambda: "ddapp_" + r(B62, 34))],
+    "mailgun": [("Mailgun docs: API keys key- + 32 lower-case alphanumerics", "MAILGUN_API_KEY", mailgun_key)],
+    "supabase": [("Supabase docs: OAuth access tokens sbp_oauth_", "SUPABASE_ACCESS_TOKEN", lambda: "sbp_oauth_" + r(HEX, 40))],
+    "newrelic": [("New Relic docs: Insights insert and query keys NRII-/NRIQ-", "NEW_RELIC_INSIGHTS_KEY", lambda: rng.choice(["NRII-", "NRIQ-"]) + r(URL, 32))],
 }
 COVERAGE_NEEDS_NAME = {"REPLICATE_API_TOKEN", "DISCORD_BOT_TOKEN", "BRAINTREE_PRIVATE_KEY", "CLOUDFLARE", "VERCEL_TOKEN"}
 COVERAGE_NEGATIVES = {
@@ -378,6 +385,13 @@ COVERAGE_NEGATIVES = {
     "discord": ["discord_invite: https://discord.gg/abc123", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
     "paypal": ["BRAINTREE_MERCHANT_ID=abc123", "braintree_private_key: <your-private-key>"],
     "square": ["SQUARE_APPLICATION_SECRET=sandbox-sq0csb-..."],
+    "okta": ["Authorization: SSWS ${OKTA_API_TOKEN}", "OKTA_ORG_URL=https://acme.okta.com"],
+    "cloudflare": ["cloudflare: 00000000000000000000000000000000000000"],
+    "vercel": ["VERCEL_TOKEN=your-vercel-token", "vercel_project_id: prj_abc"],
+    "datadog": ["DD_APP_KEY=ddapp_..."],
+    "mailgun": ["const key = 'key-value-pairs-are-stored-here-ok'", "key-abcdefabcdefabcdefabcdefabcdefab"],
+    "supabase": ["SUPABASE_ACCESS_TOKEN=sbp_oauth_..."],
+    "newrelic": ["NRIQ- keys are query keys"],
     "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
 }
 for family, formats in COVERAGE_FORMATS.items():

@@ -85,6 +85,17 @@ describe("family coverage from the vendors' documented formats", () => {
     ["discord-bot-token-context", 'discord_secret: "', `o${b62(25)}.${b62(6)}.${b62(38)}`],
     ["braintree-private-key", 'braintreeKey := "', hex(32)],
     ["square-token", "SQUARE_APPLICATION_SECRET=", "sandbox-sq0csb-" + b62(43)],
+    ["okta-api-token-context", "Authorization: SSWS ", "00" + b62(40)],
+    ["okta-api-token-context", "okta token - '", "00" + b62(40)],
+    ["cloudflare-global-api-key", "cloudflare: ", hex(37)],
+    ["vercel-legacy-token", "VERCEL_TOKEN=", b62(24)],
+    ["datadog-application-key", "DD_APP_KEY=", "ddapp_" + b62(34)],
+    ["mailgun-key", "MAILGUN_API_KEY=", "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"],
+    ["supabase-token", "SUPABASE_ACCESS_TOKEN=", "sbp_oauth_" + hex(40)],
+    ["supabase-token", "SUPABASE_ACCESS_TOKEN=", "sbp_" + b62(40).toLowerCase()],
+    ["rubygems-api-token", "GEM_HOST_API_KEY=", "rubygems_" + b62(48).toLowerCase()],
+    ["newrelic-key", "NEW_RELIC_INSIGHTS_QUERY_KEY=", "NRIQ-" + b62(32)],
+    ["atlassian-api-token", "JIRA_API_TOKEN=", "ATATT" + b62(50) + "=" + hex(8).toUpperCase()],
   ])("%s takes the whole token after %j", (id, before, token) => {
     expect(found(id, `${before}${token}"\n`)).toBe(token);
   });
@@ -100,6 +111,13 @@ describe("family coverage from the vendors' documented formats", () => {
     ["discord-bot-token-context", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
     ["braintree-private-key", "braintree_private_key: <your-private-key>"],
     ["square-token", "SQUARE_APPLICATION_SECRET=sandbox-sq0csb-..."],
+    ["okta-api-token-context", "rookTable = 0023452Lllk2KqjLBvaxANWEgTd7bqjsxjo8aZj0wd"],
+    ["okta-api-token-context", "Authorization: SSWS ${OKTA_API_TOKEN}"],
+    ["cloudflare-global-api-key", "cloudflare: " + "0".repeat(37)],
+    ["vercel-legacy-token", "VERCEL_TOKEN=your-vercel-token"],
+    ["datadog-application-key", "DD_APP_KEY=ddapp_..."],
+    ["mailgun-key", "const key = 'key-abcdefabcdefabcdefabcdefabcdefab'"],
+    ["supabase-token", "SUPABASE_ACCESS_TOKEN=sbp_oauth_..."],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), text)).toEqual([]);
   });
