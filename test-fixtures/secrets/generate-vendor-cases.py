@@ -375,6 +375,10 @@ COVERAGE_FORMATS = {
     "mailgun": [("Mailgun docs: API keys key- + 32 lower-case alphanumerics", "MAILGUN_API_KEY", mailgun_key)],
     "supabase": [("Supabase docs: OAuth access tokens sbp_oauth_", "SUPABASE_ACCESS_TOKEN", lambda: "sbp_oauth_" + r(HEX, 40))],
     "newrelic": [("New Relic docs: Insights insert and query keys NRII-/NRIQ-", "NEW_RELIC_INSIGHTS_KEY", lambda: rng.choice(["NRII-", "NRIQ-"]) + r(URL, 32))],
+    "generic": [
+        ("PowerShell docs: ConvertTo-SecureString -AsPlainText", "PS", lambda: (lambda password: (f'$password = ConvertTo-SecureString -String "{password}" -AsPlainText -Force', password))(r(B62, 12) + r("!@#%", 1) + r(D, 2))),
+        ("keyword context: a secret in an aligned constant block", "ALIGNED", lambda: (lambda secret: (f'const (\n\ttenantID     = "{uuid()}"\n\tclientSecret           = "{secret}"\n)', secret))(r(B62, 20) + r(D, 4) + "~" + r(B62, 6))),
+    ],
 }
 COVERAGE_NEEDS_NAME = {"REPLICATE_API_TOKEN", "DISCORD_BOT_TOKEN", "BRAINTREE_PRIVATE_KEY", "CLOUDFLARE", "VERCEL_TOKEN"}
 COVERAGE_NEGATIVES = {
@@ -392,6 +396,8 @@ COVERAGE_NEGATIVES = {
     "mailgun": ["const key = 'key-value-pairs-are-stored-here-ok'", "key-abcdefabcdefabcdefabcdefabcdefab"],
     "supabase": ["SUPABASE_ACCESS_TOKEN=sbp_oauth_..."],
     "newrelic": ["NRIQ- keys are query keys"],
+    "generic": ["$password = ConvertTo-SecureString -String $env:PASSWORD -AsPlainText -Force", 'ConvertTo-SecureString -String "<password>" -AsPlainText -Force', "const (\n\tclientSecret           = os.Getenv(\"CLIENT_SECRET\")\n)"],
+    "npm": ["//registry.npmjs.org/:_authToken=$NPM_TOKEN"],
     "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
 }
 for family, formats in COVERAGE_FORMATS.items():

@@ -96,6 +96,7 @@ describe("family coverage from the vendors' documented formats", () => {
     ["rubygems-api-token", "GEM_HOST_API_KEY=", "rubygems_" + b62(48).toLowerCase()],
     ["newrelic-key", "NEW_RELIC_INSIGHTS_QUERY_KEY=", "NRIQ-" + b62(32)],
     ["atlassian-api-token", "JIRA_API_TOKEN=", "ATATT" + b62(50) + "=" + hex(8).toUpperCase()],
+    ["keyword-secret", 'const (\n\tclientSecret                = "', "U6DtAX5r6RPZxd~l12Ri3X8J9urt5Q-xs"],
   ])("%s takes the whole token after %j", (id, before, token) => {
     expect(found(id, `${before}${token}"\n`)).toBe(token);
   });
@@ -118,8 +119,17 @@ describe("family coverage from the vendors' documented formats", () => {
     ["datadog-application-key", "DD_APP_KEY=ddapp_..."],
     ["mailgun-key", "const key = 'key-abcdefabcdefabcdefabcdefabcdefab'"],
     ["supabase-token", "SUPABASE_ACCESS_TOKEN=sbp_oauth_..."],
+    ["powershell-plaintext-secure-string", "$p = ConvertTo-SecureString -String $env:PASSWORD -AsPlainText -Force"],
+    ["powershell-plaintext-secure-string", 'ConvertTo-SecureString -String "<password>" -AsPlainText -Force'],
+    ["npmrc-auth", "//registry.npmjs.org/:_authToken=$NPM_TOKEN\n"],
+    ["keyword-secret", 'const (\n\tclientSecret                = os.Getenv("CLIENT_SECRET")\n)'],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), text)).toEqual([]);
   });
 
+  it("powershell-plaintext-secure-string takes the password, not the command around it", () => {
+    expect(found("powershell-plaintext-secure-string", "ConvertTo-SecureString 'Winter2026!x' -AsPlainText -Force")).toBe("Winter2026!x");
+    const password = "gHduiL_j6t4b6DG?Qr-G6M@IOS?mX3B9";
+    expect(found("powershell-plaintext-secure-string", `$p = ConvertTo-SecureString -String "${password}" -AsPlainText -Force`)).toBe(password);
+  });
 });

@@ -223,7 +223,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Package registries.
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
-  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`) },
+  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`), allow: isPlaceholder },
   { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
   { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
@@ -336,7 +336,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200})@[A-Za-z0-9.-]{2,}`), minEntropy: 2.5, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,5}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,30}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+
+  // PowerShell's plain-text secure string: the literal is a password whatever its name.
+  { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
