@@ -133,3 +133,11 @@ describe("family coverage from the vendors' documented formats", () => {
     expect(found("powershell-plaintext-secure-string", `$p = ConvertTo-SecureString -String "${password}" -AsPlainText -Force`)).toBe(password);
   });
 });
+
+describe("values cut short in docs", () => {
+  it("the keyword rule leaves a value ending in ... or … alone and still takes the whole value otherwise", () => {
+    expect(policy.scanText("MAPBOX_TOKEN=pk.eyJ1Ijoi...")).toEqual([]);
+    expect(policy.scanText("api_key: 'Zq7Lm2Xv9Bc4…'")).toEqual([]);
+    expect(policy.scanText("api_key: 'Zq7Lm2Xv9Bc4Nk8Rt1Wy5'").map((finding) => finding.rule)).toEqual(["keyword-secret"]);
+  });
+});

@@ -107,8 +107,8 @@ const NOT_BEFORE_WORD = "(?![A-Za-z0-9_])";
 const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
 const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
 
-/** Values the docs and examples use where a secret would go: never refused. */
-const PLACEHOLDER = /^(?:\$\{?|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)/i;
+/** Values the docs and examples use where a secret would go (a value cut short with `...` too): never refused. */
+const PLACEHOLDER = /^(?:\$\{?|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
 
 /** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
 function looksFake(value: string): boolean {
