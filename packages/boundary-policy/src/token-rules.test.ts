@@ -134,6 +134,64 @@ describe("family coverage from the vendors' documented formats", () => {
   });
 });
 
+describe("prefixed tokens of gitleaks' default rule set", () => {
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+
+  it.each([
+    ["adobe-client-secret", "p8e-" + b62(32)],
+    ["alibaba-access-key-id", "LTAI" + b62(20)],
+    ["artifactory-api-key", "AKCp" + b62(69)],
+    ["brevo-api-key", `xkeysib-${hex(64)}-${b62(16)}`],
+    ["clojars-api-token", "CLOJARS_" + b62(60).toLowerCase()],
+    ["doppler-api-token", "dp.pt." + b62(43)],
+    ["dynatrace-api-token", `dt0c01.${b62(24).toUpperCase()}.${b62(64).toUpperCase()}`],
+    ["easypost-api-token", "EZAK" + b62(54)],
+    ["facebook-access-token", "EAAC" + b62(160)],
+    ["flutterwave-key", `FLWSECK_TEST-${repeat("a1b2c3d4e5f6g7h8", 32)}-X`],
+    ["frameio-api-token", "fio-u-" + b62(64)],
+    ["harness-api-key", `pat.${b62(22)}.${b62(24)}.${b62(20)}`],
+    ["infracost-api-token", "ico-" + b62(32)],
+    ["mailchimp-api-key", hex(32) + "-us12"],
+    ["mapbox-secret-token", `sk.eyJ1Ijoi${b62(40)}.${b62(22)}`],
+    ["octopus-deploy-api-key", "API-" + "QWERTYUIOPASDFGHJKLZXC" + "2468"],
+    ["openshift-user-token", "sha256~" + b62(43)],
+    ["postman-api-token", `PMAK-${hex(24)}-${hex(34)}`],
+    ["prefect-api-token", "pnu_" + b62(36)],
+    ["pulumi-api-token", "pul-" + hex(40)],
+    ["readme-api-token", "rdme_" + b62(70).toLowerCase()],
+    ["scalingo-api-token", "tk-us-" + b62(48)],
+    ["shippo-api-token", "shippo_live_" + hex(40)],
+    ["typeform-api-token", "tfp_" + b62(59)],
+    ["pypi-test-upload-token", "pypi-AgENdGVzdC5weXBpLm9yZw" + b62(120)],
+  ])("%s takes the whole token", (id, token) => {
+    expect(found(id, `export TOKEN=${token}\n`)).toBe(token);
+  });
+
+  it("bitbucket-client-secret takes a 64-character secret under a Bitbucket name", () => {
+    const secret = b62(64);
+    expect(found("bitbucket-client-secret", `BITBUCKET_CLIENT_SECRET=${secret}\n`)).toBe(secret);
+    expect(matchRule(rule("bitbucket-client-secret"), "BITBUCKET_CLIENT_SECRET=${BITBUCKET_CLIENT_SECRET}\n")).toEqual([]);
+  });
+
+  it.each([
+    ["infracost-api-token", '<i class="ico-arrow"></i>'],
+    ["mailchimp-api-key", "Accept-Language: en-us"],
+    ["octopus-deploy-api-key", "API-REFERENCE-FOR-DEPLOYMENTS"],
+    ["octopus-deploy-api-key", "API-" + "QWERTYUIOPASDFGHJKLZXCVBNM"],
+    ["alibaba-access-key-id", "ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIxxxxxxxxxxxxxxxxxxxx"],
+    ["flutterwave-key", "FLW_PUBLIC_KEY=FLWPUBK_TEST-xxxxxxxxxxxxxxxx-X"],
+    ["dynatrace-api-token", "DT_API_TOKEN=dt0c01.xxxx.yyyy"],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), text)).toEqual([]);
+  });
+
+  it("mailchimp-api-key, not the keyword rule, names a Mailchimp key under an API-key name", () => {
+    expect(policy.scanText(`MAILCHIMP_API_KEY=${hex(32)}-us5\n`).map((finding) => finding.rule)).toEqual(["mailchimp-api-key"]);
+  });
+});
+
 describe("values cut short in docs", () => {
   it("the keyword rule leaves a value ending in ... or … alone and still takes the whole value otherwise", () => {
     expect(policy.scanText("MAPBOX_TOKEN=pk.eyJ1Ijoi...")).toEqual([]);

@@ -69,7 +69,31 @@ export type TokenFamily =
   | "teams"
   | "telegram"
   | "twilio"
-  | "basic-auth";
+  | "basic-auth"
+  | "adobe"
+  | "alibaba"
+  | "artifactory"
+  | "brevo"
+  | "clojars"
+  | "doppler"
+  | "dynatrace"
+  | "easypost"
+  | "facebook"
+  | "flutterwave"
+  | "frameio"
+  | "harness"
+  | "infracost"
+  | "mailchimp"
+  | "mapbox"
+  | "octopus"
+  | "openshift"
+  | "postman"
+  | "prefect"
+  | "pulumi"
+  | "readme"
+  | "scalingo"
+  | "shippo"
+  | "typeform";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -224,6 +248,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Package registries.
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`), allow: isPlaceholder },
+  // TestPyPI's tokens carry test.pypi.org in the macaroon (AgENdGVzdC5weXBpLm9yZw).
+  { id: "pypi-test-upload-token", family: "pypi", description: "a TestPyPI upload token", keywords: ["pypi-agendgvzdc5wexbplm9yzw"], pattern: rx("pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,1000}") },
   { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
   { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
@@ -274,6 +300,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Forges and chat beyond the prefixed tokens.
   { id: "github-legacy-token", family: "github", description: "a GitHub token (legacy 40-hex form)", keywords: ["github", "gh_token", "gh_pat", "ghe_token"], pattern: rx(`(?:github|gh|ghe)[A-Za-z0-9_.-]{0,30}?(?:token|pat|secret|key|password|auth)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:token\\s)?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
   { id: "github-oauth-client-secret", family: "github", description: "a GitHub OAuth app client secret", keywords: ["client_secret", "clientsecret", "client-secret"], pattern: rx(`client[_-]?secret["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 70 } },
+  // OAuth consumer secrets (gitleaks bitbucket-client-secret: 64 characters under a Bitbucket name).
+  { id: "bitbucket-client-secret", family: "bitbucket", description: "a Bitbucket OAuth consumer secret", keywords: ["bitbucket"], pattern: rx(`bitbucket[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9=_-]{64})(?![A-Za-z0-9=_-])`, true), minEntropy: 4 },
   { id: "bitbucket-app-password", family: "bitbucket", description: "a Bitbucket app password", keywords: ["atbb"], pattern: rx(`${NOT_AFTER_WORD}ATBB[A-Za-z0-9_=.-]{28,60}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt", "atctt", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
   { id: "atlassian-legacy-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atlassian", "confluence", "jira"], pattern: rx(`(?:atlassian|confluence|jira)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret|password|pat)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
@@ -340,6 +368,33 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
   { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
+
+  // Prefixed tokens of gitleaks' default rule set (cmd/generate/config/rules/*.go) beyond the
+  // families above: each prefix is the vendor's own, so the body's length and alphabet suffice.
+  { id: "adobe-client-secret", family: "adobe", description: "an Adobe client secret", keywords: ["p8e-"], pattern: rx(`${NOT_AFTER_WORD}p8e-[A-Za-z0-9]{32}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "alibaba-access-key-id", family: "alibaba", description: "an Alibaba Cloud access key id", keywords: ["ltai"], pattern: rx(`${NOT_AFTER_WORD}LTAI[A-Za-z0-9]{20}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "artifactory-api-key", family: "artifactory", description: "a JFrog Artifactory API key", keywords: ["akcp"], pattern: rx(`${NOT_AFTER_WORD}AKCp[A-Za-z0-9]{69}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "brevo-api-key", family: "brevo", description: "a Brevo (Sendinblue) API key", keywords: ["xkeysib-", "xsmtpsib-"], pattern: rx(`${NOT_AFTER_WORD}x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}${NOT_BEFORE_TOKEN}`) },
+  { id: "clojars-api-token", family: "clojars", description: "a Clojars deploy token", keywords: ["clojars_"], pattern: rx(`${NOT_AFTER_WORD}CLOJARS_[A-Za-z0-9]{60}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "doppler-api-token", family: "doppler", description: "a Doppler token", keywords: ["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."], pattern: rx(`${NOT_AFTER_WORD}dp\\.(?:pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,44}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "dynatrace-api-token", family: "dynatrace", description: "a Dynatrace API token", keywords: ["dt0c01."], pattern: rx(`${NOT_AFTER_WORD}dt0c01\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{64}${NOT_BEFORE_WORD}`) },
+  { id: "easypost-api-token", family: "easypost", description: "an EasyPost API key", keywords: ["ezak", "ezt"], pattern: rx(`${NOT_AFTER_WORD}EZ[AT]K[A-Za-z0-9]{54}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "facebook-access-token", family: "facebook", description: "a Facebook access token", keywords: ["eaam", "eaac"], pattern: rx(`${NOT_AFTER_WORD}EAA[MC][A-Za-z0-9]{100,400}${NOT_BEFORE_WORD}`), minEntropy: 4 },
+  { id: "flutterwave-key", family: "flutterwave", description: "a Flutterwave secret or encryption key", keywords: ["flwseck_", "flwseck-"], pattern: rx(`${NOT_AFTER_WORD}FLWSECK(?:_TEST-[a-h0-9]{12}|-[a-f0-9]{32}-X|_TEST-[a-h0-9]{32}-X)${NOT_BEFORE_TOKEN}`) },
+  { id: "frameio-api-token", family: "frameio", description: "a Frame.io token", keywords: ["fio-u-"], pattern: rx(`${NOT_AFTER_WORD}fio-u-[A-Za-z0-9_=-]{64}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "harness-api-key", family: "harness", description: "a Harness access token", keywords: ["pat.", "sat."], pattern: rx(`${NOT_AFTER_WORD}(?:pat|sat)\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{20}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "infracost-api-token", family: "infracost", description: "an Infracost API key", keywords: ["ico-"], pattern: rx(`${NOT_AFTER_WORD}ico-[A-Za-z0-9]{32}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "mailchimp-api-key", family: "mailchimp", description: "a Mailchimp API key", keywords: ["-us"], pattern: rx(`(?<![A-Za-z0-9])[a-f0-9]{32}-us[0-9]{1,2}(?![A-Za-z0-9])`), minEntropy: 3, window: { before: 34, after: 4 } },
+  { id: "mapbox-secret-token", family: "mapbox", description: "a Mapbox secret token", keywords: ["sk.eyj1ijoi"], pattern: rx(`${NOT_AFTER_WORD}sk\\.eyJ1Ijoi[A-Za-z0-9_-]{10,300}\\.[A-Za-z0-9_-]{20,100}`) },
+  { id: "octopus-deploy-api-key", family: "octopus", description: "an Octopus Deploy API key", keywords: ["api-"], pattern: rx(`${NOT_AFTER_WORD}API-[A-Z0-9]{26}${NOT_BEFORE_WORD}`), minEntropy: 3.5, allow: (key) => !/[0-9]/.test(key.slice(4)) },
+  { id: "openshift-user-token", family: "openshift", description: "an OpenShift user token", keywords: ["sha256~"], pattern: rx(`${NOT_AFTER_WORD}sha256~[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "postman-api-token", family: "postman", description: "a Postman API key", keywords: ["pmak-"], pattern: rx(`${NOT_AFTER_WORD}PMAK-[a-f0-9]{24}-[a-f0-9]{34}${NOT_BEFORE_WORD}`) },
+  { id: "prefect-api-token", family: "prefect", description: "a Prefect API key", keywords: ["pnu_"], pattern: rx(`${NOT_AFTER_WORD}pnu_[A-Za-z0-9]{36}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "pulumi-api-token", family: "pulumi", description: "a Pulumi access token", keywords: ["pul-"], pattern: rx(`${NOT_AFTER_WORD}pul-[a-f0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "readme-api-token", family: "readme", description: "a ReadMe API key", keywords: ["rdme_"], pattern: rx(`${NOT_AFTER_WORD}rdme_[a-z0-9]{70}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "scalingo-api-token", family: "scalingo", description: "a Scalingo API token", keywords: ["tk-us-"], pattern: rx(`${NOT_AFTER_WORD}tk-us-[A-Za-z0-9_-]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "shippo-api-token", family: "shippo", description: "a Shippo API token", keywords: ["shippo_live_", "shippo_test_"], pattern: rx(`${NOT_AFTER_WORD}shippo_(?:live|test)_[a-f0-9]{40}${NOT_BEFORE_WORD}`) },
+  { id: "typeform-api-token", family: "typeform", description: "a Typeform personal access token", keywords: ["tfp_"], pattern: rx(`${NOT_AFTER_WORD}tfp_[A-Za-z0-9_.=-]{59}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
@@ -416,6 +471,7 @@ const OWNED_SHAPES = [
   /^[A-Za-z0-9+/]{42}\+ACR[A-D]/,
   /^[A-Za-z0-9]{52}(?:JQQJ9|AZDO)/,
   /^[0-9]{5,16}:[A-Za-z0-9_-]{32,35}$/,
+  /^[a-f0-9]{32}-us[0-9]{1,2}$/,
 ];
 
 let prefixes: string[] | undefined;
