@@ -348,6 +348,118 @@ for family, texts in LATER_NEGATIVES.items():
     for text in texts:
         rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
 
+# Family coverage (wt/rules): formats from vendor docs the rules above did not take yet, with their
+# own seed and appended, so every case above stays as it was.
+rng = random.Random(20261203)
+LOWER_ALNUM = az + D
+
+
+def mailgun_key():
+    body = r(LOWER_ALNUM, 31)
+    return "key-" + body[:10] + r(D, 1) + body[10:]
+
+
+COVERAGE_FORMATS = {
+    "openai": [("OpenAI docs: project, service-account and admin keys by prefix (sk-proj-/sk-svcacct-/sk-admin-)", "OPENAI_API_KEY", lambda: rng.choice(["sk-proj-", "sk-svcacct-", "sk-admin-"]) + r(URL, 120))],
+    "replicate": [("Replicate docs: API tokens before the r8_ prefix (40 hex)", "REPLICATE_API_TOKEN", lambda: r(HEX, 40))],
+    "anthropic": [("Anthropic console: API keys sk-ant-api03- (body length varies)", "ANTHROPIC_API_KEY", lambda: "sk-ant-api03-" + r(URL, rng.choice([86, 100, 108])) + "AA")],
+    "slack": [("Slack web client: session tokens xoxc- and d cookies xoxd-", "SLACK_TOKEN", lambda: rng.choice([f"xoxc-{r(D, 12)}-{r(D, 12)}-{r(D, 13)}-{r(HEX, 64)}", "xoxd-" + r(B62 + "%", 120)]))],
+    "teams": [("Microsoft Teams docs: Office 365 connector URLs (outlook.office.com/webhook/)", "TEAMS_WEBHOOK_URL", lambda: (lambda url: ("https://" + url, url))(f"outlook.office.com/webhook/{uuid()}@{uuid()}/IncomingWebhook/{r(HEX, 32)}/{uuid()}"))],
+    "discord": [("Discord developer docs: bot tokens (id . timestamp . hmac) under a Discord name", "DISCORD_BOT_TOKEN", lambda: r(URL, 26) + "." + r(URL, 6) + "." + r(URL, 38))],
+    "paypal": [("Braintree docs: API private keys (32 hex)", "BRAINTREE_PRIVATE_KEY", lambda: r(HEX, 32))],
+    "square": [("Square docs: sandbox application secrets sandbox-sq0csb-", "SQUARE_APPLICATION_SECRET", lambda: "sandbox-sq0csb-" + r(URL, 43))],
+    "okta": [("Okta docs: API tokens (00 + 40) in the SSWS scheme", "OKTA_API_TOKEN", lambda: (lambda token: (f"curl -H 'Authorization: SSWS {token}' https://acme.okta.com/api/v1/users", token))("00" + r(URL, 40)))],
+    "cloudflare": [("Cloudflare docs: global API key (37 hex) under a Cloudflare name", "CLOUDFLARE", lambda: r(HEX, 37))],
+    "vercel": [("Vercel docs: access tokens before the vcp_ prefix (24 alphanumerics)", "VERCEL_TOKEN", lambda: r(B62, 24))],
+    "datadog": [("AWS Secrets Manager docs (DatadogApplicationKey): application keys ddapp_ + 34", "DD_APP_KEY", lambda: "ddapp_" + r(B62, 34))],
+    "mailgun": [("Mailgun docs: API keys key- + 32 lower-case alphanumerics", "MAILGUN_API_KEY", mailgun_key)],
+    "supabase": [("Supabase docs: OAuth access tokens sbp_oauth_", "SUPABASE_ACCESS_TOKEN", lambda: "sbp_oauth_" + r(HEX, 40))],
+    "newrelic": [("New Relic docs: Insights insert and query keys NRII-/NRIQ-", "NEW_RELIC_INSIGHTS_KEY", lambda: rng.choice(["NRII-", "NRIQ-"]) + r(URL, 32))],
+    "generic": [
+        ("PowerShell docs: ConvertTo-SecureString -AsPlainText", "PS", lambda: (lambda password: (f'$password = ConvertTo-SecureString -String "{password}" -AsPlainText -Force', password))(r(B62, 12) + r("!@#%", 1) + r(D, 2))),
+        ("keyword context: a secret in an aligned constant block", "ALIGNED", lambda: (lambda secret: (f'const (\n\ttenantID     = "{uuid()}"\n\tclientSecret           = "{secret}"\n)', secret))(r(B62, 20) + r(D, 4) + "~" + r(B62, 6))),
+    ],
+}
+COVERAGE_NEEDS_NAME = {"REPLICATE_API_TOKEN", "DISCORD_BOT_TOKEN", "BRAINTREE_PRIVATE_KEY", "CLOUDFLARE", "VERCEL_TOKEN"}
+COVERAGE_NEGATIVES = {
+    "openai": ["OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "sk-admin- keys manage the organization"],
+    "replicate": ["REPLICATE_API_TOKEN=<paste-your-token>", "replicate model version: 5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"],
+    "slack": ["xoxc- tokens come from the web client", "SLACK_COOKIE=xoxd-..."],
+    "teams": ["https://outlook.office.com/webhook/"],
+    "discord": ["discord_invite: https://discord.gg/abc123", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
+    "paypal": ["BRAINTREE_MERCHANT_ID=abc123", "braintree_private_key: <your-private-key>"],
+    "square": ["SQUARE_APPLICATION_SECRET=sandbox-sq0csb-..."],
+    "okta": ["Authorization: SSWS ${OKTA_API_TOKEN}", "OKTA_ORG_URL=https://acme.okta.com"],
+    "cloudflare": ["cloudflare: 00000000000000000000000000000000000000"],
+    "vercel": ["VERCEL_TOKEN=your-vercel-token", "vercel_project_id: prj_abc"],
+    "datadog": ["DD_APP_KEY=ddapp_..."],
+    "mailgun": ["const key = 'key-value-pairs-are-stored-here-ok'", "key-abcdefabcdefabcdefabcdefabcdefab"],
+    "supabase": ["SUPABASE_ACCESS_TOKEN=sbp_oauth_..."],
+    "newrelic": ["NRIQ- keys are query keys"],
+    "generic": ["$password = ConvertTo-SecureString -String $env:PASSWORD -AsPlainText -Force", 'ConvertTo-SecureString -String "<password>" -AsPlainText -Force', "const (\n\tclientSecret           = os.Getenv(\"CLIENT_SECRET\")\n)"],
+    "npm": ["//registry.npmjs.org/:_authToken=$NPM_TOKEN"],
+    "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
+}
+for family, formats in COVERAGE_FORMATS.items():
+    for source, name, make in formats:
+        for context in CONTEXTS[:3] if name in COVERAGE_NEEDS_NAME else CONTEXTS:
+            made = make()
+            token, secret = made if isinstance(made, tuple) else (made, made)
+            text = token if isinstance(made, tuple) and token != secret and not token.startswith("https://") else context(name, token)
+            rows.append({"family": family, "text": text, "secret": secret, "expect": "match", "source": source})
+for family, texts in COVERAGE_NEGATIVES.items():
+    for text in texts:
+        rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+
+# Prefixed tokens of gitleaks' default rule set (cmd/generate/config/rules/*.go, commit
+# b58d3f10) for the vendors the families above lack: the vendor's prefix and body shape only.
+GITLEAKS_SOURCE = "gitleaks/gitleaks:cmd/generate/config/rules/"
+PREFIXED_FORMATS = {
+    "adobe": ("adobe.go: client secrets p8e-", "ADOBE_CLIENT_SECRET", lambda: "p8e-" + r(B62, 32)),
+    "alibaba": ("alibaba.go: access key ids LTAI", "ALIBABA_CLOUD_ACCESS_KEY_ID", lambda: "LTAI" + r(B62, 20)),
+    "artifactory": ("artifactory.go: API keys AKCp", "ARTIFACTORY_API_KEY", lambda: "AKCp" + r(B62, 69)),
+    "brevo": ("sendinblue.go: API keys xkeysib-", "BREVO_API_KEY", lambda: "xkeysib-" + r(HEX, 64) + "-" + r(B62, 16)),
+    "clojars": ("clojars.go: deploy tokens CLOJARS_", "CLOJARS_TOKEN", lambda: "CLOJARS_" + r(az + D, 60)),
+    "doppler": ("doppler.go: personal and service tokens dp.pt./dp.st.", "DOPPLER_TOKEN", lambda: rng.choice(["dp.pt.", "dp.st."]) + r(B62, 43)),
+    "dynatrace": ("dynatrace.go: API tokens dt0c01.", "DT_API_TOKEN", lambda: "dt0c01." + r(AZ + D, 24) + "." + r(AZ + D, 64)),
+    "easypost": ("easypost.go: API keys EZAK", "EASYPOST_API_KEY", lambda: "EZAK" + r(B62, 54)),
+    "facebook": ("facebook.go: page access tokens EAAM/EAAC", "FACEBOOK_ACCESS_TOKEN", lambda: rng.choice(["EAAM", "EAAC"]) + r(B62, 160)),
+    "flutterwave": ("flutterwave.go: secret keys FLWSECK_TEST-…-X", "FLW_SECRET_KEY", lambda: "FLWSECK_TEST-" + r("abcdefgh" + D, 32) + "-X"),
+    "frameio": ("frameio.go: API tokens fio-u-", "FRAMEIO_TOKEN", lambda: "fio-u-" + r(URL, 64)),
+    "harness": ("harness.go: personal and service account tokens pat./sat.", "HARNESS_API_KEY", lambda: rng.choice(["pat.", "sat."]) + r(URL, 22) + "." + r(B62, 24) + "." + r(B62, 20)),
+    "infracost": ("infracost.go: API keys ico-", "INFRACOST_API_KEY", lambda: "ico-" + r(B62, 32)),
+    "mailchimp": ("mailchimp.go: API keys (32 hex, -us<dc>)", "MAILCHIMP_API_KEY", lambda: r(HEX, 32) + "-us" + str(rng.randrange(1, 21))),
+    "mapbox": ("Mapbox docs: secret tokens sk.eyJ1Ijoi…", "MAPBOX_SECRET_TOKEN", lambda: "sk.eyJ1Ijoi" + r(URL, 40) + "." + r(URL, 22)),
+    "octopus": ("octopusdeploy.go: API keys API-", "OCTOPUS_API_KEY", lambda: "API-" + r(AZ, 20) + r(D, 6)),
+    "openshift": ("openshift.go: user tokens sha256~", "OPENSHIFT_TOKEN", lambda: "sha256~" + r(URL, 43)),
+    "postman": ("postman.go: API keys PMAK-", "POSTMAN_API_KEY", lambda: "PMAK-" + r(HEX, 24) + "-" + r(HEX, 34)),
+    "prefect": ("prefect.go: API keys pnu_", "PREFECT_API_KEY", lambda: "pnu_" + r(B62, 36)),
+    "pulumi": ("pulumi.go: access tokens pul-", "PULUMI_ACCESS_TOKEN", lambda: "pul-" + r(HEX, 40)),
+    "readme": ("readme.go: API keys rdme_", "README_API_KEY", lambda: "rdme_" + r(az + D, 70)),
+    "scalingo": ("scalingo.go: API tokens tk-us-", "SCALINGO_API_TOKEN", lambda: "tk-us-" + r(URL, 48)),
+    "shippo": ("shippo.go: API tokens shippo_live_", "SHIPPO_API_TOKEN", lambda: rng.choice(["shippo_live_", "shippo_test_"]) + r(HEX, 40)),
+    "typeform": ("typeform.go: personal access tokens tfp_", "TYPEFORM_TOKEN", lambda: "tfp_" + r(B62, 59)),
+    "pypi": ("PyPI docs: TestPyPI tokens pypi-AgENdGVzdC5weXBpLm9yZw", "TEST_PYPI_TOKEN", lambda: "pypi-AgENdGVzdC5weXBpLm9yZw" + r(URL, 120)),
+    "bitbucket": ("bitbucket.go: OAuth consumer secrets (64) under a Bitbucket name", "BITBUCKET_CLIENT_SECRET", lambda: r(URL, 64)),
+}
+PREFIXED_NEEDS_NAME = {"BITBUCKET_CLIENT_SECRET"}
+PREFIXED_NEGATIVES = {
+    "adobe": "ADOBE_CLIENT_SECRET=p8e-...", "alibaba": "ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIxxxxxxxxxxxxxxxxxxxx", "artifactory": "ARTIFACTORY_API_KEY=AKCp...",
+    "brevo": "BREVO_API_KEY=xkeysib-your-key", "clojars": "CLOJARS_TOKEN=CLOJARS_...", "doppler": "dp.pt. tokens are personal tokens",
+    "dynatrace": "DT_API_TOKEN=dt0c01.xxxx.yyyy", "easypost": "EASYPOST_API_KEY=EZAK...", "facebook": "EAAC is the prefix of page tokens",
+    "flutterwave": "FLW_PUBLIC_KEY=FLWPUBK_TEST-xxxxxxxxxxxxxxxx-X", "frameio": "FRAMEIO_TOKEN=fio-u-...", "harness": "see pat.md and sat.md",
+    "infracost": "<i class=\"ico-arrow\"></i>", "mailchimp": "Accept-Language: en-us", "mapbox": "MAPBOX_TOKEN=pk.eyJ1Ijoi...",
+    "octopus": "API-REFERENCE-FOR-DEPLOYMENTS", "openshift": "sha256~ marks OpenShift tokens", "postman": "POSTMAN_API_KEY=PMAK-...",
+    "prefect": "PREFECT_API_KEY=pnu_...", "pulumi": "PULUMI_ACCESS_TOKEN=pul-...", "readme": "README_API_KEY=rdme_...",
+    "scalingo": "tk-us- tokens belong to the us region", "shippo": "SHIPPO_API_TOKEN=shippo_test_...", "typeform": "TYPEFORM_TOKEN=tfp_...",
+}
+for family, (source, name, make) in PREFIXED_FORMATS.items():
+    for context in CONTEXTS[:3] if name in PREFIXED_NEEDS_NAME else CONTEXTS:
+        token = make()
+        rows.append({"family": family, "text": context(name, token), "secret": token, "expect": "match", "source": GITLEAKS_SOURCE + source if source[0].islower() else source})
+for family, text in PREFIXED_NEGATIVES.items():
+    rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

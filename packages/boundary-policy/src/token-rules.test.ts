@@ -61,3 +61,141 @@ describe("rule fixes found on the held-out measurement", () => {
     expect(finding && `client_secret=${secret}&`.slice(finding.start, finding.end)).toBe(secret);
   });
 });
+
+/** The secret a rule's first finding covers in `text`, or undefined when it finds nothing. */
+function found(id: string, text: string): string | undefined {
+  const [finding] = matchRule(rule(id), text);
+  return finding && text.slice(finding.start, finding.end);
+}
+
+describe("family coverage from the vendors' documented formats", () => {
+  // Built at run time so no whole token sits in the source for other scanners to flag.
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+
+  it.each([
+    ["openai-prefixed-api-key", "OPENAI_API_KEY=", "sk-proj-" + b62(120)],
+    ["openai-prefixed-api-key", "key: ", "sk-svcacct-" + b62(60) + "_" + b62(30)],
+    ["anthropic-api-key", "ANTHROPIC_API_KEY=", "sk-ant-api03-" + b62(100) + "AA"],
+    ["replicate-legacy-api-token", "REPLICATE_API_TOKEN=", hex(40)],
+    ["slack-session-token", "token=", `xoxc-${"1234567890".slice(0, 10)}12-223344556677-3344556677889-${hex(64)}`],
+    ["slack-session-token", "Cookie: d=", "xoxd-" + b62(60) + "%2F" + b62(40)],
+    ["teams-legacy-webhook-url", "url: https://", `outlook.office.com/webhook/${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}@${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}/IncomingWebhook/${hex(32)}/${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`],
+    ["discord-bot-token-context", 'discord_secret: "', `o${b62(25)}.${b62(6)}.${b62(38)}`],
+    ["braintree-private-key", 'braintreeKey := "', hex(32)],
+    ["square-token", "SQUARE_APPLICATION_SECRET=", "sandbox-sq0csb-" + b62(43)],
+    ["okta-api-token-context", "Authorization: SSWS ", "00" + b62(40)],
+    ["okta-api-token-context", "okta token - '", "00" + b62(40)],
+    ["cloudflare-global-api-key", "cloudflare: ", hex(37)],
+    ["vercel-legacy-token", "VERCEL_TOKEN=", b62(24)],
+    ["datadog-application-key", "DD_APP_KEY=", "ddapp_" + b62(34)],
+    ["mailgun-key", "MAILGUN_API_KEY=", "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"],
+    ["supabase-token", "SUPABASE_ACCESS_TOKEN=", "sbp_oauth_" + hex(40)],
+    ["supabase-token", "SUPABASE_ACCESS_TOKEN=", "sbp_" + b62(40).toLowerCase()],
+    ["rubygems-api-token", "GEM_HOST_API_KEY=", "rubygems_" + b62(48).toLowerCase()],
+    ["newrelic-key", "NEW_RELIC_INSIGHTS_QUERY_KEY=", "NRIQ-" + b62(32)],
+    ["atlassian-api-token", "JIRA_API_TOKEN=", "ATATT" + b62(50) + "=" + hex(8).toUpperCase()],
+    ["keyword-secret", 'const (\n\tclientSecret                = "', "U6DtAX5r6RPZxd~l12Ri3X8J9urt5Q-xs"],
+  ])("%s takes the whole token after %j", (id, before, token) => {
+    expect(found(id, `${before}${token}"\n`)).toBe(token);
+  });
+
+  it.each([
+    ["openai-prefixed-api-key", "OPENAI_API_KEY=sk-proj-your-key-here-and-some-more-characters-to-be-long"],
+    // A key with the T3BlbkFJ marker is openai-api-key's; its length checks decide.
+    ["openai-prefixed-api-key", "BAD_KEY=sk-admin-short" + "T3BlbkFJ" + b62(60)],
+    ["anthropic-api-key", "ANTHROPIC_API_KEY=sk-ant-api03-" + "x".repeat(100) + "AA"],
+    ["replicate-legacy-api-token", "replicate model version: " + hex(64)],
+    ["slack-session-token", "SLACK_COOKIE=xoxd-..."],
+    ["teams-legacy-webhook-url", "https://outlook.office.com/webhook/"],
+    ["discord-bot-token-context", "DISCORD_BOT_TOKEN=${DISCORD_BOT_TOKEN}"],
+    ["braintree-private-key", "braintree_private_key: <your-private-key>"],
+    ["square-token", "SQUARE_APPLICATION_SECRET=sandbox-sq0csb-..."],
+    ["okta-api-token-context", "rookTable = 0023452Lllk2KqjLBvaxANWEgTd7bqjsxjo8aZj0wd"],
+    ["okta-api-token-context", "Authorization: SSWS ${OKTA_API_TOKEN}"],
+    ["cloudflare-global-api-key", "cloudflare: " + "0".repeat(37)],
+    ["vercel-legacy-token", "VERCEL_TOKEN=your-vercel-token"],
+    ["datadog-application-key", "DD_APP_KEY=ddapp_..."],
+    ["mailgun-key", "const key = 'key-abcdefabcdefabcdefabcdefabcdefab'"],
+    ["supabase-token", "SUPABASE_ACCESS_TOKEN=sbp_oauth_..."],
+    ["powershell-plaintext-secure-string", "$p = ConvertTo-SecureString -String $env:PASSWORD -AsPlainText -Force"],
+    ["powershell-plaintext-secure-string", 'ConvertTo-SecureString -String "<password>" -AsPlainText -Force'],
+    ["npmrc-auth", "//registry.npmjs.org/:_authToken=$NPM_TOKEN\n"],
+    ["keyword-secret", 'const (\n\tclientSecret                = os.Getenv("CLIENT_SECRET")\n)'],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), text)).toEqual([]);
+  });
+
+  it("powershell-plaintext-secure-string takes the password, not the command around it", () => {
+    expect(found("powershell-plaintext-secure-string", "ConvertTo-SecureString 'Winter2026!x' -AsPlainText -Force")).toBe("Winter2026!x");
+    const password = "gHduiL_j6t4b6DG?Qr-G6M@IOS?mX3B9";
+    expect(found("powershell-plaintext-secure-string", `$p = ConvertTo-SecureString -String "${password}" -AsPlainText -Force`)).toBe(password);
+  });
+});
+
+describe("prefixed tokens of gitleaks' default rule set", () => {
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+
+  it.each([
+    ["adobe-client-secret", "p8e-" + b62(32)],
+    ["alibaba-access-key-id", "LTAI" + b62(20)],
+    ["artifactory-api-key", "AKCp" + b62(69)],
+    ["brevo-api-key", `xkeysib-${hex(64)}-${b62(16)}`],
+    ["clojars-api-token", "CLOJARS_" + b62(60).toLowerCase()],
+    ["doppler-api-token", "dp.pt." + b62(43)],
+    ["dynatrace-api-token", `dt0c01.${b62(24).toUpperCase()}.${b62(64).toUpperCase()}`],
+    ["easypost-api-token", "EZAK" + b62(54)],
+    ["facebook-access-token", "EAAC" + b62(160)],
+    ["flutterwave-key", `FLWSECK_TEST-${repeat("a1b2c3d4e5f6g7h8", 32)}-X`],
+    ["frameio-api-token", "fio-u-" + b62(64)],
+    ["harness-api-key", `pat.${b62(22)}.${b62(24)}.${b62(20)}`],
+    ["infracost-api-token", "ico-" + b62(32)],
+    ["mailchimp-api-key", hex(32) + "-us12"],
+    ["mapbox-secret-token", `sk.eyJ1Ijoi${b62(40)}.${b62(22)}`],
+    ["octopus-deploy-api-key", "API-" + "QWERTYUIOPASDFGHJKLZXC" + "2468"],
+    ["openshift-user-token", "sha256~" + b62(43)],
+    ["postman-api-token", `PMAK-${hex(24)}-${hex(34)}`],
+    ["prefect-api-token", "pnu_" + b62(36)],
+    ["pulumi-api-token", "pul-" + hex(40)],
+    ["readme-api-token", "rdme_" + b62(70).toLowerCase()],
+    ["scalingo-api-token", "tk-us-" + b62(48)],
+    ["shippo-api-token", "shippo_live_" + hex(40)],
+    ["typeform-api-token", "tfp_" + b62(59)],
+    ["pypi-test-upload-token", "pypi-AgENdGVzdC5weXBpLm9yZw" + b62(120)],
+  ])("%s takes the whole token", (id, token) => {
+    expect(found(id, `export TOKEN=${token}\n`)).toBe(token);
+  });
+
+  it("bitbucket-client-secret takes a 64-character secret under a Bitbucket name", () => {
+    const secret = b62(64);
+    expect(found("bitbucket-client-secret", `BITBUCKET_CLIENT_SECRET=${secret}\n`)).toBe(secret);
+    expect(matchRule(rule("bitbucket-client-secret"), "BITBUCKET_CLIENT_SECRET=${BITBUCKET_CLIENT_SECRET}\n")).toEqual([]);
+  });
+
+  it.each([
+    ["infracost-api-token", '<i class="ico-arrow"></i>'],
+    ["mailchimp-api-key", "Accept-Language: en-us"],
+    ["octopus-deploy-api-key", "API-REFERENCE-FOR-DEPLOYMENTS"],
+    ["octopus-deploy-api-key", "API-" + "QWERTYUIOPASDFGHJKLZXCVBNM"],
+    ["alibaba-access-key-id", "ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIxxxxxxxxxxxxxxxxxxxx"],
+    ["flutterwave-key", "FLW_PUBLIC_KEY=FLWPUBK_TEST-xxxxxxxxxxxxxxxx-X"],
+    ["dynatrace-api-token", "DT_API_TOKEN=dt0c01.xxxx.yyyy"],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), text)).toEqual([]);
+  });
+
+  it("mailchimp-api-key, not the keyword rule, names a Mailchimp key under an API-key name", () => {
+    expect(policy.scanText(`MAILCHIMP_API_KEY=${hex(32)}-us5\n`).map((finding) => finding.rule)).toEqual(["mailchimp-api-key"]);
+  });
+});
+
+describe("values cut short in docs", () => {
+  it("the keyword rule leaves a value ending in ... or … alone and still takes the whole value otherwise", () => {
+    expect(policy.scanText("MAPBOX_TOKEN=pk.eyJ1Ijoi...")).toEqual([]);
+    expect(policy.scanText("api_key: 'Zq7Lm2Xv9Bc4…'")).toEqual([]);
+    expect(policy.scanText("api_key: 'Zq7Lm2Xv9Bc4Nk8Rt1Wy5'").map((finding) => finding.rule)).toEqual(["keyword-secret"]);
+  });
+});

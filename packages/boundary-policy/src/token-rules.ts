@@ -69,7 +69,31 @@ export type TokenFamily =
   | "teams"
   | "telegram"
   | "twilio"
-  | "basic-auth";
+  | "basic-auth"
+  | "adobe"
+  | "alibaba"
+  | "artifactory"
+  | "brevo"
+  | "clojars"
+  | "doppler"
+  | "dynatrace"
+  | "easypost"
+  | "facebook"
+  | "flutterwave"
+  | "frameio"
+  | "harness"
+  | "infracost"
+  | "mailchimp"
+  | "mapbox"
+  | "octopus"
+  | "openshift"
+  | "postman"
+  | "prefect"
+  | "pulumi"
+  | "readme"
+  | "scalingo"
+  | "shippo"
+  | "typeform";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -107,8 +131,8 @@ const NOT_BEFORE_WORD = "(?![A-Za-z0-9_])";
 const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
 const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
 
-/** Values the docs and examples use where a secret would go: never refused. */
-const PLACEHOLDER = /^(?:\$\{?|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)/i;
+/** Values the docs and examples use where a secret would go (a value cut short with `...` too): never refused. */
+const PLACEHOLDER = /^(?:\$\{?|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
 
 /** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
 function looksFake(value: string): boolean {
@@ -189,6 +213,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "slack-app-token", family: "slack", description: "a Slack app-level token", keywords: ["xapp-"], pattern: rx("xapp-(?:[0-9]-[A-Za-z0-9]{1,20}-[0-9]{1,20}-[A-Za-z0-9]{1,128}|[0-9]{12}-[A-Za-z0-9/+]{24})"), minEntropy: 2 },
   { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}"), minEntropy: 2 },
   { id: "slack-config-refresh-token", family: "slack", description: "a Slack configuration refresh token", keywords: ["xoxe-"], pattern: rx("xoxe-[0-9]-[A-Za-z0-9]{146}"), minEntropy: 2 },
+  // Browser-session tokens (the web client's xoxc- token and its xoxd- cookie) act as the user.
+  { id: "slack-session-token", family: "slack", description: "a Slack browser session token or cookie", keywords: ["xoxc-", "xoxd-"], pattern: rx(`${NOT_AFTER_WORD}(?:xoxc-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9]{32,128}|xoxd-[A-Za-z0-9%/+=_-]{40,600})`), minEntropy: 3 },
   { id: "slack-webhook-url", family: "slack", description: "a Slack webhook URL", keywords: ["hooks.slack.com"], pattern: rx("hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,200}", true) },
 
   // AWS. gitleaks' entropy floor of 3 drops noseyparker's `AKIADEADBEEF…` example (2.55), so the
@@ -203,11 +229,15 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "gcp-api-key", family: "google", description: "a Google API key", keywords: ["aiza"], pattern: rx(`${NOT_AFTER_TOKEN}(AIza[0-9A-Za-z_-]{35})${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => PUBLIC_GOOGLE_EXAMPLE_KEYS.has(key) },
 
   // AI providers: the agents' own logins.
-  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
-  { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{93}AA${NOT_BEFORE_TOKEN}`) },
+  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
+  { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
   { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,400}T3BlbkFJ[A-Za-z0-9_-]{20,400}${NOT_BEFORE_TOKEN}`), window: { before: 420, after: 420 } },
   { id: "openai-legacy-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3, allow: looksFake },
+  // OpenAI's project, service-account and admin keys by their documented prefix alone: keys
+  // without the T3BlbkFJ marker are still refused; a key with the marker is openai-api-key's to
+  // judge (its length checks decide).
+  { id: "openai-prefixed-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-proj-", "sk-svcacct-", "sk-admin-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,400}${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => key.includes("T3BlbkFJ") || isPlaceholder(key) || looksFake(key) },
   { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
   { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
   { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9]{80}${NOT_BEFORE_TOKEN}`) },
@@ -217,7 +247,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Package registries.
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
-  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`) },
+  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`), allow: isPlaceholder },
+  // TestPyPI's tokens carry test.pypi.org in the macaroon (AgENdGVzdC5weXBpLm9yZw).
+  { id: "pypi-test-upload-token", family: "pypi", description: "a TestPyPI upload token", keywords: ["pypi-agendgvzdc5wexbplm9yzw"], pattern: rx("pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,1000}") },
   { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
   { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
@@ -228,6 +260,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "linear-api-key", family: "linear", description: "a Linear API key", keywords: ["lin_api_"], pattern: rx("lin_api_[A-Za-z0-9]{40}") },
   { id: "notion-api-token", family: "notion", description: "a Notion API token", keywords: ["ntn_"], pattern: rx(`${NOT_AFTER_WORD}ntn_[0-9]{11}[A-Za-z0-9]{35}${NOT_BEFORE_TOKEN}`) },
   { id: "vercel-token", family: "vercel", description: "a Vercel token", keywords: ["vcp_", "vci_", "vca_", "vcr_", "vck_"], pattern: rx(`${NOT_AFTER_WORD}vc[pikar]_[A-Za-z0-9]{24,64}${NOT_BEFORE_TOKEN}`) },
+  // Vercel tokens from before the vcp_ prefixes: 24 alphanumerics under a Vercel name.
+  { id: "vercel-legacy-token", family: "vercel", description: "a Vercel access token (legacy form)", keywords: ["vercel"], pattern: rx(`vercel[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5 },
   { id: "databricks-api-token", family: "databricks", description: "a Databricks token", keywords: ["dapi"], pattern: rx(`${NOT_AFTER_WORD}dapi[0-9a-fA-F]{32}(?:-[0-9])?${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "digitalocean-token", family: "digitalocean", description: "a DigitalOcean token", keywords: ["doo_v1_", "dop_v1_", "dor_v1_"], pattern: rx("do[opr]_v1_[a-f0-9]{64}") },
   { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("(?<![A-Za-z0-9])[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}"), minEntropy: 3.5, window: { before: 16, after: 90 } },
@@ -242,6 +276,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "sourcegraph-access-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sgp_"], pattern: rx(`${NOT_AFTER_WORD}sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "sourcegraph-keyword-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sourcegraph"], pattern: rx(`sourcegraph[A-Za-z0-9_ .:"'=-]{0,20}?([a-fA-F0-9]{40})${NOT_BEFORE_WORD}`, true), minEntropy: 3 },
   { id: "okta-access-token", family: "okta", description: "an Okta access token", keywords: ["okta"], pattern: rx(`(?:Okta|okta|OKTA)[A-Za-z0-9_.-]{0,20}["']{0,3}\\s{0,5}(?:=>|=|:)\\s{0,5}["']{0,2}(00[A-Za-z0-9_=-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
+  // Okta API tokens (00 + 40) in the SSWS authorization scheme, or on a line naming Okta (as a
+  // word: `rookTable` is not Okta).
+  { id: "okta-api-token-context", family: "okta", description: "an Okta API token", keywords: ["okta", "ssws"], pattern: rx(`(?:SSWS[ \\t]{1,5}|(?:(?<![A-Za-z])okta|Okta|OKTA)[^\\n]{0,40}?)(?<![A-Za-z0-9_-])(00[A-Za-z0-9_-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
   { id: "flyio-access-token", family: "flyio", description: "a Fly.io token", keywords: ["fo1_", "fm1", "fm2_"], pattern: rx(`${NOT_AFTER_WORD}(?:fo1_[A-Za-z0-9_-]{43}|fm1[ar]_[A-Za-z0-9+/]{100,2000}={0,3}|fm2_[A-Za-z0-9+/]{100,2000}={0,3})`), minEntropy: 4 },
   { id: "1password-service-account-token", family: "1password", description: "a 1Password service account token", keywords: ["ops_ey"], pattern: rx(`${NOT_AFTER_WORD}ops_eyJ[A-Za-z0-9+/]{250,4096}={0,3}`), minEntropy: 4 },
   { id: "age-secret-key", family: "age", description: "an age secret key", keywords: ["age-secret-key-1"], pattern: rx("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}") },
@@ -263,53 +300,101 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Forges and chat beyond the prefixed tokens.
   { id: "github-legacy-token", family: "github", description: "a GitHub token (legacy 40-hex form)", keywords: ["github", "gh_token", "gh_pat", "ghe_token"], pattern: rx(`(?:github|gh|ghe)[A-Za-z0-9_.-]{0,30}?(?:token|pat|secret|key|password|auth)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:token\\s)?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
   { id: "github-oauth-client-secret", family: "github", description: "a GitHub OAuth app client secret", keywords: ["client_secret", "clientsecret", "client-secret"], pattern: rx(`client[_-]?secret["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 70 } },
+  // OAuth consumer secrets (gitleaks bitbucket-client-secret: 64 characters under a Bitbucket name).
+  { id: "bitbucket-client-secret", family: "bitbucket", description: "a Bitbucket OAuth consumer secret", keywords: ["bitbucket"], pattern: rx(`bitbucket[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9=_-]{64})(?![A-Za-z0-9=_-])`, true), minEntropy: 4 },
   { id: "bitbucket-app-password", family: "bitbucket", description: "a Bitbucket app password", keywords: ["atbb"], pattern: rx(`${NOT_AFTER_WORD}ATBB[A-Za-z0-9_=.-]{28,60}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
-  { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt3", "atctt3", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)3[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
+  { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt", "atctt", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
   { id: "atlassian-legacy-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atlassian", "confluence", "jira"], pattern: rx(`(?:atlassian|confluence|jira)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret|password|pat)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
   { id: "discord-bot-token", family: "discord", description: "a Discord bot token", keywords: ["mt", "mj", "mz", "mq", "nd", "nt", "nj", "nz", "od", "ot"], pattern: rx(`${NOT_AFTER_TOKEN}(?:M[TjzQ]|N[DTjz]|O[DT])[A-Za-z0-9_-]{21,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "discord-webhook-url", family: "discord", description: "a Discord webhook URL", keywords: ["/api/webhooks/"], pattern: rx("discord(?:app)?\\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_-]{60,80}", true) },
   { id: "discord-client-secret", family: "discord", description: "a Discord client secret", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?(?:secret|token|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{32})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5 },
+  // Office 365 connector URLs from before webhook.office.com (outlook.office.com/webhook/…),
+  // still found in old configs and scripts.
+  { id: "teams-legacy-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["outlook.office.com/webhook/", "outlook.office365.com/webhook/"], pattern: rx("outlook\\.office(?:365)?\\.com/webhook/[A-Za-z0-9@/-]{40,300}", true) },
+  // A bot token under a Discord name whose id part does not start with M/N/O (trufflehog's
+  // discordbottoken takes any 24-28 characters before the first dot next to its keyword).
+  { id: "discord-bot-token-context", family: "discord", description: "a Discord bot token", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{23,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
   { id: "telegram-bot-token", family: "telegram", description: "a Telegram bot token", keywords: [":aa"], pattern: rx(`(?<![A-Za-z0-9_:-])[0-9]{5,16}:AA[A-Za-z0-9_-]{32,34}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
-  { id: "teams-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["webhook.office.com", "logic.azure.com"], pattern: rx("(?:(?<![a-z0-9-])[a-z0-9-]{1,63}\\.webhook\\.office\\.com/webhookb2/[A-Za-z0-9@/-]{40,300}|prod-[0-9]+\\.[a-z0-9]+\\.logic\\.azure\\.com(?::443)?/workflows/[A-Za-z0-9]+/triggers/[^\\s\"'<>]{10,400}?sig=[A-Za-z0-9_%-]{20,100})", true), window: { before: 66, after: 520 } },
+  { id: "teams-webhook-url", family: "teams", description: "a Microsoft Teams webhook URL", keywords: ["webhook.office.com", "logic.azure.com"], pattern: rx("(?:(?<![a-z0-9-])[a-z0-9-]{1,63}\\.webhook\\.office\\.com/webhookb2/[A-Za-z0-9@/-]{40,300}|prod-[0-9]+\\.[a-z0-9]+\\.logic\\.azure\\.com(?::443)?/workflows/[A-Za-z0-9]+/triggers/[^\\s\"'<>]{10,400}?sig=[A-Za-z0-9_%-]{20,100}(?:&[^\\s\"'<>]{0,400})?)", true), window: { before: 66, after: 920 } },
 
   // Payments, SaaS, infrastructure beyond the prefixed tokens above.
   { id: "stripe-webhook-secret", family: "stripe", description: "a Stripe webhook signing secret", keywords: ["whsec_"], pattern: rx(`${NOT_AFTER_WORD}whsec_[A-Za-z0-9]{32,64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
-  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|sq0csp-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
+  // Braintree API private keys (32 hex) under a Braintree name; the public key and merchant id
+  // beside them are identifiers.
+  { id: "braintree-private-key", family: "paypal", description: "a Braintree API private key", keywords: ["braintree"], pattern: rx(`braintree[A-Za-z0-9_.-]{0,30}?(?:private[_-]?key|key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "paypal-client-secret", family: "paypal", description: "a PayPal client secret", keywords: ["paypal"], pattern: rx(`paypal[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{80})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
   { id: "twilio-api-key", family: "twilio", description: "a Twilio API key", keywords: ["sk"], pattern: rx(`${NOT_AFTER_WORD}SK[0-9a-fA-F]{32}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "twilio-auth-token", family: "twilio", description: "a Twilio auth token", keywords: ["twilio"], pattern: rx(`twilio[A-Za-z0-9_.-]{0,30}?(?:token|secret|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "datadog-api-key", family: "datadog", description: "a Datadog API or application key", keywords: ["datadog", "dd_api", "dd_app", "dd-api", "dd-app", "dd_client"], pattern: rx(`(?:datadog|dd)[A-Za-z0-9_.-]{0,30}?(?:api|app|application|client)[_-]?(?:key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32}|[0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 120 } },
+  // Datadog's prefixed application keys (ddapp_ + 34 alphanumerics, AWS Secrets Manager's
+  // DatadogApplicationKey docs).
+  { id: "datadog-application-key", family: "datadog", description: "a Datadog application key", keywords: ["ddapp_"], pattern: rx(`${NOT_AFTER_WORD}ddapp_[A-Za-z0-9]{34}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "sentry-user-token", family: "sentry", description: "a Sentry user auth token", keywords: ["sntryu_"], pattern: rx(`${NOT_AFTER_WORD}sntryu_[a-f0-9]{64}${NOT_BEFORE_WORD}`) },
   { id: "sentry-auth-token", family: "sentry", description: "a Sentry auth token", keywords: ["sentry"], pattern: rx(`sentry[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([a-f0-9]{64})(?![A-Za-z0-9])`, true), minEntropy: 3 },
-  { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRII-[A-Za-z0-9_-]{32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
+  { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nriq-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRI[IQ]-[A-Za-z0-9_-]{27,32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
   { id: "newrelic-license-key", family: "newrelic", description: "a New Relic license key", keywords: ["nral"], pattern: rx(`${NOT_AFTER_WORD}[a-f0-9]{36}NRAL${NOT_BEFORE_WORD}`), window: { before: 38, after: 6 } },
-  { id: "mailgun-key", family: "mailgun", description: "a Mailgun API or signing key", keywords: ["key-", "mailgun"], pattern: rx(`(?:${NOT_AFTER_TOKEN}key-[0-9a-f]{32}${NOT_BEFORE_WORD}|mailgun[A-Za-z0-9_.-]{0,30}?(?:key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}|[0-9a-f]{32}))(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 140 } },
+  { id: "mailgun-key", family: "mailgun", description: "a Mailgun API or signing key", keywords: ["key-", "mailgun"], pattern: rx(`(?:${NOT_AFTER_TOKEN}key-(?=[a-z]{0,31}[0-9])[0-9a-z]{32}${NOT_BEFORE_WORD}|mailgun[A-Za-z0-9_.-]{0,30}?(?:key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}|[0-9a-f]{32}))(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 140 } },
   { id: "postmark-server-token", family: "postmark", description: "a Postmark server token", keywords: ["postmark"], pattern: rx(`postmark[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
   { id: "hubspot-token", family: "hubspot", description: "a HubSpot private app token", keywords: ["pat-na1-", "pat-eu1-", "pat-ap1-"], pattern: rx("pat-(?:na|eu|ap)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
   { id: "hubspot-api-key", family: "hubspot", description: "a HubSpot API key", keywords: ["hubspot", "hapikey"], pattern: rx(`(?:hubspot|hapikey)[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
   { id: "cloudflare-api-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cloudflare", "cf_api", "cf-api", "cf_token"], pattern: rx(`(?:cloudflare|cf)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{40}|[0-9a-f]{37})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5, window: { before: 2, after: 120 } },
+  // The global API key (37 hex) right after a Cloudflare name, with or without "key" in it.
+  { id: "cloudflare-global-api-key", family: "cloudflare", description: "a Cloudflare global API key", keywords: ["cloudflare"], pattern: rx(`cloudflare[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{37})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
   { id: "cloudflare-origin-ca-key", family: "cloudflare", description: "a Cloudflare origin CA key", keywords: ["v1.0-"], pattern: rx(`${NOT_AFTER_WORD}v1\\.0-[a-f0-9]{24}-[a-f0-9]{146}`) },
   { id: "heroku-api-key", family: "heroku", description: "a Heroku API key", keywords: ["heroku"], pattern: rx(`heroku[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
   { id: "netlify-token", family: "netlify", description: "a Netlify access token", keywords: ["nfp_", "netlify"], pattern: rx(`(?:${NOT_AFTER_WORD}nfp_[A-Za-z0-9]{36}${NOT_BEFORE_WORD}|netlify[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?[A-Za-z0-9_-]{40,64}(?![A-Za-z0-9_-]))`, true), minEntropy: 3.5 },
-  { id: "supabase-token", family: "supabase", description: "a Supabase access token or secret key", keywords: ["sbp_", "sb_secret_"], pattern: rx(`${NOT_AFTER_WORD}(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,64})${NOT_BEFORE_TOKEN}`) },
+  { id: "supabase-token", family: "supabase", description: "a Supabase access token or secret key", keywords: ["sbp_", "sb_secret_"], pattern: rx(`${NOT_AFTER_WORD}(?:sbp_(?:oauth_)?[a-z0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,64})${NOT_BEFORE_TOKEN}`) },
   { id: "planetscale-token", family: "planetscale", description: "a PlanetScale token or password", keywords: ["pscale_"], pattern: rx(`${NOT_AFTER_WORD}pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32,64}`), minEntropy: 3 },
   { id: "linear-oauth-token", family: "linear", description: "a Linear OAuth token", keywords: ["lin_oauth_"], pattern: rx("lin_oauth_[a-f0-9]{64}") },
   { id: "notion-integration-secret", family: "notion", description: "a Notion integration secret", keywords: ["secret_"], pattern: rx(`${NOT_AFTER_WORD}secret_[A-Za-z0-9]{43}${NOT_BEFORE_WORD}`), minEntropy: 4 },
 
   // Registries and AI providers beyond the prefixed tokens above.
-  { id: "rubygems-api-token", family: "rubygems", description: "a RubyGems API key", keywords: ["rubygems_"], pattern: rx(`${NOT_AFTER_WORD}rubygems_[a-f0-9]{48}${NOT_BEFORE_WORD}`) },
+  { id: "rubygems-api-token", family: "rubygems", description: "a RubyGems API key", keywords: ["rubygems_"], pattern: rx(`${NOT_AFTER_WORD}rubygems_[a-z0-9]{48}${NOT_BEFORE_WORD}`) },
   { id: "nuget-api-key", family: "nuget", description: "a NuGet API key", keywords: ["oy2"], pattern: rx(`${NOT_AFTER_WORD}oy2[a-z0-9]{43}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "crates-api-token", family: "crates", description: "a crates.io API token", keywords: ["cio"], pattern: rx(`${NOT_AFTER_WORD}cio[A-Za-z0-9]{32}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "docker-config-auth", family: "docker", description: "a Docker registry login in config.json", keywords: ['"auth"'], pattern: rx(`"auth"\\s{0,5}:\\s{0,5}"([A-Za-z0-9+/]{12,1000}={0,2})"`), minEntropy: 3, allow: (value) => !decodesToLogin(value) },
   { id: "replicate-api-token", family: "replicate", description: "a Replicate API token", keywords: ["r8_"], pattern: rx(`${NOT_AFTER_WORD}r8_[A-Za-z0-9]{37}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
+  { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "mistral-api-key", family: "mistral", description: "a Mistral API key", keywords: ["mistral"], pattern: rx(`mistral[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{32})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
   { id: "cohere-api-key", family: "cohere", description: "a Cohere API key", keywords: ["cohere", "co_api_key"], pattern: rx(`(?:cohere|co_api)[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{40})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
 
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200})@[A-Za-z0-9.-]{2,}`), minEntropy: 2.5, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,5}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,30}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+
+  // PowerShell's plain-text secure string: the literal is a password whatever its name.
+  { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
+
+  // Prefixed tokens of gitleaks' default rule set (cmd/generate/config/rules/*.go) beyond the
+  // families above: each prefix is the vendor's own, so the body's length and alphabet suffice.
+  { id: "adobe-client-secret", family: "adobe", description: "an Adobe client secret", keywords: ["p8e-"], pattern: rx(`${NOT_AFTER_WORD}p8e-[A-Za-z0-9]{32}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "alibaba-access-key-id", family: "alibaba", description: "an Alibaba Cloud access key id", keywords: ["ltai"], pattern: rx(`${NOT_AFTER_WORD}LTAI[A-Za-z0-9]{20}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "artifactory-api-key", family: "artifactory", description: "a JFrog Artifactory API key", keywords: ["akcp"], pattern: rx(`${NOT_AFTER_WORD}AKCp[A-Za-z0-9]{69}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "brevo-api-key", family: "brevo", description: "a Brevo (Sendinblue) API key", keywords: ["xkeysib-", "xsmtpsib-"], pattern: rx(`${NOT_AFTER_WORD}x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}${NOT_BEFORE_TOKEN}`) },
+  { id: "clojars-api-token", family: "clojars", description: "a Clojars deploy token", keywords: ["clojars_"], pattern: rx(`${NOT_AFTER_WORD}CLOJARS_[A-Za-z0-9]{60}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "doppler-api-token", family: "doppler", description: "a Doppler token", keywords: ["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."], pattern: rx(`${NOT_AFTER_WORD}dp\\.(?:pt|st|sa|ct|scim|audit)\\.[A-Za-z0-9]{40,44}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "dynatrace-api-token", family: "dynatrace", description: "a Dynatrace API token", keywords: ["dt0c01."], pattern: rx(`${NOT_AFTER_WORD}dt0c01\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{64}${NOT_BEFORE_WORD}`) },
+  { id: "easypost-api-token", family: "easypost", description: "an EasyPost API key", keywords: ["ezak", "ezt"], pattern: rx(`${NOT_AFTER_WORD}EZ[AT]K[A-Za-z0-9]{54}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "facebook-access-token", family: "facebook", description: "a Facebook access token", keywords: ["eaam", "eaac"], pattern: rx(`${NOT_AFTER_WORD}EAA[MC][A-Za-z0-9]{100,400}${NOT_BEFORE_WORD}`), minEntropy: 4 },
+  { id: "flutterwave-key", family: "flutterwave", description: "a Flutterwave secret or encryption key", keywords: ["flwseck_", "flwseck-"], pattern: rx(`${NOT_AFTER_WORD}FLWSECK(?:_TEST-[a-h0-9]{12}|-[a-f0-9]{32}-X|_TEST-[a-h0-9]{32}-X)${NOT_BEFORE_TOKEN}`) },
+  { id: "frameio-api-token", family: "frameio", description: "a Frame.io token", keywords: ["fio-u-"], pattern: rx(`${NOT_AFTER_WORD}fio-u-[A-Za-z0-9_=-]{64}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "harness-api-key", family: "harness", description: "a Harness access token", keywords: ["pat.", "sat."], pattern: rx(`${NOT_AFTER_WORD}(?:pat|sat)\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{20}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "infracost-api-token", family: "infracost", description: "an Infracost API key", keywords: ["ico-"], pattern: rx(`${NOT_AFTER_WORD}ico-[A-Za-z0-9]{32}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "mailchimp-api-key", family: "mailchimp", description: "a Mailchimp API key", keywords: ["-us"], pattern: rx(`(?<![A-Za-z0-9])[a-f0-9]{32}-us[0-9]{1,2}(?![A-Za-z0-9])`), minEntropy: 3, window: { before: 34, after: 4 } },
+  { id: "mapbox-secret-token", family: "mapbox", description: "a Mapbox secret token", keywords: ["sk.eyj1ijoi"], pattern: rx(`${NOT_AFTER_WORD}sk\\.eyJ1Ijoi[A-Za-z0-9_-]{10,300}\\.[A-Za-z0-9_-]{20,100}`) },
+  { id: "octopus-deploy-api-key", family: "octopus", description: "an Octopus Deploy API key", keywords: ["api-"], pattern: rx(`${NOT_AFTER_WORD}API-[A-Z0-9]{26}${NOT_BEFORE_WORD}`), minEntropy: 3.5, allow: (key) => !/[0-9]/.test(key.slice(4)) },
+  { id: "openshift-user-token", family: "openshift", description: "an OpenShift user token", keywords: ["sha256~"], pattern: rx(`${NOT_AFTER_WORD}sha256~[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "postman-api-token", family: "postman", description: "a Postman API key", keywords: ["pmak-"], pattern: rx(`${NOT_AFTER_WORD}PMAK-[a-f0-9]{24}-[a-f0-9]{34}${NOT_BEFORE_WORD}`) },
+  { id: "prefect-api-token", family: "prefect", description: "a Prefect API key", keywords: ["pnu_"], pattern: rx(`${NOT_AFTER_WORD}pnu_[A-Za-z0-9]{36}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "pulumi-api-token", family: "pulumi", description: "a Pulumi access token", keywords: ["pul-"], pattern: rx(`${NOT_AFTER_WORD}pul-[a-f0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "readme-api-token", family: "readme", description: "a ReadMe API key", keywords: ["rdme_"], pattern: rx(`${NOT_AFTER_WORD}rdme_[a-z0-9]{70}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "scalingo-api-token", family: "scalingo", description: "a Scalingo API token", keywords: ["tk-us-"], pattern: rx(`${NOT_AFTER_WORD}tk-us-[A-Za-z0-9_-]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "shippo-api-token", family: "shippo", description: "a Shippo API token", keywords: ["shippo_live_", "shippo_test_"], pattern: rx(`${NOT_AFTER_WORD}shippo_(?:live|test)_[a-f0-9]{40}${NOT_BEFORE_WORD}`) },
+  { id: "typeform-api-token", family: "typeform", description: "a Typeform personal access token", keywords: ["tfp_"], pattern: rx(`${NOT_AFTER_WORD}tfp_[A-Za-z0-9_.=-]{59}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
@@ -351,7 +436,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "azure-apim-git-password", family: "azure", description: "an Azure API Management Git password", keywords: ["git&"], pattern: rx(`git&[0-9]{12}&[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])`) },
   // Teams webhooks since the Office 365 connectors' retirement: Power Automate workflow URLs,
   // whose `sig` is the secret.
-  { id: "teams-workflow-webhook-url", family: "teams", description: "a Microsoft Teams workflow webhook URL", keywords: ["environment.api.powerplatform.com"], pattern: rx(`(?<![a-z0-9-])[a-z0-9]{1,64}\\.[0-9]{2}\\.environment\\.api\\.powerplatform\\.com(?::443)?/powerautomate/automations/direct/workflows/[0-9a-f]{32}/triggers/manual/paths/invoke\\?[^\\s"'<>]{0,400}?sig=[A-Za-z0-9_%-]{20,100}`, true), window: { before: 70, after: 700 } },
+  { id: "teams-workflow-webhook-url", family: "teams", description: "a Microsoft Teams workflow webhook URL", keywords: ["environment.api.powerplatform.com"], pattern: rx(`(?<![a-z0-9-])[a-z0-9]{1,64}\\.[0-9]{2}\\.environment\\.api\\.powerplatform\\.com(?::443)?/powerautomate/automations/direct/workflows/[0-9a-f]{32}/triggers/manual/paths/invoke\\?[^\\s"'<>]{0,400}?sig=[A-Za-z0-9_%-]{20,100}(?:&[^\\s"'<>]{0,400})?`, true), window: { before: 70, after: 1100 } },
   // npm tokens from before the npm_ prefix (2021) were UUIDs: next to an npm token name.
   { id: "npm-legacy-token", family: "npm", description: "an npm access token (legacy UUID form)", keywords: ["npm_token", "npmtoken", "npm-token", "npm_auth", "npmauth", "npm_registry_token", "npm_publish_token"], pattern: rx(`npm[A-Za-z0-9_.-]{0,30}?(?:token|auth)[A-Za-z0-9_ .-]{0,20}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
   // HashiCorp Vault AppRole secret ids (UUIDs) under their own name.
@@ -386,6 +471,7 @@ const OWNED_SHAPES = [
   /^[A-Za-z0-9+/]{42}\+ACR[A-D]/,
   /^[A-Za-z0-9]{52}(?:JQQJ9|AZDO)/,
   /^[0-9]{5,16}:[A-Za-z0-9_-]{32,35}$/,
+  /^[a-f0-9]{32}-us[0-9]{1,2}$/,
 ];
 
 let prefixes: string[] | undefined;
