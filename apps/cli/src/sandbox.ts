@@ -4,14 +4,14 @@ import { isAbsolute, join } from "node:path";
 import { PROVIDER_LOGIN_ENV } from "@sbx/boundary-policy";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import { isRuntimeError, type ContainerInfo, type ContainerRuntime, type ContainerSpec } from "@sbx/container-runtime";
-import { pipeSecretBundle, type BundledSecret } from "@sbx/secret-pipe";
+import { pipeSecretBundle, REPORT_MAX_BYTES, type BundledSecret } from "@sbx/secret-pipe";
 import { CliError } from "./cli-error.js";
 import { planCrossing, type CrossingAudit } from "./crossing-audit.js";
 import { ensureImage, planImage, type ImagePlan } from "./sandbox-image.js";
 import { withHostLock } from "./host-lock.js";
 import { applyNetworkToSpec, ensureEgress, NETWORK_LABELS, planNetwork, removeEgress, type NetworkPlan } from "./sandbox-network.js";
 import type { SandboxResources } from "./sandbox-resources.js";
-import { followedBySessionListing } from "./session-mirror-protocol.js";
+import { followedBySessionListing, LISTING_MAX_BYTES } from "./session-mirror-protocol.js";
 import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
@@ -383,7 +383,7 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan, onSessio
     plan.spec.name,
     bundle.map(({ provider: _provider, ...secret }) => secret),
     onSessionListing
-      ? { installCommand: followedBySessionListing([...ENTRYPOINT, "install"], STATE_DIR), onTrailer: onSessionListing }
+      ? { installCommand: followedBySessionListing([...ENTRYPOINT, "install"], STATE_DIR), onTrailer: onSessionListing, maxOutputBytes: REPORT_MAX_BYTES + LISTING_MAX_BYTES }
       : { installCommand: [...ENTRYPOINT, "install"] },
   );
   return report.flatMap((entry) => {

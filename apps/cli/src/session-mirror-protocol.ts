@@ -28,6 +28,12 @@ export const LIST_SCRIPT = [
 ].join("\n");
 
 /**
+ * The most a listing may hold: ~1.4 million session files at 48-byte records. A sandbox answers
+ * with what it likes, so the host reads no more than this (SBX_EXEC_OUTPUT_TOO_LARGE past it).
+ */
+export const LISTING_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
  * `command` (the login install, whose report is one line), then a newline and the session listing
  * of `root`, in one exec: `sbx up` needs both once the container runs, and each exec is a round
  * trip through the engine plus a process start in a container that is still booting. The exit code

@@ -7,7 +7,7 @@ import type { AgentName, ExportResult, NoteProject } from "@sbx/transcript-expor
 import { STATE_DIR } from "./sandbox-identity.js";
 import { FetchStreamParser, type FetchOutcome, type FetchRequest } from "./session-fetch-stream.js";
 import { loadManifest, MANIFEST_FILE, mirrorPathFor, saveManifest, type Manifest } from "./session-mirror-manifest.js";
-import { FETCH_SCRIPT, fetchRequestLines, LIST_SCRIPT, parseListing, type RemoteFile } from "./session-mirror-protocol.js";
+import { FETCH_SCRIPT, fetchRequestLines, LIST_SCRIPT, LISTING_MAX_BYTES, parseListing, type RemoteFile } from "./session-mirror-protocol.js";
 import { SESSION_STORES } from "./session-stores.js";
 
 // Mirroring a sandbox's sessions into the host cache and exporting them: the orchestration. The
@@ -62,7 +62,7 @@ export async function mirrorSandboxSessions(runtime: ContainerRuntime, container
 
   let listed = options.listing;
   if (!listed) {
-    const listing = await runtime.exec(container, { cmd: ["sh", "-c", LIST_SCRIPT, "sh", root] });
+    const listing = await runtime.exec(container, { cmd: ["sh", "-c", LIST_SCRIPT, "sh", root], maxOutputBytes: LISTING_MAX_BYTES });
     result.execs += 1;
     if (listing.exitCode !== 0) throw new Error(`listing sessions in ${container} failed (exit ${listing.exitCode}): ${firstLine(listing.stderr.toString("utf8"))}`);
     listed = listing.stdout;

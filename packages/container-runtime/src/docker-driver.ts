@@ -4,7 +4,7 @@ import { resolveDockerEndpoint, type DockerEndpoint } from "./docker-host.js";
 import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
 import { dialectOfPing, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
 import { apiError, dockerTimeoutMs, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
-import { containerExists, imageInUse, networkInUse, RuntimeError } from "./errors.js";
+import { containerExists, execOutputTooLarge, imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
 import type {
   BuildSpec,
@@ -288,17 +288,33 @@ export class DockerRuntime implements ContainerRuntime {
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const limit = options.maxOutputBytes ?? Infinity;
+    let collected = 0;
+    let overflowed = false;
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      if (overflowed) return;
+      collected += chunk.length;
+      if (collected > limit) {
+        overflowed = true;
+        socket.destroy();
+        return;
+      }
+      into.push(chunk);
+    };
     try {
       await pumpExecStream(socket, {
         tty,
         ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        stdout: options.stdout ? (chunk) => options.stdout?.write(chunk) : (chunk) => out.push(chunk),
-        stderr: options.stderr ? (chunk) => options.stderr?.write(chunk) : (chunk) => err.push(chunk),
+        stdout: options.stdout ? (chunk) => options.stdout?.write(chunk) : collect(out),
+        stderr: options.stderr ? (chunk) => options.stderr?.write(chunk) : collect(err),
+      }).catch((error: unknown) => {
+        if (!overflowed) throw error;
       });
     } finally {
       stopResizing?.();
       socket.destroy();
     }
+    if (overflowed) throw execOutputTooLarge(nameOrId, limit);
     return { exitCode: await this.#execExitCode(created.Id), stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 

@@ -14,7 +14,8 @@ export type RuntimeErrorCode =
   | "SBX_IMAGE_NOT_FOUND"
   | "SBX_IMAGE_IN_USE"
   | "SBX_IMAGE_BUILD_FAILED"
-  | "SBX_NETWORK_IN_USE";
+  | "SBX_NETWORK_IN_USE"
+  | "SBX_EXEC_OUTPUT_TOO_LARGE";
 
 /** The runtime's errors: the one sbx error shape (@sbx/errors), narrowed to the runtime's codes. */
 export class RuntimeError extends SbxError<RuntimeErrorCode> {
@@ -48,5 +49,12 @@ export function networkInUse(name: string): RuntimeError {
 export function containerExists(name: string): RuntimeError {
   return new RuntimeError("SBX_CONTAINER_EXISTS", `A container named ${name} already exists.`, {
     hint: "Another sbx command may have just created it; run `sbx status` to see it.",
+  });
+}
+
+/** An exec printed more than its caller reads (ExecOptions.maxOutputBytes). */
+export function execOutputTooLarge(container: string, maxBytes: number): RuntimeError {
+  return new RuntimeError("SBX_EXEC_OUTPUT_TOO_LARGE", `A command in ${container} printed more than ${maxBytes} bytes; sbx stopped reading it.`, {
+    hint: "Something in the sandbox answered with far more than it should; look at what runs there (`sbx shell`), or recreate it (`sbx down`, `sbx up`).",
   });
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { containerExists, containerNotFound, containerNotRunning, imageInUse, networkInUse, RuntimeError } from "./errors.js";
+import { containerExists, containerNotFound, containerNotRunning, execOutputTooLarge, imageInUse, networkInUse, RuntimeError } from "./errors.js";
 import type {
   BuildSpec,
   ContainerInfo,
@@ -191,6 +191,8 @@ export class MemoryRuntime implements ContainerRuntime {
     const env = { ...container.spec.env, ...options.env };
     const user = options.user ?? container.spec.user;
     const result = runScript(this, container, options.cmd, env, stdin, user);
+    const collected = (options.stdout ? 0 : result.stdout.length) + (options.stderr ? 0 : result.stderr.length);
+    if (options.maxOutputBytes !== undefined && collected > options.maxOutputBytes) throw execOutputTooLarge(nameOrId, options.maxOutputBytes);
     if (options.stdout) {
       options.stdout.write(result.stdout);
       result.stdout = Buffer.alloc(0);

@@ -144,6 +144,12 @@ export interface ExecOptions {
   /** Stream output here instead of collecting it in the result. */
   stdout?: Writable;
   stderr?: Writable;
+  /**
+   * The most output (stdout and stderr together) collected into the result: past it the exec is
+   * cut off and fails with SBX_EXEC_OUTPUT_TOO_LARGE. What a sandbox prints is its own to choose,
+   * so every exec that reads a sandbox's answer back sets one. @default unbounded
+   */
+  maxOutputBytes?: number;
   /** Current terminal size, and a way to learn of resizes, for `tty` sessions. */
   terminal?: { columns: number; rows: number; onResize?: (listener: (columns: number, rows: number) => void) => () => void };
 }

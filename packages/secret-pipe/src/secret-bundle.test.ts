@@ -71,6 +71,21 @@ describe("pipeSecretBundle", () => {
     expect(received?.equals(trailer)).toBe(true);
   });
 
+  it("reads no more of the sandbox's answer than an install report needs (SBX_EXEC_OUTPUT_TOO_LARGE)", async () => {
+    // An engine that keeps to maxOutputBytes as the contract suite checks, and a sandbox that floods.
+    const flooding = {
+      async exec(_container: string, options: ExecOptions): Promise<ExecResult> {
+        const printed = 2 * 1024 * 1024;
+        if (options.maxOutputBytes !== undefined && printed > options.maxOutputBytes) {
+          throw Object.assign(new Error(`printed more than ${options.maxOutputBytes} bytes`), { code: "SBX_EXEC_OUTPUT_TOO_LARGE" });
+        }
+        return { exitCode: 0, stdout: Buffer.alloc(printed, 0x5b), stderr: Buffer.alloc(0) };
+      },
+    } as unknown as ContainerRuntime;
+    const error = await pipeSecretBundle(flooding, "sandbox", [{ secret: "s", destination: "~/s", content: "x" }], { installCommand: ["install"] }).catch((caught: unknown) => caught);
+    expect((error as { code?: string }).code).toBe("SBX_EXEC_OUTPUT_TOO_LARGE");
+  });
+
   it("refuses a report the sandbox garbled with SBX_SECRET_PIPE_FAILED, not a parse error", async () => {
     for (const stdout of ["not json", '{"secret":"s"}', ""]) {
       const garbling = {

@@ -21,6 +21,9 @@ export interface VerifiedInstall extends InstalledSecret {
   sha256: string;
 }
 
+/** An install report names each secret with its size and hash: far under this for any bundle sbx sends. */
+export const REPORT_MAX_BYTES = 1024 * 1024;
+
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 /**
@@ -41,6 +44,8 @@ export async function pipeSecretBundle(
      * is handed here, unread. Without it the whole output is the report.
      */
     onTrailer?: (trailer: Buffer) => void;
+    /** The most the install command may print, trailer included (the sandbox chooses what it prints). @default 1 MiB */
+    maxOutputBytes?: number;
   },
 ): Promise<VerifiedInstall[]> {
   const contents = secrets.map((secret) => (typeof secret.content === "string" ? Buffer.from(secret.content) : Buffer.from(secret.content)));
@@ -54,8 +59,14 @@ export async function pipeSecretBundle(
   };
   let result;
   try {
-    result = await runtime.exec(container, { cmd: options.installCommand, stdin: Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), ...contents]) });
+    result = await runtime.exec(container, {
+      cmd: options.installCommand,
+      stdin: Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), ...contents]),
+      maxOutputBytes: options.maxOutputBytes ?? REPORT_MAX_BYTES,
+    });
   } catch (cause) {
+    // The sandbox answered with more than any install prints: its own error says so.
+    if ((cause as { code?: unknown }).code === "SBX_EXEC_OUTPUT_TOO_LARGE") throw cause;
     throw new SecretPipeError("SBX_SECRET_PIPE_FAILED", "Piping the logins into the sandbox failed.", { hint: "Check that the sandbox is running (`sbx status`).", cause });
   }
   if (result.exitCode !== 0) {

@@ -177,6 +177,18 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Contr
       expect(Buffer.compare(back.stdout, payload)).toBe(0);
     });
 
+    it("stops collecting an exec's output past maxOutputBytes with SBX_EXEC_OUTPUT_TOO_LARGE (a sandbox's output is untrusted)", async () => {
+      const payload = randomBytes(300_000);
+      expect((await runtime.exec(containerName, { cmd: ["sh", "-c", "cat > /run/secrets/bounded"], stdin: payload })).exitCode).toBe(0);
+      const failure = await runtime.exec(containerName, { cmd: ["cat", "/run/secrets/bounded"], maxOutputBytes: 100_000 }).catch((error: unknown) => error);
+      expect(isRuntimeError(failure, "SBX_EXEC_OUTPUT_TOO_LARGE"), String(failure)).toBe(true);
+      expect((failure as Error).message).toContain("100000 bytes");
+      const whole = await runtime.exec(containerName, { cmd: ["cat", "/run/secrets/bounded"], maxOutputBytes: 300_000 });
+      expect(Buffer.compare(whole.stdout, payload)).toBe(0);
+      // The container is still there for the next exec.
+      expect((await runtime.exec(containerName, { cmd: ["true"] })).exitCode).toBe(0);
+    });
+
     it("keeps files on a named volume across container removal", async () => {
       const marker = `survives-${suffix}`;
       // A fresh volume's root belongs to root on Docker unless the image pre-creates the mount
