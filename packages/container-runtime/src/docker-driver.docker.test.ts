@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { DockerRuntime } from "./docker-driver.js";
 import { isRuntimeError } from "./errors.js";
@@ -11,6 +13,38 @@ describe.skipIf(!environment.available)(`Docker engine${skipReason}`, () => {
   const image = environment.available ? environment.image : "";
   describeRuntimeContract("docker over node:http", async () => ({ runtime: new DockerRuntime(), image }));
   describeRuntimeContract("docker over dockerode's modem", async () => ({ runtime: new DockerRuntime({ transport: "dockerode" }), image }));
+});
+
+describe.skipIf(!environment.available)(`an exec streamed into a slow sink${skipReason}`, () => {
+  it("waits for the sink (backpressure): 32 MB through a sink that takes 1 ms a write never piles up in memory", { timeout: 180_000 }, async () => {
+    const image = environment.available ? environment.image : "";
+    const runtime = new DockerRuntime();
+    const name = `sbx-backpressure-${randomBytes(4).toString("hex")}`;
+    try {
+      await runtime.createContainer({ name, image, user: "1000:1000", cmd: ["sh", "-c", "exec sleep 600"] });
+      await runtime.startContainer(name);
+      let received = 0;
+      let mostBuffered = 0;
+      const sink = new Writable({
+        highWaterMark: 64 * 1024,
+        write(chunk: Buffer, _encoding, done) {
+          received += chunk.length;
+          setTimeout(done, 1);
+        },
+      });
+      const track = setInterval(() => (mostBuffered = Math.max(mostBuffered, sink.writableLength)), 1);
+      const result = await runtime.exec(name, { cmd: ["head", "-c", String(32 * 1024 * 1024), "/dev/zero"], stdout: sink });
+      await new Promise<void>((done) => sink.end(done));
+      clearInterval(track);
+      expect(result.exitCode).toBe(0);
+      expect(received).toBe(32 * 1024 * 1024);
+      // Without backpressure the whole output queues in the sink (tens of MB) while it drains.
+      expect(mostBuffered).toBeLessThan(4 * 1024 * 1024);
+    } finally {
+      await runtime.removeContainer(name).catch(() => undefined);
+      runtime.close();
+    }
+  });
 });
 
 describe("DockerRuntime without an engine", () => {

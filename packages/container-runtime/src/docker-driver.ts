@@ -5,6 +5,7 @@ import { DockerodeTransport, loadDockerode } from "./dockerode-transport.js";
 import { dialectOfPing, reportedCapDrop, shortTag, tmpfsOptions, type EngineDialect } from "./engine-dialect.js";
 import { apiError, dockerTimeoutMs, NodeHttpTransport, type EngineTransport } from "./engine-transport.js";
 import { containerExists, execOutputTooLarge, imageInUse, networkInUse, RuntimeError } from "./errors.js";
+import type { Writable } from "node:stream";
 import { demuxToText, pumpExecStream } from "./exec-stream.js";
 import type {
   BuildSpec,
@@ -301,12 +302,26 @@ export class DockerRuntime implements ContainerRuntime {
       }
       into.push(chunk);
     };
+    // A sink that is behind pauses the engine's stream until it drains (backpressure): a slow
+    // reader of a large output (`sbx save`'s home archive) would otherwise hold all of it in memory.
+    const forward = (sink: Writable) => (chunk: Buffer) => {
+      if (sink.write(chunk) || socket.isPaused()) return;
+      socket.pause();
+      // A sink that closes instead (destroyed, failed) never drains: the stream goes on to its end.
+      const resume = () => {
+        sink.off("drain", resume);
+        sink.off("close", resume);
+        socket.resume();
+      };
+      sink.once("drain", resume);
+      sink.once("close", resume);
+    };
     try {
       await pumpExecStream(socket, {
         tty,
         ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        stdout: options.stdout ? (chunk) => options.stdout?.write(chunk) : collect(out),
-        stderr: options.stderr ? (chunk) => options.stderr?.write(chunk) : collect(err),
+        stdout: options.stdout ? forward(options.stdout) : collect(out),
+        stderr: options.stderr ? forward(options.stderr) : collect(err),
       }).catch((error: unknown) => {
         if (!overflowed) throw error;
       });
