@@ -66,6 +66,29 @@ export function copyStats(stats: SessionStats): SessionStats {
   return { ...stats, models: [...stats.models], tokens: { ...stats.tokens }, linkedSubagents: [...stats.linkedSubagents] };
 }
 
+/**
+ * `copyStats` into an existing copy, reusing its arrays and token object: a reader that needs the
+ * totals before each line, but keeps them only for the few lines that open a section, allocates
+ * nothing for the rest. `target` must come from `copyStats` of an earlier state of `source` (its
+ * keys are then a subset of the source's, and `Object.assign` makes them equal).
+ */
+export function copyStatsInto(target: SessionStats, source: SessionStats): SessionStats {
+  const { models, tokens, linkedSubagents } = target;
+  Object.assign(target, source);
+  models.length = 0;
+  for (const model of source.models) models.push(model);
+  linkedSubagents.length = 0;
+  for (const agentId of source.linkedSubagents) linkedSubagents.push(agentId);
+  tokens.input = source.tokens.input;
+  tokens.output = source.tokens.output;
+  tokens.cacheCreation = source.tokens.cacheCreation;
+  tokens.cacheRead = source.tokens.cacheRead;
+  target.models = models;
+  target.tokens = tokens;
+  target.linkedSubagents = linkedSubagents;
+  return target;
+}
+
 export function noteTimestamp(stats: SessionStats, value: unknown): void {
   if (typeof value !== "string") return;
   const time = Date.parse(value);
