@@ -4,7 +4,7 @@
 //     generation): the figure the ≤ 100 MB target is about;
 //   - `exportSessions` imported into a plain `node` with V8's default heap sizing, for comparison:
 //     what a script that imports the package alone sees.
-// Usage: pnpm --filter @sbx/transcript-export bench [-- --size-mb 200 --sessions 1000 --baseline /work/main --repeat 3]
+// Usage: pnpm --filter @sbx/transcript-export bench [-- --size-mb 200 --sessions 1000 --baseline /work/main [--baseline …] --repeat 3]
 // Needs `pnpm build` (this package's dist, and apps/cli's for the `sbx export` rows).
 import { spawnSync } from "node:child_process";
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -81,12 +81,16 @@ async function buildLargeSession(path, targetBytes) {
 
 const sizeMb = argument("size-mb", 200);
 const sessions = argument("sessions", 1000);
-// --baseline <checkout>: a built checkout of another commit (e.g. today's main) whose `sbx export`
-// runs on the same inputs in the same run, for a like-for-like comparison.
-const baselineIndex = process.argv.indexOf("--baseline");
-const baseline = baselineIndex > 0 ? process.argv[baselineIndex + 1] : undefined;
-const baselineBin = baseline ? join(baseline, "apps/cli/bin/sbx") : undefined;
-if (baselineBin && !existsSync(join(baseline, "apps/cli/dist/main.js"))) throw new Error(`--baseline ${baseline}: apps/cli is not built there`);
+// --baseline <checkout> (may be given more than once): a built checkout of another commit (e.g.
+// today's main) whose `sbx export` runs on the same inputs in the same run, interleaved with this
+// tree's, for a like-for-like comparison. A checkout whose `sbx` has no `--no-redact` (before
+// redaction existed) exports unredacted by default, so it gets no flag on the raw rows and no
+// redacted row.
+const baselines = process.argv.flatMap((arg, index) => (arg === "--baseline" ? [process.argv[index + 1]] : [])).map((checkout) => {
+  if (!existsSync(join(checkout, "apps/cli/dist/main.js"))) throw new Error(`--baseline ${checkout}: apps/cli is not built there`);
+  const redacts = readFileSync(join(checkout, "apps/cli/dist/program.js"), "utf8").includes("--no-redact");
+  return { checkout, bin: join(checkout, "apps/cli/bin/sbx"), raw: redacts ? ["--no-redact"] : [], redacts };
+});
 const haveCli = existsSync(join(here, "../../../apps/cli/dist/main.js"));
 if (!haveCli) console.log("sbx export rows skipped: apps/cli is not built (pnpm build)");
 const work = mkdtempSync(join(tmpdir(), "sbx-bench-"));
@@ -104,39 +108,31 @@ const report = (label, mb, run) =>
   );
 
 const repeat = argument("repeat", 1);
-let fresh = 0;
-/** The fastest of `repeat` fresh exports (each into a new inbox): on a shared machine the minimum is the figure least disturbed by others. */
-function best(run) {
-  let fastest;
-  for (let index = 0; index < repeat; index += 1) {
-    const result = run(`${(fresh += 1)}`);
-    if (!fastest || result.seconds < fastest.seconds) fastest = { ...result, cpuSeconds: Math.min(result.cpuSeconds, fastest?.cpuSeconds ?? Infinity), peakRssMb: Math.max(result.peakRssMb, fastest?.peakRssMb ?? 0) };
-    else fastest = { ...fastest, cpuSeconds: Math.min(result.cpuSeconds, fastest.cpuSeconds), peakRssMb: Math.max(result.peakRssMb, fastest.peakRssMb) };
-  }
-  return fastest;
-}
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+/** Median wall and CPU time over the runs (on a shared machine one run says little), highest peak RSS. */
+const summary = (runs) => ({ ...runs[0], seconds: median(runs.map((run) => run.seconds)), cpuSeconds: median(runs.map((run) => run.cpuSeconds)), peakRssMb: Math.max(...runs.map((run) => run.peakRssMb)) });
+const of = (runs) => (repeat > 1 ? ` (median of ${runs.length}, fastest ${duration(Math.min(...runs.map((run) => run.seconds)))})` : "");
 
 /**
- * The same rows for one workload: this tree's `sbx export` (raw and redacted), the baseline's, the
- * library. This tree and the baseline alternate, so load from elsewhere falls on both alike.
+ * The same rows for one workload: this tree's `sbx export` (raw and redacted) and each baseline's,
+ * then the library. Every repeat runs each tree once in turn, so load from elsewhere falls on all alike.
  */
 function measure(source, mb, name) {
   if (haveCli) {
-    const mine = [];
-    const theirs = [];
+    const trees = [{ label: "this tree", bin: sbxBin, raw: ["--no-redact"], redacts: true }, ...baselines.map((tree) => ({ ...tree, label: `baseline ${tree.checkout}` }))];
+    const raw = trees.map(() => []);
+    const redacted = trees.map(() => []);
     for (let index = 0; index < repeat; index += 1) {
-      mine.push(runCli(source, join(work, `inbox-${name}-cli-${index}`), reporter));
-      if (baselineBin) theirs.push(runCli(source, join(work, `inbox-${name}-baseline-${index}`), reporter, { bin: baselineBin, extra: [] }));
+      trees.forEach((tree, at) => raw[at].push(runCli(source, join(work, `inbox-${name}-${at}-raw-${index}`), reporter, { bin: tree.bin, extra: tree.raw })));
+      trees.forEach((tree, at) => tree.redacts && redacted[at].push(runCli(source, join(work, `inbox-${name}-${at}-redacted-${index}`), reporter, { bin: tree.bin, extra: [] })));
     }
-    const fastest = (runs) => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    const peak = (runs) => Math.max(...runs.map((run) => run.peakRssMb));
-    // Least wall time and least CPU time, each the minimum over the runs (they need not be one run's).
-    const leastCpu = (runs) => Math.min(...runs.map((run) => run.cpuSeconds));
-    report(`  sbx export --no-redact${repeat > 1 ? ` (best of ${repeat})` : ""}`, mb, { ...fastest(mine), cpuSeconds: leastCpu(mine), peakRssMb: peak(mine) });
-    if (baselineBin) report(`  baseline ${baseline}: sbx export${repeat > 1 ? ` (best of ${repeat})` : ""}`, mb, { ...fastest(theirs), cpuSeconds: leastCpu(theirs), peakRssMb: peak(theirs) });
-    report("  sbx export --no-redact, nothing changed", 0, runCli(source, join(work, `inbox-${name}-cli-0`), reporter));
-    if (baselineBin) report(`  baseline ${baseline}: sbx export, nothing changed`, 0, runCli(source, join(work, `inbox-${name}-baseline-0`), reporter, { bin: baselineBin, extra: [] }));
-    report("  sbx export (redacted, the default)", mb, best((tag) => runCli(source, join(work, `inbox-${name}-redacted-${tag}`), reporter, { extra: [] })));
+    trees.forEach((tree, at) => report(`  ${tree.label}: sbx export ${tree.raw.join(" ") || "(no redaction)"}${of(raw[at])}`, mb, summary(raw[at])));
+    trees.forEach((tree, at) => tree.redacts && report(`  ${tree.label}: sbx export (redacted, the default)${of(redacted[at])}`, mb, summary(redacted[at])));
+    trees.forEach((tree, at) => report(`  ${tree.label}: sbx export ${tree.raw.join(" ")}, nothing changed`, 0, runCli(source, join(work, `inbox-${name}-${at}-raw-0`), reporter, { bin: tree.bin, extra: tree.raw })));
   }
   report("  exportSessions in plain node", mb, runLibrary(source, join(work, `inbox-${name}`)));
   report("  exportSessions in plain node, nothing changed", 0, runLibrary(source, join(work, `inbox-${name}`)));

@@ -1,7 +1,7 @@
 import { codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
 import { isRecord, type Part, type Section, type SubagentTranscript, type ToolCall, type ToolResult } from "./note-sections.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
-import { copyStats, emptyStats, noteFirstCommand, noteFirstPrompt, noteModel, noteTimestamp, noteTitle, type SessionStats } from "./session-stats.js";
+import { copyStats, copyStatsInto, emptyStats, noteFirstCommand, noteFirstPrompt, noteModel, noteTimestamp, noteTitle, type SessionStats } from "./session-stats.js";
 import type { LinePosition, ReaderCheckpoint, SectionSink, TranscriptReader } from "./transcript-reader.js";
 
 interface Usage {
@@ -52,6 +52,8 @@ export class ClaudeSessionReader implements TranscriptReader {
   private maxClosedOffset = -1;
   private position: LinePosition = { line: 0, offset: 0 };
   private lastCheckpoint: ReaderCheckpoint | undefined;
+  /** The last line's copy of the totals before it, when no section kept it: refilled, not reallocated. */
+  private spareStats: SessionStats | undefined;
 
   constructor(
     private readonly options: ResolvedRenderOptions,
@@ -65,7 +67,8 @@ export class ClaudeSessionReader implements TranscriptReader {
 
   push(record: unknown, at: LinePosition): void {
     this.position = at;
-    const statsBefore = this.nested ? this.stats : copyStats(this.stats);
+    // Most lines open no section and drop their copy at once: it is refilled for the next line.
+    const statsBefore = this.nested ? this.stats : this.spareStats ? copyStatsInto(this.spareStats, this.stats) : (this.spareStats = copyStats(this.stats));
     this.handle(record, at, statsBefore);
   }
 
@@ -518,6 +521,8 @@ export class ClaudeSessionReader implements TranscriptReader {
   }
 
   private openItem(section: Section, at: LinePosition, statsBefore: SessionStats): OpenItem {
+    // The item keeps the copy: the next line must not refill it.
+    if (statsBefore === this.spareStats) this.spareStats = undefined;
     const item: OpenItem = { section, start: at, statsBefore, lastOffset: at.offset, pendingCalls: new Set(), calls: [], threads: [] };
     this.queue.push(item);
     this.drain();

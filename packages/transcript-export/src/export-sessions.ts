@@ -270,12 +270,20 @@ async function renderToNote(
   settings: NoteSettings,
   subagentPaths: Map<string, string>,
 ): Promise<SessionState | EmptySession | undefined> {
+  // The staging directory and its files are made only when needed: most notes are under the body
+  // buffer and go from memory into the note, and a file created and deleted per session was a
+  // visible cost of exporting many small ones.
   const staging = join(conversations, ".sbx-staging");
-  mkdirSync(staging, { recursive: true });
-  const token = `${process.pid}-${randomBytes(6).toString("hex")}`;
-  const bodyPath = join(staging, `${token}.body`);
+  let token: string | undefined;
+  const stagedPath = (suffix: string): string => {
+    if (token === undefined) {
+      mkdirSync(staging, { recursive: true });
+      token = `${process.pid}-${randomBytes(6).toString("hex")}`;
+    }
+    return join(staging, `${token}${suffix}`);
+  };
   const assets = new Map<string, string>();
-  const body = new BodyWriter(bodyPath);
+  const body = new BodyWriter(() => stagedPath(".body"));
   try {
     if (resume && previous) {
       const copied = copyPrefix(join(conversations, previous.notePath), previous.headerBytes, resume.bodyBytes, body);
@@ -286,9 +294,9 @@ async function renderToNote(
       foldResultsOver: settings.render.foldResultsOver ?? 1500,
       onAsset: (fileName, bytes) => {
         if (assets.has(fileName)) return;
-        const stagedPath = join(staging, `${token}-${fileName}`);
-        writeWholeFileSync(stagedPath, bytes);
-        assets.set(fileName, stagedPath);
+        const assetPath = stagedPath(`-${fileName}`);
+        writeWholeFileSync(assetPath, bytes);
+        assets.set(fileName, assetPath);
       },
       subagent: (agentId) => {
         const subagentPath = subagentPaths.get(agentId);
@@ -382,7 +390,7 @@ async function renderToNote(
       const target = join(dirname(noteFile), fileName);
       if (statOrUndefined(target) === undefined) writeFileAtomicSync(target, readFileSync(stagedPath), { within: conversations, mode: NOTE_MODE, durable: DURABLE_NOTES });
     }
-    const bodyHash = writeHeaderAndBody(noteFile, header, bodyPath, conversations, resumeState?.bodyBytes ?? 0);
+    const bodyHash = writeHeaderAndBody(noteFile, header, body, conversations, resumeState?.bodyBytes ?? 0);
     if (resumeState) resumeState = { ...resumeState, bodyHash };
     if (previous && previous.notePath !== relativeNote) await removeOldNote(conversations, previous.notePath);
 
@@ -406,8 +414,8 @@ async function renderToNote(
     };
   } finally {
     body.close();
-    rmSync(bodyPath, { force: true });
-    for (const stagedPath of assets.values()) rmSync(stagedPath, { force: true });
+    if (body.path !== undefined) rmSync(body.path, { force: true });
+    for (const assetPath of assets.values()) rmSync(assetPath, { force: true });
   }
 }
 
@@ -416,18 +424,25 @@ function collectMalformed(reader: TranscriptReader, file: string): MalformedLine
 }
 
 /**
- * Appends the note body to a file with synchronous writes, so the readers' sink can stay
- * synchronous. Text is encoded once, straight into one reused buffer (`Buffer.write` returns the
- * byte count, so there is no separate `byteLength` pass, no join and no per-flush buffer).
+ * Collects the note body with synchronous writes, so the readers' sink can stay synchronous. Text
+ * is encoded once, straight into one reused buffer (`Buffer.write` returns the byte count, so
+ * there is no separate `byteLength` pass, no join and no per-flush buffer). The staging file is
+ * created at the first flush: a body that never fills the buffer stays in memory.
  */
 class BodyWriter {
   bytes = 0;
+  /** The staging file, once there is one. */
+  path: string | undefined;
   private fd: number | undefined;
+  private closed = false;
   private readonly buffer = Buffer.allocUnsafe(BODY_FLUSH_BYTES);
   private buffered = 0;
 
-  constructor(path: string) {
-    this.fd = openSync(path, "w");
+  constructor(private readonly stagingPath: () => string) {}
+
+  /** The whole body, when it never left the buffer (after `close`). */
+  inMemory(): Uint8Array | undefined {
+    return this.path === undefined ? this.buffer.subarray(0, this.buffered) : undefined;
   }
 
   write(chunk: string | Buffer): void {
@@ -451,7 +466,9 @@ class BodyWriter {
   }
 
   close(): void {
-    this.flush();
+    if (this.closed) return;
+    if (this.path !== undefined) this.flush();
+    this.closed = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
@@ -463,8 +480,13 @@ class BodyWriter {
   }
 
   private writeAll(bytes: Uint8Array): void {
-    if (this.fd === undefined) return;
-    for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    if (this.closed) return;
+    if (this.path === undefined) {
+      this.path = this.stagingPath();
+      this.fd = openSync(this.path, "w");
+    }
+    const fd = this.fd as number;
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
   }
 }
 
@@ -498,12 +520,19 @@ function copyPrefix(notePath: string, start: number, length: number, body: BodyW
  * The note, whole or not at all: header and staged body in one atomic write. Returns the SHA-256
  * of the body's first `hashBytes` bytes, the proof a later run checks before reusing them.
  */
-function writeHeaderAndBody(target: string, header: string, bodyPath: string, conversations: string, hashBytes: number): string {
+function writeHeaderAndBody(target: string, header: string, body: BodyWriter, conversations: string, hashBytes: number): string {
   const note = openFileAtomicSync(target, { within: conversations, mode: NOTE_MODE, durable: DURABLE_NOTES });
   const hash = createHash("sha256");
   try {
     writeSync(note.fd, header);
-    const bodyFd = openSync(bodyPath, "r");
+    const inMemory = body.inMemory();
+    if (inMemory) {
+      hash.update(inMemory.subarray(0, Math.min(inMemory.length, hashBytes)));
+      for (let written = 0; written < inMemory.length; ) written += writeSync(note.fd, inMemory, written, inMemory.length - written);
+      note.commit();
+      return hash.digest("hex");
+    }
+    const bodyFd = openSync(body.path as string, "r");
     try {
       const buffer = Buffer.allocUnsafe(1 << 20);
       let copied = 0;

@@ -18,12 +18,22 @@ export function stripTerminalEscapes(text: string): string {
 
 /** A fenced code block whose fence is longer than any backtick run inside `text`. */
 export function codeBlock(text: string, language = ""): string {
+  const [open, body, close] = codeBlockParts(text, language);
+  return `${open}${body}${close}`;
+}
+
+/**
+ * `codeBlock` as its opening fence line, body and closing fence line, for the note renderer: a
+ * tool's output is then quoted into the note from the string it was read as, not first copied
+ * into a block string that is copied again as it is quoted.
+ */
+export function codeBlockParts(text: string, language = ""): [open: string, body: string, close: string] {
   const clean = stripTerminalEscapes(text);
   const body = clean.endsWith("\n") ? clean.slice(0, -1) : clean;
   const fence = "`".repeat(Math.max(3, longestRun(body, "`") + 1));
   // A language word cannot contain backticks or spaces; anything else is dropped.
   const lang = /^[\w+#.-]{1,30}$/.test(language) ? language : "";
-  return `${fence}${lang}\n${body}\n${fence}`;
+  return [`${fence}${lang}\n`, body, `\n${fence}`];
 }
 
 /** An inline code span that survives backticks inside `text` (one line only). */

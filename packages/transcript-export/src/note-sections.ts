@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { callout, isEmpty, joinDocs, trimDoc, writeDoc, type Doc } from "./callout-doc.js";
-import { codeBlock, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
+import { codeBlockParts, containProse, escapeInline, formatCount, inlineCode } from "./markdown.js";
 import type { ResolvedRenderOptions } from "./render-options.js";
 
 // The agent-neutral shape every reader produces. Readers decide what a record means; this file
@@ -137,7 +137,7 @@ function renderToolCall(call: ToolCall, context: RenderContext): Doc {
   return callout(failed ? "failure" : "example", `${title}${failed ? " (error)" : ""}`, joinDocs(blocks, "\n\n"), true);
 }
 
-function describeCall(call: ToolCall): { title: string; body: string[] } {
+function describeCall(call: ToolCall): { title: string; body: Doc[] } {
   const input = isRecord(call.input) ? call.input : {};
   const name = call.name || "tool";
   const title = `Tool: ${escapeInline(name)}`;
@@ -149,7 +149,7 @@ function describeCall(call: ToolCall): { title: string; body: string[] } {
     // Without a description (Codex, Gemini), the command's first line says what ran.
     const firstLine = shellCommand.trim().split("\n")[0] ?? "";
     const summary = description ? ` — ${escapeInline(description)}` : firstLine ? ` ${inlineCode(firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine)}` : "";
-    return { title: `${title}${summary}`, body: [codeBlock(shellCommand, "sh")] };
+    return { title: `${title}${summary}`, body: [codeBlockParts(shellCommand, "sh")] };
   }
   // Claude Code's Edit/MultiEdit and Gemini CLI's replace: old and new text, shown as a diff.
   if ((name === "Edit" || name === "MultiEdit" || name === "replace" || name === "edit") && path !== undefined) {
@@ -158,11 +158,11 @@ function describeCall(call: ToolCall): { title: string; body: string[] } {
       .filter(isRecord)
       .map((edit) => unifiedDiff(String(edit.old_string ?? ""), String(edit.new_string ?? "")))
       .join("\n");
-    return { title: `${title} ${inlineCode(path)}`, body: [codeBlock(diff, "diff")] };
+    return { title: `${title} ${inlineCode(path)}`, body: [codeBlockParts(diff, "diff")] };
   }
   // Claude Code's Write and Gemini CLI's write_file: the file as written, highlighted by its type.
   if ((name === "Write" || name === "write_file") && path !== undefined) {
-    return { title: `${title} ${inlineCode(path)}`, body: [codeBlock(text("content") ?? "", languageOf(path))] };
+    return { title: `${title} ${inlineCode(path)}`, body: [codeBlockParts(text("content") ?? "", languageOf(path))] };
   }
   if ((name === "Read" || name === "read_file") && path !== undefined) {
     const range = [input.offset !== undefined ? `from line ${String(input.offset)}` : "", input.limit !== undefined ? `${String(input.limit)} lines` : ""]
@@ -176,7 +176,7 @@ function describeCall(call: ToolCall): { title: string; body: string[] } {
     return { title: `${title}${kind ? ` ${inlineCode(kind)}` : ""}${description ? ` — ${escapeInline(description)}` : ""}`, body: [`**Prompt**\n\n${containProse(input.prompt)}`] };
   }
   if (name === "apply_patch" && typeof call.input === "string") {
-    return { title, body: [codeBlock(call.input, "diff")] };
+    return { title, body: [codeBlockParts(call.input, "diff")] };
   }
   if (name === "TodoWrite" && Array.isArray(input.todos)) {
     const marks: Record<string, string> = { completed: "x", in_progress: "/", pending: " " };
@@ -190,7 +190,7 @@ function describeCall(call: ToolCall): { title: string; body: string[] } {
   const flat = entries.length > 0 && entries.length <= 6 && entries.every(([, value]) => ["number", "boolean"].includes(typeof value) || (typeof value === "string" && value.length <= 200 && !value.includes("\n")));
   if (flat) return { title, body: [entries.map(([key, value]) => `${escapeInline(key)}: ${inlineCode(String(value))}`).join("  \n")] };
   const rendered = typeof call.input === "string" ? call.input : JSON.stringify(call.input, null, 2);
-  return { title, body: [codeBlock(rendered, typeof call.input === "string" ? "" : "json")] };
+  return { title, body: [codeBlockParts(rendered, typeof call.input === "string" ? "" : "json")] };
 }
 
 function shellCommandOf(name: string, input: Record<string, unknown>): string | undefined {
@@ -210,18 +210,19 @@ function quoteShellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
-function renderResult(call: ToolCall, options: ResolvedRenderOptions): string {
+function renderResult(call: ToolCall, options: ResolvedRenderOptions): Doc {
   const result = call.result;
   if (!result) return "*No result recorded for this call.*";
   const label = result.isError ? "**Error**" : "**Result**";
   const images = result.images.map((image) => renderImage(image.mediaType, image.data, options));
-  const blocks: string[] = [];
+  const blocks: Doc[] = [];
   if (result.text.length === 0) blocks.push(`${label}: *(empty)*`);
   else {
     const size = result.text.length > options.foldResultsOver ? ` (${formatCount(result.text.length)} chars)` : "";
-    blocks.push(`${label}${size}\n\n${codeBlock(result.text)}`);
+    blocks.push([`${label}${size}\n\n`, codeBlockParts(result.text)]);
   }
-  return [...blocks, ...images].join("\n\n");
+  // Every block and image link has text: joined as `join("\n\n")` joins them.
+  return joinDocs([...blocks, ...images], "\n\n");
 }
 
 function unifiedDiff(oldText: string, newText: string): string {
