@@ -9,6 +9,7 @@ wrong-alphabet tokens, variable names, ordinary identifiers and hashes. Run from
 """
 import base64
 import binascii
+import hashlib
 import json
 import random
 
@@ -40,6 +41,16 @@ def with_crc32(token):
 def canonical_64_bytes(key):
     """Base64 of 64 bytes ends in one of A, Q, g, w before its `==` (4 zero pad bits)."""
     return key[:85] + "AQgw"[B64.index(key[85]) % 4] + key[86:]
+
+
+def macaroon(location, draw):
+    """A PyPI token: `pypi-` and a libmacaroons binary v2 macaroon (version 2, location,
+    identifier, caveat, signature field type 6 of 32 bytes), base64url without padding, built from
+    one draw so the cases after it keep their values."""
+    field = lambda kind, data: bytes([kind, len(data)]) + data
+    caveat = json.dumps({"version": 1, "permissions": {"projects": [draw[:8].lower()]}}).encode()
+    raw = bytes([2]) + field(1, location) + field(2, draw[8:40].encode()) + b"\x00" + field(2, caveat) + b"\x00\x00" + field(6, hashlib.sha256(draw.encode()).digest())
+    return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def uuid():
@@ -143,7 +154,7 @@ FORMATS = {
     "supabase": [("Supabase docs: access tokens sbp_ and secret keys sb_secret_", "SUPABASE_ACCESS_TOKEN", lambda: rng.choice(["sbp_" + r(HEX, 40), "sb_secret_" + r(URL, 31)]))],
     "planetscale": [("PlanetScale docs: service tokens and passwords", "PLANETSCALE_TOKEN", lambda: rng.choice(["pscale_tkn_", "pscale_pw_"]) + r(URL, 43))],
     "npm": [("npm docs: access tokens npm_", "NPM_TOKEN", lambda: with_crc32("npm_" + r(B62, 36)))],
-    "pypi": [("PyPI docs: API tokens pypi-AgEIcHlwaS5vcmc", "PYPI_TOKEN", lambda: "pypi-AgEIcHlwaS5vcmc" + r(URL, 120))],
+    "pypi": [("PyPI docs: API tokens pypi-AgEIcHlwaS5vcmc", "PYPI_TOKEN", lambda: macaroon(b"pypi.org", r(URL, 120)))],
     "docker": [
         ("Docker docs: personal and organization access tokens", "DOCKER_TOKEN", lambda: rng.choice(["dckr_pat_", "dckr_oat_"]) + r(URL, 27)),
         ("Docker docs: config.json auths entries (base64 user:password)", "DOCKER_AUTH", lambda: (lambda auth: ('{"auths": {"https://index.docker.io/v1/": {"auth": "' + auth + '"}}}', auth))(base64.b64encode(f"{r(az, 8)}:{r(B62, 16)}".encode()).decode())),
@@ -456,7 +467,7 @@ PREFIXED_FORMATS = {
     "scalingo": ("scalingo.go: API tokens tk-us-", "SCALINGO_API_TOKEN", lambda: "tk-us-" + r(URL, 48)),
     "shippo": ("shippo.go: API tokens shippo_live_", "SHIPPO_API_TOKEN", lambda: rng.choice(["shippo_live_", "shippo_test_"]) + r(HEX, 40)),
     "typeform": ("typeform.go: personal access tokens tfp_", "TYPEFORM_TOKEN", lambda: "tfp_" + r(B62, 59)),
-    "pypi": ("PyPI docs: TestPyPI tokens pypi-AgENdGVzdC5weXBpLm9yZw", "TEST_PYPI_TOKEN", lambda: "pypi-AgENdGVzdC5weXBpLm9yZw" + r(URL, 120)),
+    "pypi": ("PyPI docs: TestPyPI tokens pypi-AgENdGVzdC5weXBpLm9yZw", "TEST_PYPI_TOKEN", lambda: macaroon(b"test.pypi.org", r(URL, 120))),
     "bitbucket": ("bitbucket.go: OAuth consumer secrets (64) under a Bitbucket name", "BITBUCKET_CLIENT_SECRET", lambda: r(URL, 64)),
 }
 PREFIXED_NEEDS_NAME = {"BITBUCKET_CLIENT_SECRET"}

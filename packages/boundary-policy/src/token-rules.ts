@@ -1,5 +1,5 @@
 import { shannonEntropy } from "./shannon-entropy.js";
-import { hasAwsKeyIdAlphabet, hasCanonical64BytePadding, hasJoseHeader, hasValidCrc32Checksum } from "./token-validators.js";
+import { hasAwsKeyIdAlphabet, hasCanonical64BytePadding, hasJoseHeader, hasValidCrc32Checksum, isMacaroonV2Token } from "./token-validators.js";
 
 /**
  * Built-in value detectors. The formats are facts taken from the public rule sets of gitleaks
@@ -256,8 +256,8 @@ const RULES: readonly TokenRule[] = [
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2, validate: hasValidCrc32Checksum },
   { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`), allow: isPlaceholder },
   // TestPyPI's tokens carry test.pypi.org in the macaroon (AgENdGVzdC5weXBpLm9yZw).
-  { id: "pypi-test-upload-token", family: "pypi", description: "a TestPyPI upload token", keywords: ["pypi-agendgvzdc5wexbplm9yzw"], pattern: rx("pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,1000}") },
-  { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
+  { id: "pypi-test-upload-token", family: "pypi", description: "a TestPyPI upload token", keywords: ["pypi-agendgvzdc5wexbplm9yzw"], pattern: rx("pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,1000}"), validate: isMacaroonV2Token },
+  { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}"), validate: isMacaroonV2Token },
   { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
   // Payments, SaaS, infrastructure.

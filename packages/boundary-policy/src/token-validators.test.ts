@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy } from "./index.js";
-import { base62, crc32, hasAwsKeyIdAlphabet, hasCanonical64BytePadding, hasJoseHeader, hasValidCrc32Checksum } from "./token-validators.js";
+import { base62, crc32, hasAwsKeyIdAlphabet, hasCanonical64BytePadding, hasJoseHeader, hasValidCrc32Checksum, isMacaroonV2Token } from "./token-validators.js";
 
 const B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const B64 = `${B62}+/`;
@@ -123,6 +123,37 @@ describe("hasCanonical64BytePadding", () => {
   });
 });
 
+/** A PyPI token as warehouse makes one: libmacaroons binary v2, base64url without padding. */
+function pypiToken(location: string, identifier: string, caveat: string, signature: readonly number[]): string {
+  const field = (type: number, data: string): string => String.fromCharCode(type, data.length) + data;
+  const raw = `\x02${field(1, location)}${field(2, identifier)}\x00${field(2, caveat)}\x00\x00${field(6, String.fromCharCode(...signature))}`;
+  return `pypi-${b64url(raw)}`;
+}
+
+describe("isMacaroonV2Token (PyPI and TestPyPI API tokens)", () => {
+  const random = seeded(5);
+  const tokens = Array.from({ length: 40 }, (_, i) =>
+    pypiToken(i % 2 === 0 ? "pypi.org" : "test.pypi.org", random("0123456789abcdef-", 36), JSON.stringify({ version: 1, permissions: i % 3 === 0 ? "user" : { projects: [random("abcdefghij", 8)] } }), Array.from({ length: 32 }, () => B64.indexOf(random(B64, 1)) * 4)),
+  );
+
+  it("accepts macaroons made in the documented format, and the examples noseyparker publishes", () => {
+    expect(tokens.filter((token) => !isMacaroonV2Token(token))).toEqual([]);
+    expect(tokens.every((token) => token.startsWith("pypi-AgEIcHlwaS5vcmc") || token.startsWith("pypi-AgENdGVzdC5weXBpLm9yZw"))).toBe(true);
+    expect(isMacaroonV2Token("pypi-AgEIcHlwaS5vcmcCJDkwNzYwNzU1LWMwOTUtNGNkOC1iYjQzLTU3OWNhZjI1NDQ1MwACJXsicGVybWCf99lvbnMiOiAidXNlciIsICJ2ZXJzaW9uIjogMX0AAAYgSpW5PAywXvchMUQnkF5H6-SolJysfUvIWopMsxE4hCM")).toBe(true);
+  });
+
+  it("rejects the documented prefix followed by random characters, a changed signature field, or a cut-short token", () => {
+    expect(isMacaroonV2Token(`pypi-AgEIcHlwaS5vcmc${random(`${B62}-_`, 120)}`)).toBe(false);
+    for (const token of tokens) {
+      const body = token.slice(5);
+      // The signature field's type byte (34th from the end) sits in this base64 character.
+      const typeChar = Math.floor(((body.length * 6) / 8 - 34) * (8 / 6));
+      expect(isMacaroonV2Token(`pypi-${changeOne(body, typeChar, `${B62}-_`)}`), token).toBe(false);
+      expect(isMacaroonV2Token(token.slice(0, -4)), token).toBe(false);
+    }
+  });
+});
+
 describe("validators in the scan", () => {
   const policy = createRefusePolicy();
   const random = seeded(99);
@@ -145,6 +176,12 @@ describe("validators in the scan", () => {
     const sig = random(`${B62}-_`, 43);
     expect(policy.scanText(`${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${payload}.${sig}`).map((f) => f.rule)).toEqual(["jwt"]);
     expect(policy.scanText(`${b64url(JSON.stringify({ typ: "JWT", kind: "x" }))}.${payload}.${sig}`)).toEqual([]);
+  });
+
+  it("refuses a PyPI macaroon and not the PyPI prefix before random characters", () => {
+    const token = pypiToken("pypi.org", random("0123456789abcdef-", 36), '{"version": 1, "permissions": "user"}', Array.from({ length: 32 }, (_, i) => (i * 37) % 256));
+    expect(policy.scanText(`password = ${token}`).map((f) => f.rule)).toEqual(["pypi-upload-token"]);
+    expect(policy.scanText(`password = pypi-AgEIcHlwaS5vcmc${random(`${B62}-_`, 120)}`)).toEqual([]);
   });
 
   it("refuses an AWS key id of base32 and not one with a 0 in its body", () => {

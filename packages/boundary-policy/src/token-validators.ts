@@ -90,3 +90,18 @@ export function hasCanonical64BytePadding(key: string): boolean {
   if (key.length !== 88 || !key.endsWith("==")) return true;
   return /[AQgw]/.test(key[85] as string);
 }
+
+/**
+ * PyPI and TestPyPI API tokens: `pypi-` and a macaroon in libmacaroons' binary v2 format, base64url
+ * without padding (PyPI's docs: "API tokens … are macaroons"; the `AgEIcHlwaS5vcmc` prefix is
+ * version 2 and the location `pypi.org`). The format ends in the signature field: type 6, length
+ * 32, then the 32-byte HMAC, so the 34th byte from the end is 6 and the 33rd is 32.
+ */
+export function isMacaroonV2Token(token: string): boolean {
+  const body = token.slice(token.indexOf("-") + 1);
+  // A token as long as the rules' bound was perhaps cut short by it: its end is not in view.
+  if (body.length >= 1015) return true;
+  const decoded = decodeBase64Url(body);
+  if (decoded === undefined || decoded.length < 34 + 12) return false;
+  return decoded.charCodeAt(0) === 2 && decoded.charCodeAt(decoded.length - 34) === 6 && decoded.charCodeAt(decoded.length - 33) === 32;
+}
