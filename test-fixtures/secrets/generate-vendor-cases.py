@@ -365,16 +365,21 @@ LATER_NEGATIVES = {
     "docker": ['DOCKER_AUTH_CONFIG={\\"auths\\":{}}'],
     "newrelic": ["the NRAL suffix marks ingest keys"],
 }
-for family, formats in LATER_FORMATS.items():
-    for source, name, make in formats:
-        for context in CONTEXTS[:3] if name in LATER_NEEDS_NAME else CONTEXTS:
-            made = make()
-            token, secret = made if isinstance(made, tuple) else (made, made)
-            text = token if isinstance(made, tuple) and token != secret and not token.startswith("https://") else context(name, token)
-            rows.append({"family": family, "text": text, "secret": secret, "expect": "match", "source": source})
-for family, texts in LATER_NEGATIVES.items():
-    for text in texts:
-        rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+def add_cases(formats, needs_name, negatives):
+    """Rows for a batch of formats added later: a token (or a (text, secret) pair) per context, then the near misses."""
+    for family, batch in formats.items():
+        for source, name, make in batch:
+            for context in CONTEXTS[:3] if name in needs_name else CONTEXTS:
+                made = make()
+                token, secret = made if isinstance(made, tuple) else (made, made)
+                text = token if isinstance(made, tuple) and token != secret and not token.startswith("https://") else context(name, token)
+                rows.append({"family": family, "text": text, "secret": secret, "expect": "match", "source": source})
+    for family, texts in negatives.items():
+        for text in texts:
+            rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+
+
+add_cases(LATER_FORMATS, LATER_NEEDS_NAME, LATER_NEGATIVES)
 
 # Family coverage (wt/rules): formats from vendor docs the rules above did not take yet, with their
 # own seed and appended, so every case above stays as it was.
@@ -428,16 +433,7 @@ COVERAGE_NEGATIVES = {
     "npm": ["//registry.npmjs.org/:_authToken=$NPM_TOKEN"],
     "anthropic": ["ANTHROPIC_API_KEY=sk-ant-api03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxAA"],
 }
-for family, formats in COVERAGE_FORMATS.items():
-    for source, name, make in formats:
-        for context in CONTEXTS[:3] if name in COVERAGE_NEEDS_NAME else CONTEXTS:
-            made = make()
-            token, secret = made if isinstance(made, tuple) else (made, made)
-            text = token if isinstance(made, tuple) and token != secret and not token.startswith("https://") else context(name, token)
-            rows.append({"family": family, "text": text, "secret": secret, "expect": "match", "source": source})
-for family, texts in COVERAGE_NEGATIVES.items():
-    for text in texts:
-        rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
+add_cases(COVERAGE_FORMATS, COVERAGE_NEEDS_NAME, COVERAGE_NEGATIVES)
 
 # Prefixed tokens of gitleaks' default rule set (cmd/generate/config/rules/*.go, commit
 # b58d3f10) for the vendors the families above lack: the vendor's prefix and body shape only.
