@@ -8,8 +8,6 @@ wrong-alphabet tokens, variable names, ordinary identifiers and hashes. Run from
 `python3 generate-vendor-cases.py`.
 """
 import base64
-import binascii
-import hashlib
 import json
 import random
 
@@ -25,32 +23,6 @@ URL = B62 + "_-"
 
 def r(alphabet, n):
     return "".join(rng.choice(alphabet) for _ in range(n))
-
-
-def with_crc32(token):
-    """GitHub's and npm's 40-character tokens end in the CRC-32 of their 30 random characters, in
-    6 base62 characters ("Behind GitHub's new authentication token formats", github.blog). The
-    draw stays 36 characters long, so the cases after it keep their values."""
-    value, digits = binascii.crc32(token[4:34].encode()), ""
-    for _ in range(6):
-        value, digit = divmod(value, 62)
-        digits = (D + AZ + az)[digit] + digits
-    return token[:34] + digits
-
-
-def canonical_64_bytes(key):
-    """Base64 of 64 bytes ends in one of A, Q, g, w before its `==` (4 zero pad bits)."""
-    return key[:85] + "AQgw"[B64.index(key[85]) % 4] + key[86:]
-
-
-def macaroon(location, draw):
-    """A PyPI token: `pypi-` and a libmacaroons binary v2 macaroon (version 2, location,
-    identifier, caveat, signature field type 6 of 32 bytes), base64url without padding, built from
-    one draw so the cases after it keep their values."""
-    field = lambda kind, data: bytes([kind, len(data)]) + data
-    caveat = json.dumps({"version": 1, "permissions": {"projects": [draw[:8].lower()]}}).encode()
-    raw = bytes([2]) + field(1, location) + field(2, draw[8:40].encode()) + b"\x00" + field(2, caveat) + b"\x00\x00" + field(6, hashlib.sha256(draw.encode()).digest())
-    return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def uuid():
@@ -85,7 +57,7 @@ FORMATS = {
         ("AWS AppSync docs: API keys da2-", "APPSYNC_API_KEY", lambda: "da2-" + r(az + D, 26)),
     ],
     "azure": [
-        ("Azure Storage docs: connection string AccountKey (88 base64)", "AZURE_STORAGE_CONNECTION_STRING", lambda: (lambda key: (f"DefaultEndpointsProtocol=https;AccountName={r(az, 10)};AccountKey={key};EndpointSuffix=core.windows.net", key))(canonical_64_bytes(r(B64, 86) + "=="))),
+        ("Azure Storage docs: connection string AccountKey (88 base64)", "AZURE_STORAGE_CONNECTION_STRING", lambda: (lambda key: (f"DefaultEndpointsProtocol=https;AccountName={r(az, 10)};AccountKey={key};EndpointSuffix=core.windows.net", key))(r(B64, 86) + "==")),
         ("Microsoft Entra docs: client secret values (3 chars, digit, Q~, 31-34)", "AZURE_CLIENT_SECRET", lambda: r(B62, 3) + r(D, 1) + "Q~" + r(B62 + "_~.-", 34)),
         ("Azure Storage docs: SAS token sig= parameter", "AZURE_SAS_URL", lambda: (lambda sig: (f"https://{r(az, 8)}.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01&sig={sig}", sig))(r(B62, 40) + "%3D")),
         ("Azure DevOps docs: personal access tokens (84 chars, AZDO signature)", "AZURE_DEVOPS_PAT", lambda: r(B62, 52) + "AZDO" + r(B62, 4)),
@@ -97,7 +69,7 @@ FORMATS = {
         ("Google OAuth docs: refresh tokens 1//0…", "GOOGLE_REFRESH_TOKEN", lambda: "1//0" + r(URL, 100)),
     ],
     "github": [
-        ("GitHub docs: token prefixes ghp_/gho_/ghu_/ghs_/ghr_", "GH_PAT", lambda: with_crc32(rng.choice(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]) + r(B62, 36))),
+        ("GitHub docs: token prefixes ghp_/gho_/ghu_/ghs_/ghr_", "GH_PAT", lambda: rng.choice(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]) + r(B62, 36)),
         ("GitHub docs: fine-grained PATs github_pat_", "GITHUB_PAT", lambda: "github_pat_" + r(B62, 22) + "_" + r(B62, 59)),
     ],
     "gitlab": [
@@ -153,8 +125,8 @@ FORMATS = {
     "flyio": [("Fly.io docs: tokens fo1_", "FLY_API_TOKEN", lambda: "fo1_" + r(URL, 43))],
     "supabase": [("Supabase docs: access tokens sbp_ and secret keys sb_secret_", "SUPABASE_ACCESS_TOKEN", lambda: rng.choice(["sbp_" + r(HEX, 40), "sb_secret_" + r(URL, 31)]))],
     "planetscale": [("PlanetScale docs: service tokens and passwords", "PLANETSCALE_TOKEN", lambda: rng.choice(["pscale_tkn_", "pscale_pw_"]) + r(URL, 43))],
-    "npm": [("npm docs: access tokens npm_", "NPM_TOKEN", lambda: with_crc32("npm_" + r(B62, 36)))],
-    "pypi": [("PyPI docs: API tokens pypi-AgEIcHlwaS5vcmc", "PYPI_TOKEN", lambda: macaroon(b"pypi.org", r(URL, 120)))],
+    "npm": [("npm docs: access tokens npm_", "NPM_TOKEN", lambda: "npm_" + r(B62, 36))],
+    "pypi": [("PyPI docs: API tokens pypi-AgEIcHlwaS5vcmc", "PYPI_TOKEN", lambda: "pypi-AgEIcHlwaS5vcmc" + r(URL, 120))],
     "docker": [
         ("Docker docs: personal and organization access tokens", "DOCKER_TOKEN", lambda: rng.choice(["dckr_pat_", "dckr_oat_"]) + r(URL, 27)),
         ("Docker docs: config.json auths entries (base64 user:password)", "DOCKER_AUTH", lambda: (lambda auth: ('{"auths": {"https://index.docker.io/v1/": {"auth": "' + auth + '"}}}', auth))(base64.b64encode(f"{r(az, 8)}:{r(B62, 16)}".encode()).decode())),
@@ -334,9 +306,9 @@ LATER_FORMATS = {
         ("microsoft/security-utilities SEC101/166-167: Azure AI Search keys (AzSe at 42)", "AZURE_SEARCH_KEY", lambda: r(B62, 42) + "AzSe" + r("ABCD", 1) + r(B62, 5)),
         ("microsoft/security-utilities SEC101/176: Azure Container Registry keys (+ACR at 42)", "ACR_PASSWORD", lambda: r(B64, 42) + "+ACR" + r("ABCD", 1) + r(B64, 5)),
         ("microsoft/security-utilities SEC101/200-232: common annotated security keys (JQQJ99 at 52)", "AZURE_OPENAI_KEY", lambda: r(B62, 52) + "JQQJ99" + r(B62, 1) + r("ABCDEFGHIJKL", 1) + r(B62, 12) + "AAAAACOG" + r(B62, 4)),
-        ("Azure Storage docs: account keys (64 bytes base64) under an account-key name", "AZURE_STORAGE_ACCOUNT_KEY", lambda: canonical_64_bytes(r(B64, 86) + "==")),
+        ("Azure Storage docs: account keys (64 bytes base64) under an account-key name", "AZURE_STORAGE_ACCOUNT_KEY", lambda: r(B64, 86) + "=="),
         ("Microsoft identity platform docs: refresh tokens (0.A…/1.A… client info, .Ag… body)", "AZURE_REFRESH_TOKEN", lambda: rng.choice("01") + ".A" + r(URL, 60) + ".Ag" + r(URL, 320)),
-        ("Azure API Management docs: Git credentials git&<expiry>&<key>", "APIM_GIT_PASSWORD", lambda: "git&" + r(D, 12) + "&" + canonical_64_bytes(r(B64, 86) + "==")),
+        ("Azure API Management docs: Git credentials git&<expiry>&<key>", "APIM_GIT_PASSWORD", lambda: "git&" + r(D, 12) + "&" + r(B64, 86) + "=="),
         ("Azure OpenAI docs: keys (32 hex) beside the resource endpoint", "AZURE_OPENAI", lambda: (lambda key: (f"AZURE_OPENAI_ENDPOINT=https://{r(az, 8)}.openai.azure.com/\nAZURE_OPENAI_API_KEY={key}\n", key))(r(HEX, 32))),
     ],
     "cloudflare": [("Cloudflare docs: API token formats cfut_/cfat_/cfk_ (40 base62 + 8-hex checksum)", "CLOUDFLARE_API_TOKEN", lambda: rng.choice(["cfut_", "cfat_", "cfk_"]) + r(B62, 40) + r(HEX, 8))],
@@ -463,7 +435,7 @@ PREFIXED_FORMATS = {
     "scalingo": ("scalingo.go: API tokens tk-us-", "SCALINGO_API_TOKEN", lambda: "tk-us-" + r(URL, 48)),
     "shippo": ("shippo.go: API tokens shippo_live_", "SHIPPO_API_TOKEN", lambda: rng.choice(["shippo_live_", "shippo_test_"]) + r(HEX, 40)),
     "typeform": ("typeform.go: personal access tokens tfp_", "TYPEFORM_TOKEN", lambda: "tfp_" + r(B62, 59)),
-    "pypi": ("PyPI docs: TestPyPI tokens pypi-AgENdGVzdC5weXBpLm9yZw", "TEST_PYPI_TOKEN", lambda: macaroon(b"test.pypi.org", r(URL, 120))),
+    "pypi": ("PyPI docs: TestPyPI tokens pypi-AgENdGVzdC5weXBpLm9yZw", "TEST_PYPI_TOKEN", lambda: "pypi-AgENdGVzdC5weXBpLm9yZw" + r(URL, 120)),
     "bitbucket": ("bitbucket.go: OAuth consumer secrets (64) under a Bitbucket name", "BITBUCKET_CLIENT_SECRET", lambda: r(URL, 64)),
 }
 PREFIXED_NEEDS_NAME = {"BITBUCKET_CLIENT_SECRET"}

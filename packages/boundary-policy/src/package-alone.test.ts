@@ -19,7 +19,7 @@ describe("the packed package", () => {
       [
         'import { createRefusePolicy } from "@sbx/boundary-policy";',
         'import { parseEnvFile } from "@sbx/boundary-policy/config";',
-        'const token = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ3913Ym";',
+        'const token = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU";',
         "const policy = createRefusePolicy();",
         "console.log(JSON.stringify({",
         '  redacted: policy.redact(`push with ${token} now`),',

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createRefusePolicy, isPolicyError, PROVIDER_LOGIN_ENV } from "./index.js";
 
 // Synthetic tokens, assembled so the source file holds no scanner-bait literal.
-const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ3913Ym";
+const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU";
 const ANTHROPIC_KEY = "sk-ant-api03-" + "Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja-Ue_Ti7Ko2Pl9Mn4Qb8Vc1Xz5Ws3Ed6Rf0Tg2Yh7Uj4Ik9Ol1Pa8Sd3Fg6Hj5Kl0Zx2Cv7Bn4".slice(0, 93) + "AA";
 const CLAUDE_OAUTH = "sk-ant-oat01-" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Yz7Ab9Cd1Ef3Gh5Ij7Kl9Mn1Op3Qr5St7Uv9Wx1Yz3Ab5Cd7Ef9Gh1Ij3Kl5Mn7Op9Qr1St3Uv5";
 const CLAUDE_REFRESH = "sk-ant-ort01-" + "Zy2Xw4Vu6Ts8Rq0Po2Nm4Lk6Ji8Hg0Fe2Dc4Ba6Zy8Xw0Vu2Ts4Rq6Po8Nm0Lk2Ji4Hg6Fe8Dc0Ba2Zy4Xw6Vu8Ts0Rq2Po4Nm6Lk8Ji0Hg2Fe4";

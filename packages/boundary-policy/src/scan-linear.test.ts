@@ -4,7 +4,7 @@ import { createRefusePolicy } from "./index.js";
 import { findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, redactText, type ScanStats } from "./scan-text.js";
 import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
 
-const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ3913Ym";
+const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU";
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** `count` distinct, real-shaped AWS access key ids. */

@@ -11,12 +11,6 @@ const policy = createRefusePolicy();
  */
 const KNOWN_MISSED: Record<number, string> = {
   299: "secretlint's `hf_` + 34 x placeholder; gitleaks (line 119, the same string) says no-match through its entropy check, which this engine follows",
-  382: "noseyparker's ghp_ example fails the CRC-32 checksum GitHub puts in every 40-character token (github.blog, 2021-04-05): altered, not one GitHub issued",
-  383: "noseyparker's ghp_ example fails GitHub's CRC-32 checksum: altered, not one GitHub issued",
-  385: "noseyparker's gho_ example fails GitHub's CRC-32 checksum: altered, not one GitHub issued",
-  386: "noseyparker's ghu_ example (GitHub's docs' placeholder) fails GitHub's CRC-32 checksum: not one GitHub issued",
-  389: "noseyparker's npm_ example fails the CRC-32 checksum npm puts in every token (github.blog, 2021-09-23): altered, not one npm issued",
-  442: "noseyparker's JWT has an altered header (`…IsEnR5…`) that decodes to no JSON: no JOSE library accepts it",
 };
 
 /** `no-match` cases of the developers' corpus the engine refuses, each with the reason. */

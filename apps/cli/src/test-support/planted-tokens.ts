@@ -1,27 +1,5 @@
 import { randomBytes } from "node:crypto";
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/**
- * GitHub's and npm's token form: a 4-character prefix, 30 random base62 characters and their CRC-32
- * in 6 base62 characters ("Behind GitHub's new authentication token formats", github.blog); the
- * policy lets a token whose checksum fails cross, as no vendor issued it.
- */
-function checksummed(prefix: string, random: string): string {
-  let crc = 0xffffffff;
-  for (const char of random) {
-    crc ^= char.charCodeAt(0);
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  let value = (crc ^ 0xffffffff) >>> 0;
-  let digits = "";
-  for (let i = 0; i < 6; i++) {
-    digits = (BASE62[value % 62] as string) + digits;
-    value = Math.floor(value / 62);
-  }
-  return `${prefix}${random}${digits}`;
-}
-
 /**
  * Fresh real-format tokens of ten families the boundary policy knows, random on every call so a
  * test can search the inbox for exactly these strings (they are no one's credentials).
@@ -33,7 +11,7 @@ export function plantedTokens(): Record<string, string> {
   };
   const base32 = (n: number): string => [...randomBytes(n)].map((byte) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[byte % 32]).join("");
   return {
-    "github-pat": checksummed("ghp_", alnum(30)),
+    "github-pat": `ghp_${alnum(36)}`,
     "gitlab-pat": `glpat-${alnum(20)}`,
     "slack-bot-token": `xoxb-${String(1e9 + (randomBytes(3).readUIntBE(0, 3) % 9e8))}-1234567890123-${alnum(24)}`,
     "aws-access-token": `AKIA${base32(16)}`,
@@ -41,7 +19,7 @@ export function plantedTokens(): Record<string, string> {
     "anthropic-api-key": `sk-ant-api03-${alnum(93)}AA`,
     "anthropic-oauth-token": `sk-ant-oat01-${alnum(93)}AA`,
     "openai-api-key": `sk-proj-${alnum(74)}T3BlbkFJ${alnum(74)}`,
-    "npm-access-token": checksummed("npm_", alnum(30)),
+    "npm-access-token": `npm_${alnum(36)}`,
     "stripe-access-token": `sk_live_${alnum(24)}`,
   };
 }
