@@ -60,6 +60,8 @@ export class LiteralPass {
   private spent = new Uint8Array(0);
   private live = new Int32Array(0);
   private sizes = new Int32Array(0);
+  /** Per scan: where reporting resumes after a span the caller passed over ({@link skipTo}). */
+  private resume = 0;
 
   constructor(specs: readonly LiteralSpec[]) {
     const byFolded = new Map<string, { caseless: number[]; exact: Array<{ codes: Uint8Array; id: number }> }>();
@@ -91,7 +93,7 @@ export class LiteralPass {
    * Calls `onHit(position, id)` for every occurrence, in text order (at one position, in no set
    * order); an `onHit` that returns true hears no more of that id in this scan (a keyword that
    * has done its job). Stops and returns false at the first Unicode format character (the caller
-   * folds the text and passes again); true otherwise.
+   * folds the text and passes again); true otherwise. An `onHit` may call {@link skipTo}.
    */
   scan(text: string, onHit: (at: number, id: number) => boolean): boolean {
     const length = text.length;
@@ -99,6 +101,7 @@ export class LiteralPass {
     this.muted = new Uint8Array(this.ids);
     this.spent = new Uint8Array(this.entries);
     this.live = Int32Array.from(this.sizes);
+    this.resume = 0;
     const { table, buckets } = this;
     let previous = FOLD[text.charCodeAt(0)] as number;
     if (previous === FORMAT_MARK && formatCharacterAt(text, 0) > 0) return false;
@@ -107,9 +110,25 @@ export class LiteralPass {
       if (current === FORMAT_MARK && formatCharacterAt(text, i) > 0) return false;
       const bucket = table[(previous << 8) | current] as number;
       previous = current;
-      if (bucket !== 0) this.report(text, i - 1, buckets[bucket - 1] as Bucket, onHit);
+      if (bucket === 0) continue;
+      this.report(text, i - 1, buckets[bucket - 1] as Bucket, onHit);
+      if (this.resume <= i) continue;
+      // Passed over: the next occurrence reported starts at `resume` or later.
+      i = this.resume;
+      if (i >= length) return true;
+      previous = FOLD[text.charCodeAt(i)] as number;
+      if (previous === FORMAT_MARK && formatCharacterAt(text, i) > 0) return false;
     }
     return true;
+  }
+
+  /**
+   * Called from `onHit`: no occurrence starting before `position` is reported any more (the
+   * caller's opaque span ends there). Its characters are not read, so it must hold no format
+   * character; the rest of the occurrences at the current position are still reported.
+   */
+  skipTo(position: number): void {
+    if (position > this.resume) this.resume = position;
   }
 
   private report(text: string, at: number, bucket: Bucket, onHit: (at: number, id: number) => boolean): void {
