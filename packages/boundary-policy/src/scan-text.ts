@@ -108,7 +108,7 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
       // A rule with a keyword the pass cannot look for gets its windows from its keyword regex.
       if (strategy === "whole" || engine.alwaysGated.includes(compiled.index)) collectRuleMatches(rule, text, findings, markers);
       else {
-        const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
+        const windows = hits.windowsOf(compiled.index);
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
         for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, compiled.global, compiled.windowScan, stats, markers);
       }
@@ -204,29 +204,6 @@ function markerSpans(text: string): number[] {
 }
 
 /**
- * The windows {@link collectRuleMatches} would build from its keyword regex, built from the
- * literal pass's keyword hits (`[position, keyword index, length]` triples in text order): at one
- * position the first keyword of the rule's list wins, and a hit inside the previous one is skipped,
- * as the regex's leftmost-first, non-overlapping search does.
- */
-function windowsFrom(hits: readonly number[], textLength: number, extent: { readonly before: number; readonly after: number }): Array<[number, number]> {
-  const windows: Array<[number, number]> = [];
-  let reach = 0;
-  for (let i = 0; i < hits.length; ) {
-    const at = hits[i] as number;
-    let best = hits[i + 1] as number;
-    let length = hits[i + 2] as number;
-    for (i += 3; i < hits.length && hits[i] === at; i += 3) {
-      if ((hits[i + 1] as number) < best) [best, length] = [hits[i + 1] as number, hits[i + 2] as number];
-    }
-    if (at < reach) continue;
-    reach = at + length;
-    addWindow(windows, textLength, at, length, extent);
-  }
-  return windows;
-}
-
-/**
  * Runs a rule (sticky) at each position where one of its start literals was found, in text
  * order, skipping positions inside its previous match: the same matches as its global regex
  * over the whole text, which would only fail at every other position.
@@ -308,8 +285,16 @@ interface PassHits {
   flush(index: number): void;
   /** Runs a rule at `at` unless that lies inside its previous match. */
   runAt(index: number, at: number): void;
-  /** Per windowed rule: `position, keyword index, length` triples, in text order. */
-  readonly windowHits: number[][];
+  /**
+   * A windowed rule's keyword `keyword` (its index in the rule's list) occurs at `at`, in text
+   * order: builds the windows {@link collectRuleMatches} would build from its keyword regex, as
+   * the hits come, holding one hit per rule: at one position the first keyword of the rule's
+   * list wins, and a hit inside the previous one is skipped, as the regex's leftmost-first,
+   * non-overlapping search does. A flood of keywords costs no list of its hits.
+   */
+  keywordAt(index: number, at: number, keyword: number, length: number): void;
+  /** A windowed rule's merged windows, once the pass is done. */
+  windowsOf(index: number): Array<[number, number]>;
   privateKey: boolean;
   marker: boolean;
   /** `start, end` of every redaction marker, in text order: opaque to the rules. */
@@ -409,19 +394,49 @@ function newHits(engine: ScanEngine, text: string): PassHits {
   const gated = new Uint8Array(count);
   for (const index of engine.alwaysGated) gated[index] = 1;
   const anchorHits: number[][] = [];
-  const windowHits: number[][] = [];
+  const windows: Array<Array<[number, number]>> = [];
   const found: Finding[][] = [];
   for (let i = 0; i < count; i++) {
     anchorHits.push([]);
-    windowHits.push([]);
+    windows.push([]);
     found.push([]);
   }
   const reach = new Int32Array(count);
   const tried = new Int32Array(count).fill(-1);
+  // Per windowed rule: the hit held back (its position, keyword index and length), and where the
+  // last hit taken ends.
+  const heldAt = new Int32Array(count).fill(-1);
+  const heldKeyword = new Int32Array(count);
+  const heldLength = new Int32Array(count);
+  const keywordReach = new Int32Array(count);
+  const take = (index: number): void => {
+    const at = heldAt[index] as number;
+    if (at < 0 || at < (keywordReach[index] as number)) return;
+    const length = heldLength[index] as number;
+    keywordReach[index] = at + length;
+    addWindow(windows[index] as Array<[number, number]>, text.length, at, length, (engine.rules[index] as CompiledRule).rule.window as { before: number; after: number });
+  };
   const hits: PassHits = {
     gated,
     anchorHits,
-    windowHits,
+    keywordAt(index, at, keyword, length) {
+      if (heldAt[index] === at) {
+        if (keyword < (heldKeyword[index] as number)) {
+          heldKeyword[index] = keyword;
+          heldLength[index] = length;
+        }
+        return;
+      }
+      take(index);
+      heldAt[index] = at;
+      heldKeyword[index] = keyword;
+      heldLength[index] = length;
+    },
+    windowsOf(index) {
+      take(index);
+      heldAt[index] = -1;
+      return windows[index] as Array<[number, number]>;
+    },
     reach,
     found,
     runs: 0,
@@ -494,7 +509,7 @@ function runHolds(text: string, from: number, follow: Follow): boolean {
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
 function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
   const hits = newHits(engine, text);
-  const { gated, anchorHits, windowHits, reach } = hits;
+  const { gated, anchorHits, reach } = hits;
   const actions = engine.actions;
   const pass = engine.pass;
   const complete = pass.scan(text, (at, id) => {
@@ -530,7 +545,7 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
       }
     }
     const windows = action.windows;
-    for (let w = 0; w < windows.length; w += 2) (windowHits[windows[w] as number] as number[]).push(at, windows[w + 1] as number, action.length);
+    for (let w = 0; w < windows.length; w += 2) hits.keywordAt(windows[w] as number, at, windows[w + 1] as number, action.length);
     if (action.flags !== 0) applyFlags(hits, action.flags);
     // A keyword that only lets rules run has done its job once; every marker must be passed over.
     return anchors.length === 0 && windows.length === 0 && (action.flags & MARKER_FLAG) === 0;
