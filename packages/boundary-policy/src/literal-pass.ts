@@ -36,18 +36,31 @@ interface Entry {
   readonly exact: ReadonlyArray<{ readonly codes: Uint8Array; readonly id: number }>;
 }
 
-/** Entries sharing their first two folded characters, split on the third. */
+/** Entries sharing their first two folded characters, split on the third, then on the fourth. */
 interface Bucket {
   /** Two-character entries. */
   readonly short: Entry[];
   /** Longer entries by their third folded character (< 128). */
-  readonly byThird: Array<Entry[] | undefined>;
+  readonly byThird: Array<Branch | undefined>;
+}
+
+/**
+ * Entries sharing their first three folded characters. Split once more, so a flood of one
+ * literal (`xoxb-xoxb-…`) compares each occurrence with the few literals that share its first
+ * four characters, not with every literal of its family (`xoxp-`, `xoxe-`, `xoxa-`…).
+ */
+interface Branch {
+  /** Three-character entries. */
+  readonly short: Entry[];
+  /** Longer entries by their fourth folded character (< 128). */
+  readonly byFourth: Array<Entry[] | undefined>;
 }
 
 /**
  * Finds every occurrence of a fixed set of literals in one pass over a text: each position costs
  * one table look-up on its first two (folded) characters; only positions where some literal
- * starts so are compared, and then only with the literals that share the third character too.
+ * starts so are compared, and then only with the literals that share the third and fourth
+ * characters too.
  * The cost follows the text, whatever the number of literals or of occurrences.
  */
 export class LiteralPass {
@@ -74,6 +87,7 @@ export class LiteralPass {
       if (spec.ignoreCase) group.caseless.push(spec.id);
       else group.exact.push({ codes: Uint8Array.from(spec.text, (char) => char.charCodeAt(0)), id: spec.id });
     }
+    const all: Entry[] = [];
     for (const [folded, group] of byFolded) {
       const entry: Entry = { index: this.entries++, codes: Uint8Array.from(folded, (char) => char.charCodeAt(0)), caseless: Int32Array.from(group.caseless), exact: group.exact };
       const key = ((entry.codes[0] as number) << 8) | (entry.codes[1] as number);
@@ -83,10 +97,15 @@ export class LiteralPass {
       }
       const bucket = this.buckets[(this.table[key] as number) - 1] as Bucket;
       if (entry.codes.length === 2) bucket.short.push(entry);
-      else (bucket.byThird[entry.codes[2] as number] ??= []).push(entry);
+      else {
+        const branch = (bucket.byThird[entry.codes[2] as number] ??= { short: [] as Entry[], byFourth: new Array<Entry[] | undefined>(128) });
+        if (entry.codes.length === 3) branch.short.push(entry);
+        else (branch.byFourth[entry.codes[3] as number] ??= []).push(entry);
+      }
+      all.push(entry);
     }
     this.sizes = new Int32Array(this.entries);
-    for (const bucket of this.buckets) for (const entry of [...bucket.short, ...bucket.byThird.flatMap((list) => list ?? [])]) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
+    for (const entry of all) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
   }
 
   /**
@@ -132,11 +151,18 @@ export class LiteralPass {
   }
 
   private report(text: string, at: number, bucket: Bucket, onHit: (at: number, id: number) => boolean): void {
-    for (const entry of bucket.short) this.compare(text, at, entry, onHit);
+    const short = bucket.short;
+    for (let n = 0; n < short.length; n++) this.compare(text, at, short[n] as Entry, onHit);
     if (at + 2 >= text.length) return;
     const third = FOLD[text.charCodeAt(at + 2)] as number;
-    const entries = third < 128 ? bucket.byThird[third] : undefined;
-    if (entries !== undefined) for (const entry of entries) this.compare(text, at, entry, onHit);
+    const branch = third < 128 ? bucket.byThird[third] : undefined;
+    if (branch === undefined) return;
+    const three = branch.short;
+    for (let n = 0; n < three.length; n++) this.compare(text, at, three[n] as Entry, onHit);
+    if (at + 3 >= text.length) return;
+    const fourth = FOLD[text.charCodeAt(at + 3)] as number;
+    const entries = fourth < 128 ? branch.byFourth[fourth] : undefined;
+    if (entries !== undefined) for (let n = 0; n < entries.length; n++) this.compare(text, at, entries[n] as Entry, onHit);
   }
 
   private compare(text: string, at: number, entry: Entry, onHit: (at: number, id: number) => boolean): void {
