@@ -36,18 +36,23 @@ interface Entry {
   readonly exact: ReadonlyArray<{ readonly codes: Uint8Array; readonly id: number }>;
 }
 
-/** Entries sharing their first two folded characters, split on the third, then on the fourth. */
+/** Entries sharing their first two folded characters, split on the third (many, on the fourth too). */
 interface Bucket {
   /** Two-character entries. */
   readonly short: Entry[];
-  /** Longer entries by their third folded character (< 128). */
-  readonly byThird: Array<Branch | undefined>;
+  /** Longer entries by their third folded character (< 128), when few share it. */
+  readonly byThird: Array<Entry[] | undefined>;
+  /** Longer entries by their third folded character, when more than {@link FEW_SHARING} share it. */
+  readonly branches: Array<Branch | undefined>;
 }
 
+/** Up to this many literals sharing three characters are compared in turn. */
+const FEW_SHARING = 4;
+
 /**
- * Entries sharing their first three folded characters. Split once more, so a flood of one
- * literal (`xoxb-xoxb-…`) compares each occurrence with the few literals that share its first
- * four characters, not with every literal of its family (`xoxp-`, `xoxe-`, `xoxa-`…).
+ * Entries sharing their first three folded characters, more than {@link FEW_SHARING}. Split once
+ * more, so a flood of one literal (`xoxb-xoxb-…`) compares each occurrence with the few literals
+ * that share its first four characters, not with every literal of its family (`xoxp-`, `xoxe-`…).
  */
 interface Branch {
   /** Three-character entries. */
@@ -92,17 +97,25 @@ export class LiteralPass {
       const entry: Entry = { index: this.entries++, codes: Uint8Array.from(folded, (char) => char.charCodeAt(0)), caseless: Int32Array.from(group.caseless), exact: group.exact };
       const key = ((entry.codes[0] as number) << 8) | (entry.codes[1] as number);
       if (this.table[key] === 0) {
-        this.buckets.push({ short: [], byThird: new Array(128) });
+        this.buckets.push({ short: [], byThird: new Array(128), branches: new Array(128) });
         this.table[key] = this.buckets.length;
       }
       const bucket = this.buckets[(this.table[key] as number) - 1] as Bucket;
       if (entry.codes.length === 2) bucket.short.push(entry);
-      else {
-        const branch = (bucket.byThird[entry.codes[2] as number] ??= { short: [] as Entry[], byFourth: new Array<Entry[] | undefined>(128) });
-        if (entry.codes.length === 3) branch.short.push(entry);
-        else (branch.byFourth[entry.codes[3] as number] ??= []).push(entry);
-      }
+      else (bucket.byThird[entry.codes[2] as number] ??= []).push(entry);
       all.push(entry);
+    }
+    for (const bucket of this.buckets) {
+      bucket.byThird.forEach((entries, third) => {
+        if (entries === undefined || entries.length <= FEW_SHARING) return;
+        const branch: Branch = { short: [], byFourth: new Array(128) };
+        for (const entry of entries) {
+          if (entry.codes.length === 3) branch.short.push(entry);
+          else (branch.byFourth[entry.codes[3] as number] ??= []).push(entry);
+        }
+        bucket.branches[third] = branch;
+        bucket.byThird[third] = undefined;
+      });
     }
     this.sizes = new Int32Array(this.entries);
     for (const entry of all) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
@@ -155,7 +168,13 @@ export class LiteralPass {
     for (let n = 0; n < short.length; n++) this.compare(text, at, short[n] as Entry, onHit);
     if (at + 2 >= text.length) return;
     const third = FOLD[text.charCodeAt(at + 2)] as number;
-    const branch = third < 128 ? bucket.byThird[third] : undefined;
+    if (third >= 128) return;
+    const few = bucket.byThird[third];
+    if (few !== undefined) {
+      for (let n = 0; n < few.length; n++) this.compare(text, at, few[n] as Entry, onHit);
+      return;
+    }
+    const branch = bucket.branches[third];
     if (branch === undefined) return;
     const three = branch.short;
     for (let n = 0; n < three.length; n++) this.compare(text, at, three[n] as Entry, onHit);
