@@ -474,7 +474,7 @@ function applyFlags(hits: PassHits, flags: number): void {
 function keywordsOnly(engine: ScanEngine, text: string): PassHits | undefined {
   for (let i = 0; i < text.length; i++) if (FORMAT_UNIT[text.charCodeAt(i)] !== 0 && formatCharacterAt(text, i) > 0) return undefined;
   const hits = newHits(engine, text);
-  hits.markers.push(...markerSpans(text));
+  for (const bound of markerSpans(text)) hits.markers.push(bound);
   for (const { test, action } of engine.keywordTests) {
     if (!occursOutsideMarkers(test, text, hits.markers)) continue;
     for (const index of action.gates) hits.gated[index] = 1;
