@@ -15,23 +15,30 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   if (needles.size === 0) return [];
   if (needles.size <= FEW_NEEDLES) return findFew(text, needles);
   const starts = new Uint8Array(65_536);
-  const byHash = new Map<number, Array<[string, T]>>();
-  for (const [needle, payload] of needles) {
-    if (needle.length < MIN_NEEDLE) continue;
+  // The needles, shortest first, chained per hash slot by head insertion: each chain runs longest
+  // first. A typed table, not a map of arrays: 20 000 distinct secrets cost no object per needle.
+  const list = [...needles].filter(([needle]) => needle.length >= MIN_NEEDLE).sort((a, b) => a[0].length - b[0].length);
+  let size = 1;
+  while (size < 2 * list.length) size <<= 1;
+  const mask = size - 1;
+  const heads = new Int32Array(size).fill(-1);
+  const next = new Int32Array(list.length);
+  const hashes = new Int32Array(list.length);
+  list.forEach(([needle], n) => {
     starts[pairCode(needle, 0)] = 1;
-    const key = hashAt(needle, 0);
-    const bucket = byHash.get(key);
-    if (bucket) bucket.push([needle, payload]);
-    else byHash.set(key, [[needle, payload]]);
-  }
-  for (const bucket of byHash.values()) bucket.sort((a, b) => b[0].length - a[0].length);
+    const hash = hashAt(needle, 0);
+    hashes[n] = hash;
+    next[n] = heads[hash & mask] as number;
+    heads[hash & mask] = n;
+  });
   const found: Array<[number, number, T]> = [];
   const last = text.length - MIN_NEEDLE;
   for (let i = 0; i <= last; i++) {
     if (starts[pairCode(text, i)] === 0) continue;
-    const bucket = byHash.get(hashAt(text, i));
-    if (bucket === undefined) continue;
-    for (const [needle, payload] of bucket) {
+    const hash = hashAt(text, i);
+    for (let n = heads[hash & mask] as number; n !== -1; n = next[n] as number) {
+      if (hashes[n] !== hash) continue;
+      const [needle, payload] = list[n] as [string, T];
       if (text.startsWith(needle, i)) {
         found.push([i, i + needle.length, payload]);
         break;

@@ -36,18 +36,36 @@ interface Entry {
   readonly exact: ReadonlyArray<{ readonly codes: Uint8Array; readonly id: number }>;
 }
 
-/** Entries sharing their first two folded characters, split on the third. */
+/** Entries sharing their first two folded characters, split on the third (many, on the fourth too). */
 interface Bucket {
   /** Two-character entries. */
   readonly short: Entry[];
-  /** Longer entries by their third folded character (< 128). */
+  /** Longer entries by their third folded character (< 128), when few share it. */
   readonly byThird: Array<Entry[] | undefined>;
+  /** Longer entries by their third folded character, when more than {@link FEW_SHARING} share it. */
+  readonly branches: Array<Branch | undefined>;
+}
+
+/** Up to this many literals sharing three characters are compared in turn. */
+const FEW_SHARING = 4;
+
+/**
+ * Entries sharing their first three folded characters, more than {@link FEW_SHARING}. Split once
+ * more, so a flood of one literal (`xoxb-xoxb-…`) compares each occurrence with the few literals
+ * that share its first four characters, not with every literal of its family (`xoxp-`, `xoxe-`…).
+ */
+interface Branch {
+  /** Three-character entries. */
+  readonly short: Entry[];
+  /** Longer entries by their fourth folded character (< 128). */
+  readonly byFourth: Array<Entry[] | undefined>;
 }
 
 /**
  * Finds every occurrence of a fixed set of literals in one pass over a text: each position costs
  * one table look-up on its first two (folded) characters; only positions where some literal
- * starts so are compared, and then only with the literals that share the third character too.
+ * starts so are compared, and then only with the literals that share the third and fourth
+ * characters too.
  * The cost follows the text, whatever the number of literals or of occurrences.
  */
 export class LiteralPass {
@@ -60,6 +78,8 @@ export class LiteralPass {
   private spent = new Uint8Array(0);
   private live = new Int32Array(0);
   private sizes = new Int32Array(0);
+  /** Per scan: where reporting resumes after a span the caller passed over ({@link skipTo}). */
+  private resume = 0;
 
   constructor(specs: readonly LiteralSpec[]) {
     const byFolded = new Map<string, { caseless: number[]; exact: Array<{ codes: Uint8Array; id: number }> }>();
@@ -72,26 +92,40 @@ export class LiteralPass {
       if (spec.ignoreCase) group.caseless.push(spec.id);
       else group.exact.push({ codes: Uint8Array.from(spec.text, (char) => char.charCodeAt(0)), id: spec.id });
     }
+    const all: Entry[] = [];
     for (const [folded, group] of byFolded) {
       const entry: Entry = { index: this.entries++, codes: Uint8Array.from(folded, (char) => char.charCodeAt(0)), caseless: Int32Array.from(group.caseless), exact: group.exact };
       const key = ((entry.codes[0] as number) << 8) | (entry.codes[1] as number);
       if (this.table[key] === 0) {
-        this.buckets.push({ short: [], byThird: new Array(128) });
+        this.buckets.push({ short: [], byThird: new Array(128), branches: new Array(128) });
         this.table[key] = this.buckets.length;
       }
       const bucket = this.buckets[(this.table[key] as number) - 1] as Bucket;
       if (entry.codes.length === 2) bucket.short.push(entry);
       else (bucket.byThird[entry.codes[2] as number] ??= []).push(entry);
+      all.push(entry);
+    }
+    for (const bucket of this.buckets) {
+      bucket.byThird.forEach((entries, third) => {
+        if (entries === undefined || entries.length <= FEW_SHARING) return;
+        const branch: Branch = { short: [], byFourth: new Array(128) };
+        for (const entry of entries) {
+          if (entry.codes.length === 3) branch.short.push(entry);
+          else (branch.byFourth[entry.codes[3] as number] ??= []).push(entry);
+        }
+        bucket.branches[third] = branch;
+        bucket.byThird[third] = undefined;
+      });
     }
     this.sizes = new Int32Array(this.entries);
-    for (const bucket of this.buckets) for (const entry of [...bucket.short, ...bucket.byThird.flatMap((list) => list ?? [])]) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
+    for (const entry of all) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
   }
 
   /**
    * Calls `onHit(position, id)` for every occurrence, in text order (at one position, in no set
    * order); an `onHit` that returns true hears no more of that id in this scan (a keyword that
    * has done its job). Stops and returns false at the first Unicode format character (the caller
-   * folds the text and passes again); true otherwise.
+   * folds the text and passes again); true otherwise. An `onHit` may call {@link skipTo}.
    */
   scan(text: string, onHit: (at: number, id: number) => boolean): boolean {
     const length = text.length;
@@ -99,6 +133,7 @@ export class LiteralPass {
     this.muted = new Uint8Array(this.ids);
     this.spent = new Uint8Array(this.entries);
     this.live = Int32Array.from(this.sizes);
+    this.resume = 0;
     const { table, buckets } = this;
     let previous = FOLD[text.charCodeAt(0)] as number;
     if (previous === FORMAT_MARK && formatCharacterAt(text, 0) > 0) return false;
@@ -107,17 +142,46 @@ export class LiteralPass {
       if (current === FORMAT_MARK && formatCharacterAt(text, i) > 0) return false;
       const bucket = table[(previous << 8) | current] as number;
       previous = current;
-      if (bucket !== 0) this.report(text, i - 1, buckets[bucket - 1] as Bucket, onHit);
+      if (bucket === 0) continue;
+      this.report(text, i - 1, buckets[bucket - 1] as Bucket, onHit);
+      if (this.resume <= i) continue;
+      // Passed over: the next occurrence reported starts at `resume` or later.
+      i = this.resume;
+      if (i >= length) return true;
+      previous = FOLD[text.charCodeAt(i)] as number;
+      if (previous === FORMAT_MARK && formatCharacterAt(text, i) > 0) return false;
     }
     return true;
   }
 
+  /**
+   * Called from `onHit`: no occurrence starting before `position` is reported any more (the
+   * caller's opaque span ends there). Its characters are not read, so it must hold no format
+   * character; the rest of the occurrences at the current position are still reported.
+   */
+  skipTo(position: number): void {
+    if (position > this.resume) this.resume = position;
+  }
+
   private report(text: string, at: number, bucket: Bucket, onHit: (at: number, id: number) => boolean): void {
-    for (const entry of bucket.short) this.compare(text, at, entry, onHit);
+    const short = bucket.short;
+    for (let n = 0; n < short.length; n++) this.compare(text, at, short[n] as Entry, onHit);
     if (at + 2 >= text.length) return;
     const third = FOLD[text.charCodeAt(at + 2)] as number;
-    const entries = third < 128 ? bucket.byThird[third] : undefined;
-    if (entries !== undefined) for (const entry of entries) this.compare(text, at, entry, onHit);
+    if (third >= 128) return;
+    const few = bucket.byThird[third];
+    if (few !== undefined) {
+      for (let n = 0; n < few.length; n++) this.compare(text, at, few[n] as Entry, onHit);
+      return;
+    }
+    const branch = bucket.branches[third];
+    if (branch === undefined) return;
+    const three = branch.short;
+    for (let n = 0; n < three.length; n++) this.compare(text, at, three[n] as Entry, onHit);
+    if (at + 3 >= text.length) return;
+    const fourth = FOLD[text.charCodeAt(at + 3)] as number;
+    const entries = fourth < 128 ? branch.byFourth[fourth] : undefined;
+    if (entries !== undefined) for (let n = 0; n < entries.length; n++) this.compare(text, at, entries[n] as Entry, onHit);
   }
 
   private compare(text: string, at: number, entry: Entry, onHit: (at: number, id: number) => boolean): void {

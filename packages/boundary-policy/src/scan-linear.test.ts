@@ -55,6 +55,36 @@ describe("linear time", () => {
   });
 });
 
+describe("redaction markers are opaque", () => {
+  // Rule names hold keywords (`aws`, `token`, `key`, `github`) and start literals: read as text,
+  // every marker of an already redacted text opened windows and ran rules, so redact's
+  // confirming scan cost as much as the first one however few secrets were left.
+  const redactedLines = (count: number): string => "[REDACTED:github-pat] id=[REDACTED:aws-access-token]\n[REDACTED:aws-secret-access-key] [REDACTED:keyword-secret]\n".repeat(count);
+
+  it("run no rule for the keywords and literals inside them, however many there are", () => {
+    for (const count of [100, 1_000]) {
+      const stats: ScanStats = { ...newStats(), ruleRuns: 0 };
+      expect(findSecrets(redactedLines(count), [], stats)).toEqual([]);
+      expect(stats.ruleRuns, `${count} lines`).toBe(0);
+    }
+  });
+
+  it("leave redact's confirming scan of the 20 000-secret text no rule to run", () => {
+    const redacted = redactText(markerSoup(20_000).text, []);
+    const stats: ScanStats = { ...newStats(), ruleRuns: 0 };
+    expect(findSecrets(redacted, [], stats)).toEqual([]);
+    expect(stats.ruleRuns).toBe(0);
+  });
+
+  it("still let a token right after or before a marker be found", () => {
+    const text = `[REDACTED:aws-access-token]${GITHUB_PAT} ${GITHUB_PAT}[REDACTED:x] token: "[REDACTED:github-pat]"`;
+    expect(findSecrets(text, []).map((f) => [f.rule, text.slice(f.start, f.end)])).toEqual([
+      ["github-pat", GITHUB_PAT],
+      ["github-pat", GITHUB_PAT],
+    ]);
+  });
+});
+
 describe("Unicode format characters inside a token", () => {
   it.each([
     ["zero-width joiner", "\u200D"],

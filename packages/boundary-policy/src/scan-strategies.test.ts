@@ -38,6 +38,23 @@ describe("the anchored scan (one literal pass, rules run where their literals st
     );
   }, 60_000);
 
+  it("finds exactly what the whole-text scan finds around redaction markers, whose rule names hold keywords and literals", () => {
+    const markers = [...TOKEN_RULES.map((rule) => `[REDACTED:${rule.id}]`), "[REDACTED:]", "[REDACTED:AWS]", "[REDACTED:aws-access-token", "[[REDACTED:x]]"];
+    const piece = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...markers) },
+      { weight: 2, arbitrary: fc.constantFrom(...corpusTexts) },
+      { weight: 2, arbitrary: fc.constantFrom(...LITERALS) },
+      { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(..."aAbZ09_-+/=.:\"' \n[]"), maxLength: 30 }) },
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 16 }), (parts) => {
+        const text = parts.join("");
+        expect(show(text, "auto")).toEqual(show(text, "whole"));
+      }),
+      { numRuns: 400 },
+    );
+  }, 60_000);
+
   it("runs no rule at all on 100 KB of near misses ('ghp_', 'sk-', 'xoxb-'… without bodies)", () => {
     for (const unit of ["ghp_", "sk-", "xoxb-", "hf_", "s."]) {
       const text = unit.repeat(100_000 / unit.length);

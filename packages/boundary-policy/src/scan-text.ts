@@ -63,6 +63,11 @@ export type ScanStrategy = "auto" | "whole";
  * Every secret span in `text`, sorted by start; spans wholly inside another are dropped. Spans
  * inside an existing redaction marker are ignored, so redacting twice changes nothing. A rule
  * runs only when one of its keywords occurs (ASCII case ignored), whatever the strategy.
+ *
+ * A redaction marker (`[REDACTED:rule-id]`) is opaque: the rule name inside it is no keyword, opens
+ * no window and starts no match (a match may still start at its `[`, or run across it). So an
+ * already redacted text, whose markers name rules full of keywords, rescans at the cost of text
+ * without them, and whatever the strategy.
  */
 export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto"): Finding[] {
   try {
@@ -94,21 +99,22 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
   const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text);
   if (hits === undefined) return undefined;
   if (stats) stats.scans++;
+  const markers = hits.markers;
   const findings: Finding[] = [];
   for (const compiled of engine.rules) {
     if (hits.gated[compiled.index] === 0) continue;
     const rule = compiled.rule;
     if (rule.window !== undefined) {
       // A rule with a keyword the pass cannot look for gets its windows from its keyword regex.
-      if (strategy === "whole" || engine.alwaysGated.includes(compiled.index)) collectRuleMatches(rule, text, findings);
+      if (strategy === "whole" || engine.alwaysGated.includes(compiled.index)) collectRuleMatches(rule, text, findings, markers);
       else {
-        const windows = windowsFrom(hits.windowHits[compiled.index] as number[], text.length, rule.window);
+        const windows = hits.windowsOf(compiled.index);
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
-        for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, compiled.global, compiled.windowScan, stats);
+        for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, compiled.global, compiled.windowScan, stats, markers);
       }
     } else if (compiled.sticky === undefined || strategy === "whole") {
       if (stats?.ruleRuns !== undefined) stats.ruleRuns++;
-      collectMatchesIn(rule, text, 0, findings, strategy === "whole" ? rule.pattern : compiled.global);
+      collectMatchesIn(rule, text, 0, findings, strategy === "whole" ? rule.pattern : compiled.global, markers);
     } else {
       // Run during the pass where the rule was already let in; the rest now, in text order.
       hits.flush(compiled.index);
@@ -142,44 +148,59 @@ export function matchRule(rule: TokenRule, text: string): Finding[] {
   return findings;
 }
 
-function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[]): void {
+function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[], markers: readonly number[] = NO_MARKERS): void {
   if (rule.window === undefined) {
-    collectMatchesIn(rule, text, 0, findings);
+    collectMatchesIn(rule, text, 0, findings, rule.pattern, markers);
     return;
   }
-  // Merged windows around each keyword occurrence, each scanned once.
+  // Merged windows around each keyword occurrence (none inside a marker), each scanned once.
   const keyword = keywordSearch(rule);
   keyword.lastIndex = 0;
   const windows: Array<[number, number]> = [];
-  for (let hit = keyword.exec(text); hit !== null; hit = keyword.exec(text)) addWindow(windows, text.length, hit.index, hit[0].length, rule.window);
-  collectWindows(rule, text, windows, findings);
+  for (let hit = keyword.exec(text); hit !== null; hit = keyword.exec(text)) {
+    const past = markerAround(markers, hit.index);
+    if (past >= 0) keyword.lastIndex = past;
+    else addWindow(windows, text.length, hit.index, hit[0].length, rule.window);
+  }
+  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, rule.pattern, undefined, undefined, markers);
 }
 
-function collectWindows(rule: TokenRule, text: string, windows: ReadonlyArray<readonly [number, number]>, findings: Finding[], pattern = rule.pattern): void {
-  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, pattern);
-}
+const NO_MARKERS: readonly number[] = [];
 
 /**
- * The windows {@link collectRuleMatches} would build from its keyword regex, built from the
- * literal pass's keyword hits (`[position, keyword index, length]` triples in text order): at one
- * position the first keyword of the rule's list wins, and a hit inside the previous one is skipped,
- * as the regex's leftmost-first, non-overlapping search does.
+ * The end of the redaction marker whose inside holds `at` (past its `[`), or -1; `markers` holds
+ * `start, end` pairs in text order.
  */
-function windowsFrom(hits: readonly number[], textLength: number, extent: { readonly before: number; readonly after: number }): Array<[number, number]> {
-  const windows: Array<[number, number]> = [];
-  let reach = 0;
-  for (let i = 0; i < hits.length; ) {
-    const at = hits[i] as number;
-    let best = hits[i + 1] as number;
-    let length = hits[i + 2] as number;
-    for (i += 3; i < hits.length && hits[i] === at; i += 3) {
-      if ((hits[i + 1] as number) < best) [best, length] = [hits[i + 1] as number, hits[i + 2] as number];
-    }
-    if (at < reach) continue;
-    reach = at + length;
-    addWindow(windows, textLength, at, length, extent);
+function markerAround(markers: readonly number[], at: number): number {
+  let low = 0;
+  let high = markers.length >> 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((markers[2 * middle + 1] as number) <= at) low = middle + 1;
+    else high = middle;
   }
-  return windows;
+  if (low === markers.length >> 1) return -1;
+  return (markers[2 * low] as number) < at ? (markers[2 * low + 1] as number) : -1;
+}
+
+/** The end of the redaction marker starting at `at` (`[REDACTED:` found there), or -1. */
+function markerEndAt(text: string, at: number): number {
+  const from = at + MARKER_PREFIX.length;
+  const limit = Math.min(text.length, from + 65);
+  for (let i = from; i < limit; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 93) return i > from ? i + 1 : -1;
+    if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 45)) return -1;
+  }
+  return -1;
+}
+
+/** `start, end` of every redaction marker in `text`, in order (the whole strategy's way). */
+function markerSpans(text: string): number[] {
+  const spans: number[] = [];
+  if (!text.includes(MARKER_PREFIX)) return spans;
+  for (const marker of text.matchAll(REDACTION_MARKER)) spans.push(marker.index, marker.index + marker[0].length);
+  return spans;
 }
 
 /**
@@ -264,10 +285,20 @@ interface PassHits {
   flush(index: number): void;
   /** Runs a rule at `at` unless that lies inside its previous match. */
   runAt(index: number, at: number): void;
-  /** Per windowed rule: `position, keyword index, length` triples, in text order. */
-  readonly windowHits: number[][];
+  /**
+   * A windowed rule's keyword `keyword` (its index in the rule's list) occurs at `at`, in text
+   * order: builds the windows {@link collectRuleMatches} would build from its keyword regex, as
+   * the hits come, holding one hit per rule: at one position the first keyword of the rule's
+   * list wins, and a hit inside the previous one is skipped, as the regex's leftmost-first,
+   * non-overlapping search does. A flood of keywords costs no list of its hits.
+   */
+  keywordAt(index: number, at: number, keyword: number, length: number): void;
+  /** A windowed rule's merged windows, once the pass is done. */
+  windowsOf(index: number): Array<[number, number]>;
   privateKey: boolean;
   marker: boolean;
+  /** `start, end` of every redaction marker, in text order: opaque to the rules. */
+  readonly markers: number[];
 }
 
 const PRIVATE_KEY_KEYWORD = "private key";
@@ -349,7 +380,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     };
     specs.push({ text: draft.text, ignoreCase: draft.ignoreCase, id: actions.length });
     actions.push(action);
-    if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "i" : ""), action });
+    if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "gi" : "g"), action });
   }
   return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests };
 }
@@ -363,24 +394,55 @@ function newHits(engine: ScanEngine, text: string): PassHits {
   const gated = new Uint8Array(count);
   for (const index of engine.alwaysGated) gated[index] = 1;
   const anchorHits: number[][] = [];
-  const windowHits: number[][] = [];
+  const windows: Array<Array<[number, number]>> = [];
   const found: Finding[][] = [];
   for (let i = 0; i < count; i++) {
     anchorHits.push([]);
-    windowHits.push([]);
+    windows.push([]);
     found.push([]);
   }
   const reach = new Int32Array(count);
   const tried = new Int32Array(count).fill(-1);
+  // Per windowed rule: the hit held back (its position, keyword index and length), and where the
+  // last hit taken ends.
+  const heldAt = new Int32Array(count).fill(-1);
+  const heldKeyword = new Int32Array(count);
+  const heldLength = new Int32Array(count);
+  const keywordReach = new Int32Array(count);
+  const take = (index: number): void => {
+    const at = heldAt[index] as number;
+    if (at < 0 || at < (keywordReach[index] as number)) return;
+    const length = heldLength[index] as number;
+    keywordReach[index] = at + length;
+    addWindow(windows[index] as Array<[number, number]>, text.length, at, length, (engine.rules[index] as CompiledRule).rule.window as { before: number; after: number });
+  };
   const hits: PassHits = {
     gated,
     anchorHits,
-    windowHits,
+    keywordAt(index, at, keyword, length) {
+      if (heldAt[index] === at) {
+        if (keyword < (heldKeyword[index] as number)) {
+          heldKeyword[index] = keyword;
+          heldLength[index] = length;
+        }
+        return;
+      }
+      take(index);
+      heldAt[index] = at;
+      heldKeyword[index] = keyword;
+      heldLength[index] = length;
+    },
+    windowsOf(index) {
+      take(index);
+      heldAt[index] = -1;
+      return windows[index] as Array<[number, number]>;
+    },
     reach,
     found,
     runs: 0,
     privateKey: false,
     marker: false,
+    markers: [],
     runAt(index, at) {
       if (at < (reach[index] as number) || tried[index] === at) return;
       tried[index] = at;
@@ -412,12 +474,24 @@ function applyFlags(hits: PassHits, flags: number): void {
 function keywordsOnly(engine: ScanEngine, text: string): PassHits | undefined {
   for (let i = 0; i < text.length; i++) if (FORMAT_UNIT[text.charCodeAt(i)] !== 0 && formatCharacterAt(text, i) > 0) return undefined;
   const hits = newHits(engine, text);
+  for (const bound of markerSpans(text)) hits.markers.push(bound);
   for (const { test, action } of engine.keywordTests) {
-    if (!test.test(text)) continue;
+    if (!occursOutsideMarkers(test, text, hits.markers)) continue;
     for (const index of action.gates) hits.gated[index] = 1;
     applyFlags(hits, action.flags);
   }
   return hits;
+}
+
+/** `search` (global) finds an occurrence in `text` starting outside every marker's inside. */
+function occursOutsideMarkers(search: RegExp, text: string, markers: readonly number[]): boolean {
+  search.lastIndex = 0;
+  for (let hit = search.exec(text); hit !== null; hit = search.exec(text)) {
+    const past = markerAround(markers, hit.index);
+    if (past < 0) return true;
+    search.lastIndex = past;
+  }
+  return false;
 }
 
 /** `text` has at least `follow.min` characters of `follow.table` from `from` on. */
@@ -435,10 +509,19 @@ function runHolds(text: string, from: number, follow: Follow): boolean {
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
 function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
   const hits = newHits(engine, text);
-  const { gated, anchorHits, windowHits, reach } = hits;
+  const { gated, anchorHits, reach } = hits;
   const actions = engine.actions;
-  const complete = engine.pass.scan(text, (at, id) => {
+  const pass = engine.pass;
+  const complete = pass.scan(text, (at, id) => {
     const action = actions[id] as LiteralAction;
+    if ((action.flags & MARKER_FLAG) !== 0) {
+      // The rule name inside is not read: no keyword, window or start there.
+      const end = markerEndAt(text, at);
+      if (end > 0) {
+        hits.markers.push(at, end);
+        pass.skipTo(end);
+      }
+    }
     const gates = action.gates;
     for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
     const anchors = action.anchors;
@@ -462,10 +545,10 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
       }
     }
     const windows = action.windows;
-    for (let w = 0; w < windows.length; w += 2) (windowHits[windows[w] as number] as number[]).push(at, windows[w + 1] as number, action.length);
+    for (let w = 0; w < windows.length; w += 2) hits.keywordAt(windows[w] as number, at, windows[w + 1] as number, action.length);
     if (action.flags !== 0) applyFlags(hits, action.flags);
-    // A keyword that only lets rules run has done its job once.
-    return anchors.length === 0 && windows.length === 0;
+    // A keyword that only lets rules run has done its job once; every marker must be passed over.
+    return anchors.length === 0 && windows.length === 0 && (action.flags & MARKER_FLAG) === 0;
   });
   return complete ? hits : undefined;
 }
@@ -483,11 +566,11 @@ function addWindow(windows: Array<[number, number]>, textLength: number, at: num
  * guards (`(?<![A-Za-z0-9_])`, `(?![…])`) see the cut as a boundary, so it may be part of a longer
  * run the full text would not match. A real token lies inside the window by its extent.
  */
-function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern, scan?: StartScan, stats?: ScanStats): void {
+function collectWindow(rule: TokenRule, text: string, start: number, end: number, findings: Finding[], pattern = rule.pattern, scan?: StartScan, stats?: ScanStats, markers: readonly number[] = NO_MARKERS): void {
   const found: Finding[] = [];
-  if (scan === undefined || !holdsLongRun(text, start, end, scan.runBreak)) collectMatchesIn(rule, text.slice(start, end), start, found, pattern);
+  if (scan === undefined || !holdsLongRun(text, start, end, scan.runBreak)) collectMatchesIn(rule, text.slice(start, end), start, found, pattern, markers);
   else {
-    const attempts = scanStarts(rule, text.slice(start, end), start, found, scan);
+    const attempts = scanStarts(rule, text.slice(start, end), start, found, scan, markers);
     if (stats?.ruleRuns !== undefined) stats.ruleRuns += attempts;
   }
   for (const finding of found) {
@@ -535,7 +618,7 @@ function holdsLongRun(text: string, start: number, end: number, { table, within 
  * regex attempt: every match has a character outside the class that close (rule-anchors.ts,
  * `deriveRunBreak`). Each character of such a run is read once for all the starts inside it.
  */
-function scanStarts(rule: TokenRule, text: string, offset: number, findings: Finding[], scan: StartScan): number {
+function scanStarts(rule: TokenRule, text: string, offset: number, findings: Finding[], scan: StartScan, markers: readonly number[]): number {
   const { starts, sticky } = scan;
   const { table, within } = scan.runBreak;
   // text[runFrom, runTo) is all table characters, with runFrom at or before the current start.
@@ -544,6 +627,11 @@ function scanStarts(rule: TokenRule, text: string, offset: number, findings: Fin
   starts.lastIndex = 0;
   while (starts.test(text)) {
     const at = starts.lastIndex;
+    const past = markerAround(markers, at + offset);
+    if (past >= 0) {
+      starts.lastIndex = past - offset;
+      continue;
+    }
     if (at >= runTo) runTo = at;
     const limit = Math.min(text.length, at + within + 1);
     while (runTo < limit) {
@@ -563,9 +651,14 @@ function scanStarts(rule: TokenRule, text: string, offset: number, findings: Fin
   return attempts;
 }
 
-function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[], pattern = rule.pattern): void {
+/** A match starting inside a redaction marker is passed over: the search resumes at its end. */
+function collectMatchesIn(rule: TokenRule, text: string, offset: number, findings: Finding[], pattern = rule.pattern, markers: readonly number[] = NO_MARKERS): void {
   pattern.lastIndex = 0;
-  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) acceptMatch(rule, text, match, offset, findings);
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const past = markers.length === 0 ? -1 : markerAround(markers, match.index + offset);
+    if (past >= 0) pattern.lastIndex = past - offset;
+    else acceptMatch(rule, text, match, offset, findings);
+  }
 }
 
 /**
