@@ -140,19 +140,11 @@ class Parser {
   }
 
   private quantified(item: Prefixes): Prefixes {
-    const rest = this.source.slice(this.at);
-    const braces = /^\{(\d+)(?:(,)(\d*))?\}/.exec(rest);
-    let min: number;
-    let max: number;
     this.lastMin = 1;
-    if (rest[0] === "*") [min, max, this.at] = [0, Infinity, this.at + 1];
-    else if (rest[0] === "+") [min, max, this.at] = [1, Infinity, this.at + 1];
-    else if (rest[0] === "?") [min, max, this.at] = [0, 1, this.at + 1];
-    else if (braces) {
-      min = Number(braces[1]);
-      max = braces[2] === undefined ? min : braces[3] === "" ? Infinity : Number(braces[3]);
-      this.at += braces[0].length;
-    } else return item;
+    const quantifier = readQuantifier(this.source, this.at);
+    if (!quantifier) return item;
+    const { min, max } = quantifier;
+    this.at = quantifier.at;
     if (this.source[this.at] === "?") this.at++; // lazy: same set of matches
     this.lastMin = min;
     if (min === 1 && max === 1) return item;
@@ -586,18 +578,9 @@ class BreakParser {
 
   private quantified(): BreakNode {
     const atom = this.atom();
-    const rest = this.source.slice(this.at);
-    const braces = /^\{(\d+)(?:(,)(\d*))?\}/.exec(rest);
-    let min = 1;
-    let max = 1;
-    if (rest[0] === "*") [min, max, this.at] = [0, Infinity, this.at + 1];
-    else if (rest[0] === "+") [min, max, this.at] = [1, Infinity, this.at + 1];
-    else if (rest[0] === "?") [min, max, this.at] = [0, 1, this.at + 1];
-    else if (braces) {
-      min = Number(braces[1]);
-      max = braces[2] === undefined ? min : braces[3] === "" ? Infinity : Number(braces[3]);
-      this.at += braces[0].length;
-    }
+    const quantifier = readQuantifier(this.source, this.at);
+    const { min, max } = quantifier ?? { min: 1, max: 1 };
+    if (quantifier) this.at = quantifier.at;
     if (min !== 1 || max !== 1) {
       if (this.source[this.at] === "?") this.at++; // lazy: the same set of matches
       if (atom.lookaround) throw new Unsupported();
@@ -753,4 +736,16 @@ function complement(set: Uint8Array): Uint8Array {
 function disjoint(a: Uint8Array, b: Uint8Array): boolean {
   for (let code = 0; code < 128; code++) if (a[code] === 1 && b[code] === 1) return false;
   return true;
+}
+
+/** The quantifier at `at` (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`), with where it ends; undefined if none. */
+function readQuantifier(source: string, at: number): { min: number; max: number; at: number } | undefined {
+  const next = source[at];
+  if (next === "*") return { min: 0, max: Infinity, at: at + 1 };
+  if (next === "+") return { min: 1, max: Infinity, at: at + 1 };
+  if (next === "?") return { min: 0, max: 1, at: at + 1 };
+  const braces = /^\{(\d+)(?:(,)(\d*))?\}/.exec(source.slice(at, at + 24));
+  if (!braces) return undefined;
+  const min = Number(braces[1]);
+  return { min, max: braces[2] === undefined ? min : braces[3] === "" ? Infinity : Number(braces[3]), at: at + braces[0].length };
 }
