@@ -25,6 +25,11 @@ export const STATE_DIR = `${SANDBOX_HOME}/.llm`;
 export const WORKSPACE = "/workspace";
 export const ENTRYPOINT = ["node", "/opt/sbx/entrypoint.mjs"];
 /**
+ * The login install: its own small bundle, or (in a template saved from an image from before it)
+ * the entrypoint's `install` mode, which runs the same code.
+ */
+export const INSTALL_COMMAND = ["sh", "-c", '[ -f /opt/sbx/install.mjs ] || exec node /opt/sbx/entrypoint.mjs install; exec node /opt/sbx/install.mjs'];
+/**
  * A tmpfs (noexec, 0700) for what is piped but is not an agent's own login file: it lives only in
  * memory, so `docker export`/`docker commit` of the container can never carry it.
  */

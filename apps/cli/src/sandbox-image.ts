@@ -20,7 +20,7 @@ export interface ImagePlan {
   buildArgs: Record<string, string>;
   /** File names of the host CA certificates baked in (certificates are public, not secret). */
   caCertificates: string[];
-  files: { dockerfile: Buffer; entrypoint: Buffer; agentInstaller: Buffer; certs: Array<{ name: string; content: Buffer }> };
+  files: { dockerfile: Buffer; entrypoint: Buffer; install: Buffer; agentInstaller: Buffer; certs: Array<{ name: string; content: Buffer }> };
 }
 
 export interface ImagePlanOptions {
@@ -42,7 +42,8 @@ export function sandboxUserIds(): { uid: number; gid: number } {
 export function planImage(options: ImagePlanOptions): ImagePlan {
   const dockerfilePath = assetPath("../image/Dockerfile");
   const entrypointPath = assetPath("./image/entrypoint.mjs");
-  if (!existsSync(entrypointPath)) {
+  const installPath = assetPath("./image/install.mjs");
+  if (!existsSync(entrypointPath) || !existsSync(installPath)) {
     throw new CliError("SBX_INSTALL_BROKEN", "The sandbox entrypoint bundle is missing from this sbx install.", {
       hint: "Run `pnpm build` in the sbx checkout.",
     });
@@ -56,9 +57,15 @@ export function planImage(options: ImagePlanOptions): ImagePlan {
     CLAUDE_CODE_VERSION: options.env.SBX_CLAUDE_CODE_VERSION || DEFAULT_CLAUDE_CODE_VERSION,
   };
   const certs = hostCaCertificates(options.env);
-  const files = { dockerfile: readFileSync(dockerfilePath), entrypoint: readFileSync(entrypointPath), agentInstaller: readFileSync(assetPath("../image/agents/install-agent.sh")), certs };
+  const files = {
+    dockerfile: readFileSync(dockerfilePath),
+    entrypoint: readFileSync(entrypointPath),
+    install: readFileSync(installPath),
+    agentInstaller: readFileSync(assetPath("../image/agents/install-agent.sh")),
+    certs,
+  };
   const hash = createHash("sha256");
-  hash.update(files.dockerfile).update("\0").update(files.entrypoint).update("\0").update(files.agentInstaller).update("\0").update(JSON.stringify(buildArgs));
+  hash.update(files.dockerfile).update("\0").update(files.entrypoint).update("\0").update(files.install).update("\0").update(files.agentInstaller).update("\0").update(JSON.stringify(buildArgs));
   for (const cert of certs) hash.update("\0").update(cert.name).update("\0").update(cert.content);
   const inputsHash = hash.digest("hex");
   return { tag: `sbx-sandbox:${inputsHash.slice(0, 12)}`, inputsHash, baseImage, buildArgs, caCertificates: certs.map((cert) => cert.name), files };
@@ -107,6 +114,7 @@ export async function ensureImage(
   try {
     writeFileSync(join(contextDir, "Dockerfile"), plan.files.dockerfile);
     writeFileSync(join(contextDir, "entrypoint.mjs"), plan.files.entrypoint);
+    writeFileSync(join(contextDir, "install.mjs"), plan.files.install);
     mkdirSync(join(contextDir, "agents"));
     writeFileSync(join(contextDir, "agents", "install-agent.sh"), plan.files.agentInstaller);
     mkdirSync(join(contextDir, "certs"));

@@ -16,9 +16,9 @@ import { workspaceUser } from "./workspace-user.js";
 import {
   AGENT_ENV_FILE,
   AGENT_ENV_SECRET,
-  ENTRYPOINT,
   FIRST_RUN_FILE,
   FIRST_RUN_SECRET,
+  INSTALL_COMMAND,
   LABELS,
   MAX_PIPED_BYTES,
   PROJECT_STORE_DIR,
@@ -383,8 +383,8 @@ async function pipeLogins(runtime: ContainerRuntime, plan: SandboxPlan, onSessio
     plan.spec.name,
     bundle.map(({ provider: _provider, ...secret }) => secret),
     onSessionListing
-      ? { installCommand: followedBySessionListing([...ENTRYPOINT, "install"], STATE_DIR), onTrailer: onSessionListing, maxOutputBytes: REPORT_MAX_BYTES + LISTING_MAX_BYTES }
-      : { installCommand: [...ENTRYPOINT, "install"] },
+      ? { installCommand: followedBySessionListing(INSTALL_COMMAND, STATE_DIR), onTrailer: onSessionListing, maxOutputBytes: REPORT_MAX_BYTES + LISTING_MAX_BYTES }
+      : { installCommand: INSTALL_COMMAND },
   );
   return report.flatMap((entry) => {
     const provider = bundle.find((item) => item.secret === entry.secret)?.provider;

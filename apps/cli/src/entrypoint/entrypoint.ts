@@ -8,46 +8,16 @@
  *                  environment again — defence in depth behind the host's check.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { receiveSecretBundle } from "@sbx/secret-pipe";
-import { writeFirstRunState } from "./first-run-state.js";
 import { recordSession, watchHost } from "./host-watch.js";
+import { AGENT_ENV_FILE, fail, failWith, install, readJson, RUNTIME_DIR, setUpLayout, type AgentEnvFile } from "./install.js";
 import type { SandboxPolicyRules } from "./sandbox-env-check.js";
-import { ensureStateLayout } from "./state-layout.js";
-import { seedHomeFromTemplate } from "./template-seed.js";
 
-const HOME = process.env.HOME || "/home/sandbox";
-const STATE_DIR = join(HOME, ".llm");
-/**
- * A tmpfs (see planSandbox): the piped API keys and refuse rules live only in memory, never in the
- * container's writable layer, so `docker export` or `docker commit` cannot carry them.
- */
-const RUNTIME_DIR = "/run/sbx";
-const AGENT_ENV_FILE = join(RUNTIME_DIR, "agent-env.json");
 const POLICY_FILE = join(RUNTIME_DIR, "policy.json");
-/** Whether the host granted the agents' folder trust for /workspace (hole 1), for their first-run state. */
-const FIRST_RUN_FILE = join(RUNTIME_DIR, "first-run.json");
-
-/** What the host pipes for the agent's environment: the variables, and which are provider logins. */
-interface AgentEnvFile {
-  env?: Record<string, string>;
-  /** Names piped as their provider's login (e.g. ANTHROPIC_API_KEY); every other name is a plain variable. */
-  pipedLogins?: string[];
-}
-
-function fail(message: string, code = 78): never {
-  process.stderr.write(`sbx-entrypoint: ${message}\n`);
-  process.exit(code);
-}
-
-function readJson<T>(path: string, fallback: T): T {
-  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : fallback;
-}
 
 /**
- * The policy engine (the token rules and RE2) loads only in the modes that check an environment:
- * the install, run by every `sbx up` on its critical path, never evaluates it.
+ * The policy engine (the token rules and RE2) loads only in the modes that check an environment
+ * (the install has a bundle of its own without it: install.ts).
  */
 async function refuseIfPolicyRefuses(env: Record<string, string | undefined>, where: string, pipedLogins: readonly string[] = []): Promise<void> {
   const { checkSandboxEnv, sandboxPolicy } = await import("./sandbox-env-check.js");
@@ -55,12 +25,6 @@ async function refuseIfPolicyRefuses(env: Record<string, string | undefined>, wh
   if (refused.length === 0) return;
   const list = refused.map((item) => `${item.name} (${item.reason})`).join(", ");
   fail(`refusing to ${where}: the environment holds ${refused.length === 1 ? "a variable" : "variables"} sbx never lets into a sandbox: ${list}. Remove ${refused.length === 1 ? "it" : "them"} and start again.`);
-}
-
-function setUpLayout(): void {
-  // A sandbox started from a saved template: its home first, then the links into the volumes.
-  seedHomeFromTemplate({ home: HOME, runtimeDir: RUNTIME_DIR });
-  ensureStateLayout({ home: HOME, projectId: process.env.SBX_PROJECT_ID });
 }
 
 async function idle(): Promise<void> {
@@ -77,17 +41,6 @@ async function idle(): Promise<void> {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   setInterval(() => undefined, 2 ** 30);
-}
-
-function install(): void {
-  setUpLayout();
-  // Every destination must resolve inside the state volume or the runtime tmpfs (hole 8).
-  const installed = receiveSecretBundle(readFileSync(0), { home: HOME, within: [STATE_DIR, RUNTIME_DIR] });
-  const piped = readJson<AgentEnvFile>(AGENT_ENV_FILE, {});
-  const { trustWorkspace = false } = readJson<{ trustWorkspace?: boolean }>(FIRST_RUN_FILE, {});
-  writeFirstRunState({ home: HOME, trustWorkspace, agentEnv: piped.env ?? {}, piped: installed.map((item) => item.secret), warn: (line) => process.stderr.write(`${line}\n`) });
-  // Names, paths, sizes and hashes only: this output reaches the host, never the secret bytes.
-  process.stdout.write(JSON.stringify(installed));
 }
 
 async function agent(argv: string[]): Promise<void> {
@@ -116,7 +69,5 @@ try {
   else if (mode === "watch") watchHost(rest[0]);
   else fail(`unknown mode "${mode}" (expected idle, install or agent)`, 64);
 } catch (error) {
-  // One line with the hint: the host shows the entrypoint's last lines as its own hint.
-  const hint = (error as { hint?: unknown }).hint;
-  fail(`${(error as Error).message}${typeof hint === "string" && hint ? ` ${hint}` : ""}`, 1);
+  failWith(error);
 }
