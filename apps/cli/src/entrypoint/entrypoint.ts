@@ -8,6 +8,7 @@
  *                  environment again — defence in depth behind the host's check.
  */
 import { spawn } from "node:child_process";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { recordSession, watchHost } from "./host-watch.js";
 import { AGENT_ENV_FILE, fail, failWith, install, readJson, RUNTIME_DIR, setUpLayout, type AgentEnvFile } from "./install.js";
@@ -28,6 +29,13 @@ async function refuseIfPolicyRefuses(env: Record<string, string | undefined>, wh
 }
 
 async function idle(): Promise<void> {
+  // PID 1's start-up (the policy engine, the layout) runs while `sbx up` pipes the logins through
+  // an exec on the same CPUs: it yields to that exec. It does nothing afterwards but wait.
+  try {
+    setPriority(10);
+  } catch {
+    // A runtime that forbids it: the same start-up, only not yielding.
+  }
   await refuseIfPolicyRefuses(process.env, "start the sandbox");
   try {
     setUpLayout();
