@@ -3,7 +3,8 @@
  *
  *   idle           PID 1 (under the engine's init): refuses to start if a refused variable is in
  *                  its environment, then waits.
- *   install        reads a manifest on stdin and installs the piped logins from /run/secrets.
+ *   install        reads a manifest on stdin and installs the piped logins from /run/secrets
+ *                  (sbx up runs the same code from /opt/sbx/install.mjs, its own small bundle).
  *   agent CMD …    runs an agent (or shell) with the piped API keys loaded, after checking the
  *                  environment again — defence in depth behind the host's check.
  */
