@@ -456,6 +456,34 @@ for family, (source, name, make) in PREFIXED_FORMATS.items():
 for family, text in PREFIXED_NEGATIVES.items():
     rows.append({"family": family, "text": text, "expect": "no-match", "source": f"placeholder or near miss in the shape the {family} docs show"})
 
+# Session 6: formats the kingfisher rule examples showed, with their own seed and appended.
+rng = random.Random(20261206)
+
+
+def grafana_api_key():
+    body = json.dumps({"k": r(B62, 32), "n": r(az, 8), "id": int(r("123456789", 1))}, separators=(",", ":"))
+    return base64.b64encode(body.encode()).decode()
+
+
+SESSION6_FORMATS = {
+    "azure": [("Azure App Configuration docs: connection strings Endpoint=https://<name>.azconfig.io;Id=<id>;Secret=<secret>", "AZURE_APPCONFIG_CONNECTION_STRING",
+               lambda: (lambda secret: (f"AZURE_APPCONFIG_CONNECTION_STRING=Endpoint=https://{r(az, 8)}.azconfig.io;Id={r(B62, 4)}-{r(B62, 2)}-{r(B62, 2)}:{r(B62, 20)};Secret={secret}", secret))(r(B64, 43) + "="))],
+    "mongodb": [
+        ("MongoDB Atlas docs: service account client secrets mdb_sa_sk_", "MONGODB_ATLAS_CLIENT_SECRET", lambda: "mdb_sa_sk_" + r(URL, 40)),
+        ("MongoDB Atlas docs: programmatic API keys (the private key is a UUID) under an Atlas name", "MONGODB_ATLAS_PRIVATE_KEY", uuid),
+    ],
+    "nuget": [("NuGet docs: API keys (46 lower-case alphanumerics) under a NuGet name", "NUGET_API_KEY", lambda: r(az + D, 46))],
+    "grafana": [("Grafana docs: API keys (base64 of {\"k\":…,\"n\":…,\"id\":…})", "GRAFANA_API_KEY", grafana_api_key)],
+}
+SESSION6_NEEDS_NAME = {"MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
+SESSION6_NEGATIVES = {
+    "azure": ["Endpoint=https://x.azconfig.io;Id=<id>;Secret=<secret>"],
+    "mongodb": ["MONGODB_ATLAS_PRIVATE_KEY=${ATLAS_PRIVATE_KEY}", "mdb_sa_sk_ is the prefix of service account secrets", "ATLAS_PUBLIC_KEY=abcdefgh"],
+    "nuget": ["nuget restore packages.config -PackagesDirectory packages"],
+    "grafana": ["GRAFANA_API_KEY=eyJrIjoi..."],
+}
+add_cases(SESSION6_FORMATS, SESSION6_NEEDS_NAME, SESSION6_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -199,3 +199,66 @@ describe("values cut short in docs", () => {
     expect(policy.scanText("api_key: 'Zq7Lm2Xv9Bc4Nk8Rt1Wy5'").map((finding) => finding.rule)).toEqual(["keyword-secret"]);
   });
 });
+
+describe("shapes the kingfisher and detect-secrets cases showed (session 6)", () => {
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+  const b64 = (length: number): string => repeat("q7Lm2+Xv9B/c4Nk8Rt1Wy5Hp3Sd6", length);
+  const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+  const base64url = (json: string): string => Buffer.from(json).toString("base64url");
+
+  it.each([
+    ["anthropic-api-key", "key = ", `sk-ant-api668-${b62(93)}AA`, ""],
+    ["aws-secret-access-key", "foo.backup.archive.aws.secretkey=", b64(40), ""],
+    ["aws-secret-access-key", '"\\"awsSecretKey\\":\\"', b64(40), '\\","'],
+    ["azure-app-config-connection-string", `Endpoint=https://appcs-1.azconfig.io;Id=pi5x-l9-s0:${b62(20)};Secret=`, b64(43) + "=", '";'],
+    ["azure-devops-pat", "azure devops pat = ", b62(52) + "JQQJ77BAACAAAAAAAAAAAAAS" + "AZDO" + "BucT", ""],
+    ["azure-storage-key", "AccountKey=", b64(106) + "==", ""],
+    ["cloudflare-origin-ca-key", 'cloudflare_service_key: "', `v1.0-${hex(64)}-${hex(128)}-${hex(64)}`, '"'],
+    ["datadog-api-key", "dd-apikey-", hex(32), ""],
+    ["datadog-api-key", "datadog-secrettoken-", hex(32), ""],
+    ["datadog-api-key", "dd_secret_key-", hex(40), ""],
+    ["discord-bot-token", "", `MZ${b62(22)}.${b62(6)}.${b62(27)}`, ""],
+    ["mongodb-atlas-service-account-secret", "MONGODB_ATLAS_CLIENT_SECRET=", "mdb_sa_sk_" + b62(40), ""],
+    ["mongodb-atlas-private-key", "ATLAS_PRIVATE_KEY=", uuid, ""],
+    ["nuget-keyword-key", "nuget key = ", b62(46).toLowerCase(), ""],
+    ["okta-api-token-context", 'variable "corp_okta_api_token" {\n  default = "', "00" + b62(40), '"\n}'],
+    ["replicate-api-token", "", "r8_" + b62(45), ""],
+    ["slack-bot-token", "", `xoxb-853BAAEE-1B2eDb6A4c75-${b62(32)}`, ""],
+    ["slack-config-access-token", "", `xoxe.xoxp-1-${b62(162)}`, ""],
+    ["slack-config-refresh-token", "", `xoxe-1-${b62(143)}`, ""],
+    ["sourcegraph-access-token", "", `sgp_${hex(16)}_local_${hex(40)}`, ""],
+    ["square-token", "square ", "EAAA" + b62(61), ""],
+    ["stripe-access-token", "", "sk_live_" + b62(15), ""],
+    ["xai-api-key", "", `xai-${b62(36)}_${b62(43)}`, ""],
+    ["grafana-api-key", 'GrafanaClient("', "eyJrIjoi" + b62(72) + "=", '", host=h)'],
+    ["npmrc-auth", '"_authToken": "', uuid, '"'],
+    ["basic-auth-url", 'CONNECTION_URI="postgres://postgres:', "s2Tf2k@rLMy", '@db.internal:5434/elephant"'],
+    ["basic-auth-url", "mongodb://mongoadmin:", "contoso", "@something.foo.mongodb.net/myFirstDatabase"],
+    ["jwt", "", `${base64url('{"typ":"JWT",\r\n "alg":"HS256"}')}.${base64url('{"sub":"1234567890","name":"Jo Doe"}')}`, ""],
+  ])("%s takes the whole secret in %j…", (id, before, secret, after) => {
+    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
+  });
+
+  it("a terminated private key block with a short body is still a private key", () => {
+    const text = `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${b64(40)}\n-----END ENCRYPTED PRIVATE KEY-----`;
+    expect(policy.scanText(text).map((finding) => finding.rule)).toEqual(["private-key"]);
+    expect(policy.scanText("-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----")).toEqual([]);
+  });
+
+  it.each([
+    // detect-secrets' negatives: a header that is not base64 of a JSON object is not a JWT.
+    ["jwt", `eyJhbasdGciOiJIUaddasdasfsasdasdzI1NiIasdsInR5cCI6IkpXVCasdJasd9.${base64url('{"sub":"1234567890","name":"Jo Doe"}')}.${b62(43)}`],
+    ["jwt", `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.${base64url('{"sub":"1234567890","name":"Jo Doe"}')}.${b62(43)}`],
+    // a Discord id's base64 is 24 to 26 characters.
+    ["discord-bot-token", `MTAyOTQ4MTN5OTU5MTDwMEcxNg0.${b62(6)}.${b62(38)}`],
+    ["mongodb-atlas-private-key", "ATLAS_PRIVATE_KEY=${ATLAS_PRIVATE_KEY}"],
+    ["nuget-keyword-key", "nuget restore packages.config -PackagesDirectory packages"],
+    ["grafana-api-key", "eyJrIjoi..."],
+    ["azure-app-config-connection-string", "Endpoint=https://x.azconfig.io;Id=<id>;Secret=<secret>"],
+    ["basic-auth-url", "https://username:password@example.com/path"],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), text)).toEqual([]);
+  });
+});

@@ -56,6 +56,7 @@ export type TokenFamily =
   | "hubspot"
   | "mailgun"
   | "mistral"
+  | "mongodb"
   | "netlify"
   | "newrelic"
   | "nuget"
@@ -155,6 +156,23 @@ function decodesTo(value: string, shape: RegExp): boolean {
   return shape.test(decodeBase64Prefix(value, 200));
 }
 
+/**
+ * A JWT's first part is base64url of a JSON object (`{"alg":…}`): a cut or garbled header is
+ * not a token. Nearly, not wholly, printable: corpora keep tokens with a byte flipped so other
+ * scanners pass them (noseyparker's `…IsEnR5…` header), and those are still tokens.
+ */
+function headerLooksLikeJson(token: string): boolean {
+  const header = token.slice(0, token.indexOf("."));
+  let decoded: string;
+  try {
+    decoded = atob(header.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(header.length / 4) * 4, "=")).trimEnd();
+  } catch {
+    return false;
+  }
+  const printable = decoded.replace(/[^\x20-\x7e\t\r\n]/g, "").length;
+  return decoded.startsWith('{"') && decoded.endsWith("}") && printable >= 0.9 * decoded.length;
+}
+
 /** A Docker `auth` value is base64 of `user:password`. */
 function decodesToLogin(value: string): boolean {
   const decoded = decodeBase64Prefix(value, value.length);
@@ -206,13 +224,13 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Slack. The bot-token shape (two digit groups) is already specific, and noseyparker's examples
   // include low-entropy real-shaped tokens, so that one carries no entropy floor.
-  { id: "slack-bot-token", family: "slack", description: "a Slack bot token", keywords: ["xoxb-"], pattern: rx("xoxb-[0-9]{8,14}-(?:[0-9]{10,14}[A-Za-z0-9-]{0,64}|[A-Za-z0-9]{18,26})") },
+  { id: "slack-bot-token", family: "slack", description: "a Slack bot token", keywords: ["xoxb-"], pattern: rx("xoxb-[0-9A-Fa-f]{8,14}-(?:[0-9]{10,14}[A-Za-z0-9-]{0,64}|[A-Za-z0-9]{18,26}|[0-9A-Za-z]{10,14}-[0-9A-Za-z]{20,48})") },
   { id: "slack-user-token", family: "slack", description: "a Slack user token", keywords: ["xoxp-", "xoxe-"], pattern: rx("xox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}"), minEntropy: 2 },
   { id: "slack-legacy-token", family: "slack", description: "a Slack legacy token", keywords: ["xoxo-", "xoxs-"], pattern: rx("xox[os]-[0-9]{6,13}-[0-9]{6,13}(?:-[0-9]{6,13}-[0-9A-Fa-f]{8,64})?"), minEntropy: 2 },
   { id: "slack-legacy-workspace-token", family: "slack", description: "a Slack workspace token", keywords: ["xoxa-", "xoxr-"], pattern: rx("xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}"), minEntropy: 2 },
   { id: "slack-app-token", family: "slack", description: "a Slack app-level token", keywords: ["xapp-"], pattern: rx("xapp-(?:[0-9]-[A-Za-z0-9]{1,20}-[0-9]{1,20}-[A-Za-z0-9]{1,128}|[0-9]{12}-[A-Za-z0-9/+]{24})"), minEntropy: 2 },
-  { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}"), minEntropy: 2 },
-  { id: "slack-config-refresh-token", family: "slack", description: "a Slack configuration refresh token", keywords: ["xoxe-"], pattern: rx("xoxe-[0-9]-[A-Za-z0-9]{146}"), minEntropy: 2 },
+  { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{100,200}"), minEntropy: 2 },
+  { id: "slack-config-refresh-token", family: "slack", description: "a Slack configuration refresh token", keywords: ["xoxe-"], pattern: rx("xoxe-[0-9]-[A-Za-z0-9]{100,200}"), minEntropy: 2 },
   // Browser-session tokens (the web client's xoxc- token and its xoxd- cookie) act as the user.
   { id: "slack-session-token", family: "slack", description: "a Slack browser session token or cookie", keywords: ["xoxc-", "xoxd-"], pattern: rx(`${NOT_AFTER_WORD}(?:xoxc-[0-9]{8,14}-[0-9]{8,14}-[0-9]{8,14}-[A-Za-z0-9]{32,128}|xoxd-[A-Za-z0-9%/+=_-]{40,600})`), minEntropy: 3 },
   { id: "slack-webhook-url", family: "slack", description: "a Slack webhook URL", keywords: ["hooks.slack.com"], pattern: rx("hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,200}", true) },
@@ -220,7 +238,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // AWS. gitleaks' entropy floor of 3 drops noseyparker's `AKIADEADBEEF…` example (2.55), so the
   // floor here is 2: `AKIAXXXX…` placeholders (1.0) still fall below it.
   { id: "aws-access-token", family: "aws", description: "an AWS access key id", keywords: ["a3t", "akia", "asia", "abia", "acca"], pattern: rx(`(?<![A-Za-z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])`), minEntropy: 2, allow: (key) => key.endsWith("EXAMPLE") },
-  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws_?(?:secret)?_?(?:access)?_?(?:key)?["']?\\s{0,30}(?::|=>|=)\\s{0,30}["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true) },
+  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws[._-]?(?:secret)?[._-]?(?:access)?[._-]?(?:key)?\\\\?["']?\\s{0,30}(?::|=>|=)\\s{0,30}\\\\?["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true) },
   { id: "aws-session-token", family: "aws", description: "an AWS session token", keywords: ["aws"], pattern: rx(`aws.?(?:session.?token|session|token)["'\`]?\\s{0,30}(?::|=>|=)\\s{0,30}["'\`]?([A-Za-z0-9/+=]{16,2000})${NOT_BEFORE_B64}`, true), minEntropy: 3 },
   { id: "aws-bedrock-api-key", family: "aws", description: "an Amazon Bedrock API key", keywords: ["absk"], pattern: rx(`(?<![A-Za-z0-9+/])ABSK[A-Za-z0-9+/]{109,269}={0,2}${NOT_BEFORE_B64}`) },
   { id: "aws-bedrock-short-lived-key", family: "aws", description: "an Amazon Bedrock short-lived API key", keywords: ["bedrock-api-key-"], pattern: rx("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&-]{0,4000}") },
@@ -229,7 +247,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "gcp-api-key", family: "google", description: "a Google API key", keywords: ["aiza"], pattern: rx(`${NOT_AFTER_TOKEN}(AIza[0-9A-Za-z_-]{35})${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => PUBLIC_GOOGLE_EXAMPLE_KEYS.has(key) },
 
   // AI providers: the agents' own logins.
-  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
+  { id: "anthropic-api-key", family: "anthropic", description: "an Anthropic API key", keywords: ["sk-ant-api"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-api[0-9]{2,3}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "anthropic-admin-api-key", family: "anthropic", description: "an Anthropic admin API key", keywords: ["sk-ant-admin"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{80,120}AA${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "anthropic-oauth-token", family: "anthropic", description: "an Anthropic (Claude Code) OAuth token", keywords: ["sk-ant-oat", "sk-ant-ort"], pattern: rx(`${NOT_AFTER_TOKEN}sk-ant-o[ar]t[0-9]{2}-[A-Za-z0-9_-]{80,160}`) },
   { id: "openai-api-key", family: "openai", description: "an OpenAI API key", keywords: ["t3blbkfj"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_-]{20,400}T3BlbkFJ[A-Za-z0-9_-]{20,400}${NOT_BEFORE_TOKEN}`), window: { before: 420, after: 420 } },
@@ -240,21 +258,21 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "openai-prefixed-api-key", family: "openai", description: "an OpenAI API key", keywords: ["sk-proj-", "sk-svcacct-", "sk-admin-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,400}${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => key.includes("T3BlbkFJ") || isPlaceholder(key) || looksFake(key) },
   { id: "openrouter-api-key", family: "openrouter", description: "an OpenRouter API key", keywords: ["sk-or-v1-"], pattern: rx(`sk-or-v1-[0-9a-f]{64}`) },
   { id: "groq-api-key", family: "groq", description: "a Groq API key", keywords: ["gsk_"], pattern: rx(`${NOT_AFTER_WORD}gsk_[A-Za-z0-9]{52}${NOT_BEFORE_TOKEN}`) },
-  { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9]{80}${NOT_BEFORE_TOKEN}`) },
+  { id: "xai-api-key", family: "xai", description: "an xAI API key", keywords: ["xai-"], pattern: rx(`${NOT_AFTER_WORD}xai-[A-Za-z0-9_]{80}${NOT_BEFORE_TOKEN}`) },
   { id: "huggingface-access-token", family: "huggingface", description: "a Hugging Face access token", keywords: ["hf_"], pattern: rx(`${NOT_AFTER_WORD}(hf_[A-Za-z0-9]{34,40})${NOT_BEFORE_TOKEN}`), minEntropy: 2, allow: looksFake },
   { id: "huggingface-organization-api-token", family: "huggingface", description: "a Hugging Face organization token", keywords: ["api_org_"], pattern: rx(`${NOT_AFTER_WORD}(api_org_[A-Za-z]{34})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "perplexity-api-key", family: "perplexity", description: "a Perplexity API key", keywords: ["pplx-"], pattern: rx(`${NOT_AFTER_WORD}pplx-[A-Za-z0-9]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
 
   // Package registries.
   { id: "npm-access-token", family: "npm", description: "an npm access token", keywords: ["npm_"], pattern: rx(`${NOT_AFTER_WORD}npm_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
-  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)[ \\t]{0,5}=[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`), allow: isPlaceholder },
+  { id: "npmrc-auth", family: "npm", description: "an .npmrc credential", keywords: ["_auth", "_password"], pattern: rx(`(?<![A-Za-z0-9_$.])_(?:authToken|auth|password)(?:[ \\t]{0,5}=|"[ \\t]{0,5}:)[ \\t]{0,5}["']?(?!\\$\\{)([^\\s"'\\x60]{8,500})`), allow: isPlaceholder },
   // TestPyPI's tokens carry test.pypi.org in the macaroon (AgENdGVzdC5weXBpLm9yZw).
   { id: "pypi-test-upload-token", family: "pypi", description: "a TestPyPI upload token", keywords: ["pypi-agendgvzdc5wexbplm9yzw"], pattern: rx("pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,1000}") },
   { id: "pypi-upload-token", family: "pypi", description: "a PyPI upload token", keywords: ["pypi-ageichlwas5vcmc"], pattern: rx("pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}") },
   { id: "docker-hub-pat", family: "docker", description: "a Docker Hub access token", keywords: ["dckr_pat_", "dckr_oat_"], pattern: rx("dckr_[po]at_[A-Za-z0-9_-]{27,64}") },
 
   // Payments, SaaS, infrastructure.
-  { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{24,247}${NOT_BEFORE_WORD}`), allow: isPlaceholder },
+  { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}${NOT_BEFORE_WORD}`), allow: (key) => isPlaceholder(key) || (key.length < 32 && shannonEntropy(key.slice(8)) < 3) },
   { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`) },
   { id: "shopify-token", family: "shopify", description: "a Shopify token", keywords: ["shpss_", "shpat_", "shpca_", "shppa_"], pattern: rx(`shp(?:ss|at|ca|pa)_[A-Za-z0-9]{32,40}${NOT_BEFORE_WORD}`) },
   { id: "linear-api-key", family: "linear", description: "a Linear API key", keywords: ["lin_api_"], pattern: rx("lin_api_[A-Za-z0-9]{40}") },
@@ -273,12 +291,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "grafana-cloud-api-token", family: "grafana", description: "a Grafana Cloud token", keywords: ["glc_"], pattern: rx(`${NOT_AFTER_WORD}glc_[A-Za-z0-9+/]{32,400}={0,3}`), minEntropy: 3 },
   { id: "grafana-service-account-token", family: "grafana", description: "a Grafana service account token", keywords: ["glsa_"], pattern: rx(`${NOT_AFTER_WORD}glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}`), minEntropy: 3 },
   { id: "sentry-org-token", family: "sentry", description: "a Sentry organization token", keywords: ["sntrys_"], pattern: rx(`${NOT_AFTER_WORD}sntrys_eyJ[A-Za-z0-9+/]{20,800}={0,2}_[A-Za-z0-9+/]{43}`) },
-  { id: "sourcegraph-access-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sgp_"], pattern: rx(`${NOT_AFTER_WORD}sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "sourcegraph-access-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sgp_"], pattern: rx(`${NOT_AFTER_WORD}sgp_(?:[a-fA-F0-9]{16}_)?(?:local_)?[a-fA-F0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "sourcegraph-keyword-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sourcegraph"], pattern: rx(`sourcegraph[A-Za-z0-9_ .:"'=-]{0,20}?([a-fA-F0-9]{40})${NOT_BEFORE_WORD}`, true), minEntropy: 3 },
   { id: "okta-access-token", family: "okta", description: "an Okta access token", keywords: ["okta"], pattern: rx(`(?:Okta|okta|OKTA)[A-Za-z0-9_.-]{0,20}["']{0,3}\\s{0,5}(?:=>|=|:)\\s{0,5}["']{0,2}(00[A-Za-z0-9_=-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
   // Okta API tokens (00 + 40) in the SSWS authorization scheme, or on a line naming Okta (as a
   // word: `rookTable` is not Okta).
-  { id: "okta-api-token-context", family: "okta", description: "an Okta API token", keywords: ["okta", "ssws"], pattern: rx(`(?:SSWS[ \\t]{1,5}|(?:(?<![A-Za-z])okta|Okta|OKTA)[^\\n]{0,40}?)(?<![A-Za-z0-9_-])(00[A-Za-z0-9_-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
+  { id: "okta-api-token-context", family: "okta", description: "an Okta API token", keywords: ["okta", "ssws"], pattern: rx(`(?:SSWS[ \\t]{1,5}|(?:(?<![A-Za-z])okta|Okta|OKTA)[^]{0,60}?)(?<![A-Za-z0-9_-])(00[A-Za-z0-9_-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
   { id: "flyio-access-token", family: "flyio", description: "a Fly.io token", keywords: ["fo1_", "fm1", "fm2_"], pattern: rx(`${NOT_AFTER_WORD}(?:fo1_[A-Za-z0-9_-]{43}|fm1[ar]_[A-Za-z0-9+/]{100,2000}={0,3}|fm2_[A-Za-z0-9+/]{100,2000}={0,3})`), minEntropy: 4 },
   { id: "1password-service-account-token", family: "1password", description: "a 1Password service account token", keywords: ["ops_ey"], pattern: rx(`${NOT_AFTER_WORD}ops_eyJ[A-Za-z0-9+/]{250,4096}={0,3}`), minEntropy: 4 },
   { id: "age-secret-key", family: "age", description: "an age secret key", keywords: ["age-secret-key-1"], pattern: rx("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}") },
@@ -288,10 +306,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "aws-secret-near-key-id", family: "aws", description: "an AWS secret access key next to its key id", keywords: ["akia", "asia"], window: { before: 0, after: 240 }, pattern: rx(`${NOT_AFTER_B64}([A-Za-z0-9/+]{40})${NOT_BEFORE_B64}`), minEntropy: 4.2, allow: (key) => !(/[0-9]/.test(key) && /[a-z]/.test(key) && /[A-Z]/.test(key)) },
   { id: "aws-appsync-api-key", family: "aws", description: "an AWS AppSync API key", keywords: ["da2-"], pattern: rx(`${NOT_AFTER_WORD}da2-[a-z0-9]{26}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "aws-mws-key", family: "aws", description: "an Amazon MWS auth token", keywords: ["amzn.mws."], pattern: rx("amzn\\.mws\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
-  { id: "azure-storage-key", family: "azure", description: "an Azure storage or Cosmos DB account key", keywords: ["accountkey", "sharedaccesskey", "primarykey", "primary_key", "masterkey"], pattern: rx(`(?:AccountKey|SharedAccessKey|PrimaryKey|primary_key|MasterKey)["']?\\s{0,5}[=:]\\s{0,5}["']?([A-Za-z0-9+/]{40,86}={0,2})${NOT_BEFORE_B64}`, true), minEntropy: 4 },
+  { id: "azure-storage-key", family: "azure", description: "an Azure storage or Cosmos DB account key", keywords: ["accountkey", "sharedaccesskey", "primarykey", "primary_key", "masterkey"], pattern: rx(`(?:AccountKey|SharedAccessKey|PrimaryKey|primary_key|MasterKey)["']?\\s{0,5}[=:]\\s{0,5}["']?([A-Za-z0-9+/]{40,128}={0,2})${NOT_BEFORE_B64}`, true), minEntropy: 4 },
   { id: "azure-sas-token", family: "azure", description: "an Azure shared access signature", keywords: ["sig="], pattern: rx(`[?&;]sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})`, true), minEntropy: 3.5 },
   { id: "azure-ad-client-secret", family: "azure", description: "an Azure AD (Entra) client secret", keywords: ["q~"], pattern: rx(`(?<![A-Za-z0-9_~.-])([A-Za-z0-9_~.-]{3}\\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])`), minEntropy: 3 },
-  { id: "azure-devops-pat", family: "azure", description: "an Azure DevOps personal access token", keywords: ["azdo"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z0-9]{52}AZDO[A-Za-z0-9]{4}${NOT_BEFORE_WORD}`), minEntropy: 3, window: { before: 54, after: 6 } },
+  { id: "azure-devops-pat", family: "azure", description: "an Azure DevOps personal access token", keywords: ["azdo"], pattern: rx(`${NOT_AFTER_WORD}(?:[A-Za-z0-9]{76}|[A-Za-z0-9]{52})AZDO[A-Za-z0-9]{4}${NOT_BEFORE_WORD}`), minEntropy: 3, window: { before: 78, after: 6 } },
   { id: "azure-keyword-secret", family: "azure", description: "an Azure key", keywords: ["azure", "devops", "cosmos", "ado_pat"], pattern: rx(`(?:azure|devops|cosmos|ado)[A-Za-z0-9_.-]{0,30}?(?:key|pat|token|secret|password)["']?\\s{0,5}(?::|=|=>)\\s{0,5}["']?([a-z2-7]{52}|[A-Za-z0-9+/]{86}==|[a-f0-9]{32}|[A-Za-z0-9]{84}|[A-Za-z0-9]{52})(?![A-Za-z0-9+/=])`, true), minEntropy: 3, window: { before: 2, after: 160 } },
   { id: "gcp-oauth-access-token", family: "google", description: "a Google OAuth access token", keywords: ["ya29."], pattern: rx(`${NOT_AFTER_WORD}ya29\\.[0-9A-Za-z_-]{30,2048}`), minEntropy: 3.5 },
   { id: "gcp-oauth-client-secret", family: "google", description: "a Google OAuth client secret", keywords: ["gocspx-"], pattern: rx(`${NOT_AFTER_WORD}GOCSPX-[0-9A-Za-z_-]{28}${NOT_BEFORE_TOKEN}`) },
@@ -305,7 +323,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "bitbucket-app-password", family: "bitbucket", description: "a Bitbucket app password", keywords: ["atbb"], pattern: rx(`${NOT_AFTER_WORD}ATBB[A-Za-z0-9_=.-]{28,60}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt", "atctt", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
   { id: "atlassian-legacy-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atlassian", "confluence", "jira"], pattern: rx(`(?:atlassian|confluence|jira)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret|password|pat)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
-  { id: "discord-bot-token", family: "discord", description: "a Discord bot token", keywords: ["mt", "mj", "mz", "mq", "nd", "nt", "nj", "nz", "od", "ot"], pattern: rx(`${NOT_AFTER_TOKEN}(?:M[TjzQ]|N[DTjz]|O[DT])[A-Za-z0-9_-]{21,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
+  { id: "discord-bot-token", family: "discord", description: "a Discord bot token", keywords: ["mt", "mj", "mz", "mq", "nd", "nt", "nj", "nz", "od", "ot"], pattern: rx(`${NOT_AFTER_TOKEN}[MNO][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "discord-webhook-url", family: "discord", description: "a Discord webhook URL", keywords: ["/api/webhooks/"], pattern: rx("discord(?:app)?\\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_-]{60,80}", true) },
   { id: "discord-client-secret", family: "discord", description: "a Discord client secret", keywords: ["discord"], pattern: rx(`discord[A-Za-z0-9_.-]{0,30}?(?:secret|token|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{32})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5 },
   // Office 365 connector URLs from before webhook.office.com (outlook.office.com/webhook/…),
@@ -319,7 +337,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Payments, SaaS, infrastructure beyond the prefixed tokens above.
   { id: "stripe-webhook-secret", family: "stripe", description: "a Stripe webhook signing secret", keywords: ["whsec_"], pattern: rx(`${NOT_AFTER_WORD}whsec_[A-Za-z0-9]{32,64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
-  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60,72})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
   // Braintree API private keys (32 hex) under a Braintree name; the public key and merchant id
   // beside them are identifiers.
@@ -327,7 +345,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "paypal-client-secret", family: "paypal", description: "a PayPal client secret", keywords: ["paypal"], pattern: rx(`paypal[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{80})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
   { id: "twilio-api-key", family: "twilio", description: "a Twilio API key", keywords: ["sk"], pattern: rx(`${NOT_AFTER_WORD}SK[0-9a-fA-F]{32}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "twilio-auth-token", family: "twilio", description: "a Twilio auth token", keywords: ["twilio"], pattern: rx(`twilio[A-Za-z0-9_.-]{0,30}?(?:token|secret|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
-  { id: "datadog-api-key", family: "datadog", description: "a Datadog API or application key", keywords: ["datadog", "dd_api", "dd_app", "dd-api", "dd-app", "dd_client"], pattern: rx(`(?:datadog|dd)[A-Za-z0-9_.-]{0,30}?(?:api|app|application|client)[_-]?(?:key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32}|[0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 120 } },
+  { id: "datadog-api-key", family: "datadog", description: "a Datadog API or application key", keywords: ["datadog", "dd_api", "dd_app", "dd-api", "dd-app", "dd_client", "dd_secret", "dd-secret"], pattern: rx(`(?:datadog|dd)[A-Za-z0-9_.-]{0,30}?(?:api|app|application|client|secret)[_-]?(?:key|token)["'\`]?(?:\\s{0,5}(?::|=|=>|:=)\\s{0,5}|-)["'\`]?([0-9a-f]{32}|[0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 120 } },
   // Datadog's prefixed application keys (ddapp_ + 34 alphanumerics, AWS Secrets Manager's
   // DatadogApplicationKey docs).
   { id: "datadog-application-key", family: "datadog", description: "a Datadog application key", keywords: ["ddapp_"], pattern: rx(`${NOT_AFTER_WORD}ddapp_[A-Za-z0-9]{34}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
@@ -342,7 +360,15 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "cloudflare-api-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cloudflare", "cf_api", "cf-api", "cf_token"], pattern: rx(`(?:cloudflare|cf)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{40}|[0-9a-f]{37})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5, window: { before: 2, after: 120 } },
   // The global API key (37 hex) right after a Cloudflare name, with or without "key" in it.
   { id: "cloudflare-global-api-key", family: "cloudflare", description: "a Cloudflare global API key", keywords: ["cloudflare"], pattern: rx(`cloudflare[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{37})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
-  { id: "cloudflare-origin-ca-key", family: "cloudflare", description: "a Cloudflare origin CA key", keywords: ["v1.0-"], pattern: rx(`${NOT_AFTER_WORD}v1\\.0-[a-f0-9]{24}-[a-f0-9]{146}`) },
+  { id: "cloudflare-origin-ca-key", family: "cloudflare", description: "a Cloudflare origin CA key", keywords: ["v1.0-"], pattern: rx(`${NOT_AFTER_WORD}v1\\.0-(?:[a-f0-9]{24}-[a-f0-9]{146}|[a-f0-9]{64}-[a-f0-9]{100,200}-[a-f0-9]{64})`) },
+  // Shapes kingfisher's rule examples showed (session 6): Azure App Configuration connection strings,
+  // MongoDB Atlas service-account secrets and API private keys, NuGet keys under a NuGet name,
+  // Grafana API keys (base64 of {"k":…}).
+  { id: "azure-app-config-connection-string", family: "azure", description: "an Azure App Configuration connection string", keywords: ["azconfig.io"], pattern: rx(`azconfig\\.io;Id=[^;\\s"'<>]{1,100};Secret=([A-Za-z0-9+/]{40,88}={0,2})${NOT_BEFORE_B64}`, true), minEntropy: 3.5 },
+  { id: "mongodb-atlas-service-account-secret", family: "mongodb", description: "a MongoDB Atlas service account secret", keywords: ["mdb_sa_sk_"], pattern: rx(`${NOT_AFTER_WORD}mdb_sa_sk_[A-Za-z0-9_-]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "mongodb-atlas-private-key", family: "mongodb", description: "a MongoDB Atlas API private key", keywords: ["atlas"], pattern: rx(`atlas[A-Za-z0-9_.-]{0,20}?priv(?:ate)?[_-]?(?:api[_-]?)?key["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])`, true), minEntropy: 3 },
+  { id: "nuget-keyword-key", family: "nuget", description: "a NuGet API key", keywords: ["nuget"], pattern: rx(`nuget[A-Za-z0-9_.-]{0,20}?[ _-]?(?:api[ _-]?)?(?:key|secret|token)["'\`]?[ \\t]{0,5}(?::|=|=>|:=)?[ \\t]{0,5}["'\`]?([a-z0-9]{46})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
+  { id: "grafana-api-key", family: "grafana", description: "a Grafana API key", keywords: ["eyjrijoi"], pattern: rx(`(?<![A-Za-z0-9+/])eyJrIjoi[A-Za-z0-9+/]{70,400}={0,3}${NOT_BEFORE_B64}`), minEntropy: 3 },
   { id: "heroku-api-key", family: "heroku", description: "a Heroku API key", keywords: ["heroku"], pattern: rx(`heroku[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
   { id: "netlify-token", family: "netlify", description: "a Netlify access token", keywords: ["nfp_", "netlify"], pattern: rx(`(?:${NOT_AFTER_WORD}nfp_[A-Za-z0-9]{36}${NOT_BEFORE_WORD}|netlify[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?[A-Za-z0-9_-]{40,64}(?![A-Za-z0-9_-]))`, true), minEntropy: 3.5 },
   { id: "supabase-token", family: "supabase", description: "a Supabase access token or secret key", keywords: ["sbp_", "sb_secret_"], pattern: rx(`${NOT_AFTER_WORD}(?:sbp_(?:oauth_)?[a-z0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,64})${NOT_BEFORE_TOKEN}`) },
@@ -355,7 +381,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "nuget-api-key", family: "nuget", description: "a NuGet API key", keywords: ["oy2"], pattern: rx(`${NOT_AFTER_WORD}oy2[a-z0-9]{43}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "crates-api-token", family: "crates", description: "a crates.io API token", keywords: ["cio"], pattern: rx(`${NOT_AFTER_WORD}cio[A-Za-z0-9]{32}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "docker-config-auth", family: "docker", description: "a Docker registry login in config.json", keywords: ['"auth"'], pattern: rx(`"auth"\\s{0,5}:\\s{0,5}"([A-Za-z0-9+/]{12,1000}={0,2})"`), minEntropy: 3, allow: (value) => !decodesToLogin(value) },
-  { id: "replicate-api-token", family: "replicate", description: "a Replicate API token", keywords: ["r8_"], pattern: rx(`${NOT_AFTER_WORD}r8_[A-Za-z0-9]{37}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "replicate-api-token", family: "replicate", description: "a Replicate API token", keywords: ["r8_"], pattern: rx(`${NOT_AFTER_WORD}r8_[A-Za-z0-9]{37,60}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   // Replicate tokens from before the r8_ prefix: 40 hex under a Replicate name.
   { id: "replicate-legacy-api-token", family: "replicate", description: "a Replicate API token (legacy form)", keywords: ["replicate"], pattern: rx(`replicate[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "mistral-api-key", family: "mistral", description: "a Mistral API key", keywords: ["mistral"], pattern: rx(`mistral[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{32})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
@@ -363,7 +389,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
-  { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200})@[A-Za-z0-9.-]{2,}`), minEntropy: 2.5, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
+  { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
   { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,30}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
@@ -397,7 +423,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "typeform-api-token", family: "typeform", description: "a Typeform personal access token", keywords: ["tfp_"], pattern: rx(`${NOT_AFTER_WORD}tfp_[A-Za-z0-9_.=-]{59}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
 
   // Structured secrets.
-  { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?`), minEntropy: 3 },
+  { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}(?:\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?)?`), minEntropy: 3, allow: (token) => !headerLooksLikeJson(token) },
 
   // Formats measured on a held-out corpus (test-fixtures/secrets/held-out): trufflehog's detector
   // tests, tuned on; kingfisher's and detect-secrets' cases, never looked at while tuning.
@@ -494,6 +520,8 @@ const PRIVATE_KEY_HEADER = /-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?--
 const PRIVATE_KEY_FOOTER = /^-----END[ A-Z0-9_-]{0,100}-----/i;
 const KEY_BODY_CHAR = /[A-Za-z0-9+/=]/;
 const MIN_KEY_BODY = 64;
+/** Between a header and its footer a shorter body is still key material (an encrypted key's example is 40). */
+const MIN_TERMINATED_KEY_BODY = 32;
 const MAX_UNTERMINATED_BODY = 16_384;
 
 const FOOTER_START = /-----END/gi;
@@ -511,7 +539,7 @@ export function findPrivateKeys(text: string): Array<{ start: number; end: numbe
     const bodyStart = header.index + header[0].length;
     if (nextFooter !== -1 && nextFooter < bodyStart) nextFooter = indexOfFooter(text, bodyStart);
     if (nextFooter !== -1) {
-      if (nextFooter - bodyStart < MIN_KEY_BODY) continue;
+      if (nextFooter - bodyStart < MIN_TERMINATED_KEY_BODY) continue;
       const footer = PRIVATE_KEY_FOOTER.exec(text.slice(nextFooter, nextFooter + 120));
       const end = nextFooter + (footer ? footer[0].length : "-----END".length);
       spans.push({ start: header.index, end });
