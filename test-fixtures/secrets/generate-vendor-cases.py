@@ -473,6 +473,7 @@ SESSION6_FORMATS = {
         ("MongoDB Atlas docs: programmatic API keys (the private key is a UUID) under an Atlas name", "MONGODB_ATLAS_PRIVATE_KEY", uuid),
     ],
     "nuget": [("NuGet docs: API keys (46 lower-case alphanumerics) under a NuGet name", "NUGET_API_KEY", lambda: r(az + D, 46))],
+    "sourcegraph": [("Sourcegraph Cody Gateway keys slk_ + 64 hex (the format of kingfisher's rule sourcegraph.3)", "SRC_CODY_GATEWAY_KEY", lambda: "slk_" + r(HEX, 64))],
     "grafana": [("Grafana docs: API keys (base64 of {\"k\":…,\"n\":…,\"id\":…})", "GRAFANA_API_KEY", grafana_api_key)],
 }
 SESSION6_NEEDS_NAME = {"MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
@@ -481,6 +482,7 @@ SESSION6_NEGATIVES = {
     "mongodb": ["MONGODB_ATLAS_PRIVATE_KEY=${ATLAS_PRIVATE_KEY}", "mdb_sa_sk_ is the prefix of service account secrets", "ATLAS_PUBLIC_KEY=abcdefgh"],
     "nuget": ["nuget restore packages.config -PackagesDirectory packages"],
     "grafana": ["GRAFANA_API_KEY=eyJrIjoi..."],
+    "sourcegraph": ["slk_ keys are Cody Gateway keys"],
 }
 add_cases(SESSION6_FORMATS, SESSION6_NEEDS_NAME, SESSION6_NEGATIVES)
 

@@ -262,3 +262,36 @@ describe("shapes the kingfisher and detect-secrets cases showed (session 6)", ()
     expect(matchRule(rule(id), text)).toEqual([]);
   });
 });
+
+describe("GitLab token lengths as GitLab documents them, and more named shapes (session 6)", () => {
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const w = (length: number): string => repeat("Zq7_Lm2-Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+
+  it.each([
+    ["gitlab-ptt", "glptt-" + w(40)],
+    ["gitlab-token", "glimt-" + w(25)],
+    ["gitlab-token", "gloas-" + w(64)],
+    ["gitlab-token", "glsoat-" + w(30)],
+    ["gitlab-rrt", "GR1348941" + w(30)],
+    ["sourcegraph-cody-key", "slk_" + hex(64)],
+  ])("%s takes the whole %s", (id, token) => {
+    expect(found(id, `token: ${token}\n`)).toBe(token);
+  });
+
+  it("bitbucket-client-secret takes a 44-character secret under a Bitbucket name", () => {
+    const secret = "HedmnK9h6KD_eh9KK8FlI9ahUc8WfaNZ4gulbrtN2ou" + "V";
+    expect(found("bitbucket-client-secret", `bitbucket_key=${secret}\n`)).toBe(secret);
+  });
+
+  it.each([
+    // detect-secrets' negatives: longer than the format, so a partial match would leave a tail.
+    ["gitlab-token", "glimt-" + w(31)],
+    ["gitlab-token", "gloas-" + w(38)],
+    ["gitlab-token", "gloas-" + w(66)],
+    ["gitlab-token", "glsoat-" + w(51)],
+    ["gitlab-rrt", "GR1348941" + w(51)],
+  ])("%s leaves %s alone", (id, text) => {
+    expect(matchRule(rule(id), `token: ${text}\n`)).toEqual([]);
+  });
+});

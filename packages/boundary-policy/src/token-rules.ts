@@ -216,10 +216,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // GitLab (docs.gitlab.com token prefixes).
   { id: "gitlab-pat", family: "gitlab", description: "a GitLab personal access token", keywords: ["glpat-"], pattern: rx("glpat-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9}|\\.[0-9a-z]{9})?"), minEntropy: 3 },
-  { id: "gitlab-ptt", family: "gitlab", description: "a GitLab pipeline trigger token", keywords: ["glptt-"], pattern: rx("glptt-[0-9a-f]{40}"), minEntropy: 3 },
-  { id: "gitlab-rrt", family: "gitlab", description: "a GitLab runner registration token", keywords: ["gr1348941"], pattern: rx("GR1348941[0-9A-Za-z_-]{20}"), minEntropy: 3 },
+  { id: "gitlab-ptt", family: "gitlab", description: "a GitLab pipeline trigger token", keywords: ["glptt-"], pattern: rx(`glptt-[0-9A-Za-z_-]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "gitlab-rrt", family: "gitlab", description: "a GitLab runner registration token", keywords: ["gr1348941"], pattern: rx(`GR1348941[0-9A-Za-z_-]{20,50}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "gitlab-runner-token", family: "gitlab", description: "a GitLab runner authentication token", keywords: ["glrt-"], pattern: rx("glrt-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9}|\\.[0-9a-z]{9})?"), minEntropy: 3 },
-  { id: "gitlab-token", family: "gitlab", description: "a GitLab token", keywords: ["glcbt-", "gldt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glffct-"], pattern: rx("gl(?:cbt|dt|ft|imt|agent|oas|soat|ffct)-[0-9A-Za-z_-]{20,80}"), minEntropy: 3 },
+  { id: "gitlab-token", family: "gitlab", description: "a GitLab token", keywords: ["glcbt-", "gldt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glffct-"], pattern: rx(`(?:gl(?:cbt|dt|ft|soat|ffct)-[0-9A-Za-z_-]{20,50}|glimt-[0-9A-Za-z_-]{25}|gloas-[0-9A-Za-z_-]{64}|glagent-[0-9A-Za-z_-]{50,1024})${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "gitlab-session-cookie", family: "gitlab", description: "a GitLab session cookie", keywords: ["_gitlab_session="], pattern: rx("_gitlab_session=([0-9a-z]{32})"), minEntropy: 3 },
 
   // Slack. The bot-token shape (two digit groups) is already specific, and noseyparker's examples
@@ -293,6 +293,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "sentry-org-token", family: "sentry", description: "a Sentry organization token", keywords: ["sntrys_"], pattern: rx(`${NOT_AFTER_WORD}sntrys_eyJ[A-Za-z0-9+/]{20,800}={0,2}_[A-Za-z0-9+/]{43}`) },
   { id: "sourcegraph-access-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sgp_"], pattern: rx(`${NOT_AFTER_WORD}sgp_(?:[a-fA-F0-9]{16}_)?(?:local_)?[a-fA-F0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "sourcegraph-keyword-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sourcegraph"], pattern: rx(`sourcegraph[A-Za-z0-9_ .:"'=-]{0,20}?([a-fA-F0-9]{40})${NOT_BEFORE_WORD}`, true), minEntropy: 3 },
+  { id: "sourcegraph-cody-key", family: "sourcegraph", description: "a Sourcegraph Cody Gateway key", keywords: ["slk_"], pattern: rx(`${NOT_AFTER_WORD}slk_[a-f0-9]{64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "okta-access-token", family: "okta", description: "an Okta access token", keywords: ["okta"], pattern: rx(`(?:Okta|okta|OKTA)[A-Za-z0-9_.-]{0,20}["']{0,3}\\s{0,5}(?:=>|=|:)\\s{0,5}["']{0,2}(00[A-Za-z0-9_=-]{40})(?![A-Za-z0-9_=-])`), minEntropy: 4 },
   // Okta API tokens (00 + 40) in the SSWS authorization scheme, or on a line naming Okta (as a
   // word: `rookTable` is not Okta).
@@ -319,7 +320,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "github-legacy-token", family: "github", description: "a GitHub token (legacy 40-hex form)", keywords: ["github", "gh_token", "gh_pat", "ghe_token"], pattern: rx(`(?:github|gh|ghe)[A-Za-z0-9_.-]{0,30}?(?:token|pat|secret|key|password|auth)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:token\\s)?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
   { id: "github-oauth-client-secret", family: "github", description: "a GitHub OAuth app client secret", keywords: ["client_secret", "clientsecret", "client-secret"], pattern: rx(`client[_-]?secret["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 70 } },
   // OAuth consumer secrets (gitleaks bitbucket-client-secret: 64 characters under a Bitbucket name).
-  { id: "bitbucket-client-secret", family: "bitbucket", description: "a Bitbucket OAuth consumer secret", keywords: ["bitbucket"], pattern: rx(`bitbucket[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9=_-]{64})(?![A-Za-z0-9=_-])`, true), minEntropy: 4 },
+  { id: "bitbucket-client-secret", family: "bitbucket", description: "a Bitbucket OAuth consumer secret", keywords: ["bitbucket"], pattern: rx(`bitbucket[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9=_+-]{44}|[A-Za-z0-9=_-]{64})(?![A-Za-z0-9=_+-])`, true), minEntropy: 4 },
   { id: "bitbucket-app-password", family: "bitbucket", description: "a Bitbucket app password", keywords: ["atbb"], pattern: rx(`${NOT_AFTER_WORD}ATBB[A-Za-z0-9_=.-]{28,60}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt", "atctt", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
   { id: "atlassian-legacy-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atlassian", "confluence", "jira"], pattern: rx(`(?:atlassian|confluence|jira)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret|password|pat)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
