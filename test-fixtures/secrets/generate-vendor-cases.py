@@ -474,15 +474,21 @@ SESSION6_FORMATS = {
     ],
     "nuget": [("NuGet docs: API keys (46 lower-case alphanumerics) under a NuGet name", "NUGET_API_KEY", lambda: r(az + D, 46))],
     "sourcegraph": [("Sourcegraph Cody Gateway keys slk_ + 64 hex (the format of kingfisher's rule sourcegraph.3)", "SRC_CODY_GATEWAY_KEY", lambda: "slk_" + r(HEX, 64))],
+    "atlassian": [("Atlassian docs: Jira Cloud API tokens before the ATATT prefix (24 alphanumerics) after a Jira name", "JIRA_API_TOKEN",
+                   lambda: r(az, 6) + r(AZ, 6) + r(D, 4) + r(B62, 8))],
+    "generic": [("Jenkins docs: credentials.xml keeps secrets encrypted with the master key as {AQAAABAAAA…}", "JENKINS",
+                 lambda: (lambda secret: (f"<com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>\n  <id>deploy</id>\n  <secret>{{{secret}}}</secret>\n</com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>", secret))("AQAAABAAAA" + r(B64, 86) + "=="))],
     "grafana": [("Grafana docs: API keys (base64 of {\"k\":…,\"n\":…,\"id\":…})", "GRAFANA_API_KEY", grafana_api_key)],
 }
-SESSION6_NEEDS_NAME = {"MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
+SESSION6_NEEDS_NAME = {"JIRA_API_TOKEN", "MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
 SESSION6_NEGATIVES = {
     "azure": ["Endpoint=https://x.azconfig.io;Id=<id>;Secret=<secret>"],
     "mongodb": ["MONGODB_ATLAS_PRIVATE_KEY=${ATLAS_PRIVATE_KEY}", "mdb_sa_sk_ is the prefix of service account secrets", "ATLAS_PUBLIC_KEY=abcdefgh"],
     "nuget": ["nuget restore packages.config -PackagesDirectory packages"],
     "grafana": ["GRAFANA_API_KEY=eyJrIjoi..."],
     "sourcegraph": ["slk_ keys are Cody Gateway keys"],
+    "atlassian": ["jira PROJECTKEYSPRINTBOARDS", "JIRA_API_TOKEN=${JIRA_API_TOKEN}"],
+    "generic": ["<secret>{AQAAABAAA}</secret>"],
 }
 add_cases(SESSION6_FORMATS, SESSION6_NEEDS_NAME, SESSION6_NEGATIVES)
 

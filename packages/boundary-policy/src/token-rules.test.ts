@@ -295,3 +295,35 @@ describe("GitLab token lengths as GitLab documents them, and more named shapes (
     expect(matchRule(rule(id), `token: ${text}\n`)).toEqual([]);
   });
 });
+
+describe("shapes trufflehog's detector tests showed (session 6)", () => {
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const w = (length: number): string => repeat("Zq7_Lm2-Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+  const b64 = (length: number): string => repeat("q7Lm2+Xv9B/c4Nk8Rt1Wy5Hp3Sd6", length);
+  const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+
+  it.each([
+    ["sendgrid-api-token", "sendgrid token = '", `SG.${w(21)}.${w(49)}`, "'"],
+    ["square-token", "square token = '", "EAAA" + repeat("Ym=Tg+YL4kQ-65xyZ4", 60), "'"],
+    ["twilio-auth-token", "twilio token - '", hex(32), "'"],
+    ["twilio-auth-token", "twilio token - '", b62(32), "'"],
+    ["newrelic-key", "new relic insights insert key = '", "NRII-" + w(25), "'"],
+    ["hubspot-api-key", "const hs = new HubSpotAPI(\"", uuid, '");'],
+    ["jira-api-token-context", "jira ", b62(24), "\njira example.atlassian.net"],
+    ["jenkins-credential-secret", "<secret>{", "AQAAABAAAAAQ" + b64(60) + "=", "}</secret>"],
+    ["jenkins-credential-secret", "<secret>{azure ", "AQAAABAAA " + b62(32), "}</secret>"],
+  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
+    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
+  });
+
+  it.each([
+    ["twilio-auth-token", "twilio token - 'AC" + hex(32) + "'"],
+    ["jira-api-token-context", "jira PROJECTKEYSPRINTBOARDS"],
+    ["jira-api-token-context", "jira issue ABCDEFGHIJKLMNOPQRSTUVWX"],
+    ["jenkins-credential-secret", "<secret>{AQAAABAAA}</secret>"],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), `${text}\n`)).toEqual([]);
+  });
+});

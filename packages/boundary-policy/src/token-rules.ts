@@ -273,7 +273,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Payments, SaaS, infrastructure.
   { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}${NOT_BEFORE_WORD}`), allow: (key) => isPlaceholder(key) || (key.length < 32 && shannonEntropy(key.slice(8)) < 3) },
-  { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`) },
+  { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{20,24}\\.[A-Za-z0-9_-]{39,50}${NOT_BEFORE_TOKEN}`) },
   { id: "shopify-token", family: "shopify", description: "a Shopify token", keywords: ["shpss_", "shpat_", "shpca_", "shppa_"], pattern: rx(`shp(?:ss|at|ca|pa)_[A-Za-z0-9]{32,40}${NOT_BEFORE_WORD}`) },
   { id: "linear-api-key", family: "linear", description: "a Linear API key", keywords: ["lin_api_"], pattern: rx("lin_api_[A-Za-z0-9]{40}") },
   { id: "notion-api-token", family: "notion", description: "a Notion API token", keywords: ["ntn_"], pattern: rx(`${NOT_AFTER_WORD}ntn_[0-9]{11}[A-Za-z0-9]{35}${NOT_BEFORE_TOKEN}`) },
@@ -323,6 +323,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "bitbucket-client-secret", family: "bitbucket", description: "a Bitbucket OAuth consumer secret", keywords: ["bitbucket"], pattern: rx(`bitbucket[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9=_+-]{44}|[A-Za-z0-9=_-]{64})(?![A-Za-z0-9=_+-])`, true), minEntropy: 4 },
   { id: "bitbucket-app-password", family: "bitbucket", description: "a Bitbucket app password", keywords: ["atbb"], pattern: rx(`${NOT_AFTER_WORD}ATBB[A-Za-z0-9_=.-]{28,60}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "atlassian-api-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atatt", "atctt", "atcatt"], pattern: rx(`${NOT_AFTER_WORD}AT(?:ATT|CTT|CATT)[A-Za-z0-9_=-]{40,400}`), minEntropy: 3.5 },
+  // Jira Cloud's legacy API tokens: 24 alphanumerics, mixed case and digits, after a Jira name.
+  { id: "jira-api-token-context", family: "atlassian", description: "a Jira API token", keywords: ["jira"], pattern: rx(`jira[A-Za-z0-9_.-]{0,20}?(?:token|key|secret|pat)?["'\`]?(?:[ \\t]{0,5}(?::|=|=>|:=)[ \\t]{0,5}|[ \\t]{1,5})["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9._-])`, true), minEntropy: 3.5, allow: (token) => !(/[0-9]/.test(token) && /[a-z]/.test(token) && /[A-Z]/.test(token)) },
   { id: "atlassian-legacy-token", family: "atlassian", description: "an Atlassian API token", keywords: ["atlassian", "confluence", "jira"], pattern: rx(`(?:atlassian|confluence|jira)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret|password|pat)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{24})(?![A-Za-z0-9])`, true), minEntropy: 3.5, window: { before: 2, after: 100 } },
   { id: "discord-bot-token", family: "discord", description: "a Discord bot token", keywords: ["mt", "mj", "mz", "mq", "nd", "nt", "nj", "nz", "od", "ot"], pattern: rx(`${NOT_AFTER_TOKEN}[MNO][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40}${NOT_BEFORE_TOKEN}`), minEntropy: 4 },
   { id: "discord-webhook-url", family: "discord", description: "a Discord webhook URL", keywords: ["/api/webhooks/"], pattern: rx("discord(?:app)?\\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_-]{60,80}", true) },
@@ -338,26 +340,26 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Payments, SaaS, infrastructure beyond the prefixed tokens above.
   { id: "stripe-webhook-secret", family: "stripe", description: "a Stripe webhook signing secret", keywords: ["whsec_"], pattern: rx(`${NOT_AFTER_WORD}whsec_[A-Za-z0-9]{32,64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
-  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_-]{60,72})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_=+-]{60,72})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
   // Braintree API private keys (32 hex) under a Braintree name; the public key and merchant id
   // beside them are identifiers.
   { id: "braintree-private-key", family: "paypal", description: "a Braintree API private key", keywords: ["braintree"], pattern: rx(`braintree[A-Za-z0-9_.-]{0,30}?(?:private[_-]?key|key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "paypal-client-secret", family: "paypal", description: "a PayPal client secret", keywords: ["paypal"], pattern: rx(`paypal[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{80})(?![A-Za-z0-9_-])`, true), minEntropy: 4 },
   { id: "twilio-api-key", family: "twilio", description: "a Twilio API key", keywords: ["sk"], pattern: rx(`${NOT_AFTER_WORD}SK[0-9a-fA-F]{32}${NOT_BEFORE_WORD}`), minEntropy: 3 },
-  { id: "twilio-auth-token", family: "twilio", description: "a Twilio auth token", keywords: ["twilio"], pattern: rx(`twilio[A-Za-z0-9_.-]{0,30}?(?:token|secret|key)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
+  { id: "twilio-auth-token", family: "twilio", description: "a Twilio auth token", keywords: ["twilio"], pattern: rx(`twilio[A-Za-z0-9_. -]{0,30}?(?:token|secret|key)["'\`]?\\s{0,5}(?::|=|=>|:=|-)\\s{0,5}["'\`]?([0-9a-z]{32})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "datadog-api-key", family: "datadog", description: "a Datadog API or application key", keywords: ["datadog", "dd_api", "dd_app", "dd-api", "dd-app", "dd_client", "dd_secret", "dd-secret"], pattern: rx(`(?:datadog|dd)[A-Za-z0-9_.-]{0,30}?(?:api|app|application|client|secret)[_-]?(?:key|token)["'\`]?(?:\\s{0,5}(?::|=|=>|:=)\\s{0,5}|-)["'\`]?([0-9a-f]{32}|[0-9a-f]{40})(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 120 } },
   // Datadog's prefixed application keys (ddapp_ + 34 alphanumerics, AWS Secrets Manager's
   // DatadogApplicationKey docs).
   { id: "datadog-application-key", family: "datadog", description: "a Datadog application key", keywords: ["ddapp_"], pattern: rx(`${NOT_AFTER_WORD}ddapp_[A-Za-z0-9]{34}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "sentry-user-token", family: "sentry", description: "a Sentry user auth token", keywords: ["sntryu_"], pattern: rx(`${NOT_AFTER_WORD}sntryu_[a-f0-9]{64}${NOT_BEFORE_WORD}`) },
   { id: "sentry-auth-token", family: "sentry", description: "a Sentry auth token", keywords: ["sentry"], pattern: rx(`sentry[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([a-f0-9]{64})(?![A-Za-z0-9])`, true), minEntropy: 3 },
-  { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nriq-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRI[IQ]-[A-Za-z0-9_-]{27,32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
+  { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nriq-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRI[IQ]-[A-Za-z0-9_-]{25,32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
   { id: "newrelic-license-key", family: "newrelic", description: "a New Relic license key", keywords: ["nral"], pattern: rx(`${NOT_AFTER_WORD}[a-f0-9]{36}NRAL${NOT_BEFORE_WORD}`), window: { before: 38, after: 6 } },
   { id: "mailgun-key", family: "mailgun", description: "a Mailgun API or signing key", keywords: ["key-", "mailgun"], pattern: rx(`(?:${NOT_AFTER_TOKEN}key-(?=[a-z]{0,31}[0-9])[0-9a-z]{32}${NOT_BEFORE_WORD}|mailgun[A-Za-z0-9_.-]{0,30}?(?:key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}|[0-9a-f]{32}))(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 140 } },
   { id: "postmark-server-token", family: "postmark", description: "a Postmark server token", keywords: ["postmark"], pattern: rx(`postmark[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
   { id: "hubspot-token", family: "hubspot", description: "a HubSpot private app token", keywords: ["pat-na1-", "pat-eu1-", "pat-ap1-"], pattern: rx("pat-(?:na|eu|ap)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
-  { id: "hubspot-api-key", family: "hubspot", description: "a HubSpot API key", keywords: ["hubspot", "hapikey"], pattern: rx(`(?:hubspot|hapikey)[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
+  { id: "hubspot-api-key", family: "hubspot", description: "a HubSpot API key", keywords: ["hubspot", "hapikey"], pattern: rx(`(?:hubspot|hapikey)[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=|\\()\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
   { id: "cloudflare-api-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cloudflare", "cf_api", "cf-api", "cf_token"], pattern: rx(`(?:cloudflare|cf)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{40}|[0-9a-f]{37})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5, window: { before: 2, after: 120 } },
   // The global API key (37 hex) right after a Cloudflare name, with or without "key" in it.
   { id: "cloudflare-global-api-key", family: "cloudflare", description: "a Cloudflare global API key", keywords: ["cloudflare"], pattern: rx(`cloudflare[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{37})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
@@ -395,6 +397,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
   { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
+  // Jenkins credentials.xml: a secret Jenkins encrypted with its master key, `{AQAAABAAAA…}`
+  // (trufflehog's tests write the plain value after the marker).
+  { id: "jenkins-credential-secret", family: "generic", description: "a Jenkins credential secret", keywords: ["aqaaabaaa"], pattern: rx(`\\{(?:[A-Za-z0-9_.-]{1,40} )?(AQAAABAAA(?: [^\\s{}<>]{8,400}|[A-Za-z0-9+/]{20,4000}={0,2}))\\}`) },
 
   // Prefixed tokens of gitleaks' default rule set (cmd/generate/config/rules/*.go) beyond the
   // families above: each prefix is the vendor's own, so the body's length and alphabet suffice.
