@@ -2,14 +2,16 @@
 // `pnpm --filter @sbx/boundary-policy bench:recall` (add `--misses tune` to list the tune split's
 // misses and false positives; the held-out split is never listed unless asked by name).
 //
-// 1. test-fixtures/secrets/held-out/held-out.jsonl: trufflehog's detector tests (split `tune`),
-//    kingfisher's rule examples and detect-secrets' plugin tests (split `held-out`), written by
-//    build.py there. A `match` case is recalled when a finding overlaps one of its secret parts
-//    (`secrets`: the upstream result's parts found in the text, e.g. key id, secret key and
-//    session token; none → any finding), and counts in `whole` when `redact` leaves none of those
-//    parts (nor a 6-character tail of one) in the text: the stricter figure, where a key id
-//    redacted beside its secret left in place counts as a miss. A `no-match` case is a
-//    false positive when anything is found.
+// 1. test-fixtures/secrets/held-out/held-out.jsonl, written by build.py there: trufflehog's
+//    detector tests, kingfisher's rule examples and detect-secrets' plugin tests (split `tune`,
+//    the cases rules are tuned on; kingfisher's and detect-secrets' were held out until session
+//    6), and semgrep-rules' secret-rule tests, trivy's secret-scanner tests and ripsecrets'
+//    test files (split `held-out`: measured, never listed while tuning). A `match` case is
+//    recalled when a finding overlaps one of its secret parts (`secrets`: the upstream result's
+//    parts found in the text, e.g. key id, secret key and session token; none → any finding),
+//    and counts in `whole` when `redact` leaves none of those parts (nor a 6-character tail of
+//    one) in the text: the stricter figure, where a key id redacted beside its secret left in
+//    place counts as a miss. A `no-match` case is a false positive when anything is found.
 // 2. Ordinary developer text, sampled (seeded) from what this machine has: the repository's own
 //    source (tests and secret fixtures excluded), pnpm-lock.yaml (integrity hashes), the
 //    installed node_modules (source, minified bundles, type declarations, source maps,

@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
 """Writes held-out.jsonl: token cases from secret scanners' test suites the rules were NOT built from.
 
-Sources (each case names repository, path and commit):
+Sources (each case names repository, path and commit), split `tune` (the rules are tuned looking
+at its misses):
 - trufflesecurity/trufflehog: the `Test*_Pattern` cases of pkg/detectors/*/…_test.go
-  (`input` → text, `want` non-empty → match, empty → no-match). Split `tune`.
-- mongodb/kingfisher: `examples` / `negative_examples` of data/rules/*.yml. Split `held-out`.
-- Yelp/detect-secrets: `(payload, should_flag)` parametrize cases of tests/plugins/*_test.py.
-  Split `held-out`.
+  (`input` → text, `want` non-empty → match, empty → no-match).
+- mongodb/kingfisher: `examples` / `negative_examples` of data/rules/*.yml.
+- Yelp/detect-secrets: `(payload, should_flag)` parametrize cases of tests/plugins/*_test.py, and
+  the `(line, expected_secret)` tables of keyword_test.py.
+  (kingfisher and detect-secrets were the held-out split until session 6.)
 
-Only the families the policy is meant to cover (issue 12's list) are kept; every other detector
-is counted and dropped. Texts already in corpus.jsonl or vendor-formats.jsonl are dropped.
+and split `held-out` (measured, never listed while tuning):
+- semgrep/semgrep-rules: the lines annotated `ruleid:` / `ok:` in generic/secrets/security/'s tests.
+- aquasecurity/trivy: the lines of pkg/fanal/secret/testdata/* that scanner_test.go expects a
+  built-in rule to find, and the files it expects nothing in.
+- sirwart/ripsecrets: test/one_per_line/*, test/one_per_file/* and test/none.
+
+Only the families the policy is meant to cover (issue 12's list, with `generic` for keyword-context
+secrets) are kept; every other detector is counted and dropped. Texts already in corpus.jsonl or
+vendor-formats.jsonl are dropped, and a held-out text already in the tune split.
 Run from this directory with the repositories' snapshots fetched (`/work/.mirror/<owner>+<name>/repo`
 or MIRROR=…): `python3 build.py`. Only test strings are written, as data, never upstream code.
 """
@@ -24,9 +33,17 @@ import gotests
 
 MIRROR = os.environ.get("MIRROR", "/work/.mirror")
 
-# detector / rule-file name (lower case, without separators) -> family; first matching prefix wins.
+# detector, rule-file, rule-id or test-file name (lower case, without separators) -> family; first
+# matching prefix wins.
 FAMILY_PREFIXES = [
     ("stripepaymentintent", None), ("squarespace", None), ("gemini", None), ("azureopenai", "azure"),
+    # Not secrets: an AWS account id, a Google OAuth client id (public in every web app that signs
+    # in with Google), the `"type": "service_account"` line alone, a Stripe publishable key.
+    ("awsaccountid", None), ("googleoauthurl", None), ("googlegcm", None), ("stripepublishable", None),
+    # Keyword-context secrets ("keyword-context secrets with an entropy floor", issue 12).
+    ("generic", "generic"), ("keyword", "generic"), ("mavensettings", "generic"),
+    ("credentials", "basic-auth"), ("usernameandpasswordinuri", "basic-auth"),
+    ("pgpprivatekey", "private-key"), ("outlookteam", "teams"),
     ("anthropic", "anthropic"), ("atlassian", "atlassian"), ("jira", "atlassian"), ("confluence", "atlassian"),
     ("awskey", "aws"), ("aws", "aws"), ("azure", "azure"), ("bitbucket", "bitbucket"), ("braintree", "paypal"), ("paypal", "paypal"),
     ("cloudflare", "cloudflare"), ("datadog", "datadog"), ("digitalocean", "digitalocean"), ("discord", "discord"),
@@ -66,6 +83,12 @@ def family_of(name):
 
 def git(repo, *args):
     return subprocess.run(["git", "-C", f"{MIRROR}/{repo.replace('/', '+')}/repo", *args], capture_output=True, text=True, check=True).stdout
+
+
+def show(repo, path):
+    """A file of the snapshot as text; a test file of invalid UTF-8 keeps U+FFFD in its place."""
+    out = subprocess.run(["git", "-C", f"{MIRROR}/{repo.replace('/', '+')}/repo", "show", f"HEAD:{path}"], capture_output=True, check=True).stdout
+    return out.decode("utf-8", errors="replace")
 
 
 def secrets_in(text, want_item):
@@ -131,13 +154,16 @@ def kingfisher(known):
             continue
         doc = yaml.safe_load(git(repo, "show", f"HEAD:{path}"))
         for rule in doc.get("rules", []):
+            # generic.yml's weak-password rules find bare words (`password123`), not a keyword's value.
+            if rule.get("id", "").startswith("kingfisher.weak_password."):
+                continue
             for key, expect in (("examples", "match"), ("negative_examples", "no-match")):
                 for text in rule.get(key) or []:
                     if not isinstance(text, str) or not text.strip() or text in known:
                         continue
                     known.add(text)
                     out.append({"family": family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit,
-                                "split": "held-out", "case": rule.get("id", "")})
+                                "split": "tune", "case": rule.get("id", "")})
     return out, dropped
 
 
@@ -170,7 +196,344 @@ def detect_secrets(known):
                     continue
                 known.add(text)
                 out.append({"family": family, "text": text, "expect": "match" if flag else "no-match", "source": f"{repo}:{path}", "commit": commit,
-                            "split": "held-out", "case": ""})
+                            "split": "tune", "case": ""})
+        if stem == "keyword":
+            out.extend(keyword_cases(repo, path, commit, family, tree, known))
+    return out, dropped
+
+
+def keyword_cases(repo, path, commit, family, tree, known):
+    """keyword_test.py's `(line, expected_secret)` tables, one per file type, built with str.format.
+
+    A line is a match when any table expects a secret in it. A line no table flags is a no-match,
+    unless it holds a value another case expects as the secret: those are negatives of one file
+    type only (C's single-quoted chars, code's unquoted values), secrets anywhere else, and dropped.
+    """
+    env, tables = {}, {}
+
+    def value(node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return env[node.id]
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(value(n) for n in node.elts)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            return value(node.func.value).format(*(value(a) for a in node.args))
+        raise KeyError(type(node).__name__)
+
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        name = node.targets[0].id
+        if name.endswith("_TEST_CASES"):
+            rows = []
+            for item in node.value.elts:
+                try:
+                    rows.append(value(item))
+                except KeyError:
+                    continue  # LONG_LINE: a random base64 image, built at import time
+            tables[name] = rows
+        else:
+            try:
+                env[name] = value(node.value)
+            except KeyError:
+                pass
+    expected = {}
+    for name, rows in tables.items():
+        for line, secret in rows:
+            expected.setdefault(line, (name, set()))[1].add(secret)
+    secrets = {secret for _, found in expected.values() for secret in found if secret}
+    out = []
+    for line, (name, found) in expected.items():
+        flagged = sorted(s for s in found if s)
+        if not line.strip() or line in known or (not flagged and any(s in line for s in secrets)):
+            continue
+        known.add(line)
+        row = {"family": family, "text": line, "expect": "match" if flagged else "no-match", "source": f"{repo}:{path}", "commit": commit,
+               "split": "tune", "case": name}
+        if flagged:
+            row["secrets"] = flagged
+        out.append(row)
+    return out
+
+
+# A test line `# ruleid: <id>` / `// ok: <id>` / `<!-- ruleid: <id> -->`: the next line must (not) be found.
+SEMGREP_ANNOTATION = re.compile(r"^\s*(?:#|//|<!--)\s*(ruleid|ok):\s*([\w.,\s-]+?)\s*(?:-->)?\s*$")
+
+
+def held_out_new(text, known, tune_stripped):
+    """True for a held-out text seen nowhere yet; a tune text differing only in blanks counts as seen."""
+    return text.strip() != "" and text not in known and text.strip() not in tune_stripped
+
+
+def semgrep_rules(known, tune_stripped):
+    repo = "semgrep/semgrep-rules"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    out, dropped = [], set()
+    # Only generic/secrets/security: generic/secrets/gitleaks holds gitleaks' own cases, which the rules came from.
+    for path in git(repo, "ls-tree", "--name-only", "HEAD", "generic/secrets/security/").splitlines():
+        if path.endswith(".yaml"):
+            continue
+        lines = show(repo, path).split("\n")
+        for i, line in enumerate(lines[:-1]):
+            m = SEMGREP_ANNOTATION.match(line)
+            if not m:
+                continue
+            for rule in (r.strip() for r in m.group(2).split(",")):
+                family = family_of(rule.removeprefix("detected-"))
+                if family is None:
+                    dropped.add(rule)
+                    continue
+                # A key's block runs on past its BEGIN line, up to the blank line that ends the case.
+                end = i + 2
+                if family == "private-key":
+                    while end < len(lines) and lines[end].strip() and not SEMGREP_ANNOTATION.match(lines[end]):
+                        end += 1
+                text = "\n".join(lines[i + 1:end])
+                # Google and Square keys hold no backslash: such a `ruleid` line tests a rule regex
+                # that admits one, not a key.
+                if not held_out_new(text, known, tune_stripped) or (m.group(1) == "ruleid" and family in ("google", "square") and "\\" in text):
+                    continue
+                known.add(text)
+                out.append({"family": family, "text": text, "expect": "match" if m.group(1) == "ruleid" else "no-match",
+                            "source": f"{repo}:{path}", "commit": commit, "split": "held-out", "case": rule})
+    return out, len(dropped)
+
+
+def go_value(toks, i, names):
+    """One value of a Go test table at toks[i]: string (with `+`), number, composite literal, call
+    (filepath.Join, strings.Repeat; others as ("call", name, args)) or name (a known string, else
+    ("name", name)). Returns (value, next index)."""
+    val, i = go_operand(toks, i, names)
+    while toks[i] == ("op", "+"):
+        more, i = go_operand(toks, i + 1, names)
+        val += more
+    return val, i
+
+
+def go_operand(toks, i, names):
+    k, v = toks[i]
+    if k in ("str", "raw"):
+        return (gotests.unquote(v) if k == "str" else v[1:-1]), i + 1
+    if k == "num":
+        return (int(v) if v.isdigit() else v), i + 1
+    if (k, v) == ("op", "&"):
+        return go_operand(toks, i + 1, names)
+    if (k, v) == ("op", "["):  # []T{…}: the type runs up to the brace
+        while toks[i] != ("op", "{"):
+            i += 1
+    if toks[i] == ("op", "{"):
+        return go_composite(toks, i, names)
+    if k != "id":
+        raise gotests.Fail(f"token {v!r}")
+    name = v
+    i += 1
+    while toks[i] == ("op", ".") and toks[i + 1][0] == "id":
+        name += "." + toks[i + 1][1]
+        i += 2
+    if toks[i] == ("op", "("):
+        args = []
+        i += 1
+        while toks[i] != ("op", ")"):
+            arg, i = go_value(toks, i, names)
+            args.append(arg)
+            if toks[i] == ("op", ","):
+                i += 1
+        if name == "strings.Repeat" and isinstance(args[1], int):
+            return args[0] * args[1], i + 1
+        if name == "filepath.Join":
+            return "/".join(args), i + 1
+        return ("call", name, args), i + 1
+    if toks[i] == ("op", "{") and name.startswith("types."):
+        return go_composite(toks, i, names)
+    return names.get(name, ("name", name)), i
+
+
+def go_composite(toks, i, names):
+    i += 1
+    keyed, items = {}, []
+    while toks[i] != ("op", "}"):
+        val, i = go_value(toks, i, names)
+        if toks[i] == ("op", ":"):
+            val2, i = go_value(toks, i + 1, names)
+            keyed[val[1] if isinstance(val, tuple) else val] = val2
+        else:
+            items.append(val)
+        if toks[i] == ("op", ","):
+            i += 1
+    return (keyed if keyed or not items else items), i + 1
+
+
+def trivy_tests(src):
+    """TestSecretScanner's table: [(test name, input file, findings or None)], each finding a dict
+    with RuleID, StartLine, EndLine and the censored Match."""
+    body = src[src.index("func TestSecretScanner(t"):]
+    body = body[:body.index("\nfunc ", 1)]
+    toks = gotests.tokenize(body)
+    names, findings = {}, {}
+    i = 0
+    while i < len(toks):
+        if toks[i][0] == "id" and toks[i + 1] == ("op", ":="):
+            name, start = toks[i][1], i + 2
+            if toks[start] == ("id", "tests"):
+                pass
+            elif toks[start:start + 3] == [("id", "types"), ("op", "."), ("id", "SecretFinding")]:
+                findings[name], i = go_value(toks, start, names)
+                continue
+            elif toks[start] == ("id", "strings"):
+                try:
+                    names[name], i = go_value(toks, start, names)
+                    continue
+                except (TypeError, gotests.Fail):
+                    pass
+            elif toks[start] == ("id", "openAIFinding"):
+                # openAIFinding(rule, title, severity, length): a one-line file that is all secret.
+                (_, _, args), i = go_value(toks, start, names)
+                findings[name] = {"RuleID": args[0], "StartLine": 1, "EndLine": 1, "Match": "*" * args[3]}
+                continue
+        if toks[i] == ("id", "tests") and toks[i + 1] == ("op", ":="):
+            j = i + 2
+            while toks[j] != ("op", "{"):
+                j += 1
+            table, _ = go_composite(toks, gotests.skip_balanced(toks, j), names)
+            break
+        i += 1
+    out = []
+    for test in table:
+        wanted = test["want"].get("Findings")
+        wanted = [findings[f[1]] if isinstance(f, tuple) else f for f in wanted] if isinstance(wanted, list) else None
+        out.append((test["name"], test["inputFilePath"], test.get("configPath", ""), wanted))
+    return out
+
+
+def uncensor(text, match):
+    """The raw text under the `*` runs of a censored Match, where Match sits at one place only."""
+    pattern = re.compile("".join(f"(.{{{len(p)}}})" if p[0] == "*" else re.escape(p) for p in re.findall(r"\*+|[^*]+", match)), re.S)
+    hits = [m for k in range(len(text)) if (m := pattern.match(text, k))]
+    if len(hits) != 1:
+        return []
+    # The quotes around a value are censored with it, and in JSON the escaped line breaks of a key.
+    return [re.sub(r"^(?:\\n)+|(?:\\n)+$", "", g.strip("\"'")) for g in hits[0].groups()]
+
+
+# scanner_test.go's tests that expect no finding in a file, and whether it is kept. Those kept are
+# tests of the built-in rules; the others test configuration (allow rules, custom rules, keywords,
+# an examples path), where a file holds secrets the configuration hides.
+TRIVY_NEGATIVE_FILES = {"invalid-aws-secrets.txt": "aws", "openai-invalid.txt": "openai", "wrapped-secrets.txt": None,
+                        "settings-encrypted.xml": "generic"}
+
+
+def trivy(known, tune_stripped):
+    repo = "aquasecurity/trivy"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    base = "pkg/fanal/secret"
+    out, dropped = [], set()
+    rules_src = show(repo, f"{base}/builtin-rules.go")
+    # Built-in rules in their order, with keywords: a wrapped-secrets line belongs to the rule whose keyword it holds.
+    builtin = []
+    for m in re.finditer(r'ID:\s*"([^"]+)"(.*?)(?=\bID:\s*"|\Z)', rules_src, re.S):
+        kw = re.search(r"Keywords:\s*\[\]string\{([^}]*)\}", m.group(2))
+        builtin.append((m.group(1), [gotests.unquote(k) for k in re.findall(r'"(?:\\.|[^"\\])*"', kw.group(1))] if kw else []))
+    builtin_ids = {rule for rule, _ in builtin}
+
+    def add(text, family, expect, path, case, secrets=()):
+        if not held_out_new(text, known, tune_stripped):
+            return
+        known.add(text)
+        row = {"family": family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit, "split": "held-out", "case": case}
+        if secrets:
+            row["secrets"] = list(secrets)
+        out.append(row)
+
+    for name, input_path, config, wanted in trivy_tests(show(repo, f"{base}/scanner_test.go")):
+        path = f"{base}/{input_path}"
+        lines = show(repo, path).replace("\r\n", "\n").split("\n")
+        file = input_path.rsplit("/", 1)[-1]
+        if not wanted:
+            if file not in TRIVY_NEGATIVE_FILES or not config.endswith("skip-test.yaml"):
+                continue
+            for line in lines:
+                # invalid-aws-secrets.txt says what each case is on the line above it ("base64:"); a bare
+                # XML tag holds no value.
+                if not line.strip() or re.fullmatch(r"[\w .-]+:|\s*</?[\w.-]+>\s*", line):
+                    continue
+                family = TRIVY_NEGATIVE_FILES[file]
+                if family is None:
+                    # The rule whose keyword the line wraps: the earliest keyword on it (`Sogho_…` wraps `gho_`).
+                    at = [(line.lower().find(k.lower()), n, rule) for n, (rule, kws) in enumerate(builtin) for k in kws if k.lower() in line.lower()]
+                    family = family_of(min(at)[2]) if at else None
+                    if family is None:
+                        dropped.add(min(at)[2] if at else file)
+                        continue
+                add(line, family, "no-match", path, name)
+            continue
+        for finding in wanted:
+            rule = finding["RuleID"]
+            family = family_of(rule) if rule in builtin_ids else None  # custom rules of the test configs: no family
+            if family is None:
+                dropped.add(rule)
+                continue
+            start, end = finding["StartLine"] - 1, finding["EndLine"]
+            body = "\n".join(lines[start:end])
+            secrets = uncensor(body, finding["Match"])
+            if end - start > 1:
+                # A key's body is found, its BEGIN and END lines around it belong to the case.
+                secrets = [line for line in lines[start:end] if line.strip()]
+                if start > 0 and "-----BEGIN" in lines[start - 1]:
+                    start -= 1
+                if end < len(lines) and "-----END" in lines[end]:
+                    end += 1
+            add("\n".join(lines[start:end]), family, "match", path, f"{name}: {rule}", [s for s in secrets if s])
+    return out, len(dropped)
+
+
+# ripsecrets' test file names that family_of does not read: its random-string detector finds
+# keyword-context values, maven's are <password>/<master> values.
+RIPSECRETS_FAMILIES = {"random": "generic", "maven": "generic", "url": "basic-auth", "pem_key": "private-key", "private_key": "private-key",
+                       "aws_json": "aws"}
+
+# A template, not a credential: a run of x for the secret (`SKxxxx…`), or USERNAME:PASSWORD.
+PLACEHOLDER = re.compile(r"x{8,}|USERNAME:PASSWORD", re.I)
+
+
+def ripsecrets(known, tune_stripped):
+    repo = "sirwart/ripsecrets"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    out, dropped, placeholders = [], 0, 0
+    # Lines of test/none are kept out of the findings by ripsecrets' own suppressions (a `pragma:
+    # allowlist secret` comment, a secret listed in .secretsignore): secrets still, dropped here.
+    ignored = [line.strip() for line in show(repo, ".secretsignore").split("[secrets]", 1)[-1].splitlines() if line.strip()]
+
+    def add(text, family, expect, path, case):
+        if not held_out_new(text, known, tune_stripped):
+            return
+        known.add(text)
+        out.append({"family": family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit, "split": "held-out", "case": case})
+
+    # src/lib.rs's tests: each line of test/one_per_line/<family> is one finding, each file of
+    # test/one_per_file one finding, test/none none at all.
+    for kind in ("one_per_line", "one_per_file"):
+        for path in git(repo, "ls-tree", "--name-only", "HEAD", f"test/{kind}/").splitlines():
+            name = path.rsplit("/", 1)[-1]
+            family = RIPSECRETS_FAMILIES.get(name) or family_of(name)
+            if family is None:
+                dropped += 1
+                continue
+            text = show(repo, path)
+            for case in (text.split("\n") if kind == "one_per_line" else [text.rstrip("\n")]):
+                if PLACEHOLDER.search(case):
+                    placeholders += 1
+                    continue
+                add(case, family, "match", path, name)
+    for line in show(repo, "test/none").split("\n"):
+        if "pragma: allowlist secret" in line or any(secret in line for secret in ignored):
+            continue
+        # The family a line would be mistaken for.
+        family = ("basic-auth" if re.search(r"://[^\s/]*@", line) else "private-key" if "-----BEGIN" in line
+                  else "jwt" if "eyJ" in line else "generic")
+        add(line, family, "no-match", "test/none", "no_false_positives")
+    print(f"ripsecrets: {placeholders} placeholder lines dropped", file=sys.stderr)
     return out, dropped
 
 
@@ -184,6 +547,17 @@ def main():
         cases, dropped = build(known)
         print(f"{build.__name__}: {len(cases)} cases, {dropped} detectors/rule files outside the covered families", file=sys.stderr)
         rows.extend(cases)
+    tune_stripped = {row["text"].strip() for row in rows}
+    for build in (semgrep_rules, trivy, ripsecrets):
+        cases, dropped = build(known, tune_stripped)
+        print(f"{build.__name__}: {len(cases)} cases, {dropped} rules/test files outside the covered families", file=sys.stderr)
+        rows.extend(cases)
+    counts = {}
+    for row in rows:
+        key = (row["split"], row["source"].split(":")[0], row["family"])
+        counts.setdefault(key, [0, 0])[row["expect"] == "no-match"] += 1
+    for (split, source, family), (match, no_match) in sorted(counts.items()):
+        print(f"  {split:8} {source:28} {family:13} {match:4} match {no_match:4} no-match", file=sys.stderr)
     with open("held-out.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
