@@ -192,6 +192,13 @@ describe("prefixed tokens of gitleaks' default rule set", () => {
   });
 });
 
+describe("hex values under a credential name", () => {
+  it("a 32-character or longer hex value under a credential name is a secret; shorter hex (ids, colours) is not", () => {
+    expect(policy.scanText('api_key = "9f3a71c0e5b28d469f3a71c0e5b28d46"\n').map((finding) => finding.rule)).toEqual(["keyword-secret"]);
+    expect(policy.scanText('auth_color = "9f3a71c0e5b2"\n')).toEqual([]);
+  });
+});
+
 describe("values cut short in docs", () => {
   it("the keyword rule leaves a value ending in ... or … alone and still takes the whole value otherwise", () => {
     expect(policy.scanText("MAPBOX_TOKEN=pk.eyJ1Ijoi...")).toEqual([]);
@@ -305,7 +312,6 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
   const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
 
   it.each([
-    ["sendgrid-api-token", "sendgrid token = '", `SG.${w(21)}.${w(49)}`, "'"],
     ["square-token", "square token = '", "EAAA" + repeat("Ym=Tg+YL4kQ-65xyZ4", 60), "'"],
     ["twilio-auth-token", "twilio token - '", hex(32), "'"],
     ["twilio-auth-token", "twilio token - '", b62(32), "'"],

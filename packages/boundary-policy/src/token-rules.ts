@@ -273,7 +273,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Payments, SaaS, infrastructure.
   { id: "stripe-access-token", family: "stripe", description: "a Stripe secret key", keywords: ["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"], pattern: rx(`${NOT_AFTER_WORD}[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}${NOT_BEFORE_WORD}`), allow: (key) => isPlaceholder(key) || (key.length < 32 && shannonEntropy(key.slice(8)) < 3) },
-  { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{20,24}\\.[A-Za-z0-9_-]{39,50}${NOT_BEFORE_TOKEN}`) },
+  { id: "sendgrid-api-token", family: "sendgrid", description: "a SendGrid API key", keywords: ["sg."], pattern: rx(`${NOT_AFTER_WORD}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${NOT_BEFORE_TOKEN}`) },
   { id: "shopify-token", family: "shopify", description: "a Shopify token", keywords: ["shpss_", "shpat_", "shpca_", "shppa_"], pattern: rx(`shp(?:ss|at|ca|pa)_[A-Za-z0-9]{32,40}${NOT_BEFORE_WORD}`) },
   { id: "linear-api-key", family: "linear", description: "a Linear API key", keywords: ["lin_api_"], pattern: rx("lin_api_[A-Za-z0-9]{40}") },
   { id: "notion-api-token", family: "notion", description: "a Notion API token", keywords: ["ntn_"], pattern: rx(`${NOT_AFTER_WORD}ntn_[0-9]{11}[A-Za-z0-9]{35}${NOT_BEFORE_TOKEN}`) },
@@ -488,7 +488,8 @@ function isNotGenericSecret(value: string): boolean {
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
   // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
   if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) || /^[0-9a-f]+$/i.test(value)) return true;
+  // Many APIs issue hex keys: 32 hex digits or more under a credential name are one; shorter hex is an id or a colour.
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) || (/^[0-9a-f]+$/i.test(value) && value.length < 32)) return true;
   if (OWNED_SHAPES.some((shape) => shape.test(value))) return true;
   const lower = value.toLowerCase();
   return lower.startsWith("eyj") || specificPrefixes().some((prefix) => lower.startsWith(prefix));
