@@ -199,6 +199,34 @@ describe("hex values under a credential name", () => {
   });
 });
 
+describe("keyword-context secrets kingfisher and detect-secrets showed (session 6)", () => {
+  const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
+
+  it.each([
+    'password = "super$ecret"',
+    '"password": "super$ecret",',
+    'my_password := "super$ecret"',
+    'password   =>   "super$ecret"',
+    'if (api_key == "q7Lm2Xv9Bc4Nk8Rt1Wy5") {',
+    'if (db_pass !== "q7Lm2Xv9Bc4Nk8Rt1Wy5") {',
+    'if (db_secret === "m{{h}o)p${e]nob(ody[finds>-_$#thisone}}") {',
+  ])("finds the secret in %s", (text) => {
+    expect(rules(text)).toEqual(["keyword-secret"]);
+  });
+
+  it.each([
+    'type: "password"',
+    'password: "#{password}"',
+    'name = "newPassword"',
+    "if (password == confirmPassword) {",
+    "if (token === undefined) {",
+    'secret = "my-secret-key"',
+    "password = getPassword(user)",
+  ])("leaves %s alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
+
 describe("values cut short in docs", () => {
   it("the keyword rule leaves a value ending in ... or … alone and still takes the whole value otherwise", () => {
     expect(policy.scanText("MAPBOX_TOKEN=pk.eyJ1Ijoi...")).toEqual([]);

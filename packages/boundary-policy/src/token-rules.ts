@@ -133,7 +133,7 @@ const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
 const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
 
 /** Values the docs and examples use where a secret would go (a value cut short with `...` too): never refused. */
-const PLACEHOLDER = /^(?:\$\{?|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
+const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
 
 /** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
 function looksFake(value: string): boolean {
@@ -393,7 +393,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,30}(?::=|=>|=|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,30}(?::=|=>|!==?|={1,3}|:)[ \\t]{0,5}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
   { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
@@ -484,7 +484,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
  * shape of a token another rule owns (that rule's length and entropy checks decide).
  */
 function isNotGenericSecret(value: string): boolean {
-  if (isPlaceholder(value) || !/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return true;
+  // A digit, or a symbol between letters (`super$ecret`), tells a value from a word or an identifier.
+  if (isPlaceholder(value) || !/[A-Za-z]/.test(value) || !(/[0-9]/.test(value) || /[A-Za-z0-9][!@#$%^&*+=~?(){}[\]<>|][A-Za-z0-9{]/.test(value))) return true;
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
   // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
   if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
