@@ -210,6 +210,9 @@ describe("keyword-context secrets kingfisher and detect-secrets showed (session 
     'if (api_key == "q7Lm2Xv9Bc4Nk8Rt1Wy5") {',
     'if (db_pass !== "q7Lm2Xv9Bc4Nk8Rt1Wy5") {',
     'if (db_secret === "m{{h}o)p${e]nob(ody[finds>-_$#thisone}}") {',
+    "api_key: `q7Lm2Xv9Bc4Nk8Rt1Wy5`",
+    'password = @"q7Lm2Xv9Bc4Nk8Rt1Wy5";',
+    'char secret[25] = "q7Lm2Xv9Bc4Nk8Rt1Wy5";',
   ])("finds the secret in %s", (text) => {
     expect(rules(text)).toEqual(["keyword-secret"]);
   });
