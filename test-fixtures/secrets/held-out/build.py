@@ -140,6 +140,9 @@ def trufflehog(known):
     return out, len(dropped)
 
 
+IDENTIFIER_RULE = re.compile(r"\b(?:ID|Domain|Host|Hostname|Account Name|Org Name|Username|Search URL)$", re.I)
+
+
 def kingfisher(known):
     import yaml  # PyYAML
 
@@ -156,6 +159,10 @@ def kingfisher(known):
         for rule in doc.get("rules", []):
             # generic.yml's weak-password rules find bare words (`password123`), not a keyword's value.
             if rule.get("id", "").startswith("kingfisher.weak_password."):
+                continue
+            # Rules that find what a secret is used with, not a secret: `visible: false` ones (kingfisher
+            # reports them only as another rule's dependency) and ids, domains, hosts and names.
+            if rule.get("visible") is False or IDENTIFIER_RULE.search(rule.get("name", "")):
                 continue
             for key, expect in (("examples", "match"), ("negative_examples", "no-match")):
                 for text in rule.get(key) or []:
