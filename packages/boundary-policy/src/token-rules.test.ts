@@ -350,6 +350,9 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["hubspot-api-key", "const hs = new HubSpotAPI(\"", uuid, '");'],
     ["jira-api-token-context", "jira ", b62(24), "\njira example.atlassian.net"],
     ["jenkins-credential-secret", "<secret>{", "AQAAABAAAAAQ" + b64(60) + "=", "}</secret>"],
+    ["azure-keyword-secret", "azureFunctionkey: ", w(32) + "=", "\n"],
+    ["azure-keyword-secret", "AZURE_API_MANAGEMENT_SUBSCRIPTION_KEY=", "2c69j0dc327c4929b74d3a832a04266b", ""],
+    ["bitbucket-app-password", "Key=myuser:", "ATBB123abcDEF456ghiJKL789mnoPQR", ""],
     ["jenkins-credential-secret", "<secret>{azure ", "AQAAABAAA " + b62(32), "}</secret>"],
   ])("%s takes the whole secret after %j", (id, before, secret, after) => {
     expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
@@ -360,6 +363,8 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["jira-api-token-context", "jira PROJECTKEYSPRINTBOARDS"],
     ["jira-api-token-context", "jira issue ABCDEFGHIJKLMNOPQRSTUVWX"],
     ["jenkins-credential-secret", "<secret>{AQAAABAAA}</secret>"],
+    ["azure-keyword-secret", "azure_key: ${AZURE_KEY_FROM_THE_ENVIRONMENT}"],
+    ["azure-keyword-secret", "azure_storage_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), `${text}\n`)).toEqual([]);
   });

@@ -66,7 +66,8 @@ NOT_SECRET_KEYS = {"registry", "accountname", "account", "username", "user", "ur
 
 
 # Parts of combined results that are not the secret: e-mail addresses, URLs, host names.
-NOT_A_SECRET = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[a-z]{2,}|[a-z][a-z0-9+.-]*://\S+|(?:[a-z0-9-]+\.)+[a-z]{2,}(?::[0-9]+)?(?:/\S*)?)$", re.I)
+# A URL split at its scheme's colon leaves `//host/path`, which is a URL too.
+NOT_A_SECRET = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[a-z]{2,}|[a-z][a-z0-9+.-]*://\S+|(?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::[0-9]+)?(?:/\S*)?)$", re.I)
 
 # Test files whose cases are identifiers, not secrets (trufflehog's Entra tenant and client id
 # finders: a tenant id is public), dropped.
