@@ -213,6 +213,11 @@ describe("keyword-context secrets kingfisher and detect-secrets showed (session 
     "api_key: `q7Lm2Xv9Bc4Nk8Rt1Wy5`",
     'password = @"q7Lm2Xv9Bc4Nk8Rt1Wy5";',
     'char secret[25] = "q7Lm2Xv9Bc4Nk8Rt1Wy5";',
+    'api_key: str = "q7Lm2Xv9Bc4Nk8Rt1Wy5"',
+    'const apiKey: string = "q7Lm2Xv9Bc4Nk8Rt1Wy5";',
+    'password: Optional[str] = "q7Lm2Xv9Bc4Nk8Rt1Wy5"',
+    'headers.put("X-Api-Key", "q7Lm2Xv9Bc4Nk8Rt1Wy5");',
+    'map.put("password", "s3cr3tV4lue99");',
   ])("finds the secret in %s", (text) => {
     expect(rules(text)).toEqual(["keyword-secret"]);
   });
@@ -225,6 +230,10 @@ describe("keyword-context secrets kingfisher and detect-secrets showed (session 
     "if (token === undefined) {",
     'secret = "my-secret-key"',
     "password = getPassword(user)",
+    "api_key: str = Field(default=None)",
+    'fields = ["password", "password_confirmation"]',
+    'log.info("token", token_id2)',
+    "password: ${DB_PASSWORD}",
   ])("leaves %s alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
