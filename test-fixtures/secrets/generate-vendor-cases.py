@@ -478,6 +478,9 @@ SESSION6_FORMATS = {
                    lambda: r(az, 6) + r(AZ, 6) + r(D, 4) + r(B62, 8))],
     "generic": [("Jenkins docs: credentials.xml keeps secrets encrypted with the master key as {AQAAABAAAA…}", "JENKINS",
                  lambda: (lambda secret: (f"<com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>\n  <id>deploy</id>\n  <secret>{{{secret}}}</secret>\n</com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>", secret))("AQAAABAAAA" + r(B64, 86) + "=="))],
+    "docker": [("Kubernetes docs: kubernetes.io/dockerconfigjson secrets hold config.json in base64 under .dockerconfigjson", "K8S",
+                lambda: (lambda value: (f"apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {value}\n", value))(
+                    base64.b64encode(json.dumps({"auths": {"registry.example.com": {"auth": base64.b64encode(("ci:" + r(B62, 24)).encode()).decode()}}}, separators=(",", ":")).encode()).decode()))],
     "grafana": [("Grafana docs: API keys (base64 of {\"k\":…,\"n\":…,\"id\":…})", "GRAFANA_API_KEY", grafana_api_key)],
 }
 SESSION6_NEEDS_NAME = {"JIRA_API_TOKEN", "MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
@@ -489,6 +492,7 @@ SESSION6_NEGATIVES = {
     "sourcegraph": ["slk_ keys are Cody Gateway keys"],
     "atlassian": ["jira PROJECTKEYSPRINTBOARDS", "JIRA_API_TOKEN=${JIRA_API_TOKEN}"],
     "generic": ["<secret>{AQAAABAAA}</secret>"],
+    "docker": [".dockerconfigjson: " + base64.b64encode(b'{"auths":{"registry.example.com":{}},"credsStore":"desktop"}').decode()],
 }
 add_cases(SESSION6_FORMATS, SESSION6_NEEDS_NAME, SESSION6_NEGATIVES)
 

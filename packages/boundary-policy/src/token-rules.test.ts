@@ -362,6 +362,8 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["azure-keyword-secret", "azureFunctionkey: ", w(32) + "=", "\n"],
     ["azure-keyword-secret", "AZURE_API_MANAGEMENT_SUBSCRIPTION_KEY=", "2c69j0dc327c4929b74d3a832a04266b", ""],
     ["bitbucket-app-password", "Key=myuser:", "ATBB123abcDEF456ghiJKL789mnoPQR", ""],
+    ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{"auths":{"registry.example.com":{"auth":"${Buffer.from("deploy:" + b62(24)).toString("base64")}"}}}`).toString("base64"), "\n"],
+    ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{\n  "auths": {\n    "ghcr.io": {\n      "username": "bot",\n      "password": "${b62(30)}"\n    }\n  }\n}`).toString("base64"), "\n"],
     ["jenkins-credential-secret", "<secret>{azure ", "AQAAABAAA " + b62(32), "}</secret>"],
   ])("%s takes the whole secret after %j", (id, before, secret, after) => {
     expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
@@ -373,6 +375,7 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["jira-api-token-context", "jira issue ABCDEFGHIJKLMNOPQRSTUVWX"],
     ["jenkins-credential-secret", "<secret>{AQAAABAAA}</secret>"],
     ["azure-keyword-secret", "azure_key: ${AZURE_KEY_FROM_THE_ENVIRONMENT}"],
+    ["docker-config-json-base64", Buffer.from('{"auths":{"registry.example.com":{}},"credsStore":"desktop"}').toString("base64")],
     ["azure-keyword-secret", "azure_storage_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), `${text}\n`)).toEqual([]);
