@@ -481,9 +481,10 @@ SESSION6_FORMATS = {
     "docker": [("Kubernetes docs: kubernetes.io/dockerconfigjson secrets hold config.json in base64 under .dockerconfigjson", "K8S",
                 lambda: (lambda value: (f"apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {value}\n", value))(
                     base64.b64encode(json.dumps({"auths": {"registry.example.com": {"auth": base64.b64encode(("ci:" + r(B62, 24)).encode()).decode()}}}, separators=(",", ":")).encode()).decode()))],
+    "mailgun": [("Mailgun docs: private API keys <32 hex>-<8 hex>-<8 hex> under a Mailgun name", "MAILGUN_API_KEY", lambda: f"{r(HEX, 32)}-{r(HEX, 8)}-{r(HEX, 8)}")],
     "grafana": [("Grafana docs: API keys (base64 of {\"k\":…,\"n\":…,\"id\":…})", "GRAFANA_API_KEY", grafana_api_key)],
 }
-SESSION6_NEEDS_NAME = {"JIRA_API_TOKEN", "MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
+SESSION6_NEEDS_NAME = {"MAILGUN_API_KEY", "JIRA_API_TOKEN", "MONGODB_ATLAS_PRIVATE_KEY", "NUGET_API_KEY", "AZURE_APPCONFIG_CONNECTION_STRING"}
 SESSION6_NEGATIVES = {
     "azure": ["Endpoint=https://x.azconfig.io;Id=<id>;Secret=<secret>"],
     "mongodb": ["MONGODB_ATLAS_PRIVATE_KEY=${ATLAS_PRIVATE_KEY}", "mdb_sa_sk_ is the prefix of service account secrets", "ATLAS_PUBLIC_KEY=abcdefgh"],

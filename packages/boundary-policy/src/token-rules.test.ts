@@ -362,6 +362,11 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["azure-keyword-secret", "azureFunctionkey: ", w(32) + "=", "\n"],
     ["azure-keyword-secret", "AZURE_API_MANAGEMENT_SUBSCRIPTION_KEY=", "2c69j0dc327c4929b74d3a832a04266b", ""],
     ["bitbucket-app-password", "Key=myuser:", "ATBB123abcDEF456ghiJKL789mnoPQR", ""],
+    ["mailgun-keyword-key", "mailgun pass '", `${hex(32)}-${hex(8)}-${hex(8)}`, "'"],
+    ["mailgun-keyword-key", "mailgun '", b62(72), "'"],
+    ["slack-user-token", "slack token - '", "xoxp-24232636415-0285024315463c", "'"],
+    ["slack-legacy-workspace-token", "slack token - '", "xoxa-08532509747-07570405353c", "'"],
+    ["aws-session-token-near-key-id", "aws credentials{\n  id: ASIABBKK02W42Q3IPSPG\n  secret: " + b64(40) + "\n  session: ", b64(180), "\n}"],
     ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{"auths":{"registry.example.com":{"auth":"${Buffer.from("deploy:" + b62(24)).toString("base64")}"}}}`).toString("base64"), "\n"],
     ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{\n  "auths": {\n    "ghcr.io": {\n      "username": "bot",\n      "password": "${b62(30)}"\n    }\n  }\n}`).toString("base64"), "\n"],
     ["jenkins-credential-secret", "<secret>{azure ", "AQAAABAAA " + b62(32), "}</secret>"],
@@ -371,6 +376,7 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
 
   it.each([
     ["twilio-auth-token", "twilio token - 'AC" + hex(32) + "'"],
+    ["mailgun-keyword-key", `mailgun build ${hex(32)}-${hex(8)}-${hex(8)}-${hex(4)}`],
     ["jira-api-token-context", "jira PROJECTKEYSPRINTBOARDS"],
     ["jira-api-token-context", "jira issue ABCDEFGHIJKLMNOPQRSTUVWX"],
     ["jenkins-credential-secret", "<secret>{AQAAABAAA}</secret>"],
