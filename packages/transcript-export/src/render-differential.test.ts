@@ -76,7 +76,7 @@ describe("nested callouts written once at their final depth", () => {
       }),
       { numRuns: 200, seed: 1313 },
     );
-  });
+  }, 60_000);
 
   // Text made of what the quoting and trimming look at: newlines, blank lines, trailing spaces,
   // tabs, \r, NBSP, `>` and fences; and pieces long enough to cross the streamed writer's 16 KiB.
@@ -123,5 +123,6 @@ describe("nested callouts written once at their final depth", () => {
       }),
       { numRuns: 1500, seed: 2026 },
     );
-  });
+    // 1 500 runs take ~2 s on a quiet machine; a loaded one must not turn that into a failure.
+  }, 60_000);
 });
