@@ -98,9 +98,10 @@ function compileGlob(label: string, source: string, glob: string): Compiled {
     matchesName: (candidate) => name.testExact(candidate),
     findSpans(text, lowerOf) {
       if (mayHold !== undefined && !LOWERS_INTO_ASCII.test(text)) {
-        if (!mayHold.test(text)) return [];
-        // Lower-casing moves no offset and makes no ASCII here: the case-blind search is the same.
+        // Lower-casing moves no offset and makes no ASCII here: the case-blind search is the same
+        // (and finding none is the answer, with no test walking the text first).
         if (pureLiteral) return widen(regexSpans(mayHoldAll as RegExp, text));
+        if (!mayHold.test(text)) return [];
       }
       const lower = lowerOf();
       if (!lower.includes(literal)) return [];
