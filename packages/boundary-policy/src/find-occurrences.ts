@@ -1,8 +1,9 @@
 /**
  * Every place where one of `needles` (each at least {@link MIN_NEEDLE} long) occurs in `text`,
  * in one pass: positions whose first two characters start no needle are skipped with one table
- * look-up, the rest are hashed on their first {@link MIN_NEEDLE} characters and compared only
- * with the needles of that hash. The cost follows the text, not the number of needles.
+ * look-up (and those whose next three pairs sit in no needle there, with three more), the rest
+ * are hashed on their first {@link MIN_NEEDLE} characters and compared only with the needles of
+ * that hash. The cost follows the text, not the number of needles.
  *
  * Returns `[start, end, value]` triples in order of start; at one start only the longest needle.
  */
@@ -14,7 +15,9 @@ const FEW_NEEDLES = 8;
 export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>): Array<[number, number, T]> {
   if (needles.size === 0) return [];
   if (needles.size <= FEW_NEEDLES) return findFew(text, needles);
-  const starts = new Uint8Array(65_536);
+  // Per character pair: bit k set when some needle holds that pair at offset 2k (k < 4), so a
+  // position is hashed only when all four pairs of its first 8 characters could start a needle.
+  const pairs = new Uint8Array(65_536);
   // The needles, shortest first, chained per hash slot by head insertion: each chain runs longest
   // first. A typed table, not a map of arrays: 20 000 distinct secrets cost no object per needle.
   const list = [...needles].filter(([needle]) => needle.length >= MIN_NEEDLE).sort((a, b) => a[0].length - b[0].length);
@@ -25,7 +28,10 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   const next = new Int32Array(list.length);
   const hashes = new Int32Array(list.length);
   list.forEach(([needle], n) => {
-    starts[pairCode(needle, 0)] = 1;
+    for (let k = 0; k < 4; k++) {
+      const pair = pairCode(needle, 2 * k);
+      pairs[pair] = (pairs[pair] as number) | (1 << k);
+    }
     const hash = hashAt(needle, 0);
     hashes[n] = hash;
     next[n] = heads[hash & mask] as number;
@@ -34,7 +40,8 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   const found: Array<[number, number, T]> = [];
   const last = text.length - MIN_NEEDLE;
   for (let i = 0; i <= last; i++) {
-    if (starts[pairCode(text, i)] === 0) continue;
+    if (((pairs[pairCode(text, i)] as number) & 1) === 0) continue;
+    if ((((pairs[pairCode(text, i + 2)] as number) & 2) | ((pairs[pairCode(text, i + 4)] as number) & 4) | ((pairs[pairCode(text, i + 6)] as number) & 8)) !== 14) continue;
     const hash = hashAt(text, i);
     for (let n = heads[hash & mask] as number; n !== -1; n = next[n] as number) {
       if (hashes[n] !== hash) continue;

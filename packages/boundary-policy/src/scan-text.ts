@@ -789,11 +789,17 @@ function isTokenChar(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 43 || code === 45 || code === 47 || code === 61 || code === 95 || code === 46;
 }
 
-/** Replaces each (merged) span with a marker naming the rule that fired first in it. */
+/**
+ * Replaces each (merged) span with a marker naming the rule that fired first in it. Built by
+ * concatenation, which V8 flattens in one copy: a join of 90 000 parts (a flood of one secret)
+ * cost twice as much, and a run of spans of one rule shares its marker string.
+ */
 function rewrite(text: string, spans: ReadonlyArray<{ rule: string; start: number; end: number }>): string {
-  const parts: string[] = [];
+  let out = "";
   let cursor = 0;
   let index = 0;
+  let rule: string | undefined;
+  let marker = "";
   while (index < spans.length) {
     const first = spans[index] as { rule: string; start: number; end: number };
     let end = first.end;
@@ -802,11 +808,14 @@ function rewrite(text: string, spans: ReadonlyArray<{ rule: string; start: numbe
       end = Math.max(end, (spans[index] as { end: number }).end);
       index++;
     }
-    parts.push(text.slice(cursor, first.start), redactionMarker(first.rule));
+    if (first.rule !== rule) {
+      rule = first.rule;
+      marker = redactionMarker(rule);
+    }
+    out += text.slice(cursor, first.start) + marker;
     cursor = end;
   }
-  parts.push(text.slice(cursor));
-  return parts.join("");
+  return out + text.slice(cursor);
 }
 
 /** Replaces each (merged) finding span with a marker naming the rule that fired first in it. */

@@ -1,7 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
+import { RE2JS } from "re2js";
+
 import { createRefusePolicy, isPolicyError, PolicyError } from "./index.js";
+import { compileUserPattern } from "./user-patterns.js";
 
 function loadError(pattern: string): PolicyError | undefined {
   try {
@@ -122,4 +125,23 @@ describe("user refuse patterns", () => {
       { numRuns: 150 },
     );
   }, 60_000);
+
+  it("finds, starting at its start literals, every match RE2 finds walking the whole text", () => {
+    // The Kelvin sign and the long s fold into ASCII letters of the literals; `\b` and `^` look
+    // at the character before a start.
+    const bodies = ["acmetok_[a-z0-9]{2,6}", "sk[a-z]{2}", "(?:ask|key)-[0-9]+", "\\bkey[0-9]", "^ok[a-z]", "x(?:ks|sk)y"];
+    const chars = fc.constantFrom("a", "s", "k", "K", "e", "y", "-", "1", "_", "x", " ", "\u212A", "\u017F", "acmetok_", "ask", "key");
+    fc.assert(
+      fc.property(fc.constantFrom(...bodies), fc.constantFrom("", "i"), fc.array(chars, { maxLength: 60 }), (body, flags, parts) => {
+        const text = parts.join("");
+        const engine = RE2JS.compile(RE2JS.translateRegExp(body), flags === "i" ? RE2JS.CASE_INSENSITIVE : 0);
+        const expected: Array<[number, number]> = [];
+        const matcher = engine.matcher(text);
+        for (let from = 0; from <= text.length && matcher.find(from); from = matcher.end()) expected.push([matcher.start(), matcher.end()]);
+        expect(compileUserPattern(`/${body}/${flags}`, "user-pattern-1").findSpans(text, () => text.toLowerCase())).toEqual(expected);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
 });
+

@@ -98,9 +98,10 @@ function compileGlob(label: string, source: string, glob: string): Compiled {
     matchesName: (candidate) => name.testExact(candidate),
     findSpans(text, lowerOf) {
       if (mayHold !== undefined && !LOWERS_INTO_ASCII.test(text)) {
-        if (!mayHold.test(text)) return [];
-        // Lower-casing moves no offset and makes no ASCII here: the case-blind search is the same.
+        // Lower-casing moves no offset and makes no ASCII here: the case-blind search is the same
+        // (and finding none is the answer, with no test walking the text first).
         if (pureLiteral) return widen(regexSpans(mayHoldAll as RegExp, text));
+        if (!mayHold.test(text)) return [];
       }
       const lower = lowerOf();
       if (!lower.includes(literal)) return [];
@@ -134,20 +135,33 @@ function compileRegex(label: string, source: string, body: string, flags: string
     throw badPattern(label, source, "is not a valid regular expression", `${HINT} (${(error as Error).message.split("\n")[0]})`, error);
   }
   if (value.test("")) throw badPattern(label, source, "matches the empty string");
-  const mayMatch = startLiterals(body, flags);
+  const starts = startLiterals(body, flags);
   return {
     matchesName: (candidate) => name.test(candidate),
-    findSpans: (text) => (mayMatch === undefined || mayMatch.test(text) ? allSpans(value, text) : []),
+    findSpans: (text) => (starts === undefined ? allSpans(value, text) : spansFromStarts(value, text, starts)),
   };
 }
 
+/** Where a pattern's matches can start, found by a JavaScript regex search (see {@link startLiterals}). */
+interface StartLiterals {
+  /** Global: the next occurrence of one of the literals every match starts with. */
+  readonly search: RegExp;
+  /**
+   * How far before an occurrence found a match may start: a Kelvin sign or long s (the search
+   * finds the character alone) may sit anywhere inside the literal it stands in.
+   */
+  readonly backOff: number;
+  /** The pattern looks at no character outside its match (no `^`, `$`, `\b`…). */
+  readonly contextFree: boolean;
+}
+
 /**
- * A test for "one of the literals every match starts with occurs" (`acmetok_` for
- * `/acmetok_[a-z0-9]{8,64}/`), so that a text without one skips the engine; undefined when the
+ * The literals every match starts with (`acmetok_` for `/acmetok_[a-z0-9]{8,64}/`), so that a text
+ * without one skips the engine and the engine starts its search at one; undefined when the
  * pattern's starts cannot be pinned down. The body is read as a JavaScript regex, and only the
  * syntax both dialects share is accepted (see {@link deriveAnchors}).
  */
-function startLiterals(body: string, flags: string): RegExp | undefined {
+function startLiterals(body: string, flags: string): StartLiterals | undefined {
   let anchors;
   try {
     anchors = deriveAnchors(new RegExp(body, flags.replace("i", "") === flags ? "" : "i"));
@@ -156,9 +170,67 @@ function startLiterals(body: string, flags: string): RegExp | undefined {
   }
   if (anchors === undefined || flags.includes("m") || flags.includes("s") || flags.includes("u")) return undefined;
   const literals = anchors.prefixes.map((prefix) => prefix.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|");
-  // RE2 folds case by Unicode, where `k` also matches the Kelvin sign and `s` the long s: a text
-  // holding either always goes to the engine.
-  return anchors.ignoreCase ? new RegExp(`${literals}|[\\u017F\\u212A]`, "i") : new RegExp(literals);
+  const contextFree = !hasContextAssertion(body);
+  // RE2 folds case by Unicode, where `k` also matches the Kelvin sign and `s` the long s: the
+  // search stops at either, and the engine looks from as far back as the literal it may stand in.
+  if (!anchors.ignoreCase) return { search: new RegExp(literals, "g"), backOff: 0, contextFree };
+  const longest = Math.max(...anchors.prefixes.map((prefix) => prefix.length));
+  return { search: new RegExp(`${literals}|[\\u017F\\u212A]`, "gi"), backOff: longest - 1, contextFree };
+}
+
+/** `^`, `$` or an escape that looks at a neighbour (`\b`, `\B`, `\A`, `\z`…), outside character classes. */
+function hasContextAssertion(body: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i];
+    if (char === "\\") {
+      if (!inClass && /[bBAzZG]/.test(body[i + 1] ?? "")) return true;
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (char === "]") inClass = false;
+      continue;
+    }
+    if (char === "[") {
+      inClass = true;
+      if (body[i + 1] === "]") i++;
+      continue;
+    }
+    if (char === "^" || char === "$") return true;
+  }
+  return false;
+}
+
+/** The first position from `from` on where a match may start, or -1. */
+function nextStart(text: string, from: number, starts: StartLiterals): number {
+  starts.search.lastIndex = from;
+  const hit = starts.search.exec(text);
+  return hit === null ? -1 : Math.max(from, hit.index - starts.backOff);
+}
+
+/**
+ * What {@link allSpans} returns, with each search started where a match may start: the engine
+ * does not walk the text before the first start literal (1 MB of source with one `acmetok_` near
+ * its end: the DFA's 1 MB walk becomes a walk of what follows the literal), nor between a match
+ * and the next literal.
+ */
+function spansFromStarts(pattern: RE2JS, text: string, starts: StartLiterals): Array<[number, number]> {
+  const first = nextStart(text, 0, starts);
+  if (first < 0) return [];
+  // No match starts before `first`: unless the pattern looks past its match, the text from
+  // there on has one exactly when the whole text does.
+  if (!pattern.test(starts.contextFree ? text.slice(first) : text)) return [];
+  const spans: Array<[number, number]> = [];
+  const matcher = pattern.matcher(text);
+  let from = first;
+  while (from >= 0 && from <= text.length && matcher.find(from)) {
+    const start = matcher.start();
+    const end = matcher.end();
+    if (end > start) spans.push([start, end]);
+    from = nextStart(text, end > start ? end : end + 1, starts);
+  }
+  return spans;
 }
 
 /** Backreferences and lookarounds, found by a walk that skips escapes and character classes. */

@@ -1,0 +1,33 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+import { findOccurrences } from "./find-occurrences.js";
+
+/** Every start where a needle occurs, the longest needle there: the plain definition. */
+function naive(text: string, needles: ReadonlyMap<string, number>): Array<[number, number, number]> {
+  const found: Array<[number, number, number]> = [];
+  for (let at = 0; at < text.length; at++) {
+    let best: [number, number, number] | undefined;
+    for (const [needle, payload] of needles) {
+      if (needle.length >= 8 && text.startsWith(needle, at) && (best === undefined || needle.length > best[1] - at)) best = [at, at + needle.length, payload];
+    }
+    if (best !== undefined) found.push(best);
+  }
+  return found;
+}
+
+describe("findOccurrences", () => {
+  it("finds every occurrence of many needles, the longest at each start, as the plain search does", () => {
+    // Few characters, so needles share prefixes and pairs, and occur often.
+    const piece = fc.constantFrom("a", "b", "ab", "ba", "\u0161", "\u0261", "xyz");
+    const needle = fc.array(piece, { minLength: 4, maxLength: 10 }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(fc.array(needle, { minLength: 1, maxLength: 20 }), fc.array(piece, { maxLength: 300 }), (list, parts) => {
+        const needles = new Map(list.map((text, n) => [text, n] as const));
+        const text = parts.join("") + list.join("");
+        expect(findOccurrences(text, needles)).toEqual(naive(text, needles));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
