@@ -362,7 +362,7 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["azure-keyword-secret", "azureFunctionkey: ", w(32) + "=", "\n"],
     ["azure-keyword-secret", "AZURE_API_MANAGEMENT_SUBSCRIPTION_KEY=", "2c69j0dc327c4929b74d3a832a04266b", ""],
     ["bitbucket-app-password", "Key=myuser:", "ATBB123abcDEF456ghiJKL789mnoPQR", ""],
-    ["mailgun-keyword-key", "mailgun pass '", `${hex(32)}-${hex(8)}-${hex(8)}`, "'"],
+    ["mailgun-keyword-key", "mailgun_password = '", `${hex(32)}-${hex(8)}-${hex(8)}`, "'"],
     ["mailgun-keyword-key", "mailgun '", b62(72), "'"],
     ["slack-user-token", "slack token - '", "xoxp-24232636415-0285024315463c", "'"],
     ["slack-legacy-workspace-token", "slack token - '", "xoxa-08532509747-07570405353c", "'"],
