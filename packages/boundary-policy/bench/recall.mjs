@@ -3,11 +3,12 @@
 // misses and false positives; the held-out split is never listed unless asked by name).
 //
 // 1. test-fixtures/secrets/held-out/held-out.jsonl, written by build.py there: trufflehog's
-//    detector tests, kingfisher's rule examples and detect-secrets' plugin tests (split `tune`,
-//    the cases rules are tuned on; kingfisher's and detect-secrets' were held out until session
-//    6), and semgrep-rules' secret-rule tests, trivy's secret-scanner tests and ripsecrets'
-//    test files (split `held-out`: measured, never listed while tuning). A `match` case is
-//    recalled when a finding overlaps one of its secret parts (`secrets`: the upstream result's
+//    detector tests, kingfisher's rule examples, detect-secrets' plugin tests, and whispers',
+//    git-secrets' and earlybird's test data (split `tune`, the cases rules are tuned on;
+//    kingfisher's and detect-secrets' were held out until session 6), and semgrep-rules'
+//    secret-rule tests, trivy's secret-scanner tests and ripsecrets' test files (split
+//    `held-out`: measured, never listed while tuning). A `match` case is recalled when a
+//    finding overlaps one of its secret parts (`secrets`: the upstream result's
 //    parts found in the text, e.g. key id, secret key and session token; none → any finding),
 //    and counts in `whole` when `redact` leaves none of those parts (nor a 6-character tail of
 //    one) in the text: the stricter figure, where a key id redacted beside its secret left in
