@@ -497,6 +497,30 @@ SESSION6_NEGATIVES = {
 }
 add_cases(SESSION6_FORMATS, SESSION6_NEEDS_NAME, SESSION6_NEGATIVES)
 
+# Session 6, second batch: shapes whispers' and earlybird's fixtures showed.
+SESSION6B_FORMATS = {
+    "basic-auth": [
+        ("RFC 7617: Basic credentials, base64 of user:password, in an Authorization header", "BASIC",
+         lambda: (lambda value: (f"curl -H 'Authorization: Basic {value}' https://api.example.com/v1/me", value))(base64.b64encode(("deploy:" + r(B62, 20)).encode()).decode())),
+    ],
+    "generic": [
+        ("curl docs: -u/--user user:password on the command line", "CURL",
+         lambda: (lambda password: (f"curl -u admin:{password} https://ci.example.com/api/json", password))(r(B62, 14) + r(D, 2))),
+        ("Apache docs: htpasswd lines (user:$apr1$salt$hash)", "HTPASSWD",
+         lambda: (lambda value: (f"admin:{value}\n", value))("$apr1$" + r(B62, 8) + "$" + r(B62 + "./", 22))),
+        ("XML configuration: a secret in a credential-named element", "XML",
+         lambda: (lambda value: (f"<datasource>\n  <password>{value}</password>\n</datasource>", value))(r(B62, 14) + r(D, 2))),
+        ("API keys issued as UUIDs under an api_key name (x-api-key headers)", "UUIDKEY",
+         lambda: (lambda value: (f"curl -H 'x-api-key: {value}' https://api.example.com", value))(uuid())),
+    ],
+    "newrelic": [("New Relic docs: REST API keys NRRA- (42)", "NEW_RELIC_REST_API_KEY", lambda: "NRRA-" + r(HEX, 42))],
+}
+SESSION6B_NEGATIVES = {
+    "basic-auth": ["Authorization: Basic realm=\"Restricted\"", "Basic authentication is described in RFC 7617"],
+    "newrelic": ["NRRA- keys are REST API keys"],
+}
+add_cases(SESSION6B_FORMATS, set(), SESSION6B_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -229,6 +229,11 @@ describe("keyword-context secrets kingfisher and detect-secrets showed (session 
     "if (password == confirmPassword) {",
     "if (token === undefined) {",
     'secret = "my-secret-key"',
+    '"creds": "DB_PASSWORD=set=it=here",',
+    '"tokenUrl": "https://oauth2.googleapis.com/token"',
+    'secret_path = "/etc/secrets/db2.json"',
+    "<passwordFile>/run/secrets/db_password2</passwordFile>",
+    'token_file: "C:\\secrets\\token2.txt"',
     "password = getPassword(user)",
     "api_key: str = Field(default=None)",
     'fields = ["password", "password_confirmation"]',
@@ -383,6 +388,51 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["azure-keyword-secret", "azure_key: ${AZURE_KEY_FROM_THE_ENVIRONMENT}"],
     ["docker-config-json-base64", Buffer.from('{"auths":{"registry.example.com":{}},"credsStore":"desktop"}').toString("base64")],
     ["azure-keyword-secret", "azure_storage_key: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
+  ])("%s leaves %j alone", (id, text) => {
+    expect(matchRule(rule(id), `${text}\n`)).toEqual([]);
+  });
+});
+
+describe("shapes whispers' and earlybird's fixtures showed (session 6)", () => {
+  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+  const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+  const basic = (login: string): string => Buffer.from(login).toString("base64");
+
+  it.each([
+    ["keyword-secret-xml", "<apikey>", b62(24), "</apikey>"],
+    ["keyword-secret-xml", "  <o1_static_password>", "Zx81" + b62(12), "</o1_static_password>"],
+    ["keyword-secret-xml", "<aws_secret_key>", b62(40), "</aws_secret_key>"],
+    ["basic-auth-header", "Authorization: Basic ", basic("deploy:" + b62(20)), ""],
+    ["basic-auth-header", "curl -H 'Authorization: basic ", basic("ci@example.com:" + b62(16)), "' https://x"],
+    ["cli-password-flag", "curl -u admin:", b62(16), " https://example.com"],
+    ["cli-password-flag", "curl --user deploy:", b62(16), " https://example.com"],
+    ["cli-password-flag", "docker login --password ", b62(16), " registry.example.com"],
+    ["htpasswd-hash", "noncompliant1:", "$apr1$l0cpzs5a$vQK3lmgMGvcXcRP8b" + b62(5), "\n"],
+    ["htpasswd-hash", "admin:", "$2y$10$" + b62(53), "\n"],
+    ["api-key-uuid", "set $apikey ", uuid, ";"],
+    ["api-key-uuid", "proxy_set_header x-api-key ", uuid, ";"],
+    ["slack-legacy-token", "Slack05: '", "xoxo-16352724033-100437729-1004377291-ce5451feff" + b62(9), "'"],
+    ["newrelic-prefixed-key", "NEW_RELIC_KEY=", "NRRA-" + b62(42), ""],
+  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
+    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
+  });
+
+  it.each([
+    ["keyword-secret-xml", "<password>${DB_PASSWORD}</password>"],
+    ["keyword-secret-xml", "<passwordPolicy>strictPolicy</passwordPolicy>"],
+    ["basic-auth-header", "Authorization: Basic realm=\"Restricted\""],
+    ["basic-auth-header", `Authorization: Basic ${basic("username:password")}`],
+    ["basic-auth-header", "Basic authentication is described in RFC 7617"],
+    ["cli-password-flag", "curl -u $USER:$PASSWORD https://example.com"],
+    ["cli-password-flag", "curl -u user:password https://example.com"],
+    ["cli-password-flag", "docker login --password-stdin registry.example.com"],
+    ["cli-password-flag", "curl --tlspassword https://localhost"],
+    ["newrelic-prefixed-key", "NRII-d-2Vf-L1w-8B9Y_--6x8-_Qj"],
+    ["htpasswd-hash", "see $apr1$ hashes in the docs"],
+    ["api-key-uuid", `request_id: ${uuid}`],
+    ["api-key-uuid", `idempotency_key = "${uuid}"`],
   ])("%s leaves %j alone", (id, text) => {
     expect(matchRule(rule(id), `${text}\n`)).toEqual([]);
   });

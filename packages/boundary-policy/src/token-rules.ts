@@ -173,6 +173,17 @@ function headerLooksLikeJson(token: string): boolean {
   return decoded.startsWith('{"') && decoded.endsWith("}") && printable >= 0.9 * decoded.length;
 }
 
+/** A decoded `user:password` whose password is not a placeholder. */
+function isLogin(decoded: string): boolean {
+  const colon = decoded.indexOf(":");
+  return colon > 0 && /^[\x20-\x7e]{1,200}:[\x20-\x7e]{1,500}$/.test(decoded) && !isPlaceholder(decoded.slice(colon + 1));
+}
+
+/** What the keyword rules refuse to call a secret: words, identifiers, ids, hashes, other rules' shapes, low entropy. */
+function keywordValueIsNotSecret(value: string): boolean {
+  return isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7);
+}
+
 /** A Docker `auth` value is base64 of `user:password`. */
 function decodesToLogin(value: string): boolean {
   const decoded = decodeBase64Prefix(value, value.length);
@@ -226,7 +237,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // include low-entropy real-shaped tokens, so that one carries no entropy floor.
   { id: "slack-bot-token", family: "slack", description: "a Slack bot token", keywords: ["xoxb-"], pattern: rx("xoxb-[0-9A-Fa-f]{8,14}-(?:[0-9]{10,14}[A-Za-z0-9-]{0,64}|[A-Za-z0-9]{18,26}|[0-9A-Za-z]{10,14}-[0-9A-Za-z]{20,48})") },
   { id: "slack-user-token", family: "slack", description: "a Slack user token", keywords: ["xoxp-", "xoxe-"], pattern: rx(`xox[pe](?:(?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}|-[0-9]{10,13}-[0-9]{10,13}[A-Za-z0-9]{0,100})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
-  { id: "slack-legacy-token", family: "slack", description: "a Slack legacy token", keywords: ["xoxo-", "xoxs-"], pattern: rx("xox[os]-[0-9]{6,13}-[0-9]{6,13}(?:-[0-9]{6,13}-[0-9A-Fa-f]{8,64})?"), minEntropy: 2 },
+  { id: "slack-legacy-token", family: "slack", description: "a Slack legacy token", keywords: ["xoxo-", "xoxs-"], pattern: rx(`xox[os]-[0-9]{6,13}-[0-9]{6,13}(?:-[0-9]{6,13}-[0-9A-Za-z]{8,64})?${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "slack-legacy-workspace-token", family: "slack", description: "a Slack workspace token", keywords: ["xoxa-", "xoxr-"], pattern: rx(`xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}(?:-[0-9A-Za-z]{8,48}){0,3}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "slack-app-token", family: "slack", description: "a Slack app-level token", keywords: ["xapp-"], pattern: rx("xapp-(?:[0-9]-[A-Za-z0-9]{1,20}-[0-9]{1,20}-[A-Za-z0-9]{1,128}|[0-9]{12}-[A-Za-z0-9/+]{24})"), minEntropy: 2 },
   { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{100,200}"), minEntropy: 2 },
@@ -356,6 +367,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "sentry-auth-token", family: "sentry", description: "a Sentry auth token", keywords: ["sentry"], pattern: rx(`sentry[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([a-f0-9]{64})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "newrelic-key", family: "newrelic", description: "a New Relic key", keywords: ["nrak-", "nrjs-", "nrii-", "nriq-", "nraa-", "nrbr-"], pattern: rx(`${NOT_AFTER_WORD}(?:NRAK-[A-Z0-9]{27}|NRJS-[a-f0-9]{19}|NRI[IQ]-[A-Za-z0-9_-]{25,32}|NRAA-[a-f0-9]{27}|NRBR-[a-f0-9]{19})${NOT_BEFORE_TOKEN}`) },
   { id: "newrelic-license-key", family: "newrelic", description: "a New Relic license key", keywords: ["nral"], pattern: rx(`${NOT_AFTER_WORD}[a-f0-9]{36}NRAL${NOT_BEFORE_WORD}`), window: { before: 38, after: 6 } },
+  // New Relic REST API keys (NRRA-) and Synthetics keys (NRSP-).
+  { id: "newrelic-prefixed-key", family: "newrelic", description: "a New Relic key", keywords: ["nrra-", "nrsp-"], pattern: rx(`${NOT_AFTER_WORD}NR(?:RA|SP)-[A-Za-z0-9_-]{19,64}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "mailgun-key", family: "mailgun", description: "a Mailgun API or signing key", keywords: ["key-", "mailgun"], pattern: rx(`(?:${NOT_AFTER_TOKEN}key-(?=[a-z]{0,31}[0-9])[0-9a-z]{32}${NOT_BEFORE_WORD}|mailgun[A-Za-z0-9_.-]{0,30}?(?:key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}|[0-9a-f]{32}))(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 140 } },
   // Mailgun's private API keys (32-8-8 hex) and its 72-character keys, after a Mailgun name.
   { id: "mailgun-keyword-key", family: "mailgun", description: "a Mailgun API key", keywords: ["mailgun"], pattern: rx(`mailgun[A-Za-z0-9_. -]{0,30}?(?:key|secret|token|password)?(?:["'\`][ \\t]{0,5}(?:(?::|=|=>|:=)[ \\t]{0,5}["'\`]?)?|[ \\t]{0,5}(?::|=|=>|:=)[ \\t]{0,5}["'\`]?)([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8}|[A-Za-z0-9]{72})(?![A-Za-z0-9-])`, true), minEntropy: 3.5 },
@@ -395,7 +408,18 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\])?(?:["'\`][ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|!==?|={1,3}|:))[ \\t]{0,5}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: (value) => isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7), window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\])?(?:["'\`][ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|!==?|={1,3}|:))[ \\t]{0,5}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
+  // The same names as XML elements (`<apikey>…</apikey>`, `<o1_static_password>…`: whispers' fixtures);
+  // element text is often a word or a setting, so a value needs a digit here.
+  { id: "keyword-secret-xml", family: "generic", description: "a secret in a credential-named XML element", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`<[A-Za-z0-9_.:-]{0,30}?(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|creds)[A-Za-z0-9_.:-]{0,20}>([^<>\\s]{8,200})</`, true), allow: (value) => keywordValueIsNotSecret(value) || !/[0-9]/.test(value), window: { before: 34, after: 260 } },
+  // RFC 7617 Basic credentials: base64 of `user:password` after `Basic` (a pasted curl -H or a log line).
+  { id: "basic-auth-header", family: "basic-auth", description: "a Basic authorization header", keywords: ["basic "], pattern: rx(`(?<![A-Za-z0-9_-])basic[ \\t]{1,5}([A-Za-z0-9+/]{8,400}={0,2})${NOT_BEFORE_B64}`, true), allow: (value) => !isLogin(decodeBase64Prefix(value, value.length)) },
+  // A password on a command line: curl/wget `-u user:password`, `--user`, `--password value`, `--tlspassword`.
+  { id: "cli-password-flag", family: "generic", description: "a password on a command line", keywords: ["-u", "--user", "--proxy-user", "password", "passwd", "--pass"], pattern: rx(`(?:(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \\t]{1,3}|=)[^\\s:'"$-][^\\s:'"$]{0,63}:([^\\s'"]{4,200})|(?<![A-Za-z0-9_-])--(?:password|passwd|pass|tlspassword|proxy-tlspassword|http-password|proxy-password|ftp-password)(?:=|[ \\t]{1,3})([^\\s'"-][^\\s'"]{3,200}))`), allow: (value) => isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2 },
+  // Password hashes in an htpasswd line (`user:$apr1$…`, bcrypt, `{SHA}`): crackable offline.
+  { id: "htpasswd-hash", family: "generic", description: "a password hash in an htpasswd line", keywords: ["$apr1$", "$2y$", "$2a$", "$2b$", "{sha}"], pattern: rx(`(?<![^\\s'"])[A-Za-z0-9_.@-]{1,64}:(\\$apr1\\$[./0-9A-Za-z]{1,8}\\$[./0-9A-Za-z]{22,40}|\\$2[aby]\\$[0-9]{2}\\$[./0-9A-Za-z]{53}|\\{SHA\\}[A-Za-z0-9+/]{27}=)(?![./0-9A-Za-z])`), window: { before: 66, after: 80 } },
+  // An API key issued as a UUID (many SaaS do), under an api_key or api_token name.
+  { id: "api-key-uuid", family: "generic", description: "an API key (UUID form)", keywords: ["apikey", "api_key", "api-key", "api_token", "api-token", "apitoken"], pattern: rx(`api[_-]?(?:key|token)["'\`]?[ \\t]{0,5}(?::|=|=>|:=|[ \\t])[ \\t]{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])`, true), minEntropy: 3 },
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
   { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
@@ -491,8 +515,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
  */
 function isNotGenericSecret(value: string): boolean {
   // A digit, or a symbol between letters (`super$ecret`), tells a value from a word or an identifier.
-  if (isPlaceholder(value) || !/[A-Za-z]/.test(value) || !(/[0-9]/.test(value) || /[A-Za-z0-9][!@#$%^&*+=~?(){}[\]<>|][A-Za-z0-9{]/.test(value))) return true;
+  if (isPlaceholder(value) || !/[A-Za-z]/.test(value) || !(/[0-9]/.test(value) || /[A-Za-z0-9][!@#$%^&*+~?(){}[\]<>|][A-Za-z0-9{]/.test(value))) return true;
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
+  // Where a secret is, not a secret: a URL without a login in it, a file path.
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value) || /^(?:~|\.{1,2})?\/[\w.@-]+\/[\w.@/-]*$/.test(value) || /^[A-Za-z]:\\[\w.\\ -]+$/.test(value)) return true;
   // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
   if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
   // Many APIs issue hex keys: 32 hex digits or more under a credential name are one; shorter hex is an id or a colour.
