@@ -218,6 +218,9 @@ describe("keyword-context secrets kingfisher and detect-secrets showed (session 
     'password: Optional[str] = "q7Lm2Xv9Bc4Nk8Rt1Wy5"',
     'headers.put("X-Api-Key", "q7Lm2Xv9Bc4Nk8Rt1Wy5");',
     'map.put("password", "s3cr3tV4lue99");',
+    'password "q7Lm2Xv9Bc4Nk8Rt1Wy5";',
+    'std::string secret("q7Lm2Xv9Bc4Nk8Rt1Wy5");',
+    'client.setApiKey("q7Lm2Xv9Bc4Nk8Rt1Wy5")',
   ])("finds the secret in %s", (text) => {
     expect(rules(text)).toEqual(["keyword-secret"]);
   });
@@ -239,6 +242,8 @@ describe("keyword-context secrets kingfisher and detect-secrets showed (session 
     'fields = ["password", "password_confirmation"]',
     'log.info("token", token_id2)',
     "password: ${DB_PASSWORD}",
+    'getSecret("prod-database-password")',
+    'echo "reset your password" "now"',
   ])("leaves %s alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
@@ -429,6 +434,7 @@ describe("shapes whispers' and earlybird's fixtures showed (session 6)", () => {
     ["cli-password-flag", "curl -u user:password https://example.com"],
     ["cli-password-flag", "docker login --password-stdin registry.example.com"],
     ["cli-password-flag", "curl --tlspassword https://localhost"],
+    ["cli-password-flag", "the curl -u/--password flags, and --user options"],
     ["newrelic-prefixed-key", "NRII-d-2Vf-L1w-8B9Y_--6x8-_Qj"],
     ["htpasswd-hash", "see $apr1$ hashes in the docs"],
     ["api-key-uuid", `request_id: ${uuid}`],
