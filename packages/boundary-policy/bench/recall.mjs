@@ -14,7 +14,8 @@
 //    one) in the text: the stricter figure, where a key id redacted beside its secret left in
 //    place counts as a miss. A `no-match` case is a false positive when anything is found.
 // 2. Ordinary developer text, sampled (seeded) from what this machine has: the repository's own
-//    source (tests and secret fixtures excluded), pnpm-lock.yaml (integrity hashes), the
+//    source (tests, secret fixtures, this package's bench inputs and its generated rule table
+//    excluded: they are secret-shaped on purpose), pnpm-lock.yaml (integrity hashes), the
 //    installed node_modules (source, minified bundles, type declarations, source maps,
 //    package.json), git history (SHAs), UUIDs as services log them, and data: URIs of system
 //    images. Each sample is a 2 KB chunk; a chunk with any finding counts as a false positive.
@@ -171,7 +172,7 @@ function sample(kind, items, perKind) {
 const read = (path) => ({ path, text: readFileSync(path, "utf8") });
 const tracked = execFileSync("git", ["-C", repoRoot, "ls-files"], { encoding: "utf8" })
   .split("\n")
-  .filter((p) => /\.(?:ts|mts|mjs|js|json|md|ya?ml|sh|toml)$/.test(p) && !/\.test\.ts$|test-fixtures\/|test-support\/|pnpm-lock\.yaml$|\.changeset\//.test(p))
+  .filter((p) => /\.(?:ts|mts|mjs|js|json|md|ya?ml|sh|toml)$/.test(p) && !/\.test\.ts$|test-fixtures\/|test-support\/|pnpm-lock\.yaml$|\.changeset\/|boundary-policy\/bench\/|rule-engine-forms\.generated\.ts$/.test(p))
   .map((p) => join(repoRoot, p))
   .filter(existsSync);
 const pnpmDir = join(repoRoot, "node_modules/.pnpm");

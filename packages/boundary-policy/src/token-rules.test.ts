@@ -374,6 +374,8 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["bitbucket-app-password", "Key=myuser:", "ATBB123abcDEF456ghiJKL789mnoPQR", ""],
     ["mailgun-keyword-key", "mailgun_password = '", `${hex(32)}-${hex(8)}-${hex(8)}`, "'"],
     ["mailgun-keyword-key", "mailgun '", b62(72), "'"],
+    ["paypal-client-secret", "paypaloauth token - '", "Dddpt-5MySAKlcPX07LKjhzbHTbf9m2Xv9OFSw0bTdrZ", "'"],
+    ["paypal-client-secret", "PAYPAL_CLIENT_SECRET=", "E" + b62(79), ""],
     ["slack-user-token", "slack token - '", "xoxp-24232636415-0285024315463c", "'"],
     ["slack-legacy-workspace-token", "slack token - '", "xoxa-08532509747-07570405353c", "'"],
     ["aws-session-token-near-key-id", "aws credentials{\n  id: ASIABBKK02W42Q3IPSPG\n  secret: " + b64(40) + "\n  session: ", b64(180), "\n}"],
@@ -386,6 +388,7 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
 
   it.each([
     ["twilio-auth-token", "twilio token - 'AC" + hex(32) + "'"],
+    ["paypal-client-secret", "PAYPAL_CLIENT_SECRET=${PAYPAL_CLIENT_SECRET_FROM_THE_VAULT_AT_DEPLOY_TIME}"],
     ["mailgun-keyword-key", `mailgun build ${hex(32)}-${hex(8)}-${hex(8)}-${hex(4)}`],
     ["jira-api-token-context", "jira PROJECTKEYSPRINTBOARDS"],
     ["jira-api-token-context", "jira issue ABCDEFGHIJKLMNOPQRSTUVWX"],
