@@ -62,6 +62,14 @@ describe("rule fixes found on the held-out measurement", () => {
   });
 });
 
+// Tokens built at run time, so no whole token sits in the source for other scanners to flag.
+const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
+const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
+const b64 = (length: number): string => repeat("q7Lm2+Xv9B/c4Nk8Rt1Wy5Hp3Sd6", length);
+const w = (length: number): string => repeat("Zq7_Lm2-Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", length);
+const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+
 /** The secret a rule's first finding covers in `text`, or undefined when it finds nothing. */
 function found(id: string, text: string): string | undefined {
   const [finding] = matchRule(rule(id), text);
@@ -69,11 +77,6 @@ function found(id: string, text: string): string | undefined {
 }
 
 describe("family coverage from the vendors' documented formats", () => {
-  // Built at run time so no whole token sits in the source for other scanners to flag.
-  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
-  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
-
   it.each([
     ["openai-prefixed-api-key", "OPENAI_API_KEY=", "sk-proj-" + b62(120)],
     ["openai-prefixed-api-key", "key: ", "sk-svcacct-" + b62(60) + "_" + b62(30)],
@@ -135,10 +138,6 @@ describe("family coverage from the vendors' documented formats", () => {
 });
 
 describe("prefixed tokens of gitleaks' default rule set", () => {
-  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
-  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
-
   it.each([
     ["adobe-client-secret", "p8e-" + b62(32)],
     ["alibaba-access-key-id", "LTAI" + b62(20)],
@@ -258,11 +257,6 @@ describe("values cut short in docs", () => {
 });
 
 describe("shapes the kingfisher and detect-secrets cases showed (session 6)", () => {
-  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
-  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
-  const b64 = (length: number): string => repeat("q7Lm2+Xv9B/c4Nk8Rt1Wy5Hp3Sd6", length);
-  const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
   const base64url = (json: string): string => Buffer.from(json).toString("base64url");
 
   it.each([
@@ -321,10 +315,6 @@ describe("shapes the kingfisher and detect-secrets cases showed (session 6)", ()
 });
 
 describe("GitLab token lengths as GitLab documents them, and more named shapes (session 6)", () => {
-  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-  const w = (length: number): string => repeat("Zq7_Lm2-Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", length);
-  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
-
   it.each([
     ["gitlab-ptt", "glptt-" + w(40)],
     ["gitlab-token", "glimt-" + w(25)],
@@ -354,13 +344,6 @@ describe("GitLab token lengths as GitLab documents them, and more named shapes (
 });
 
 describe("shapes trufflehog's detector tests showed (session 6)", () => {
-  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
-  const w = (length: number): string => repeat("Zq7_Lm2-Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", length);
-  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
-  const b64 = (length: number): string => repeat("q7Lm2+Xv9B/c4Nk8Rt1Wy5Hp3Sd6", length);
-  const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
-
   it.each([
     ["square-token", "square token = '", "EAAA" + repeat("Ym=Tg+YL4kQ-65xyZ4", 60), "'"],
     ["twilio-auth-token", "twilio token - '", hex(32), "'"],
@@ -402,10 +385,6 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
 });
 
 describe("shapes whispers' and earlybird's fixtures showed (session 6)", () => {
-  const repeat = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-  const b62 = (length: number): string => repeat("q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk", length);
-  const hex = (length: number): string => repeat("9f3a71c0e5b28d46", length);
-  const uuid = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
   const basic = (login: string): string => Buffer.from(login).toString("base64");
 
   it.each([

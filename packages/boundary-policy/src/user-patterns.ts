@@ -178,13 +178,18 @@ function startLiterals(body: string, flags: string): StartLiterals | undefined {
   return { search: new RegExp(`${literals}|[\\u017F\\u212A]`, "gi"), backOff: longest - 1, contextFree };
 }
 
-/** `^`, `$` or an escape that looks at a neighbour (`\b`, `\B`, `\A`, `\z`…), outside character classes. */
-function hasContextAssertion(body: string): boolean {
+/**
+ * Walks a pattern's body outside character classes, in order: `visit` sees each escape (at its
+ * `\`, the escaped character is `body[at + 1]`) and each other character, and the first value it
+ * returns that is not undefined ends the walk.
+ */
+function walkOutsideClasses<T>(body: string, visit: (char: string, at: number) => T | undefined): T | undefined {
   let inClass = false;
   for (let i = 0; i < body.length; i++) {
-    const char = body[i];
+    const char = body[i] as string;
     if (char === "\\") {
-      if (!inClass && /[bBAzZG]/.test(body[i + 1] ?? "")) return true;
+      const found = inClass ? undefined : visit(char, i);
+      if (found !== undefined) return found;
       i++;
       continue;
     }
@@ -197,9 +202,15 @@ function hasContextAssertion(body: string): boolean {
       if (body[i + 1] === "]") i++;
       continue;
     }
-    if (char === "^" || char === "$") return true;
+    const found = visit(char, i);
+    if (found !== undefined) return found;
   }
-  return false;
+  return undefined;
+}
+
+/** `^`, `$` or an escape that looks at a neighbour (`\b`, `\B`, `\A`, `\z`…), outside character classes. */
+function hasContextAssertion(body: string): boolean {
+  return walkOutsideClasses(body, (char, at) => ((char === "\\" ? /[bBAzZG]/.test(body[at + 1] ?? "") : char === "^" || char === "$") ? true : undefined)) === true;
 }
 
 /** The first position from `from` on where a match may start, or -1. */
@@ -235,32 +246,19 @@ function spansFromStarts(pattern: RE2JS, text: string, starts: StartLiterals): A
 
 /** Backreferences and lookarounds, found by a walk that skips escapes and character classes. */
 function unsupportedSyntax(body: string): string | undefined {
-  let inClass = false;
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i];
+  return walkOutsideClasses(body, (char, at) => {
     if (char === "\\") {
-      const next = body[i + 1] ?? "";
-      if (!inClass && /[1-9]/.test(next)) return `a backreference (\\${next})`;
-      if (!inClass && next === "k" && body[i + 2] === "<") return "a backreference (\\k<…>)";
-      i++;
-      continue;
+      const next = body[at + 1] ?? "";
+      if (/[1-9]/.test(next)) return `a backreference (\\${next})`;
+      if (next === "k" && body[at + 2] === "<") return "a backreference (\\k<…>)";
+      return undefined;
     }
-    if (inClass) {
-      if (char === "]") inClass = false;
-      continue;
-    }
-    if (char === "[") {
-      inClass = true;
-      if (body[i + 1] === "]") i++;
-      continue;
-    }
-    if (char === "(" && body[i + 1] === "?") {
-      const kind = body.slice(i + 2, i + 4);
-      if (kind.startsWith("=") || kind.startsWith("!")) return "a lookahead";
-      if (kind === "<=" || kind === "<!") return "a lookbehind";
-    }
-  }
-  return undefined;
+    if (char !== "(" || body[at + 1] !== "?") return undefined;
+    const kind = body.slice(at + 2, at + 4);
+    if (kind.startsWith("=") || kind.startsWith("!")) return "a lookahead";
+    if (kind === "<=" || kind === "<!") return "a lookbehind";
+    return undefined;
+  });
 }
 
 /**
