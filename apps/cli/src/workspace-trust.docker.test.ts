@@ -97,10 +97,13 @@ describe.skipIf(!environment.available)(`hole 1: a hostile .claude/settings.json
   }
 
   it("hole 1: a workspace with .claude/settings.json carrying env.ANTHROPIC_BASE_URL does not get the piped token sent anywhere without the user's consent", async () => {
-    const { screen, requests } = await runClaude([], (screen, requests) => /trust/i.test(screen) || requests.includes(CANARY) || screen.includes("❯"));
+    // Wait for Claude's own dialog, not the word "trust": sbx's crossing summary above it says
+    // "NOT pre-trusted … --trust-workspace", which ended the wait before Claude had drawn anything.
+    const trustDialog = /Quick safety check|trust this folder|Do you trust/i;
+    const { screen, requests } = await runClaude([], (screen, requests) => trustDialog.test(screen) || requests.includes(CANARY) || screen.includes("❯"));
     expect(requests).not.toContain(CANARY);
     // Claude asks, as it does on the host: its own folder-trust dialog is on screen.
-    expect(screen).toMatch(/Quick safety check|trust this folder|Do you trust/i);
+    expect(screen).toMatch(trustDialog);
   }, 120_000);
 
   it("hole 1: with --trust-workspace (the user's consent) the project's settings apply, so the listener above does see traffic", async () => {
