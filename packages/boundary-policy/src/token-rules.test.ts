@@ -363,6 +363,8 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["slack-legacy-workspace-token", "slack token - '", "xoxa-08532509747-07570405353c", "'"],
     ["aws-session-token-near-key-id", "aws credentials{\n  id: ASIABBKK02W42Q3IPSPG\n  secret: " + b64(40) + "\n  session: ", b64(180), "\n}"],
     ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{"auths":{"registry.example.com":{"auth":"${Buffer.from("deploy:" + b62(24)).toString("base64")}"}}}`).toString("base64"), "\n"],
+    ["docker-config-json-base64", "  .dockercfg: ", Buffer.from(`{"https://index.docker.io/v1/":{"auth":"${Buffer.from("deploy:" + b62(24)).toString("base64")}"}}`).toString("base64"), "\n"],
+    ["docker-config-json-base64", '  ".dockerconfigjson": "', Buffer.from(`{\n\t"auths": {\n\t\t"ghcr.io": {"auth": "${Buffer.from("bot:" + b62(24)).toString("base64")}"}}}`).toString("base64"), '"\n'],
     ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{\n  "auths": {\n    "ghcr.io": {\n      "username": "bot",\n      "password": "${b62(30)}"\n    }\n  }\n}`).toString("base64"), "\n"],
     ["jenkins-credential-secret", "<secret>{azure ", "AQAAABAAA " + b62(32), "}</secret>"],
   ])("%s takes the whole secret after %j", (id, before, secret, after) => {

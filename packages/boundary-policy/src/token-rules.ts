@@ -483,9 +483,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Docker config.json inside a string (DOCKER_AUTH_CONFIG, escaped JSON), and long logins
   // (GCR's `_json_key:` + a whole service-account key).
   { id: "docker-config-auth-escaped", family: "docker", description: "a Docker registry login in config.json", keywords: ["auth\\", '"auth"'], pattern: rx(`(?:\\\\{1,3}"auth\\\\{1,3}"|"auth")\\s{0,5}:\\s{0,5}\\\\{0,3}"([A-Za-z0-9+/]{12,4000}={0,2})\\\\{0,3}"`), minEntropy: 3, allow: (value) => !/^[\x20-\x7e]{1,200}:/.test(decodeBase64Prefix(value, 400)), window: { before: 8, after: 4040 } },
-  // A Kubernetes `kubernetes.io/dockerconfigjson` secret: config.json in base64 (`{"auths":` or
-  // `{\n  "auths":`), holding a login only when it has an auth, password or identity token.
-  { id: "docker-config-json-base64", family: "docker", description: "a Docker registry login in a base64 config.json", keywords: ["eyjhdxrocyi6", "ewogicjhdxrocyi6"], pattern: rx(`(?<![A-Za-z0-9+/])(?:eyJhdXRocyI6|ewogICJhdXRocyI6)[A-Za-z0-9+/]{20,16000}={0,2}${NOT_BEFORE_B64}`), allow: (value) => !/"(?:auth|password|identitytoken|registrytoken)"\s*:\s*"[^"]/.test(decodeBase64Prefix(value, value.length)) },
+  // A Kubernetes `kubernetes.io/dockerconfigjson` or `dockercfg` secret: config.json in base64
+  // (`{"auths":`, `{\n  "auths":`, or any value under `.dockerconfigjson:`/`.dockercfg:`), a login
+  // only when it holds an auth, password or identity token.
+  { id: "docker-config-json-base64", family: "docker", description: "a Docker registry login in a base64 config.json", keywords: ["eyjhdxrocyi6", "ewogicjhdxrocyi6", ".dockercfg", ".dockerconfigjson"], pattern: rx(`(?:(?<![A-Za-z0-9+/])(?:eyJhdXRocyI6|ewogICJhdXRocyI6)[A-Za-z0-9+/]{20,16000}={0,2}|\\.docker(?:cfg|configjson)["']?[ \\t]{0,5}:[ \\t]{0,5}["']?([A-Za-z0-9+/]{20,16000}={0,2}))${NOT_BEFORE_B64}`), allow: (value) => !/"(?:auth|password|identitytoken|registrytoken)"\s*:\s*"[^"]/.test(decodeBase64Prefix(value, value.length)) },
   // Atlassian Data Center / Server personal access tokens: base64 of `<12-digit id>:<random>`
   // (44 characters), Bitbucket's with a BBDC- prefix.
   { id: "atlassian-datacenter-pat", family: "atlassian", description: "an Atlassian Data Center access token", keywords: ["bbdc-", "jira", "confluence", "bitbucket", "atlassian"], pattern: rx(`(?:${NOT_AFTER_WORD}(BBDC-[MNO][A-Za-z0-9+/]{43})|(?:jira|confluence|bitbucket|atlassian)[A-Za-z0-9_ .-]{0,40}?(?:token|pat|key|secret|password|bearer)?["'\`]?[ \\t]{0,5}(?::|=|=>|:=)?[ \\t]{0,5}["'\`]?([MNO][A-Za-z0-9+/]{43}))(?![A-Za-z0-9+/=])`, true), allow: (token) => !/^[0-9]{6,16}:/.test(decodeBase64Prefix(token.replace(/^BBDC-/i, ""), 24)), window: { before: 2, after: 140 } },
