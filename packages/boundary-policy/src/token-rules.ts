@@ -173,10 +173,13 @@ function headerLooksLikeJson(token: string): boolean {
   return decoded.startsWith('{"') && decoded.endsWith("}") && printable >= 0.9 * decoded.length;
 }
 
+/** Printable `user:password`. */
+const LOGIN = /^[\x20-\x7e]{1,200}:[\x20-\x7e]{1,500}$/;
+
 /** A decoded `user:password` whose password is not a placeholder. */
 function isLogin(decoded: string): boolean {
   const colon = decoded.indexOf(":");
-  return colon > 0 && /^[\x20-\x7e]{1,200}:[\x20-\x7e]{1,500}$/.test(decoded) && !isPlaceholder(decoded.slice(colon + 1));
+  return colon > 0 && LOGIN.test(decoded) && !isPlaceholder(decoded.slice(colon + 1));
 }
 
 /** What the keyword rules refuse to call a secret: words, identifiers, ids, hashes, other rules' shapes, low entropy. */
@@ -186,8 +189,7 @@ function keywordValueIsNotSecret(value: string): boolean {
 
 /** A Docker `auth` value is base64 of `user:password`. */
 function decodesToLogin(value: string): boolean {
-  const decoded = decodeBase64Prefix(value, value.length);
-  return /^[\x20-\x7e]{1,200}:[\x20-\x7e]{1,500}$/.test(decoded);
+  return LOGIN.test(decodeBase64Prefix(value, value.length));
 }
 
 function rx(source: string, caseInsensitive = false): RegExp {
