@@ -521,6 +521,32 @@ SESSION6B_NEGATIVES = {
 }
 add_cases(SESSION6B_FORMATS, set(), SESSION6B_NEGATIVES)
 
+# Session 7: credentials given as a separate value field, a Dockerfile ENV line, a shell default.
+SESSION7_FORMATS = {
+    "generic": [
+        ("Postman environment export: a credential-named key with its value", "POSTMAN",
+         lambda: (lambda value: (f'{{"key": "api_token", "value": "{value}", "enabled": true}}', value))(r(B62, 22) + r(D, 2))),
+        ("Kubernetes docs: an env entry's name and value", "K8SENV",
+         lambda: (lambda value: (f"env:\n  - name: DATABASE_PASSWORD\n    value: \"{value}\"\n", value))(r(B62, 18) + r(D, 2))),
+        (".NET docs: appSettings add key/value", "APPSETTINGS",
+         lambda: (lambda value: (f'<appSettings>\n  <add key="PaymentApiSecret" value="{value}" />\n</appSettings>', value))(r(B62, 24) + r(D, 2))),
+        ("Dockerfile reference: ENV <key> <value>", "DOCKERFILE_ENV",
+         lambda: (lambda value: (f"FROM node:22\nENV REGISTRY_AUTH_TOKEN {value}\n", value))(r(B62, 30) + r(D, 2))),
+        ("bash manual: ${parameter:-word} default values", "SHELL_DEFAULT",
+         lambda: (lambda value: (f'export API_SECRET="${{API_SECRET:-{value}}}"\n', value))(r(B62, 26) + r(D, 2))),
+    ],
+}
+SESSION7_NEGATIVES = {
+    "generic": [
+        '{"key": "api_token", "value": "{{api_token}}", "enabled": true}',
+        "env:\n  - name: DATABASE_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db\n        key: password\n",
+        '<input type="hidden" name="authenticity_token" value="7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX" />',
+        "ENV PASSWORD_FILE /run/secrets/db_password",
+        'export API_SECRET="${API_SECRET:-}"',
+    ],
+}
+add_cases(SESSION7_FORMATS, set(), SESSION7_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -427,3 +427,54 @@ describe("shapes whispers' and earlybird's fixtures showed (session 6)", () => {
     expect(matchRule(rule(id), `${text}\n`)).toEqual([]);
   });
 });
+
+describe("keyword-context shapes the tune split still missed (session 7)", () => {
+  const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
+  // Letters only, case changing every one or two characters: base64 of text, not a word.
+  const mixed = "hGcTqLpWzRvNmKbYxF_QWErty";
+
+  it.each([
+    ["keyword-secret", '"TRAVEL_API_KEY": "', mixed, '",'],
+    ["keyword-secret", "SKYSCANNER_API_SECRET: ", mixed, ""],
+    ["keyword-secret", '<ss:user name="admin" password="', mixed, '" />'],
+    ["keyword-secret", "api.key=", "dGhpc2lzYWhhcmRjb2RlZHN0cmluZzpECghardcoded03", ""],
+    ["keyword-secret", '"invar": "DB_PASSWORD=', "hardcoded3", '",'],
+    ["keyword-secret", "<item>DB_PASSWORD=", "hardcoded4", "</item>"],
+    ["keyword-secret", 'connectionURL="jdbc:mysql://localhost/authority?user=dbuser&amp;password=', "hardcoded1", '"'],
+    ["keyword-secret", "https://api.example.com/v1?api_key=", "Zq7Lm2Xv9Bc4Nk8R", "&format=json"],
+    ["keyword-secret-name-value", '{"key": "pro_password", "value": "', "hardcoded1", '", "info": "metadata"},'],
+    ["keyword-secret-name-value", '"bearer": [{"key": "token", "value": "', "hardcoded-bearer-v41u3", '"}]'],
+    ["keyword-secret-name-value", "env:\n  - name: GITHUB_TOKEN\n    value: ", b62(40), "\n"],
+    ["keyword-secret-name-value", '  - name: "DB_PASSWORD"\n    value: "', "s3cr3tV4lue99", '"\n'],
+    ["keyword-secret-name-value", '<add key="StripeSecretKey" value="', "Zq7Lm2Xv9Bc4Nk8Rt1", '" />'],
+    ["keyword-secret-name-value", '<bearer key="token" value="', "hardcoded-bearer-v41u3-02", '" />'],
+    ["dockerfile-env-secret", "ENV DRONE_TOKEN ", mixed, "\n"],
+    ["dockerfile-env-secret", 'ENV NPM_AUTH_TOKEN "', b62(36), '"\n'],
+    ["shell-default-secret", "API_TOKEN=${API_TOKEN:-", mixed, "}"],
+    ["shell-default-secret", 'password="${DB_PASSWORD-', "s3cr3tV4lue99", '}"'],
+  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
+    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
+  });
+
+  it.each([
+    'secret = "getAuthTokenFromHeader"',
+    'password: "currentPassword"',
+    "F.Minipass=F.isWritable=F.isReadable=F.isStream=void 0",
+    "e[r-1].marker===n.marker&&e[r-1].token===n.token-1&&n.open",
+    '{"key": "password", "value": ""}',
+    '{"key": "token", "value": "{{token}}"}',
+    '{"key": "tokenType", "value": "Bearer"}',
+    '{"key": "sort_key", "value": "created_at2"}',
+    '<input type="hidden" name="csrf_token" value="7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX" />',
+    "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password\n",
+    "- name: API_TOKEN\n  value: $(API_TOKEN)\n",
+    '"invar": "DB_PASSWORD=${DB_PASSWORD}",',
+    "ENV PASSWORD_FILE /run/secrets/db_password2",
+    "ENV GITHUB_TOKEN=${GITHUB_TOKEN}",
+    "API_TOKEN=${API_TOKEN:-}",
+    'TOKEN="${TOKEN:-$DEFAULT_TOKEN}"',
+    "KEY_FILE=${KEY_FILE:-/etc/ssl/private/key2.pem}",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -410,10 +410,15 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\])?(?:["'\`][ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|!==?|={1,3}|:))[ \\t]{0,5}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?!or)|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\])?(?:["'\`][ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|(?:!==?|={2,3})(?=[ \\t]{0,5}@?["'\`])|=(?!=)|:))[ \\t]{0,5}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|([A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]"'<&]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
   // The same names as XML elements (`<apikey>…</apikey>`, `<o1_static_password>…`: whispers' fixtures);
   // element text is often a word or a setting, so a value needs a digit here.
   { id: "keyword-secret-xml", family: "generic", description: "a secret in a credential-named XML element", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`<[A-Za-z0-9_.:-]{0,30}?(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|creds)[A-Za-z0-9_.:-]{0,20}>([^<>\\s]{8,200})</`, true), allow: (value) => keywordValueIsNotSecret(value) || !/[0-9]/.test(value), window: { before: 34, after: 260 } },
+  // Name and value as separate fields: Postman and .NET `key`/`value`, Kubernetes `name`/`value`
+  // env entries. A form's CSRF token (`name="authenticity_token" value=…`) is no credential.
+  { id: "keyword-secret-name-value", family: "generic", description: "a secret given as the value of a credential-named entry", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])["']?(?:key|name)["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?(?![A-Za-z0-9_.-]{0,30}(?:csrf|xsrf|authenticity))[A-Za-z0-9_.-]{0,30}?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?!or)|credentials?|creds)[A-Za-z0-9_.-]{0,20}["']?(?:[ \\t]{0,3},[ \\t]{0,3}|[ \\t]*\\r?\\n[ \\t]{0,12}(?:-[ \\t]{1,3})?|[ \\t]{1,3})["']?value["']?[ \\t]{0,3}[:=][ \\t]{0,3}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([^\\s"'\`,}<>]{8,200})(?=[\\s,}]|$))`, true), allow: keywordValueIsNotSecret },
+  { id: "dockerfile-env-secret", family: "generic", description: "a secret set by a Dockerfile ENV line", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])ENV[ \\t]+[A-Za-z0-9_]{0,30}?(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH(?!OR)|CREDENTIALS?|CREDS)[A-Za-z0-9_]{0,20}[ \\t]+(?:"([^"\\s]{8,200})"|([^\\s"'=]{8,200}))[ \\t]*(?=\\r?\\n|$)`), allow: keywordValueIsNotSecret },
+  { id: "shell-default-secret", family: "generic", description: "a secret given as a shell variable's default", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`\\$\\{[A-Za-z0-9_]{0,30}?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?!or)|credentials?|creds)[A-Za-z0-9_]{0,20}:?[-=]([^\\s}$'"\`]{8,200})\\}`, true), allow: keywordValueIsNotSecret },
   // RFC 7617 Basic credentials: base64 of `user:password` after `Basic` (a pasted curl -H or a log line).
   { id: "basic-auth-header", family: "basic-auth", description: "a Basic authorization header", keywords: ["basic "], pattern: rx(`(?<![A-Za-z0-9_-])basic[ \\t]{1,5}([A-Za-z0-9+/]{8,400}={0,2})${NOT_BEFORE_B64}`, true), allow: (value) => !isLogin(decodeBase64Prefix(value, value.length)) },
   // A password on a command line: curl/wget `-u user:password`, `--user`, `--password=value`, `--tlspassword`;
@@ -518,8 +523,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
  * shape of a token another rule owns (that rule's length and entropy checks decide).
  */
 function isNotGenericSecret(value: string): boolean {
-  // A digit, or a symbol between letters (`super$ecret`), tells a value from a word or an identifier.
-  if (isPlaceholder(value) || !/[A-Za-z]/.test(value) || !(/[0-9]/.test(value) || /[A-Za-z0-9][!@#$%^&*+~?(){}[\]<>|][A-Za-z0-9{]/.test(value))) return true;
+  // A digit, a symbol between letters (`super$ecret`) or a case pattern no words make
+  // (`YXNkZmZm…`) tells a value from a word or an identifier.
+  if (isPlaceholder(value) || !/[A-Za-z]/.test(value) || !(/[0-9]/.test(value) || /[A-Za-z0-9][!@#$%^&*+~?(){}[\]<>|][A-Za-z0-9{]/.test(value) || mixesCaseLikeNoWord(value))) return true;
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
   // Where a secret is, not a secret: a URL without a login in it, a file path.
   if (/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value) || /^(?:~|\.{1,2})?\/[\w.@-]+\/[\w.@/-]*$/.test(value) || /^[A-Za-z]:\\[\w.\\ -]+$/.test(value)) return true;
@@ -530,6 +536,19 @@ function isNotGenericSecret(value: string): boolean {
   if (OWNED_SHAPES.some((shape) => shape.test(value))) return true;
   const lower = value.toLowerCase();
   return lower.startsWith("eyj") || specificPrefixes().some((prefix) => lower.startsWith(prefix));
+}
+
+/**
+ * Letters whose case changes every one or two characters (`YXNkZmZmZmZm`, base64 of text): split
+ * into words at case changes (`getAuthToken` → get, Auth, Token; `XMLHttp` → XML, Http), an
+ * identifier's pieces are words, and at least half of these are one or two letters long. Only
+ * for token characters: `P.isWritable=P.isReadable` is code.
+ */
+function mixesCaseLikeNoWord(value: string): boolean {
+  if (value.length < 10 || !/^[A-Za-z0-9_+/-]+=*$/.test(value)) return false;
+  const pieces = value.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+/g) ?? [];
+  const short = pieces.filter((piece) => piece.length <= 2).length;
+  return pieces.length >= 4 && short >= 3 && 2 * short >= pieces.length;
 }
 
 /** Tokens whose signature is not a prefix (Azure identifiable keys, Telegram bot tokens). */
