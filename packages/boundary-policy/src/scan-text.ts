@@ -694,8 +694,11 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
   findings.push({ rule: rule.id, family: rule.family, description: rule.description, start: start + offset, end: end + offset });
 }
 
+/** On one span, a provider's rule names the secret better than a keyword-context rule. */
+const byGeneric = (finding: Finding): number => (finding.family === "generic" ? 1 : 0);
+
 function dropContained(findings: Finding[]): Finding[] {
-  findings.sort((a, b) => a.start - b.start || b.end - a.end);
+  findings.sort((a, b) => a.start - b.start || b.end - a.end || byGeneric(a) - byGeneric(b));
   const kept: Finding[] = [];
   let reach = -1;
   for (const finding of findings) {

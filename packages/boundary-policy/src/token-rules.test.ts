@@ -452,6 +452,14 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     ["dockerfile-env-secret", 'ENV NPM_AUTH_TOKEN "', b62(36), '"\n'],
     ["shell-default-secret", "API_TOKEN=${API_TOKEN:-", mixed, "}"],
     ["shell-default-secret", 'password="${DB_PASSWORD-', "s3cr3tV4lue99", '}"'],
+    ["keyword-secret-xml", "<PRIVATE_API_TOKEN>", mixed, "</PRIVATE_API_TOKEN>"],
+    ["keyword-secret", '"slackKey": "', mixed, '",'],
+    ["keyword-secret", "GITLAB_KEY: ", b62(20), ""],
+    ["keyword-secret", "- GITHUBKEY=", mixed, ""],
+    ["keyword-secret", '{"license_key": "', mixed, '"}'],
+    ["keyword-secret", "APP_KEY=", "base64:" + b62(43) + "=", ""],
+    ["keyword-secret", "MASTER_KEY=", hex(32), ""],
+    ["keyword-secret-xml", "<slackKey>", mixed, "</slackKey>"],
   ])("%s takes the whole secret after %j", (id, before, secret, after) => {
     expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
   });
@@ -465,6 +473,12 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     '{"key": "token", "value": "{{token}}"}',
     '{"key": "tokenType", "value": "Bearer"}',
     '{"key": "sort_key", "value": "created_at2"}',
+    'primary_key = "user_id2"',
+    'const cacheKey = "profile-v2:" + id;',
+    'sort_key: "created_at2"',
+    '"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb2"',
+    "<publicKey>MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE</publicKey>",
+    "<cacheKey>profileViewV2</cacheKey>",
     '<input type="hidden" name="csrf_token" value="7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX" />',
     "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password\n",
     "- name: API_TOKEN\n  value: $(API_TOKEN)\n",
