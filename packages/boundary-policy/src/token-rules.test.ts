@@ -460,6 +460,10 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     ["keyword-secret", "APP_KEY=", "base64:" + b62(43) + "=", ""],
     ["keyword-secret", "MASTER_KEY=", hex(32), ""],
     ["keyword-secret-xml", "<slackKey>", mixed, "</slackKey>"],
+    ["keyword-secret", "newrelic_key = ", "abcd-1234567890abcdef1234567890abcdef1234dd5678", ""],
+    ["aws-secret-access-key", "<aws_secret_access_key>", "PA3XsxZ8d8cPQLmnZzV7EdzC6ND2a8vhbyXU/Dw1", "</aws_secret_access_key>"],
+    ["grafana-service-account-token", '"grafana_secret": "', "glsa_HU0WvVk_sl4PunHK8JtC7U6fywRm3FJuEFJwct3qi", '",'],
+    ["grafana-service-account-token", "GRAFANA_TOKEN=", "glsa_" + b62(32) + "_" + hex(8), ""],
   ])("%s takes the whole secret after %j", (id, before, secret, after) => {
     expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
   });
@@ -479,6 +483,8 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     '"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb2"',
     "<publicKey>MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE</publicKey>",
     "<cacheKey>profileViewV2</cacheKey>",
+    "//registry.npmjs.org/:_authToken={NPM_TOKEN}",
+    'password = "{db_password}"',
     '<input type="hidden" name="csrf_token" value="7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX" />',
     "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password\n",
     "- name: API_TOKEN\n  value: $(API_TOKEN)\n",

@@ -133,7 +133,7 @@ const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
 const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
 
 /** Values the docs and examples use where a secret would go (a value cut short with `...` too): never refused. */
-const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
+const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^\{[A-Za-z_][A-Za-z0-9_]*\}$|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
 
 /** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
 function looksFake(value: string): boolean {
@@ -221,7 +221,7 @@ const PUBLIC_GOOGLE_EXAMPLE_KEYS = new Set([
  * bare `key` (`sort_key`, `cacheKey`, `public_key`) mostly does not. Not after a letter:
  * `butterflyKey` is no Fly.io key.
  */
-const SECRET_KEY_OWNERS = "(?<![a-z])(?:slack|git(?:hub|lab)|bitbucket|licen[cs]e|app|master|signing|encryption|hmac|jwt|consumer|stripe|sendgrid|mailgun|twilio|openai|anthropic|google|gcp|azure|mapbox|algolia|pusher|firebase|datadog|sentry|heroku|npm|pypi|docker|vault|cloudflare|digitalocean|linear|notion|shopify|hubspot|square|paypal|braintree|mistral|cohere|groq|replicate|openrouter|huggingface|segment|mixpanel|okta|auth0|supabase|vercel|netlify|planetscale)[_.-]?key";
+const SECRET_KEY_OWNERS = "(?<![a-z])(?:slack|git(?:hub|lab)|bitbucket|licen[cs]e|app|master|signing|encryption|hmac|jwt|consumer|stripe|sendgrid|mailgun|twilio|openai|anthropic|google|gcp|azure|mapbox|algolia|pusher|firebase|datadog|sentry|heroku|npm|pypi|docker|vault|cloudflare|digitalocean|linear|notion|shopify|hubspot|square|paypal|braintree|mistral|cohere|groq|replicate|openrouter|huggingface|segment|mixpanel|okta|auth0|supabase|vercel|netlify|planetscale|new[_-]?relic)[_.-]?key";
 
 export const TOKEN_RULES: readonly TokenRule[] = [
   // GitHub. gitleaks anchors only on the prefix; the body may run past 36 (noseyparker's ghr_
@@ -258,7 +258,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // AWS. gitleaks' entropy floor of 3 drops noseyparker's `AKIADEADBEEF…` example (2.55), so the
   // floor here is 2: `AKIAXXXX…` placeholders (1.0) still fall below it.
   { id: "aws-access-token", family: "aws", description: "an AWS access key id", keywords: ["a3t", "akia", "asia", "abia", "acca"], pattern: rx(`(?<![A-Za-z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])`), minEntropy: 2, allow: (key) => key.endsWith("EXAMPLE") },
-  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws[._-]?(?:secret)?[._-]?(?:access)?[._-]?(?:key)?\\\\?["']?\\s{0,30}(?::|=>|=)\\s{0,30}\\\\?["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true) },
+  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws[._-]?(?:secret)?[._-]?(?:access)?[._-]?(?:key)?\\\\?["']?\\s{0,30}(?::|=>|=|>)\\s{0,30}\\\\?["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true) },
   { id: "aws-session-token", family: "aws", description: "an AWS session token", keywords: ["aws"], pattern: rx(`aws.?(?:session.?token|session|token)["'\`]?\\s{0,30}(?::|=>|=)\\s{0,30}["'\`]?([A-Za-z0-9/+=]{16,2000})${NOT_BEFORE_B64}`, true), minEntropy: 3 },
   { id: "aws-bedrock-api-key", family: "aws", description: "an Amazon Bedrock API key", keywords: ["absk"], pattern: rx(`(?<![A-Za-z0-9+/])ABSK[A-Za-z0-9+/]{109,269}={0,2}${NOT_BEFORE_B64}`) },
   { id: "aws-bedrock-short-lived-key", family: "aws", description: "an Amazon Bedrock short-lived API key", keywords: ["bedrock-api-key-"], pattern: rx("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&-]{0,4000}") },
@@ -309,7 +309,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "vault-legacy-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["s."], pattern: rx(`(?<![A-Za-z0-9_.])s\\.[A-Za-z0-9]{24}${NOT_BEFORE_WORD}`), minEntropy: 3.5, allow: (token) => /^s\.[A-Za-z]{24}$/.test(token) },
   { id: "heroku-api-key-v2", family: "heroku", description: "a Heroku API key", keywords: ["hrku-aa"], pattern: rx(`${NOT_AFTER_WORD}HRKU-AA[0-9A-Za-z_-]{58}`), minEntropy: 4 },
   { id: "grafana-cloud-api-token", family: "grafana", description: "a Grafana Cloud token", keywords: ["glc_"], pattern: rx(`${NOT_AFTER_WORD}glc_[A-Za-z0-9+/]{32,400}={0,3}`), minEntropy: 3 },
-  { id: "grafana-service-account-token", family: "grafana", description: "a Grafana service account token", keywords: ["glsa_"], pattern: rx(`${NOT_AFTER_WORD}glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}`), minEntropy: 3 },
+  { id: "grafana-service-account-token", family: "grafana", description: "a Grafana service account token", keywords: ["glsa_"], pattern: rx(`${NOT_AFTER_WORD}glsa_[A-Za-z0-9_]{41}(?![A-Za-z0-9_])`), minEntropy: 3 },
   { id: "sentry-org-token", family: "sentry", description: "a Sentry organization token", keywords: ["sntrys_"], pattern: rx(`${NOT_AFTER_WORD}sntrys_eyJ[A-Za-z0-9+/]{20,800}={0,2}_[A-Za-z0-9+/]{43}`) },
   { id: "sourcegraph-access-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sgp_"], pattern: rx(`${NOT_AFTER_WORD}sgp_(?:[a-fA-F0-9]{16}_)?(?:local_)?[a-fA-F0-9]{40}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "sourcegraph-keyword-token", family: "sourcegraph", description: "a Sourcegraph access token", keywords: ["sourcegraph"], pattern: rx(`sourcegraph[A-Za-z0-9_ .:"'=-]{0,20}?([a-fA-F0-9]{40})${NOT_BEFORE_WORD}`, true), minEntropy: 3 },
