@@ -485,6 +485,7 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     "<cacheKey>profileViewV2</cacheKey>",
     "//registry.npmjs.org/:_authToken={NPM_TOKEN}",
     'password = "{db_password}"',
+    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     '<input type="hidden" name="csrf_token" value="7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX" />',
     "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n      key: password\n",
     "- name: API_TOKEN\n  value: $(API_TOKEN)\n",

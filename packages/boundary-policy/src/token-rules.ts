@@ -258,7 +258,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // AWS. gitleaks' entropy floor of 3 drops noseyparker's `AKIADEADBEEF…` example (2.55), so the
   // floor here is 2: `AKIAXXXX…` placeholders (1.0) still fall below it.
   { id: "aws-access-token", family: "aws", description: "an AWS access key id", keywords: ["a3t", "akia", "asia", "abia", "acca"], pattern: rx(`(?<![A-Za-z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])`), minEntropy: 2, allow: (key) => key.endsWith("EXAMPLE") },
-  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws[._-]?(?:secret)?[._-]?(?:access)?[._-]?(?:key)?\\\\?["']?\\s{0,30}(?::|=>|=|>)\\s{0,30}\\\\?["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true) },
+  // AWS's documentation uses wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY for its example secret key.
+  { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`\\baws[._-]?(?:secret)?[._-]?(?:access)?[._-]?(?:key)?\\\\?["']?\\s{0,30}(?::|=>|=|>)\\s{0,30}\\\\?["']?([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true), allow: (key) => key.endsWith("EXAMPLEKEY") },
   { id: "aws-session-token", family: "aws", description: "an AWS session token", keywords: ["aws"], pattern: rx(`aws.?(?:session.?token|session|token)["'\`]?\\s{0,30}(?::|=>|=)\\s{0,30}["'\`]?([A-Za-z0-9/+=]{16,2000})${NOT_BEFORE_B64}`, true), minEntropy: 3 },
   { id: "aws-bedrock-api-key", family: "aws", description: "an Amazon Bedrock API key", keywords: ["absk"], pattern: rx(`(?<![A-Za-z0-9+/])ABSK[A-Za-z0-9+/]{109,269}={0,2}${NOT_BEFORE_B64}`) },
   { id: "aws-bedrock-short-lived-key", family: "aws", description: "an Amazon Bedrock short-lived API key", keywords: ["bedrock-api-key-"], pattern: rx("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&-]{0,4000}") },
