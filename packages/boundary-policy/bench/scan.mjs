@@ -8,15 +8,13 @@
 // `main`) measured in the same run (`SBX_BENCH_COMPARE_CASES=1`: on the 1 MB inputs too).
 // The last lines give a verdict per target of issue 12: >= 50 MB/s on mixed source text, and no
 // 1 MB input over 50 ms.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { createRefusePolicy, TOKEN_RULES } from "../dist/index.js";
+import { baselineBuild } from "./baseline-build.mjs";
 
-const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 const SKIP = new Set(["node_modules", "dist", ".git", ".turbo", "coverage"]);
 const TEXT = /\.(?:ts|mts|js|mjs|cjs|json|jsonl|md|yml|yaml|toml|sh|txt)$/;
@@ -51,26 +49,6 @@ function timeMs(run) {
   const started = performance.now();
   run();
   return performance.now() - started;
-}
-
-/** The package as built at `ref`, in a temporary directory, or undefined when git cannot make it. */
-async function baselineBuild(ref) {
-  const work = mkdtempSync(join(tmpdir(), "sbx-policy-bench-"));
-  try {
-    const archive = execFileSync("git", ["-C", repoRoot, "archive", ref, "packages/boundary-policy", "packages/errors", "tsconfig.base.json"], { maxBuffer: 64 << 20 });
-    execFileSync("tar", ["-x", "-C", work], { input: archive });
-    const copy = join(work, "packages/boundary-policy");
-    symlinkSync(join(packageDir, "node_modules"), join(copy, "node_modules"));
-    symlinkSync(join(repoRoot, "node_modules"), join(work, "node_modules"));
-    const tsc = join(repoRoot, "node_modules/.bin/tsc");
-    execFileSync(tsc, ["-p", join(copy, "tsconfig.build.json")], { stdio: "ignore" });
-    if (!existsSync(join(copy, "dist/index.js"))) return undefined;
-    const module = await import(join(copy, "dist/index.js"));
-    return { module, cleanup: () => rmSync(work, { recursive: true, force: true }) };
-  } catch {
-    rmSync(work, { recursive: true, force: true });
-    return undefined;
-  }
 }
 
 const texts = collect(repoRoot, []);
