@@ -534,6 +534,12 @@ SESSION7_FORMATS = {
          lambda: (lambda value: (f"FROM node:22\nENV REGISTRY_AUTH_TOKEN {value}\n", value))(r(B62, 30) + r(D, 2))),
         ("bash manual: ${parameter:-word} default values", "SHELL_DEFAULT",
          lambda: (lambda value: (f'export API_SECRET="${{API_SECRET:-{value}}}"\n', value))(r(B62, 26) + r(D, 2))),
+        ("RFC 6750: a bearer token in an Authorization header (gitleaks curl-auth-header)", "BEARER",
+         lambda: (lambda value: (f'curl -H "Authorization: Bearer {value}" https://api.example.com/v1/me', value))(r(B62, 30) + r(D, 2))),
+        ("Docker docs: docker login -p, and the MySQL client's -p<password>", "CLI_LOGIN",
+         lambda: (lambda value: (f"docker login -u deploy -p {value} registry.example.com", value))(r(B62, 18) + r(D, 2))),
+        ("GNU inetutils docs: a .netrc machine entry", "NETRC",
+         lambda: (lambda value: (f"machine api.example.com\n  login deploy@example.com\n  password {value}\n", value))(r(B62, 24) + r(D, 2))),
     ],
 }
 SESSION7_NEGATIVES = {
@@ -543,6 +549,9 @@ SESSION7_NEGATIVES = {
         '<input type="hidden" name="authenticity_token" value="7SWa-Fo1_hsC6oovfBsJFLGPUl2EhkSWPbJhWANwgaJWBDl1vxd9VNqX" />',
         "ENV PASSWORD_FILE /run/secrets/db_password",
         'export API_SECRET="${API_SECRET:-}"',
+        "Authorization: Bearer ${API_TOKEN}",
+        "docker login --password-stdin -u deploy registry.example.com",
+        "machine api.example.com login deploy password <token>",
     ],
 }
 add_cases(SESSION7_FORMATS, set(), SESSION7_NEGATIVES)

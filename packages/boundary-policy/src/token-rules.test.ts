@@ -499,3 +499,50 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("credentials agents type into commands and headers (session 7)", () => {
+  const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
+  const opaque = "8fJ2kLq9ZxV3mN7pR4tW1yB6cD0eH5gA";
+
+  it.each([
+    ["bearer-token", `curl -H "Authorization: Bearer `, opaque, `" https://api.example.com/v1/me`],
+    ["bearer-token", "Authorization: Bearer ", opaque, "\n"],
+    ["bearer-token", `headers = {"Authorization": "Bearer `, opaque + "~._-", `"}`],
+    ["bearer-token", "Authorization: Token ", hex(40), "\n"],
+    ["bearer-token", `fetch(url, { headers: { authorization: "bearer `, opaque, `" } })`],
+    ["cli-login-password", "docker login -u deploy -p ", b62(16), " registry.example.com"],
+    ["cli-login-password", "echo ok && podman login --username ci --password ", b62(16), " quay.io"],
+    ["cli-login-password", "helm registry login ghcr.io -u me -p '", b62(16), "'"],
+    ["cli-login-password", "mysql -h db -u root -p", b62(12), " shop"],
+    ["cli-login-password", "mysqldump -uroot -p'", b62(12), "' shop > dump.sql"],
+    ["cli-login-password", "sshpass -p ", b62(12), " ssh deploy@10.0.0.5"],
+    ["netrc-password", "machine api.heroku.com\n  login me@example.com\n  password ", opaque, "\n"],
+    ["netrc-password", "machine github.com login octocat password ", b62(20), "\n"],
+  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
+    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
+  });
+
+  it.each([
+    `headers["Authorization"] = "Bearer " + token`,
+    "Authorization: Bearer ${API_TOKEN}",
+    "Authorization: Bearer $TOKEN",
+    "Authorization: Bearer <your-access-token>",
+    "Authorization: Bearer YOUR_ACCESS_TOKEN_HERE",
+    'WWW-Authenticate: Bearer realm="example", error="invalid_token"',
+    "Bearer authentication (also called token authentication) is an HTTP scheme",
+    `f"Bearer {access_token}"`,
+    "docker run -p 8080:80 -p 8443:443 nginx",
+    "docker login -u deploy -p $REGISTRY_PASSWORD registry.example.com",
+    "docker login --password-stdin -u deploy registry.example.com",
+    "mysql -u root -p shop",
+    "ssh -p 2222 deploy@example.com",
+    "sshpass -p $SSHPASS ssh deploy@host",
+    "machine api.heroku.com login me@example.com password <token>",
+    'machine HOSTNAME login USERID password "PASSWORD"',
+    "f'machine {hostname}{path} login {self.username} password {self.password}'",
+    'machine {full machine name} login {user-id} password "{password}"',
+    "The machine learning model needs a login and password field",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
