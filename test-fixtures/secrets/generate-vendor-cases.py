@@ -538,6 +538,8 @@ SESSION7_FORMATS = {
          lambda: (lambda value: (f'curl -H "Authorization: Bearer {value}" https://api.example.com/v1/me', value))(r(B62, 30) + r(D, 2))),
         ("Docker docs: docker login -p, and the MySQL client's -p<password>", "CLI_LOGIN",
          lambda: (lambda value: (f"docker login -u deploy -p {value} registry.example.com", value))(r(B62, 18) + r(D, 2))),
+        ("Java: a literal compared with the password (Yoda condition)", "COMPARED",
+         lambda: (lambda value: (f'if ("{value}".equals(request.getPassword())) {{', value))(r(B62, 16) + r(D, 2))),
         ("OpenSSL docs: -passout pass:<password>; keytool docs: -storepass", "KEYSTORE",
          lambda: (lambda value: (f"openssl pkcs12 -export -in cert.pem -inkey key.pem -passout pass:{value} -out cert.p12", value))(r(B62, 14) + r(D, 2))),
         ("GNU inetutils docs: a .netrc machine entry", "NETRC",
