@@ -538,6 +538,10 @@ SESSION7_FORMATS = {
          lambda: (lambda value: (f'curl -H "Authorization: Bearer {value}" https://api.example.com/v1/me', value))(r(B62, 30) + r(D, 2))),
         ("Docker docs: docker login -p, and the MySQL client's -p<password>", "CLI_LOGIN",
          lambda: (lambda value: (f"docker login -u deploy -p {value} registry.example.com", value))(r(B62, 18) + r(D, 2))),
+        ("crypt(5): a SHA-512 password hash in an /etc/shadow line", "SHADOW",
+         lambda: (lambda value: (f"deploy:{value}:19700:0:99999:7:::\n", value))("$6$" + r(B62, 16) + "$" + r(B62 + "./", 86))),
+        ("bcrypt (OpenBSD): a password hash in a seed file", "BCRYPT",
+         lambda: (lambda value: (f'  password_digest: "{value}"\n', value))("$2b$12$" + r(B62 + "./", 53))),
         ("Java: a literal compared with the password (Yoda condition)", "COMPARED",
          lambda: (lambda value: (f'if ("{value}".equals(request.getPassword())) {{', value))(r(B62, 16) + r(D, 2))),
         ("OpenSSL docs: -passout pass:<password>; keytool docs: -storepass", "KEYSTORE",
@@ -556,6 +560,7 @@ SESSION7_NEGATIVES = {
         "Authorization: Bearer ${API_TOKEN}",
         "docker login --password-stdin -u deploy registry.example.com",
         "machine api.example.com login deploy password <token>",
+        "root:*:19700:0:99999:7:::",
     ],
 }
 add_cases(SESSION7_FORMATS, set(), SESSION7_NEGATIVES)

@@ -531,6 +531,10 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     ["cli-keystore-password", "keytool -importkeystore -srckeystore a.p12 -srcstorepass ", b62(12), " -destkeystore b.jks"],
     ["netrc-password", "machine api.heroku.com\n  login me@example.com\n  password ", opaque, "\n"],
     ["netrc-password", "machine github.com login octocat password ", b62(20), "\n"],
+    ["password-hash", 'password_hash = "', "$2b$10$" + repeat("N9qo8uLOickgx2ZMRZoMye./", 53), '"'],
+    ["password-hash", "root:", "$6$rounds=5000$saltsalt$" + repeat("Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTi./", 86), ":19000:0:99999:7:::"],
+    ["password-hash", "deploy:", "$y$j9T$" + repeat("Zq7Lm2Xv9Bc4Nk8R./", 22) + "$" + repeat("Hp3Sd6Fg0JaUeTiKoPl./", 43), ":19000::::::"],
+    ["password-hash", "ADMIN_HASH=", "$argon2id$v=19$m=65536,t=3,p=4$" + repeat("c29tZXNhbHQ", 22) + "$" + repeat("RdescudvJCsgt3ub+b+dWRWJTmaaJObG", 43), "\n"],
   ])("%s takes the whole secret after %j", (id, before, secret, after) => {
     expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
   });
@@ -559,6 +563,9 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     "f'machine {hostname}{path} login {self.username} password {self.password}'",
     'machine {full machine name} login {user-id} password "{password}"',
     "The machine learning model needs a login and password field",
+    "bcrypt output looks like $2b$10$ followed by 53 characters",
+    "root:*:19000:0:99999:7:::",
+    "price: $6$ per unit",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
