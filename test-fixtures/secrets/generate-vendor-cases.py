@@ -542,6 +542,8 @@ SESSION7_FORMATS = {
          lambda: (lambda value: (f"deploy:{value}:19700:0:99999:7:::\n", value))("$6$" + r(B62, 16) + "$" + r(B62 + "./", 86))),
         ("bcrypt (OpenBSD): a password hash in a seed file", "BCRYPT",
          lambda: (lambda value: (f'  password_digest: "{value}"\n', value))("$2b$12$" + r(B62 + "./", 53))),
+        ("Python docs: os.getenv(key, default) with a hard-coded secret default", "GETENV_DEFAULT",
+         lambda: (lambda value: (f'SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "{value}")\n', value))(r(B62, 40) + r(D, 2))),
         ("Java: a literal compared with the password (Yoda condition)", "COMPARED",
          lambda: (lambda value: (f'if ("{value}".equals(request.getPassword())) {{', value))(r(B62, 16) + r(D, 2))),
         ("OpenSSL docs: -passout pass:<password>; keytool docs: -storepass", "KEYSTORE",
@@ -561,6 +563,7 @@ SESSION7_NEGATIVES = {
         "docker login --password-stdin -u deploy registry.example.com",
         "machine api.example.com login deploy password <token>",
         "root:*:19700:0:99999:7:::",
+        'SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "")',
     ],
 }
 add_cases(SESSION7_FORMATS, set(), SESSION7_NEGATIVES)
