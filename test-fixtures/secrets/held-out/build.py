@@ -13,7 +13,8 @@ at its misses):
   to them (noncompliant values → match, compliant lines and files expected to give 0 → no-match).
 - awslabs/git-secrets: test/git-secrets.bats' credentials-file lines, and the keys --register-aws allows.
 - americanexpress/earlybird: the Go test tables of pkg/scan and pkg/postprocess.
-  (these three were added in session 7, after the held-out split: their rows come last.)
+  (these three were added in session 7, after the held-out split: their rows come after it.)
+- praetorian-inc/titus: `examples` / `negative_examples` of pkg/rule/rules/*.yml (session 8, last).
 
 and split `held-out` (measured, never listed while tuning):
 - semgrep/semgrep-rules: the lines annotated `ruleid:` / `ok:` in generic/secrets/security/'s tests.
@@ -864,6 +865,62 @@ def earlybird(known, seen_stripped):
     return out, len(dropped)
 
 
+# ---- split `tune`, added in session 8: titus -------------------------------------------------
+
+# titus rule files family_of does not read, and the family of each: connection strings and
+# command-line or keyword-context credentials of the covered families, and the providers the policy
+# has token rules for, under their own lowercase name. Other providers are counted and dropped, as
+# for the other sources. A rule id overrides its file's family (curl's and http.yml's basic-auth
+# rules beside their bearer-token ones).
+TITUS_FAMILIES = {
+    "hashicorp": "vault", "mongo": "basic-auth", "mysql": "basic-auth", "jdbc": "basic-auth", "odbc": "basic-auth",
+    "rabbitmq": "basic-auth", "kingfisher.curl.1": "basic-auth", "np.http.1": "basic-auth", "curl": "generic", "http": "generic",
+    "netrc": "generic", "psexec": "generic", "vmware": "generic", "gradle": "generic", "phpmailer": "generic", "react": "generic",
+    "hashes": "generic", "filezilla": "generic", "django": "generic", "jenkins": "generic", "wireguard": "generic",
+    "onepassword": "1password", "sendinblue": "brevo", "frame.io": "frameio", "frameio": "frameio",
+    **{name: name for name in ("adobe", "age", "alibaba", "artifactory", "clojars", "doppler", "dynatrace", "easypost", "facebook",
+                               "harness", "infracost", "mailchimp", "mapbox", "perplexity", "postman", "prefect", "pulumi", "readme",
+                               "scalingo", "shippo", "typeform")},
+}
+# titus rule names of what a secret is used with, beyond kingfisher's IDENTIFIER_RULE: an
+# organization, a project's or service's URL, a public key.
+TITUS_IDENTIFIER_RULE = re.compile(r"\b(?:Organization|Project URL|Base URL|API URI|Public Key)$", re.I)
+
+
+def titus(known, seen_stripped):
+    """titus' rule examples (`examples` match, `negative_examples` no-match), as kingfisher's. Most of
+    its noseyparker rules' examples are in corpus.jsonl already, and its kingfisher rules' in the
+    kingfisher rows; only texts seen nowhere are taken."""
+    import yaml  # PyYAML
+
+    repo = "praetorian-inc/titus"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    out, dropped = [], 0
+    for path in git(repo, "ls-tree", "--name-only", "HEAD", "pkg/rule/rules/").splitlines():
+        stem = path.rsplit("/", 1)[-1].removesuffix(".yml")
+        family = TITUS_FAMILIES.get(stem) or family_of(stem)
+        if family is None:
+            dropped += 1
+            continue
+        for rule in yaml.safe_load(show(repo, path)).get("rules", []):
+            # Rules that find what a secret is used with: titus' `identifier` category (account ids,
+            # buckets, ARNs, client ids, hosts, an age recipient), `visible: false` ones (reported
+            # only as another rule's dependency) and, by name, ids, domains, hosts, URLs and names.
+            name = re.sub(r"\s*\([^)]*\)$", "", rule.get("name", ""))
+            if "identifier" in (rule.get("categories") or []) or rule.get("visible") is False or IDENTIFIER_RULE.search(name) or TITUS_IDENTIFIER_RULE.search(name):
+                continue
+            rule_family = TITUS_FAMILIES.get(rule.get("id", ""), family)
+            for key, expect in (("examples", "match"), ("negative_examples", "no-match")):
+                for text in rule.get(key) or []:
+                    if not isinstance(text, str) or not tune_new(text, known, seen_stripped):
+                        continue
+                    known.add(text)
+                    seen_stripped.add(text.strip())
+                    out.append({"family": rule_family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit,
+                                "split": "tune", "case": rule.get("id", "")})
+    return out, dropped
+
+
 def main():
     known = set()
     for name in ("../corpus.jsonl", "../vendor-formats.jsonl"):
@@ -886,6 +943,10 @@ def main():
         cases, dropped = build(known, seen_stripped)
         print(f"{build.__name__}: {len(cases)} cases, {dropped} fixtures/rules outside the covered families", file=sys.stderr)
         rows.extend(cases)
+    # titus (session 8) after all of them, for the same reason.
+    cases, dropped = titus(known, seen_stripped)
+    print(f"titus: {len(cases)} cases, {dropped} rule files outside the covered families", file=sys.stderr)
+    rows.extend(cases)
     counts = {}
     for row in rows:
         key = (row["split"], row["source"].split(":")[0], row["family"])
