@@ -14,7 +14,8 @@ at its misses):
 - awslabs/git-secrets: test/git-secrets.bats' credentials-file lines, and the keys --register-aws allows.
 - americanexpress/earlybird: the Go test tables of pkg/scan and pkg/postprocess.
   (these three were added in session 7, after the held-out split: their rows come after it.)
-- praetorian-inc/titus: `examples` / `negative_examples` of pkg/rule/rules/*.yml (session 8, last).
+- praetorian-inc/titus: `examples` / `negative_examples` of pkg/rule/rules/*.yml, and
+  thoughtworks/talisman: its pattern and file-content detector tests (session 8, last).
 
 and split `held-out` (measured, never listed while tuning):
 - semgrep/semgrep-rules: the lines annotated `ruleid:` / `ok:` in generic/secrets/security/'s tests.
@@ -921,6 +922,133 @@ def titus(known, seen_stripped):
     return out, dropped
 
 
+# ---- split `tune`, added in session 8: talisman ----------------------------------------------
+
+# talisman's filecontent tests that set a configuration (a threshold, file ignores, aggressive
+# mode) or test credit card numbers, which are not secrets: skipped, as trivy's configuration tests.
+TALISMAN_SKIP_TEST = re.compile(r"Threshold|Ignore|CreditCard")
+TALISMAN_SKIP_BODY = re.compile(r"Threshold|FileIgnoreConfig|AggressiveMode|CreditCard")
+# A JSON Web Token whole (three base64url parts), talisman's only flagged text of that family.
+JWT_WHOLE = re.compile(r"^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$")
+
+
+def talisman_expr(toks, i, value, names=None):
+    """A Go string expression of talisman's tests at toks[i]: literals, `+`, `values[i]` (value),
+    names of strings (names), strings.ToTitle / ToUpper, []byte(…). Returns (text, next index)."""
+    def operand(i):
+        k, v = toks[i]
+        if k in ("str", "raw"):
+            return (gotests.unquote(v) if k == "str" else v[1:-1]), i + 1
+        if toks[i:i + 4] == [("id", "values"), ("op", "["), ("id", "i"), ("op", "]")]:
+            return value, i + 4
+        if toks[i:i + 4] == [("op", "["), ("op", "]"), ("id", "byte"), ("op", "(")]:
+            text, j = talisman_expr(toks, i + 4, value, names)
+            return text, j + 1
+        if toks[i:i + 2] == [("id", "strings"), ("op", ".")] and toks[i + 2][1] in ("ToTitle", "ToUpper") and toks[i + 3] == ("op", "("):
+            text, j = talisman_expr(toks, i + 4, value, names)
+            return text.upper(), j + 1
+        if k == "id" and names and v in names:
+            return names[v], i + 1
+        raise gotests.Fail(f"token {v!r}")
+    text, i = operand(i)
+    while toks[i] == ("op", "+"):
+        more, i = operand(i + 1)
+        text += more
+    return text, i
+
+
+def talisman_pattern_cases(src):
+    """TestShouldDetectPasswordPatterns: [(text, expect)]; shouldPass… expects one finding, shouldFail… none.
+    The calls in its `for` loop are made once per keyword of `values`."""
+    body = src[src.index("func TestShouldDetectPasswordPatterns("):]
+    toks = gotests.tokenize(body[:body.index("\n}\n") + 3])
+    at = toks.index(("id", "values"))
+    values = [gotests.unquote(v) for k, v in toks[at:gotests.skip_balanced(toks, toks.index(("op", "{"), at))] if k == "str"]
+    loop = toks.index(("id", "for"))
+    loop_body = toks.index(("op", "{"), loop)
+    loop_end = gotests.skip_balanced(toks, loop_body)
+    out = []
+    for i, (k, v) in enumerate(toks):
+        if k == "id" and v in ("shouldPassDetectionOfSecretPattern", "shouldFailDetectionOfSecretPattern"):
+            arg = toks.index(("op", ","), i) + 1  # after `filename,`
+            for value in (values if loop_body < i < loop_end else [None]):
+                text, _ = talisman_expr(toks, arg, value)
+                out.append((text, "match" if v.startswith("shouldPass") else "no-match"))
+    return out
+
+
+def talisman_filecontent_cases(src):
+    """Tests of one text (a `const` or `s :=` string): [(test, text, expect)], from
+    `assert.True/False(t, results.HasFailures()…)` or a unit detector's `assert.Equal(t, s, res)` / `(t, "", res)`."""
+    out = []
+    for m in re.finditer(r"^func (Test\w+)\(t \*testing\.T\) \{\n(.*?)^\}", src, re.M | re.S):
+        name, body = m.groups()
+        if TALISMAN_SKIP_TEST.search(name) or TALISMAN_SKIP_BODY.search(body):
+            continue
+        toks = gotests.tokenize(body)
+        # The strings the test defines (`const x [string] = …`, `s := …`), then the one it scans:
+        # the argument of `NewAddition(filename, []byte(…))` or of a unit detector's Check…Encoding.
+        names = {}
+        for i in range(len(toks) - 3):
+            const = i > 0 and toks[i - 1] == ("id", "const")
+            start = (i + 3 if const and toks[i + 1:i + 3] == [("id", "string"), ("op", "=")] else i + 2 if const and toks[i + 1] == ("op", "=")
+                     else i + 2 if toks[i + 1] == ("op", ":=") else None)
+            if toks[i][0] == "id" and start is not None:
+                try:
+                    names[toks[i][1]] = talisman_expr(toks, start, None, names)[0]
+                except gotests.Fail:
+                    pass
+        texts = []
+        for i in range(len(toks) - 4):
+            if toks[i:i + 4] == [("id", "NewAddition"), ("op", "("), ("id", "filename"), ("op", ",")]:
+                texts.append(talisman_expr(toks, i + 4, None, names)[0])
+            elif toks[i][0] == "id" and re.fullmatch(r"Check\w+Encoding", toks[i][1]) and toks[i + 1] == ("op", "("):
+                texts.append(talisman_expr(toks, i + 2, None, names)[0])
+        if re.search(r"assert\.True\(t, results\.HasFailures\(\)|assert\.Equal\(t, s, res\)", body):
+            expect = "match"
+        elif re.search(r"assert\.False\(t, results\.HasFailures\(\)|assert\.Equal\(t, \"\", res\)", body):
+            expect = "no-match"
+        else:
+            continue
+        if len(texts) == 1:
+            out.append((name, texts[0], expect))
+    return out
+
+
+def talisman(known, seen_stripped):
+    """thoughtworks/talisman's detector tests: the pattern detector's keyword cases, and the file
+    content detectors' single-text tests."""
+    repo = "thoughtworks/talisman"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    out, dropped = [], 0
+
+    def add(text, family, expect, path, case):
+        if not tune_new(text, known, seen_stripped):
+            return
+        known.add(text)
+        seen_stripped.add(text.strip())
+        out.append({"family": family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit, "split": "tune", "case": case})
+
+    path = "detector/pattern/pattern_detector_test.go"
+    for text, expect in talisman_pattern_cases(show(repo, path)):
+        # `AWS key :` is a keyword with no value: talisman flags the keyword, there is no secret.
+        if re.fullmatch(r"[\w ]*:\s*", text):
+            dropped += 1
+            continue
+        add(text, "private-key" if "PRIVATE KEY" in text else "generic", expect, path, "TestShouldDetectPasswordPatterns")
+    for name in ("filecontent_detector_test.go", "base64_detector_test.go", "hex_detector_test.go"):
+        path = f"detector/filecontent/{name}"
+        for test, text, expect in talisman_filecontent_cases(show(repo, path)):
+            family = "aws" if "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" in text else "jwt" if JWT_WHOLE.match(text) else "generic"
+            # A flagged text of no family is encoded text talisman finds by its entropy (hex of
+            # `hello world!`, a JWT header with letters after it), not a secret.
+            if expect == "match" and family == "generic":
+                dropped += 1
+                continue
+            add(text, family, expect, path, test)
+    return out, dropped
+
+
 def main():
     known = set()
     for name in ("../corpus.jsonl", "../vendor-formats.jsonl"):
@@ -946,6 +1074,9 @@ def main():
     # titus (session 8) after all of them, for the same reason.
     cases, dropped = titus(known, seen_stripped)
     print(f"titus: {len(cases)} cases, {dropped} rule files outside the covered families", file=sys.stderr)
+    rows.extend(cases)
+    cases, dropped = talisman(known, seen_stripped)
+    print(f"talisman: {len(cases)} cases, {dropped} flagged texts holding no secret", file=sys.stderr)
     rows.extend(cases)
     counts = {}
     for row in rows:
