@@ -1,6 +1,7 @@
 // Recall and false positives on cases the rules were not built from. Run after `build`:
 // `pnpm --filter @sbx/boundary-policy bench:recall` (add `--misses tune` to list the tune split's
-// misses and false positives; the held-out split is never listed unless asked by name).
+// misses and false positives; the held-out split is never listed unless asked by name; `--source
+// <owner/name>` counts one upstream repository's cases only).
 //
 // 1. test-fixtures/secrets/held-out/held-out.jsonl, written by build.py there: trufflehog's
 //    detector tests, kingfisher's rule examples, detect-secrets' plugin tests, and whispers',
@@ -34,6 +35,7 @@ const policy = createRefusePolicy();
 const args = process.argv.slice(2);
 const showMisses = args.includes("--misses") ? args[args.indexOf("--misses") + 1] : undefined;
 const json = args.includes("--json");
+const onlySource = args.includes("--source") ? args[args.indexOf("--source") + 1] : undefined;
 
 // ---- 1. token cases -------------------------------------------------------------------------
 
@@ -52,7 +54,11 @@ function evaluate(testCase) {
   return { refused, whole, findings };
 }
 
-const cases = readFileSync(heldOutPath, "utf8").split("\n").filter((l) => l.trim() !== "").map((l, i) => ({ line: i + 1, ...JSON.parse(l) }));
+const cases = readFileSync(heldOutPath, "utf8")
+  .split("\n")
+  .filter((l) => l.trim() !== "")
+  .map((l, i) => ({ line: i + 1, ...JSON.parse(l) }))
+  .filter((c) => onlySource === undefined || c.source.split(":")[0] === onlySource);
 const pct = (part, whole) => (whole === 0 ? "—" : `${((100 * part) / whole).toFixed(1)} %`);
 
 function table(split) {

@@ -13,7 +13,9 @@ at its misses):
   to them (noncompliant values → match, compliant lines and files expected to give 0 → no-match).
 - awslabs/git-secrets: test/git-secrets.bats' credentials-file lines, and the keys --register-aws allows.
 - americanexpress/earlybird: the Go test tables of pkg/scan and pkg/postprocess.
-  (these three were added in session 7, after the held-out split: their rows come last.)
+  (these three were added in session 7, after the held-out split: their rows come after it.)
+- praetorian-inc/titus: `examples` / `negative_examples` of pkg/rule/rules/*.yml, and
+  thoughtworks/talisman: its pattern and file-content detector tests (session 8, last).
 
 and split `held-out` (measured, never listed while tuning):
 - semgrep/semgrep-rules: the lines annotated `ruleid:` / `ok:` in generic/secrets/security/'s tests.
@@ -864,6 +866,189 @@ def earlybird(known, seen_stripped):
     return out, len(dropped)
 
 
+# ---- split `tune`, added in session 8: titus -------------------------------------------------
+
+# titus rule files family_of does not read, and the family of each: connection strings and
+# command-line or keyword-context credentials of the covered families, and the providers the policy
+# has token rules for, under their own lowercase name. Other providers are counted and dropped, as
+# for the other sources. A rule id overrides its file's family (curl's and http.yml's basic-auth
+# rules beside their bearer-token ones).
+TITUS_FAMILIES = {
+    "hashicorp": "vault", "mongo": "basic-auth", "mysql": "basic-auth", "jdbc": "basic-auth", "odbc": "basic-auth",
+    "rabbitmq": "basic-auth", "kingfisher.curl.1": "basic-auth", "np.http.1": "basic-auth", "curl": "generic", "http": "generic",
+    "netrc": "generic", "psexec": "generic", "vmware": "generic", "gradle": "generic", "phpmailer": "generic", "react": "generic",
+    "hashes": "generic", "filezilla": "generic", "django": "generic", "jenkins": "generic", "wireguard": "generic",
+    "onepassword": "1password", "sendinblue": "brevo", "frame.io": "frameio", "frameio": "frameio",
+    **{name: name for name in ("adobe", "age", "alibaba", "artifactory", "clojars", "doppler", "dynatrace", "easypost", "facebook",
+                               "harness", "infracost", "mailchimp", "mapbox", "perplexity", "postman", "prefect", "pulumi", "readme",
+                               "scalingo", "shippo", "typeform")},
+}
+# titus rule names of what a secret is used with, beyond kingfisher's IDENTIFIER_RULE: an
+# organization, a project's or service's URL, a public key.
+TITUS_IDENTIFIER_RULE = re.compile(r"\b(?:Organization|Project URL|Base URL|API URI|Public Key)$", re.I)
+
+
+def titus(known, seen_stripped):
+    """titus' rule examples (`examples` match, `negative_examples` no-match), as kingfisher's. Most of
+    its noseyparker rules' examples are in corpus.jsonl already, and its kingfisher rules' in the
+    kingfisher rows; only texts seen nowhere are taken."""
+    import yaml  # PyYAML
+
+    repo = "praetorian-inc/titus"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    out, dropped = [], 0
+    for path in git(repo, "ls-tree", "--name-only", "HEAD", "pkg/rule/rules/").splitlines():
+        stem = path.rsplit("/", 1)[-1].removesuffix(".yml")
+        family = TITUS_FAMILIES.get(stem) or family_of(stem)
+        if family is None:
+            dropped += 1
+            continue
+        for rule in yaml.safe_load(show(repo, path)).get("rules", []):
+            # Rules that find what a secret is used with: titus' `identifier` category (account ids,
+            # buckets, ARNs, client ids, hosts, an age recipient), `visible: false` ones (reported
+            # only as another rule's dependency) and, by name, ids, domains, hosts, URLs and names.
+            name = re.sub(r"\s*\([^)]*\)$", "", rule.get("name", ""))
+            if "identifier" in (rule.get("categories") or []) or rule.get("visible") is False or IDENTIFIER_RULE.search(name) or TITUS_IDENTIFIER_RULE.search(name):
+                continue
+            rule_family = TITUS_FAMILIES.get(rule.get("id", ""), family)
+            for key, expect in (("examples", "match"), ("negative_examples", "no-match")):
+                for text in rule.get(key) or []:
+                    if not isinstance(text, str) or not tune_new(text, known, seen_stripped):
+                        continue
+                    known.add(text)
+                    seen_stripped.add(text.strip())
+                    out.append({"family": rule_family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit,
+                                "split": "tune", "case": rule.get("id", "")})
+    return out, dropped
+
+
+# ---- split `tune`, added in session 8: talisman ----------------------------------------------
+
+# talisman's filecontent tests that set a configuration (a threshold, file ignores, aggressive
+# mode) or test credit card numbers, which are not secrets: skipped, as trivy's configuration tests.
+TALISMAN_SKIP_TEST = re.compile(r"Threshold|Ignore|CreditCard")
+TALISMAN_SKIP_BODY = re.compile(r"Threshold|FileIgnoreConfig|AggressiveMode|CreditCard")
+# A JSON Web Token whole (three base64url parts), talisman's only flagged text of that family.
+JWT_WHOLE = re.compile(r"^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$")
+
+
+def talisman_expr(toks, i, value, names=None):
+    """A Go string expression of talisman's tests at toks[i]: literals, `+`, `values[i]` (value),
+    names of strings (names), strings.ToTitle / ToUpper, []byte(…). Returns (text, next index)."""
+    def operand(i):
+        k, v = toks[i]
+        if k in ("str", "raw"):
+            return (gotests.unquote(v) if k == "str" else v[1:-1]), i + 1
+        if toks[i:i + 4] == [("id", "values"), ("op", "["), ("id", "i"), ("op", "]")]:
+            return value, i + 4
+        if toks[i:i + 4] == [("op", "["), ("op", "]"), ("id", "byte"), ("op", "(")]:
+            text, j = talisman_expr(toks, i + 4, value, names)
+            return text, j + 1
+        if toks[i:i + 2] == [("id", "strings"), ("op", ".")] and toks[i + 2][1] in ("ToTitle", "ToUpper") and toks[i + 3] == ("op", "("):
+            text, j = talisman_expr(toks, i + 4, value, names)
+            return text.upper(), j + 1
+        if k == "id" and names and v in names:
+            return names[v], i + 1
+        raise gotests.Fail(f"token {v!r}")
+    text, i = operand(i)
+    while toks[i] == ("op", "+"):
+        more, i = operand(i + 1)
+        text += more
+    return text, i
+
+
+def talisman_pattern_cases(src):
+    """TestShouldDetectPasswordPatterns: [(text, expect)]; shouldPass… expects one finding, shouldFail… none.
+    The calls in its `for` loop are made once per keyword of `values`."""
+    body = src[src.index("func TestShouldDetectPasswordPatterns("):]
+    toks = gotests.tokenize(body[:body.index("\n}\n") + 3])
+    at = toks.index(("id", "values"))
+    values = [gotests.unquote(v) for k, v in toks[at:gotests.skip_balanced(toks, toks.index(("op", "{"), at))] if k == "str"]
+    loop = toks.index(("id", "for"))
+    loop_body = toks.index(("op", "{"), loop)
+    loop_end = gotests.skip_balanced(toks, loop_body)
+    out = []
+    for i, (k, v) in enumerate(toks):
+        if k == "id" and v in ("shouldPassDetectionOfSecretPattern", "shouldFailDetectionOfSecretPattern"):
+            arg = toks.index(("op", ","), i) + 1  # after `filename,`
+            for value in (values if loop_body < i < loop_end else [None]):
+                text, _ = talisman_expr(toks, arg, value)
+                out.append((text, "match" if v.startswith("shouldPass") else "no-match"))
+    return out
+
+
+def talisman_filecontent_cases(src):
+    """Tests of one text (a `const` or `s :=` string): [(test, text, expect)], from
+    `assert.True/False(t, results.HasFailures()…)` or a unit detector's `assert.Equal(t, s, res)` / `(t, "", res)`."""
+    out = []
+    for m in re.finditer(r"^func (Test\w+)\(t \*testing\.T\) \{\n(.*?)^\}", src, re.M | re.S):
+        name, body = m.groups()
+        if TALISMAN_SKIP_TEST.search(name) or TALISMAN_SKIP_BODY.search(body):
+            continue
+        toks = gotests.tokenize(body)
+        # The strings the test defines (`const x [string] = …`, `s := …`), then the one it scans:
+        # the argument of `NewAddition(filename, []byte(…))` or of a unit detector's Check…Encoding.
+        names = {}
+        for i in range(len(toks) - 3):
+            const = i > 0 and toks[i - 1] == ("id", "const")
+            start = (i + 3 if const and toks[i + 1:i + 3] == [("id", "string"), ("op", "=")] else i + 2 if const and toks[i + 1] == ("op", "=")
+                     else i + 2 if toks[i + 1] == ("op", ":=") else None)
+            if toks[i][0] == "id" and start is not None:
+                try:
+                    names[toks[i][1]] = talisman_expr(toks, start, None, names)[0]
+                except gotests.Fail:
+                    pass
+        texts = []
+        for i in range(len(toks) - 4):
+            if toks[i:i + 4] == [("id", "NewAddition"), ("op", "("), ("id", "filename"), ("op", ",")]:
+                texts.append(talisman_expr(toks, i + 4, None, names)[0])
+            elif toks[i][0] == "id" and re.fullmatch(r"Check\w+Encoding", toks[i][1]) and toks[i + 1] == ("op", "("):
+                texts.append(talisman_expr(toks, i + 2, None, names)[0])
+        if re.search(r"assert\.True\(t, results\.HasFailures\(\)|assert\.Equal\(t, s, res\)", body):
+            expect = "match"
+        elif re.search(r"assert\.False\(t, results\.HasFailures\(\)|assert\.Equal\(t, \"\", res\)", body):
+            expect = "no-match"
+        else:
+            continue
+        if len(texts) == 1:
+            out.append((name, texts[0], expect))
+    return out
+
+
+def talisman(known, seen_stripped):
+    """thoughtworks/talisman's detector tests: the pattern detector's keyword cases, and the file
+    content detectors' single-text tests."""
+    repo = "thoughtworks/talisman"
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    out, dropped = [], 0
+
+    def add(text, family, expect, path, case):
+        if not tune_new(text, known, seen_stripped):
+            return
+        known.add(text)
+        seen_stripped.add(text.strip())
+        out.append({"family": family, "text": text, "expect": expect, "source": f"{repo}:{path}", "commit": commit, "split": "tune", "case": case})
+
+    path = "detector/pattern/pattern_detector_test.go"
+    for text, expect in talisman_pattern_cases(show(repo, path)):
+        # `AWS key :` is a keyword with no value: talisman flags the keyword, there is no secret.
+        if re.fullmatch(r"[\w ]*:\s*", text):
+            dropped += 1
+            continue
+        add(text, "private-key" if "PRIVATE KEY" in text else "generic", expect, path, "TestShouldDetectPasswordPatterns")
+    for name in ("filecontent_detector_test.go", "base64_detector_test.go", "hex_detector_test.go"):
+        path = f"detector/filecontent/{name}"
+        for test, text, expect in talisman_filecontent_cases(show(repo, path)):
+            family = "aws" if "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" in text else "jwt" if JWT_WHOLE.match(text) else "generic"
+            # A flagged text of no family is encoded text talisman finds by its entropy (hex of
+            # `hello world!`, a JWT header with letters after it), not a secret.
+            if expect == "match" and family == "generic":
+                dropped += 1
+                continue
+            add(text, family, expect, path, test)
+    return out, dropped
+
+
 def main():
     known = set()
     for name in ("../corpus.jsonl", "../vendor-formats.jsonl"):
@@ -886,6 +1071,13 @@ def main():
         cases, dropped = build(known, seen_stripped)
         print(f"{build.__name__}: {len(cases)} cases, {dropped} fixtures/rules outside the covered families", file=sys.stderr)
         rows.extend(cases)
+    # titus (session 8) after all of them, for the same reason.
+    cases, dropped = titus(known, seen_stripped)
+    print(f"titus: {len(cases)} cases, {dropped} rule files outside the covered families", file=sys.stderr)
+    rows.extend(cases)
+    cases, dropped = talisman(known, seen_stripped)
+    print(f"talisman: {len(cases)} cases, {dropped} flagged texts holding no secret", file=sys.stderr)
+    rows.extend(cases)
     counts = {}
     for row in rows:
         key = (row["split"], row["source"].split(":")[0], row["family"])
