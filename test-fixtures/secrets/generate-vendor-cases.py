@@ -544,12 +544,18 @@ SESSION7_FORMATS = {
          lambda: (lambda value: (f'  password_digest: "{value}"\n', value))("$2b$12$" + r(B62 + "./", 53))),
         ("Python docs: os.getenv(key, default) with a hard-coded secret default", "GETENV_DEFAULT",
          lambda: (lambda value: (f'SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "{value}")\n', value))(r(B62, 40) + r(D, 2))),
+        (".NET docs: new NetworkCredential(userName, password)", "NETWORKCREDENTIAL",
+         lambda: (lambda value: (f'client.Credentials = new NetworkCredential("deploy", "{value}");', value))(r(B62, 18) + r(D, 2))),
         ("Java: a literal compared with the password (Yoda condition)", "COMPARED",
          lambda: (lambda value: (f'if ("{value}".equals(request.getPassword())) {{', value))(r(B62, 16) + r(D, 2))),
         ("OpenSSL docs: -passout pass:<password>; keytool docs: -storepass", "KEYSTORE",
          lambda: (lambda value: (f"openssl pkcs12 -export -in cert.pem -inkey key.pem -passout pass:{value} -out cert.p12", value))(r(B62, 14) + r(D, 2))),
         ("GNU inetutils docs: a .netrc machine entry", "NETRC",
          lambda: (lambda value: (f"machine api.example.com\n  login deploy@example.com\n  password {value}\n", value))(r(B62, 24) + r(D, 2))),
+    ],
+    "vault": [
+        ("Vault docs: vault operator init prints the unseal keys (base64, 44)", "UNSEAL",
+         lambda: (lambda value: (f"Unseal Key 1: {value}\n", value))(r(B62 + "+/", 42) + r(D, 2))),
     ],
 }
 SESSION7_NEGATIVES = {

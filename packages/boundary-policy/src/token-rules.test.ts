@@ -543,6 +543,16 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     ["cli-keystore-password", "keytool -importkeystore -srckeystore a.p12 -srcstorepass ", b62(12), " -destkeystore b.jks"],
     ["netrc-password", "machine api.heroku.com\n  login me@example.com\n  password ", opaque, "\n"],
     ["netrc-password", "machine github.com login octocat password ", b62(20), "\n"],
+    ["password-hash", "admin:", "$1$OKgLCmVl$d02jECa4DXn/oXX0R.MoQ/", ":19000:0:99999:7:::"],
+    ["password-hash", "enable secret 8 ", "$8$TnGX/fE4KGHOVU$pEhnEvxrvaynpi8j4f.EMHr6M.FzU8xnZnBr/tJdFWk", "\n"],
+    ["password-hash", "", "$krb5asrep$23$user@domain.com:3e156ada591263b8aab0965f5aebd837$007497cb51b6c8116d6407a782ea0e1c5402b17db7afa6b05a6d30ed164a9933c754d720e279c6c573679bd27128fe77e5fea1f72334c1193c8ff", "\n"],
+    ["vault-legacy-token", 'VAULT_CLIENT_TOKEN="', "s.Z4bTMtngfLeQ18AqVoBBkUAOD1", '"'],
+    ["vault-legacy-token", 'VAULT_TOKEN="', "b.Z4bTMtngfLeQ18AqVoBBkUAOD1", '"'],
+    ["vault-legacy-token", "-vaultToken ", "s.CAESIP2jTxc9S3K7Z6CtcFWQv7-044m_oSsxnPE0H3nF89l3GiYKHGh3cy5sQmlIZVNyTWJNcDRsYWJpQjlhYjVlb2cQh6PL8wEYAg", '"'],
+    ["vault-unseal-key", "Unseal Key 2: ", "0tZn+7QQCxphpHwTm7/dC3LpP5JGIbYl3PK8Sy81R+P2", "\n"],
+    ["vault-unseal-key", "vault operator unseal ", "98m+o2ylRhVbOi+3o5ub6PbP343ocFUVORgSYeypMDjh", "\n"],
+    ["keyword-secret-xml", '<Server><Pass encoding="base64">', "NjllNWU5ZWMwZDU0MmU5Y2QwOTY4MWM5YzZhMDdkYWVmNjg3OWE3MDMzM2Q4MWJmCg==", "</Pass></Server>"],
+    ["network-credential", '$webClient.Credentials = new-object System.Net.NetworkCredential("cidownload", "', "AP7JaG9ToerxBc6gWP5LcU2CNpb", '");'],
     ["password-hash", 'password_hash = "', "$2b$10$" + repeat("N9qo8uLOickgx2ZMRZoMye./", 53), '"'],
     ["password-hash", "root:", "$6$rounds=5000$saltsalt$" + repeat("Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTi./", 86), ":19000:0:99999:7:::"],
     ["password-hash", "deploy:", "$y$j9T$" + repeat("Zq7Lm2Xv9Bc4Nk8R./", 22) + "$" + repeat("Hp3Sd6Fg0JaUeTiKoPl./", 43), ":19000::::::"],
@@ -578,6 +588,9 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     "bcrypt output looks like $2b$10$ followed by 53 characters",
     "root:*:19000:0:99999:7:::",
     "price: $6$ per unit",
+    "s.toString(); s.aaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "new NetworkCredential(user, password)",
+    "Unseal Key 1: <key>",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
