@@ -553,6 +553,10 @@ SESSION7_FORMATS = {
         ("GNU inetutils docs: a .netrc machine entry", "NETRC",
          lambda: (lambda value: (f"machine api.example.com\n  login deploy@example.com\n  password {value}\n", value))(r(B62, 24) + r(D, 2))),
     ],
+    "azure": [
+        ("Azure API Management docs: the Ocp-Apim-Subscription-Key header (32 hex)", "APIM",
+         lambda: (lambda value: (f"curl -H 'Ocp-Apim-Subscription-Key: {value}' https://contoso.azure-api.net/echo", value))(r(HEX, 32))),
+    ],
     "vault": [
         ("Vault docs: vault operator init prints the unseal keys (base64, 44)", "UNSEAL",
          lambda: (lambda value: (f"Unseal Key 1: {value}\n", value))(r(B62 + "+/", 42) + r(D, 2))),

@@ -521,6 +521,10 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
 
 describe("credentials agents type into commands and headers (session 7)", () => {
   const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
+
+  it("finds HubSpot private app tokens of every region the pattern takes, not only the regions listed as keywords", () => {
+    expect(rules("HUBSPOT_TOKEN=pat-na2-3b124f92-f4cb-4d1d-8d1c-7fc3f3512dba\n")).toEqual(["hubspot-token"]);
+  });
   const opaque = "8fJ2kLq9ZxV3mN7pR4tW1yB6cD0eH5gA";
 
   it.each([
@@ -552,6 +556,13 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     ["vault-unseal-key", "Unseal Key 2: ", "0tZn+7QQCxphpHwTm7/dC3LpP5JGIbYl3PK8Sy81R+P2", "\n"],
     ["vault-unseal-key", "vault operator unseal ", "98m+o2ylRhVbOi+3o5ub6PbP343ocFUVORgSYeypMDjh", "\n"],
     ["keyword-secret-xml", '<Server><Pass encoding="base64">', "NjllNWU5ZWMwZDU0MmU5Y2QwOTY4MWM5YzZhMDdkYWVmNjg3OWE3MDMzM2Q4MWJmCg==", "</Pass></Server>"],
+    ["azure-apim-subscription-key", "Ocp-Apim-Subscription-Key: ", hex(32), "\n"],
+    ["azure-apim-subscription-key", 'headers = {"Ocp-Apim-Subscription-Key": "', hex(32), '"}'],
+    ["azure-apim-subscription-key", "subscription_key = '", hex(32), "'"],
+    ["keyword-secret", "     fbApiKey:            \"", hex(32), '",'],
+    ["keyword-secret", '   # config.facebook.key = "', hex(32), '"'],
+    ["adobe-client-secret", '"client_secret": "', "p8e-ibndcvsmAp9ZgPBZ606FSlYIZVlsZ-g5", '"'],
+    ["mapbox-secret-token", "export MAPBOX_TOKEN=", "tk.eyJ1IjoiY2FwcGVsYWVyZSIsImEiOiJjbGFtYjNwc2UwMDFkM29xcSJ9.P4lD1eHeSEx7AsBq1zbJ4g", ""],
     ["network-credential", '$webClient.Credentials = new-object System.Net.NetworkCredential("cidownload", "', "AP7JaG9ToerxBc6gWP5LcU2CNpb", '");'],
     ["password-hash", 'password_hash = "', "$2b$10$" + repeat("N9qo8uLOickgx2ZMRZoMye./", 53), '"'],
     ["password-hash", "root:", "$6$rounds=5000$saltsalt$" + repeat("Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTi./", 86), ":19000:0:99999:7:::"],
@@ -591,6 +602,7 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     "s.toString(); s.aaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "new NetworkCredential(user, password)",
     "Unseal Key 1: <key>",
+    "Ocp-Apim-Subscription-Key: {{subscriptionKey}}",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
