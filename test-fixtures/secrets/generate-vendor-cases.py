@@ -544,6 +544,8 @@ SESSION7_FORMATS = {
          lambda: (lambda value: (f'  password_digest: "{value}"\n', value))("$2b$12$" + r(B62 + "./", 53))),
         ("Python docs: os.getenv(key, default) with a hard-coded secret default", "GETENV_DEFAULT",
          lambda: (lambda value: (f'SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "{value}")\n', value))(r(B62, 40) + r(D, 2))),
+        ("PowerShell/PowerCLI docs: Connect-VIServer -Password", "POWERSHELL_PASSWORD",
+         lambda: (lambda value: (f"Connect-VIServer -Server vc01.example.com -User admin@vsphere.local -Password {value}\n", value))(r(B62, 14) + r(D, 2))),
         (".NET docs: new NetworkCredential(userName, password)", "NETWORKCREDENTIAL",
          lambda: (lambda value: (f'client.Credentials = new NetworkCredential("deploy", "{value}");', value))(r(B62, 18) + r(D, 2))),
         ("Java: a literal compared with the password (Yoda condition)", "COMPARED",
@@ -556,6 +558,10 @@ SESSION7_FORMATS = {
     "azure": [
         ("Azure API Management docs: the Ocp-Apim-Subscription-Key header (32 hex)", "APIM",
          lambda: (lambda value: (f"curl -H 'Ocp-Apim-Subscription-Key: {value}' https://contoso.azure-api.net/echo", value))(r(HEX, 32))),
+    ],
+    "1password": [
+        ("1Password support: the account Secret Key (A3- and six groups)", "OP_SECRET_KEY",
+         lambda: "A3-" + "-".join(r("ABCDEFGHJKLMNPQRSTVWXYZ23456789", n) for n in (6, 6, 5, 5, 5, 5))),
     ],
     "vault": [
         ("Vault docs: vault operator init prints the unseal keys (base64, 44)", "UNSEAL",

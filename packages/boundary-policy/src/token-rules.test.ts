@@ -283,7 +283,7 @@ describe("shapes the kingfisher and detect-secrets cases showed (session 6)", ()
     ["square-token", "square ", "EAAA" + b62(61), ""],
     ["stripe-access-token", "", "sk_live_" + b62(15), ""],
     ["xai-api-key", "", `xai-${b62(36)}_${b62(43)}`, ""],
-    ["grafana-api-key", 'GrafanaClient("', "eyJrIjoi" + b62(72) + "=", '", host=h)'],
+    ["grafana-api-key", 'GrafanaClient("', Buffer.from(`{"k":"${b62(32)}","n":"deploy-bot","id":1}`).toString("base64"), '", host=h)'],
     ["npmrc-auth", '"_authToken": "', uuid, '"'],
     ["basic-auth-url", 'CONNECTION_URI="postgres://postgres:', "s2Tf2k@rLMy", '@db.internal:5434/elephant"'],
     ["basic-auth-url", "mongodb://mongoadmin:", "contoso", "@something.foo.mongodb.net/myFirstDatabase"],
@@ -563,6 +563,9 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     ["keyword-secret", '   # config.facebook.key = "', hex(32), '"'],
     ["adobe-client-secret", '"client_secret": "', "p8e-ibndcvsmAp9ZgPBZ606FSlYIZVlsZ-g5", '"'],
     ["mapbox-secret-token", "export MAPBOX_TOKEN=", "tk.eyJ1IjoiY2FwcGVsYWVyZSIsImEiOiJjbGFtYjNwc2UwMDFkM29xcSJ9.P4lD1eHeSEx7AsBq1zbJ4g", ""],
+    ["1password-secret-key", "Secret Key: ", "A3-R69SQK-TZ9KPW-8MXYD-6W373-V7GHJ-EDJQW", "\n"],
+    ["powershell-password-parameter", "Connect-VIServer -Server 192.168.1.51 -User administrator@vSphere.local -Password ", "VMware1!x", "\n"],
+    ["powershell-password-parameter", "New-LocalUser -Name deploy -Password '", "Zq7Lm2Xv9Bc4", "'"],
     ["network-credential", '$webClient.Credentials = new-object System.Net.NetworkCredential("cidownload", "', "AP7JaG9ToerxBc6gWP5LcU2CNpb", '");'],
     ["password-hash", 'password_hash = "', "$2b$10$" + repeat("N9qo8uLOickgx2ZMRZoMye./", 53), '"'],
     ["password-hash", "root:", "$6$rounds=5000$saltsalt$" + repeat("Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTi./", 86), ":19000:0:99999:7:::"],
@@ -603,6 +606,10 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     "new NetworkCredential(user, password)",
     "Unseal Key 1: <key>",
     "Ocp-Apim-Subscription-Key: {{subscriptionKey}}",
+    "View results [here](https://app.powerbi.com/view?r=eyJrIjoiYTZjMTk3YjEtMzQ4Yi00NTI5LTg6ZDItNmUyMGRlOTkwMGRlIiwidCI5IjcyZjk4OGJmLTg3ZjEtNDFhZi02MWFiLTJkN2NkMDExZGI0NyIsImMiOjV9).",
+    "eyJrIjoiRVhBTVBMRVRFU1RURVNURW5uaGFaamwzWHo5WjQiLCJuIjoiZXhhbXBsZSIsImlkIjoxfQ==",
+    "Connect-VIServer -Server vc01 -User admin -Password $Password",
+    "$cred = Get-Credential; New-LocalUser -Name deploy -Password (ConvertTo-SecureString $pw -AsPlainText -Force)",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
