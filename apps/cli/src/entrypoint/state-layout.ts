@@ -10,9 +10,10 @@
  * belongs, a link where a state directory belongs): moved aside, never deleted, never followed.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, type Stats } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT_STORES } from "../session-stores.js";
+import { copyTreeSync } from "./copy-tree.js";
 
 export interface StateLayoutOptions {
   /** The sandbox user's home. */
@@ -137,7 +138,7 @@ export function migrateProjectConversations(options: { stateDir: string; project
       throw error;
     }
     try {
-      cpSync(staging, options.projectDir, { recursive: true, force: false, errorOnExist: false, verbatimSymlinks: true, preserveTimestamps: true });
+      copyTreeSync(staging, options.projectDir);
       rmSync(staging, { recursive: true, force: true });
       options.log(`sbx: moved this project's conversations from the shared login volume (by-project/${options.projectId}) to its own volume`);
     } catch (error) {
