@@ -76,6 +76,14 @@ function found(id: string, text: string): string | undefined {
   return finding && text.slice(finding.start, finding.end);
 }
 
+/** That rule `id` takes exactly `secret` out of the line `before + secret + after`. */
+function takesWholeSecret(id: string, before: string, secret: string, after: string): void {
+  expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
+}
+
+/** The rules the policy names in `text`, by finding. */
+const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
+
 describe("family coverage from the vendors' documented formats", () => {
   it.each([
     ["openai-prefixed-api-key", "OPENAI_API_KEY=", "sk-proj-" + b62(120)],
@@ -199,7 +207,6 @@ describe("hex values under a credential name", () => {
 });
 
 describe("keyword-context secrets kingfisher and detect-secrets showed (session 6)", () => {
-  const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
 
   it.each([
     'password = "super$ecret"',
@@ -288,9 +295,7 @@ describe("shapes the kingfisher and detect-secrets cases showed (session 6)", ()
     ["basic-auth-url", 'CONNECTION_URI="postgres://postgres:', "s2Tf2k@rLMy", '@db.internal:5434/elephant"'],
     ["basic-auth-url", "mongodb://mongoadmin:", "contoso", "@something.foo.mongodb.net/myFirstDatabase"],
     ["jwt", "", `${base64url('{"typ":"JWT",\r\n "alg":"HS256"}')}.${base64url('{"sub":"1234567890","name":"Jo Doe"}')}`, ""],
-  ])("%s takes the whole secret in %j…", (id, before, secret, after) => {
-    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
-  });
+  ])("%s takes the whole secret in %j…", takesWholeSecret);
 
   it("a terminated private key block with a short body is still a private key", () => {
     const text = `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${b64(40)}\n-----END ENCRYPTED PRIVATE KEY-----`;
@@ -367,9 +372,7 @@ describe("shapes trufflehog's detector tests showed (session 6)", () => {
     ["docker-config-json-base64", '  ".dockerconfigjson": "', Buffer.from(`{\n\t"auths": {\n\t\t"ghcr.io": {"auth": "${Buffer.from("bot:" + b62(24)).toString("base64")}"}}}`).toString("base64"), '"\n'],
     ["docker-config-json-base64", "  .dockerconfigjson: ", Buffer.from(`{\n  "auths": {\n    "ghcr.io": {\n      "username": "bot",\n      "password": "${b62(30)}"\n    }\n  }\n}`).toString("base64"), "\n"],
     ["jenkins-credential-secret", "<secret>{azure ", "AQAAABAAA " + b62(32), "}</secret>"],
-  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
-    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
-  });
+  ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([
     ["twilio-auth-token", "twilio token - 'AC" + hex(32) + "'"],
@@ -404,9 +407,7 @@ describe("shapes whispers' and earlybird's fixtures showed (session 6)", () => {
     ["api-key-uuid", "proxy_set_header x-api-key ", uuid, ";"],
     ["slack-legacy-token", "Slack05: '", "xoxo-16352724033-100437729-1004377291-ce5451feff" + b62(9), "'"],
     ["newrelic-prefixed-key", "NEW_RELIC_KEY=", "NRRA-" + b62(42), ""],
-  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
-    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
-  });
+  ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([
     ["keyword-secret-xml", "<password>${DB_PASSWORD}</password>"],
@@ -429,7 +430,6 @@ describe("shapes whispers' and earlybird's fixtures showed (session 6)", () => {
 });
 
 describe("keyword-context shapes the tune split still missed (session 7)", () => {
-  const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
   // Letters only, case changing every one or two characters: base64 of text, not a word.
   const mixed = "hGcTqLpWzRvNmKbYxF_QWErty";
 
@@ -473,9 +473,7 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
     ["aws-secret-access-key", "<aws_secret_access_key>", "PA3XsxZ8d8cPQLmnZzV7EdzC6ND2a8vhbyXU/Dw1", "</aws_secret_access_key>"],
     ["grafana-service-account-token", '"grafana_secret": "', "glsa_HU0WvVk_sl4PunHK8JtC7U6fywRm3FJuEFJwct3qi", '",'],
     ["grafana-service-account-token", "GRAFANA_TOKEN=", "glsa_" + b62(32) + "_" + hex(8), ""],
-  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
-    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
-  });
+  ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([
     'secret = "getAuthTokenFromHeader"',
@@ -520,7 +518,6 @@ describe("keyword-context shapes the tune split still missed (session 7)", () =>
 });
 
 describe("credentials agents type into commands and headers (session 7)", () => {
-  const rules = (text: string): string[] => policy.scanText(text).map((finding) => finding.rule);
 
   it("finds HubSpot private app tokens of every region the pattern takes, not only the regions listed as keywords", () => {
     expect(rules("HUBSPOT_TOKEN=pat-na2-3b124f92-f4cb-4d1d-8d1c-7fc3f3512dba\n")).toEqual(["hubspot-token"]);
@@ -571,9 +568,7 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     ["password-hash", "root:", "$6$rounds=5000$saltsalt$" + repeat("Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTi./", 86), ":19000:0:99999:7:::"],
     ["password-hash", "deploy:", "$y$j9T$" + repeat("Zq7Lm2Xv9Bc4Nk8R./", 22) + "$" + repeat("Hp3Sd6Fg0JaUeTiKoPl./", 43), ":19000::::::"],
     ["password-hash", "ADMIN_HASH=", "$argon2id$v=19$m=65536,t=3,p=4$" + repeat("c29tZXNhbHQ", 22) + "$" + repeat("RdescudvJCsgt3ub+b+dWRWJTmaaJObG", 43), "\n"],
-  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
-    expect(found(id, `${before}${secret}${after}\n`)).toBe(secret);
-  });
+  ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([
     `headers["Authorization"] = "Bearer " + token`,
