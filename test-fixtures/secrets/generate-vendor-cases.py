@@ -584,6 +584,32 @@ SESSION7_NEGATIVES = {
 }
 add_cases(SESSION7_FORMATS, set(), SESSION7_NEGATIVES)
 
+SESSION8_FORMATS = {
+    "doppler": [
+        ("Doppler docs: a service token names its environment (dp.st.<env>.)", "DOPPLER_TOKEN",
+         lambda: "dp.st.dev." + r(B62, 43)),
+    ],
+    "cohere": [
+        ("Cohere dashboard: the API key (40 characters) under a spaced name", "COHERE",
+         lambda: (lambda value: (f"Cohere API key: {value}\n", value))(r(B62, 38) + r(D, 2))),
+    ],
+    "postmark": [
+        ("Postmark docs: the server token (a UUID) under the bare product name", "POSTMARK",
+         lambda: (lambda value: (f'postmark: "{value}",', value))("-".join(r(HEX, n) for n in (8, 4, 4, 4, 12)))),
+    ],
+    "mailgun": [
+        ("Mailgun docs: a 32-8-8 API key a few lines below the Mailgun name", "MAILGUN",
+         lambda: (lambda value: (f'# Mailgun (mg.example.com)\nsmtp_login = "postmaster@mg.example.com"\napi = "{value}"\n', value))("-".join(r(HEX, n) for n in (32, 8, 8)))),
+    ],
+}
+SESSION8_NEGATIVES = {
+    "doppler": ["dp.st.dev.short", "DOPPLER_TOKEN=dp.st.${DOPPLER_ENV}.${TOKEN}"],
+    "cohere": ["cohere: rerank-english-v3.0", "Cohere API key: <your key>"],
+    "postmark": ['postmark: "server"', 'postmark: "00000000-0000-0000-0000-000000000000"'],
+    "mailgun": ["release " + "-".join(r(HEX, n) for n in (32, 8, 8)) + " of the build cache", "mailgun webhook id " + r(HEX, 32) + "-" + r(HEX, 8)],
+}
+add_cases(SESSION8_FORMATS, set(), SESSION8_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -609,3 +609,32 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("vendor shapes the tune split still missed (session 8)", () => {
+  it.each([
+    ["doppler-api-token", "DOPPLER_TOKEN=", `dp.st.dev.${b62(43)}`, ""],
+    ["doppler-api-token", "export DOPPLER_TOKEN='", `dp.st.dev_personal.${b62(44)}`, "'"],
+    ["cohere-api-key", "cohere secret key = ", b62(40), ""],
+    ["cohere-api-key", "Cohere API key: ", b62(40), "\n"],
+    ["postmark-server-token", 'postmark: "', uuid, '",'],
+    ["postmark-server-token", "POSTMARK_SERVER_API_TOKEN=", uuid, ""],
+    ["azure-entra-refresh-token", "&refresh_token=", `1.A${w(60)}.1.Ag${w(300)}.A${w(270)}`, "&scope=openid"],
+    ["azure-entra-refresh-token", '"refresh_token": "', `0.A${w(60)}.Ag${w(300)}`, '"'],
+    ["mailgun-key-near-name", `mailgun 'api' pass '`, `${hex(32)}-${hex(8)}-${hex(8)}`, "'"],
+    ["mailgun-key-near-name", `# Mailgun sending domain mg.example.com\nsmtp_login = "postmaster@mg.example.com"\nsigning = "`, `${hex(32)}-${hex(8)}-${hex(8)}`, '"'],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    `SG.${w(21)}.${w(49)}`,
+    `SG.${w(24)}.${w(50)}`,
+    `dp.st.${b62(10)}`,
+    "dp.st.dev.short",
+    "cohere is a library; see docs for the 40-character keys",
+    "cohere: rerank-english-v3.0",
+    'postmark: "server"',
+    `release ${hex(32)}-${hex(8)}-${hex(8)} of the build cache`,
+    `mailgun webhook id ${hex(32)}-${hex(8)}`,
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
