@@ -744,8 +744,7 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
       const secret = redacted.slice(finding.start, finding.end);
       if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
     }
-    const copies = findOccurrences(redacted, secrets).map(([start, end, rule]) => ({ rule, start, end }));
-    const spans = mergeSpans(findings, copies);
+    const spans = mergeSpans(findings, findOccurrences(redacted, secrets));
     let marksBoundary = false;
     for (const span of spans) {
       if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end))) continue;
@@ -764,27 +763,33 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
 type Span = { rule: string; start: number; end: number };
 
 /**
- * Two lists each sorted by start then longest first (findings; copies, one per start) merged in
- * that order, a finding before a copy of the same span: what sorting their concatenation gives,
- * in one walk instead of a sort of every span of a text full of secrets.
+ * Two lists each sorted by start then longest first (findings; copies as `start, end, rule`, one
+ * per start) merged in that order, a finding before a copy of the same span: what sorting their
+ * concatenation gives, in one walk instead of a sort of every span of a text full of secrets. A
+ * copy of exactly a finding's span is left out: the rewrite would merge it into the finding, and
+ * most copies are the findings themselves (a flood of one password is 45 454 of each).
  */
-function mergeSpans(findings: readonly Span[], copies: readonly Span[]): Span[] {
+function mergeSpans(findings: readonly Span[], copies: ReadonlyArray<readonly [number, number, string]>): Span[] {
   const out: Span[] = [];
   let f = 0;
   let c = 0;
   while (f < findings.length && c < copies.length) {
     const finding = findings[f] as Span;
-    const copy = copies[c] as Span;
-    if (finding.start < copy.start || (finding.start === copy.start && finding.end >= copy.end)) {
+    const [start, end, rule] = copies[c] as readonly [number, number, string];
+    if (finding.start === start && finding.end === end) c++;
+    else if (finding.start < start || (finding.start === start && finding.end > end)) {
       out.push(finding);
       f++;
     } else {
-      out.push(copy);
+      out.push({ rule, start, end });
       c++;
     }
   }
   while (f < findings.length) out.push(findings[f++] as Span);
-  while (c < copies.length) out.push(copies[c++] as Span);
+  for (; c < copies.length; c++) {
+    const [start, end, rule] = copies[c] as readonly [number, number, string];
+    out.push({ rule, start, end });
+  }
   return out;
 }
 
