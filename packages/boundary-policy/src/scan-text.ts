@@ -263,6 +263,26 @@ interface ScanEngine {
   readonly actions: readonly LiteralAction[];
   /** The `whole` strategy's gate: the same "the keyword occurs, ASCII case ignored", by regex. */
   readonly keywordTests: ReadonlyArray<{ readonly test: RegExp; readonly action: LiteralAction }>;
+  readonly scratch: ScanScratch;
+}
+
+/**
+ * A scan's per-rule tables, allocated once per engine and reset by {@link newHits} (no scan runs
+ * inside another): a scan of a short text spent most of its time allocating them.
+ */
+interface ScanScratch {
+  readonly gated: Uint8Array;
+  readonly reach: Int32Array;
+  readonly tried: Int32Array;
+  readonly heldAt: Int32Array;
+  readonly heldKeyword: Int32Array;
+  readonly heldLength: Int32Array;
+  readonly keywordReach: Int32Array;
+}
+
+function newScratch(count: number): ScanScratch {
+  const table = (): Int32Array => new Int32Array(count);
+  return { gated: new Uint8Array(count), reach: table(), tried: table(), heldAt: table(), heldKeyword: table(), heldLength: table(), keywordReach: table() };
 }
 
 interface PassHits {
@@ -385,7 +405,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     actions.push(action);
     if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "gi" : "g"), action });
   }
-  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests };
+  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests, scratch: newScratch(rules.length) };
 }
 
 function escapeRegExp(literal: string): string {
@@ -394,19 +414,18 @@ function escapeRegExp(literal: string): string {
 
 function newHits(engine: ScanEngine, text: string): PassHits {
   const count = engine.rules.length;
-  const gated = new Uint8Array(count);
+  // Per windowed rule: the hit held back (its position, keyword index and length), and where the
+  // last hit taken ends.
+  const { gated, reach, tried, heldAt, heldKeyword, heldLength, keywordReach } = engine.scratch;
+  gated.fill(0);
   for (const index of engine.alwaysGated) gated[index] = 1;
+  reach.fill(0);
+  tried.fill(-1);
+  heldAt.fill(-1);
+  keywordReach.fill(0);
   const anchorHits = new Array<number[] | undefined>(count).fill(undefined);
   const windows = new Array<Array<[number, number]> | undefined>(count).fill(undefined);
   const found = new Array<Finding[] | undefined>(count).fill(undefined);
-  const reach = new Int32Array(count);
-  const tried = new Int32Array(count).fill(-1);
-  // Per windowed rule: the hit held back (its position, keyword index and length), and where the
-  // last hit taken ends.
-  const heldAt = new Int32Array(count).fill(-1);
-  const heldKeyword = new Int32Array(count);
-  const heldLength = new Int32Array(count);
-  const keywordReach = new Int32Array(count);
   const take = (index: number): void => {
     const at = heldAt[index] as number;
     if (at < 0 || at < (keywordReach[index] as number)) return;
