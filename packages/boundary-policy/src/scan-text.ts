@@ -278,11 +278,17 @@ interface ScanScratch {
   readonly heldKeyword: Int32Array;
   readonly heldLength: Int32Array;
   readonly keywordReach: Int32Array;
+  /**
+   * Per literal id: its rules were let in during this scan. A keyword that also opens windows
+   * hears of every occurrence, and a flood of one (`token`, which lets in dozens of rules) set
+   * the same flags again at each.
+   */
+  readonly opened: Uint8Array;
 }
 
-function newScratch(count: number): ScanScratch {
+function newScratch(count: number, literals: number): ScanScratch {
   const table = (): Int32Array => new Int32Array(count);
-  return { gated: new Uint8Array(count), reach: table(), tried: table(), heldAt: table(), heldKeyword: table(), heldLength: table(), keywordReach: table() };
+  return { gated: new Uint8Array(count), reach: table(), tried: table(), heldAt: table(), heldKeyword: table(), heldLength: table(), keywordReach: table(), opened: new Uint8Array(literals) };
 }
 
 interface PassHits {
@@ -405,7 +411,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     actions.push(action);
     if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "gi" : "g"), action });
   }
-  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests, scratch: newScratch(rules.length) };
+  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests, scratch: newScratch(rules.length, actions.length) };
 }
 
 function escapeRegExp(literal: string): string {
@@ -529,6 +535,8 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
   const { gated, anchorHits, reach } = hits;
   const actions = engine.actions;
   const pass = engine.pass;
+  const opened = engine.scratch.opened;
+  opened.fill(0);
   const complete = pass.scan(text, (at, id) => {
     const action = actions[id] as LiteralAction;
     if ((action.flags & MARKER_FLAG) !== 0) {
@@ -539,8 +547,11 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
         pass.skipTo(end);
       }
     }
-    const gates = action.gates;
-    for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
+    if (opened[id] === 0) {
+      opened[id] = 1;
+      const gates = action.gates;
+      for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
+    }
     const anchors = action.anchors;
     for (let a = 0; a < anchors.length; a++) {
       const index = anchors[a] as number;
