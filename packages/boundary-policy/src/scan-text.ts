@@ -420,8 +420,8 @@ function escapeRegExp(literal: string): string {
 
 function newHits(engine: ScanEngine, text: string): PassHits {
   const count = engine.rules.length;
-  // Per windowed rule: the hit held back (its position, keyword index and length), and where the
-  // last hit taken ends.
+  // The engine's tables, reset. Per windowed rule, `heldAt`, `heldKeyword` and `heldLength` are the
+  // hit held back (written before they are read) and `keywordReach` where the last hit taken ends.
   const { gated, reach, tried, heldAt, heldKeyword, heldLength, keywordReach } = engine.scratch;
   gated.fill(0);
   for (const index of engine.alwaysGated) gated[index] = 1;
