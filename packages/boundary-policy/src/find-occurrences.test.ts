@@ -30,4 +30,19 @@ describe("findOccurrences", () => {
       { numRuns: 500 },
     );
   });
+
+  it("skips text that shares no pair with the needles without stepping over one that starts there", () => {
+    // More needles than indexOf walks serve; filler they hold nothing of, so the pass skips 7 positions at a time, with needles
+    // and their pieces spliced in at every offset from a skip's start.
+    const filler = fc.string({ unit: fc.constantFrom("q", "r", "s", " ", "\n"), maxLength: 20 });
+    const needle = fc.string({ unit: fc.constantFrom("a", "b", "c", "d", "e"), minLength: 8, maxLength: 12 });
+    fc.assert(
+      fc.property(fc.array(needle, { minLength: 9, maxLength: 16 }), fc.array(fc.tuple(filler, fc.nat(11), fc.nat(2)), { maxLength: 30 }), (list, pieces) => {
+        const needles = new Map(list.map((text, n) => [text, n] as const));
+        const text = pieces.map(([before, pick, cut]) => before + (list[pick % list.length] as string).slice(cut)).join("");
+        expect(findOccurrences(text, needles)).toEqual(naive(text, needles));
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

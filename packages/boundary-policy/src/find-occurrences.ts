@@ -1,7 +1,9 @@
 /**
  * Every place where one of `needles` (each at least {@link MIN_NEEDLE} long) occurs in `text`,
- * in one pass: positions whose first two characters start no needle are skipped with one table
- * look-up (and those whose next three pairs sit in no needle there, with three more), the rest
+ * in one pass: a pair of characters that sits in no needle's first eight rules out the seven
+ * starts it would sit there for, in one table look-up; positions whose first two characters start
+ * no needle are passed over with one more (and those whose next three pairs sit in no needle
+ * there, with three more), the rest
  * are hashed on their first {@link MIN_NEEDLE} characters and compared only with the needles of
  * that hash. The cost follows the text, not the number of needles.
  *
@@ -32,6 +34,10 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
       const pair = pairCode(needle, 2 * k);
       pairs[pair] = (pairs[pair] as number) | (1 << k);
     }
+    for (let k = 0; k < MIN_NEEDLE - 1; k++) {
+      const pair = pairCode(needle, k);
+      pairs[pair] = (pairs[pair] as number) | ANYWHERE;
+    }
     const hash = hashAt(needle, 0);
     hashes[n] = hash;
     next[n] = heads[hash & mask] as number;
@@ -40,6 +46,12 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   const found: Array<[number, number, T]> = [];
   const last = text.length - MIN_NEEDLE;
   for (let i = 0; i <= last; i++) {
+    // The pair at i + 6 sits in the first 8 characters of a needle starting anywhere from i to
+    // i + 6: when it is in none, none starts there (secrets share few pairs with ordinary text).
+    if (((pairs[pairCode(text, i + 6)] as number) & ANYWHERE) === 0) {
+      i += MIN_NEEDLE - 2;
+      continue;
+    }
     if (((pairs[pairCode(text, i)] as number) & 1) === 0) continue;
     if ((((pairs[pairCode(text, i + 2)] as number) & 2) | ((pairs[pairCode(text, i + 4)] as number) & 4) | ((pairs[pairCode(text, i + 6)] as number) & 8)) !== 14) continue;
     const hash = hashAt(text, i);
@@ -54,6 +66,9 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   }
   return found;
 }
+
+/** Bit of a pair table entry: the pair occurs at some offset below 7 in some needle. */
+const ANYWHERE = 16;
 
 /** The first two characters folded into 16 bits: a cheap filter before hashing a position. */
 function pairCode(text: string, at: number): number {

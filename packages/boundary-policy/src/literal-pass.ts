@@ -71,12 +71,23 @@ interface Branch {
 export class LiteralPass {
   private readonly table = new Uint16Array(65_536);
   private readonly buckets: Bucket[] = [];
+  /**
+   * Per bucket number and folded third character: 1 when some literal of the bucket has it
+   * there; every character, for a bucket holding a two-character literal.
+   * Most pairs the table lets through (`to`, `ke`, `se` in source text) start no literal, and
+   * this look-up turns them away without a call.
+   */
+  private thirds = new Uint8Array(0);
   private entries = 0;
   private ids = 0;
-  /** Per scan: ids the caller asked not to hear of again, and entries with no id left to report. */
-  private muted = new Uint8Array(0);
-  private spent = new Uint8Array(0);
-  private live = new Int32Array(0);
+  /**
+   * Per scan: ids the caller asked not to hear of again, and entries with no id left to report.
+   * Allocated once and reset by each scan (no scan runs inside another's `onHit`): a scan of a
+   * short text spent a third of its time allocating them.
+   */
+  private readonly muted: Uint8Array;
+  private readonly spent: Uint8Array;
+  private readonly live: Int32Array;
   private sizes = new Int32Array(0);
   /** Per scan: where reporting resumes after a span the caller passed over ({@link skipTo}). */
   private resume = 0;
@@ -119,6 +130,15 @@ export class LiteralPass {
     }
     this.sizes = new Int32Array(this.entries);
     for (const entry of all) this.sizes[entry.index] = entry.caseless.length + entry.exact.length;
+    this.muted = new Uint8Array(this.ids);
+    this.spent = new Uint8Array(this.entries);
+    this.live = new Int32Array(this.entries);
+    this.thirds = new Uint8Array((this.buckets.length + 1) << 8);
+    this.buckets.forEach((bucket, n) => {
+      const row = (n + 1) << 8;
+      if (bucket.short.length > 0) this.thirds.fill(1, row, row + 256);
+      else for (let third = 0; third < 128; third++) if (bucket.byThird[third] !== undefined || bucket.branches[third] !== undefined) this.thirds[row | third] = 1;
+    });
   }
 
   /**
@@ -130,11 +150,11 @@ export class LiteralPass {
   scan(text: string, onHit: (at: number, id: number) => boolean): boolean {
     const length = text.length;
     if (length === 0) return true;
-    this.muted = new Uint8Array(this.ids);
-    this.spent = new Uint8Array(this.entries);
-    this.live = Int32Array.from(this.sizes);
+    this.muted.fill(0);
+    this.spent.fill(0);
+    this.live.set(this.sizes);
     this.resume = 0;
-    const { table, buckets } = this;
+    const { table, buckets, thirds } = this;
     let previous = FOLD[text.charCodeAt(0)] as number;
     if (previous === FORMAT_MARK && formatCharacterAt(text, 0) > 0) return false;
     for (let i = 1; i < length; i++) {
@@ -143,6 +163,9 @@ export class LiteralPass {
       const bucket = table[(previous << 8) | current] as number;
       previous = current;
       if (bucket === 0) continue;
+      // Past the end the third character is 0, which no longer literal holds.
+      const third = i + 1 < length ? (FOLD[text.charCodeAt(i + 1)] as number) : 0;
+      if (thirds[(bucket << 8) | third] === 0) continue;
       this.report(text, i - 1, buckets[bucket - 1] as Bucket, onHit);
       if (this.resume <= i) continue;
       // Passed over: the next occurrence reported starts at `resume` or later.

@@ -118,7 +118,7 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
     } else {
       // Run during the pass where the rule was already let in; the rest now, in text order.
       hits.flush(compiled.index);
-      for (const finding of hits.found[compiled.index] as Finding[]) findings.push(finding);
+      for (const finding of hits.found[compiled.index] ?? NO_FINDINGS) findings.push(finding);
     }
   }
   if (stats?.ruleRuns !== undefined) stats.ruleRuns += hits.runs;
@@ -166,6 +166,7 @@ function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[], 
 }
 
 const NO_MARKERS: readonly number[] = [];
+const NO_FINDINGS: readonly Finding[] = [];
 
 /**
  * The end of the redaction marker whose inside holds `at` (past its `[`), or -1; `markers` holds
@@ -262,15 +263,43 @@ interface ScanEngine {
   readonly actions: readonly LiteralAction[];
   /** The `whole` strategy's gate: the same "the keyword occurs, ASCII case ignored", by regex. */
   readonly keywordTests: ReadonlyArray<{ readonly test: RegExp; readonly action: LiteralAction }>;
+  readonly scratch: ScanScratch;
+}
+
+/**
+ * A scan's per-rule tables, allocated once per engine and reset by {@link newHits} (no scan runs
+ * inside another): a scan of a short text spent most of its time allocating them.
+ */
+interface ScanScratch {
+  readonly gated: Uint8Array;
+  readonly reach: Int32Array;
+  readonly tried: Int32Array;
+  readonly heldAt: Int32Array;
+  readonly heldKeyword: Int32Array;
+  readonly heldLength: Int32Array;
+  readonly keywordReach: Int32Array;
+  /**
+   * Per literal id: its rules were let in during this scan. A keyword that also opens windows
+   * hears of every occurrence, and a flood of one (`token`, which lets in dozens of rules) set
+   * the same flags again at each.
+   */
+  readonly opened: Uint8Array;
+}
+
+function newScratch(count: number, literals: number): ScanScratch {
+  const table = (): Int32Array => new Int32Array(count);
+  return { gated: new Uint8Array(count), reach: table(), tried: table(), heldAt: table(), heldKeyword: table(), heldLength: table(), keywordReach: table(), opened: new Uint8Array(literals) };
 }
 
 interface PassHits {
   readonly gated: Uint8Array;
   /**
    * Per rule: positions where one of its start literals occurs and the rule was not let in yet
-   * (no keyword seen so far), in text order; run by `flush`.
+   * (no keyword seen so far), in text order; run by `flush`. Per-rule lists here and below are
+   * made on first use: a scan of a short text allocated three lists for each of 203 rules, half
+   * of its cost.
    */
-  readonly anchorHits: number[][];
+  readonly anchorHits: Array<number[] | undefined>;
   /**
    * Per anchored rule: where its last match ended. A rule runs (sticky) at each start position
    * in text order, skipping those inside its previous match: the same matches as its global
@@ -278,7 +307,7 @@ interface PassHits {
    */
   readonly reach: Int32Array;
   /** Per anchored rule: its findings so far, in text order. */
-  readonly found: Finding[][];
+  readonly found: Array<Finding[] | undefined>;
   /** Pattern runs so far. */
   runs: number;
   /** Runs a rule at its waiting positions, in order (once it is let in, or at the end). */
@@ -382,7 +411,7 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     actions.push(action);
     if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "gi" : "g"), action });
   }
-  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests };
+  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests, scratch: newScratch(rules.length, actions.length) };
 }
 
 function escapeRegExp(literal: string): string {
@@ -391,30 +420,24 @@ function escapeRegExp(literal: string): string {
 
 function newHits(engine: ScanEngine, text: string): PassHits {
   const count = engine.rules.length;
-  const gated = new Uint8Array(count);
+  // The engine's tables, reset. Per windowed rule, `heldAt`, `heldKeyword` and `heldLength` are the
+  // hit held back (written before they are read) and `keywordReach` where the last hit taken ends.
+  const { gated, reach, tried, heldAt, heldKeyword, heldLength, keywordReach } = engine.scratch;
+  gated.fill(0);
   for (const index of engine.alwaysGated) gated[index] = 1;
-  const anchorHits: number[][] = [];
-  const windows: Array<Array<[number, number]>> = [];
-  const found: Finding[][] = [];
-  for (let i = 0; i < count; i++) {
-    anchorHits.push([]);
-    windows.push([]);
-    found.push([]);
-  }
-  const reach = new Int32Array(count);
-  const tried = new Int32Array(count).fill(-1);
-  // Per windowed rule: the hit held back (its position, keyword index and length), and where the
-  // last hit taken ends.
-  const heldAt = new Int32Array(count).fill(-1);
-  const heldKeyword = new Int32Array(count);
-  const heldLength = new Int32Array(count);
-  const keywordReach = new Int32Array(count);
+  reach.fill(0);
+  tried.fill(-1);
+  heldAt.fill(-1);
+  keywordReach.fill(0);
+  const anchorHits = new Array<number[] | undefined>(count).fill(undefined);
+  const windows = new Array<Array<[number, number]> | undefined>(count).fill(undefined);
+  const found = new Array<Finding[] | undefined>(count).fill(undefined);
   const take = (index: number): void => {
     const at = heldAt[index] as number;
     if (at < 0 || at < (keywordReach[index] as number)) return;
     const length = heldLength[index] as number;
     keywordReach[index] = at + length;
-    addWindow(windows[index] as Array<[number, number]>, text.length, at, length, (engine.rules[index] as CompiledRule).rule.window as { before: number; after: number });
+    addWindow((windows[index] ??= []), text.length, at, length, (engine.rules[index] as CompiledRule).rule.window as { before: number; after: number });
   };
   const hits: PassHits = {
     gated,
@@ -435,7 +458,7 @@ function newHits(engine: ScanEngine, text: string): PassHits {
     windowsOf(index) {
       take(index);
       heldAt[index] = -1;
-      return windows[index] as Array<[number, number]>;
+      return windows[index] ?? [];
     },
     reach,
     found,
@@ -453,12 +476,12 @@ function newHits(engine: ScanEngine, text: string): PassHits {
       const match = sticky.exec(text);
       if (match === null) return;
       reach[index] = match.index + match[0].length;
-      acceptMatch(compiled.rule, text, match, 0, found[index] as Finding[]);
+      acceptMatch(compiled.rule, text, match, 0, (found[index] ??= []));
     },
     flush(index) {
-      const waiting = anchorHits[index] as number[];
-      if (waiting.length === 0) return;
-      anchorHits[index] = [];
+      const waiting = anchorHits[index];
+      if (waiting === undefined) return;
+      anchorHits[index] = undefined;
       for (const at of waiting) hits.runAt(index, at);
     },
   };
@@ -512,6 +535,8 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
   const { gated, anchorHits, reach } = hits;
   const actions = engine.actions;
   const pass = engine.pass;
+  const opened = engine.scratch.opened;
+  opened.fill(0);
   const complete = pass.scan(text, (at, id) => {
     const action = actions[id] as LiteralAction;
     if ((action.flags & MARKER_FLAG) !== 0) {
@@ -522,8 +547,11 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
         pass.skipTo(end);
       }
     }
-    const gates = action.gates;
-    for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
+    if (opened[id] === 0) {
+      opened[id] = 1;
+      const gates = action.gates;
+      for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
+    }
     const anchors = action.anchors;
     for (let a = 0; a < anchors.length; a++) {
       const index = anchors[a] as number;
@@ -540,7 +568,7 @@ function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
         hits.flush(index);
         hits.runAt(index, at);
       } else {
-        const list = anchorHits[index] as number[];
+        const list = (anchorHits[index] ??= []);
         if (list.length === 0 || list[list.length - 1] !== at) list.push(at);
       }
     }
@@ -747,8 +775,7 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
       const secret = redacted.slice(finding.start, finding.end);
       if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
     }
-    const copies = findOccurrences(redacted, secrets).map(([start, end, rule]) => ({ rule, start, end }));
-    const spans = mergeSpans(findings, copies);
+    const spans = mergeSpans(findings, findOccurrences(redacted, secrets));
     let marksBoundary = false;
     for (const span of spans) {
       if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end))) continue;
@@ -767,27 +794,33 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
 type Span = { rule: string; start: number; end: number };
 
 /**
- * Two lists each sorted by start then longest first (findings; copies, one per start) merged in
- * that order, a finding before a copy of the same span: what sorting their concatenation gives,
- * in one walk instead of a sort of every span of a text full of secrets.
+ * Two lists each sorted by start then longest first (findings; copies as `start, end, rule`, one
+ * per start) merged in that order, a finding before a copy of the same span: what sorting their
+ * concatenation gives, in one walk instead of a sort of every span of a text full of secrets. A
+ * copy of exactly a finding's span is left out: the rewrite would merge it into the finding, and
+ * most copies are the findings themselves (a flood of one password is 45 454 of each).
  */
-function mergeSpans(findings: readonly Span[], copies: readonly Span[]): Span[] {
+function mergeSpans(findings: readonly Span[], copies: ReadonlyArray<readonly [number, number, string]>): Span[] {
   const out: Span[] = [];
   let f = 0;
   let c = 0;
   while (f < findings.length && c < copies.length) {
     const finding = findings[f] as Span;
-    const copy = copies[c] as Span;
-    if (finding.start < copy.start || (finding.start === copy.start && finding.end >= copy.end)) {
+    const [start, end, rule] = copies[c] as readonly [number, number, string];
+    if (finding.start === start && finding.end === end) c++;
+    else if (finding.start < start || (finding.start === start && finding.end > end)) {
       out.push(finding);
       f++;
     } else {
-      out.push(copy);
+      out.push({ rule, start, end });
       c++;
     }
   }
   while (f < findings.length) out.push(findings[f++] as Span);
-  while (c < copies.length) out.push(copies[c++] as Span);
+  for (; c < copies.length; c++) {
+    const [start, end, rule] = copies[c] as readonly [number, number, string];
+    out.push({ rule, start, end });
+  }
   return out;
 }
 
