@@ -55,6 +55,26 @@ describe("linear time", () => {
   });
 });
 
+describe("redact's confirming scan", () => {
+  it("runs when a marker shorter than its secret sits in a keyword's window, and not otherwise", () => {
+    const scansFor = (text: string): number => {
+      const stats = newStats();
+      redactText(text, [], stats);
+      return stats.scans;
+    };
+    expect(scansFor(`note "${GITHUB_PAT}" end`)).toBe(1);
+    // The window of "mailgun" ends 240 characters after it, before the text does.
+    const after = `\n${"-".repeat(300)}`;
+    expect(scansFor(`# mailgun\nnote "${GITHUB_PAT}" end${after}`)).toBe(2);
+    // A window over the whole text has nothing left to draw in.
+    expect(scansFor(`# mailgun\nnote "${GITHUB_PAT}" end`)).toBe(1);
+    // A marker past the window's end moves nothing into it.
+    expect(scansFor(`# mailgun\n${"-".repeat(400)}\nnote "${GITHUB_PAT}" end${after}`)).toBe(1);
+    // A marker longer than its secret only pushes text out of the window.
+    expect(scansFor(`# mailgun\npassword = "Zq7Lm2Xv9Bc4Nk8R"${after}`)).toBe(1);
+  });
+});
+
 describe("redaction markers are opaque", () => {
   // Rule names hold keywords (`aws`, `token`, `key`, `github`) and start literals: read as text,
   // every marker of an already redacted text opened windows and ran rules, so redact's

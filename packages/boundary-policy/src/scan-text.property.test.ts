@@ -54,6 +54,17 @@ describe("redact", () => {
     expect(policy.scanText(redacted)).toEqual([]);
   });
 
+  it.each([
+    // 310 characters after "mailgun" the key is outside the rule's window; once the 250-character
+    // token before it is a 21-character marker, it is inside.
+    ["a key drawn into a keyword's window", `# mailgun\nGITHUB_TOKEN = "ghp_${"q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk".repeat(5).slice(0, 246)}"\nSIGNING = "9f3a71c0e5b28d469f3a71c0e5b28d46-7c1e5b28-d469f3a7"\n`],
+    // The keyword `akia` of "Nakia" opens the AWS rule's 240-character window, which the private
+    // key fills until it is a marker.
+    ["an AWS-shaped value drawn in after a private key", `Nakia wrote:\n-----BEGIN PRIVATE KEY-----\n${"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7".repeat(5)}\n-----END PRIVATE KEY-----\nwJalrXUtnFEMIK7MDENGbPxRfiCYzq9Lk3Hd8sQa\n`],
+  ])("rescans where a marker shorter than its secret draws text into a window: %s", (_name, text) => {
+    expect(policy.scanText(policy.redact(text))).toEqual([]);
+  });
+
   it("keeps the rule name in the marker", () => {
     const text = corpusTexts.find((t) => t.startsWith("AKIALALEMEL33243OLIB")) as string;
     expect(policy.redact(text)).toBe("[REDACTED:aws-access-token]");

@@ -69,9 +69,9 @@ export type ScanStrategy = "auto" | "whole";
  * already redacted text, whose markers name rules full of keywords, rescans at the cost of text
  * without them, and whatever the strategy.
  */
-export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto"): Finding[] {
+export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto", windows?: WindowLists): Finding[] {
   try {
-    return findAllSecrets(text, userPatterns, stats, strategy);
+    return findAllSecrets(text, userPatterns, stats, strategy, windows);
   } finally {
     // The cached value is a slice of the text: keep none once the scan is done.
     lastVerdict.rule = undefined;
@@ -79,13 +79,18 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[], 
   }
 }
 
-function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] {
-  const plain = findInPlainText(text, userPatterns, stats, strategy);
+/** The merged windows each windowed rule scanned, one list per rule, each sorted by start. */
+export type WindowLists = Array<ReadonlyArray<readonly [number, number]>>;
+
+function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, windows: WindowLists | undefined): Finding[] {
+  const plain = findInPlainText(text, userPatterns, stats, strategy, windows);
   if (plain !== undefined) return plain;
   // Scan the text with its format characters folded out, then map each span back onto the
   // original: a span covers every format character inside the token it found.
   const { folded, kept } = foldFormatCharacters(text);
-  const findings = findInPlainText(folded, userPatterns, stats, strategy) as Finding[];
+  const foldedWindows: WindowLists | undefined = windows && [];
+  const findings = findInPlainText(folded, userPatterns, stats, strategy, foldedWindows) as Finding[];
+  for (const list of foldedWindows ?? []) windows?.push(list.map(([start, end]): [number, number] => [kept[start] as number, end === 0 ? 0 : (kept[end - 1] as number) + 1]));
   return findings.map((finding) => ({
     ...finding,
     start: kept[finding.start] as number,
@@ -94,7 +99,7 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
 }
 
 /** Findings in `text`, or undefined when it holds a format character (then it must be folded). */
-function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy): Finding[] | undefined {
+function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, windowLists: WindowLists | undefined): Finding[] | undefined {
   const engine = scanEngine();
   const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text);
   if (hits === undefined) return undefined;
@@ -106,9 +111,11 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
     const rule = compiled.rule;
     if (rule.window !== undefined) {
       // A rule with a keyword the pass cannot look for gets its windows from its keyword regex.
-      if (strategy === "whole" || engine.alwaysGated.includes(compiled.index)) collectRuleMatches(rule, text, findings, markers);
+      const whole = strategy === "whole" || engine.alwaysGated.includes(compiled.index);
+      const windows = whole ? keywordWindows(rule, text, markers) : hits.windowsOf(compiled.index);
+      windowLists?.push(windows);
+      if (whole) for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, rule.pattern, undefined, undefined, markers);
       else {
-        const windows = hits.windowsOf(compiled.index);
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
         for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, compiled.global, compiled.windowScan, stats, markers);
       }
@@ -153,16 +160,21 @@ function collectRuleMatches(rule: TokenRule, text: string, findings: Finding[], 
     collectMatchesIn(rule, text, 0, findings, rule.pattern, markers);
     return;
   }
-  // Merged windows around each keyword occurrence (none inside a marker), each scanned once.
+  for (const [start, end] of keywordWindows(rule, text, markers)) collectWindow(rule, text, start, end, findings, rule.pattern, undefined, undefined, markers);
+}
+
+/** Merged windows around each occurrence of a windowed rule's keyword (none inside a marker), found by its keyword regex. */
+function keywordWindows(rule: TokenRule, text: string, markers: readonly number[]): Array<[number, number]> {
+  const window = rule.window as NonNullable<TokenRule["window"]>;
   const keyword = keywordSearch(rule);
   keyword.lastIndex = 0;
   const windows: Array<[number, number]> = [];
   for (let hit = keyword.exec(text); hit !== null; hit = keyword.exec(text)) {
     const past = markerAround(markers, hit.index);
     if (past >= 0) keyword.lastIndex = past;
-    else addWindow(windows, text.length, hit.index, hit[0].length, rule.window);
+    else addWindow(windows, text.length, hit.index, hit[0].length, window);
   }
-  for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, rule.pattern, undefined, undefined, markers);
+  return windows;
 }
 
 const NO_MARKERS: readonly number[] = [];
@@ -768,8 +780,10 @@ function dropInsideMarkers(text: string, findings: Finding[], stats: ScanStats |
 export function redactText(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): string {
   let redacted = text;
   for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-    const findings = findSecrets(redacted, userPatterns, stats);
+    const windows: WindowLists = [];
+    const findings = findSecrets(redacted, userPatterns, stats, "auto", windows);
     if (findings.length === 0) break;
+    const textLength = redacted.length;
     const secrets = new Map<string, string>();
     for (const finding of findings) {
       const secret = redacted.slice(finding.start, finding.end);
@@ -785,13 +799,35 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     redacted = rewrite(redacted, spans);
     if (stats) stats.rewrites++;
     // A marker can complete a token boundary that the secret it replaced was blocking
-    // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`): only then is one more scan needed.
-    if (!marksBoundary) break;
+    // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`), and a marker shorter than its secret inside a
+    // keyword's window draws other text into it: only then is one more scan needed.
+    if (!marksBoundary && !shrinksWindow(spans, windows, textLength)) break;
   }
   return redacted;
 }
 
 type Span = { rule: string; start: number; end: number };
+
+/**
+ * Whether a span longer than its marker lies in a window a rule scanned (spans sorted by start):
+ * the window then reaches text it did not. A longer marker only pushes text out, and a window
+ * over the whole text has nothing left to reach.
+ */
+function shrinksWindow(spans: readonly Span[], windowLists: WindowLists, textLength: number): boolean {
+  for (const windows of windowLists) {
+    let first = 0;
+    for (const [windowStart, windowEnd] of windows) {
+      if (windowStart === 0 && windowEnd === textLength) continue;
+      // Windows are disjoint and sorted: a span ending before this one ends before every later one.
+      while (first < spans.length && (spans[first] as Span).end <= windowStart) first++;
+      for (let at = first; at < spans.length && (spans[at] as Span).start < windowEnd; at++) {
+        const span = spans[at] as Span;
+        if (span.end > windowStart && span.end - span.start > redactionMarker(span.rule).length) return true;
+      }
+    }
+  }
+  return false;
+}
 
 /**
  * Two lists each sorted by start then longest first (findings; copies as `start, end, rule`, one
