@@ -724,9 +724,9 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
   if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) return;
   // A marker is opaque: what a rule finds around one was judged, before redaction, with the
   // token it replaced (`-p [REDACTED:docker-hub-pat]#0` was `-p dckr_pat_…#0`, the Docker rule's).
-  if (text.slice(start, end).includes(MARKER_PREFIX)) return;
+  const secret = text.slice(start, end);
+  if (secret.includes(MARKER_PREFIX)) return;
   if (rule.minEntropy !== undefined || rule.allow !== undefined) {
-    const secret = text.slice(start, end);
     if (lastVerdict.rule !== rule || lastVerdict.secret !== secret) {
       lastVerdict.rule = rule;
       lastVerdict.secret = secret;
