@@ -610,6 +610,29 @@ SESSION8_NEGATIVES = {
 }
 add_cases(SESSION8_FORMATS, set(), SESSION8_NEGATIVES)
 
+# Session 9: passwords of letters only, under a password name (the keyword rule wants a digit).
+SESSION9_FORMATS = {
+    "generic": [
+        ("Spring Boot docs: spring.datasource.password in application.yml, a passphrase of words", "SPRING_PASSWORD",
+         lambda: (lambda value: (f"spring:\n  datasource:\n    username: app\n    password: {value}\n", value))("_".join(r(az, 6) for _ in range(3)))),
+        ("dotenv docs: an SMTP password in a .env file", "SMTP_PASSWORD",
+         lambda: (lambda value: (f"SMTP_USER=mailer\nSMTP_PASSWORD={value}\n", value))(r(az, 16))),
+        ("node-postgres docs: the password of a Pool's options", "PG_PASSWORD",
+         lambda: (lambda value: (f"const pool = new Pool({{ user: 'app', password: '{value}' }})", value))(r(az, 14))),
+    ],
+}
+SESSION9_NEGATIVES = {
+    "generic": [
+        '"password": "Passwort"',
+        "password: currentPassword,",
+        '"password": "password_confirmation"',
+        "rules: { password: 'required' }",
+        "index_url, _, index_url_user_password = index_info",
+        "passphrase: 'foobarbaz'",
+    ],
+}
+add_cases(SESSION9_FORMATS, set(), SESSION9_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -638,3 +638,29 @@ describe("vendor shapes the tune split still missed (session 8)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("letters-only passwords under a password name (session 9)", () => {
+  it.each([
+    ["password-word-value", '"AdminPassword" : "', "thisismypassword", '"'],
+    ["password-word-value", "private const string PfxPassword = \"", "opensesamestreet", '";'],
+    ["password-word-value", "SSHpassword=", "hardcoded", ""],
+    ["password-word-value", "spring:\n  datasource:\n    password: ", "correct_horse_battery", ""],
+    ["password-word-value", "new Pool({ user: 'app', passphrase: '", "vzihlaquknriqlht", "' })"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    '"password": "Passwort"',
+    '"password": "Wachtwoord",',
+    "password: currentPassword,",
+    'const PASSWORD = "PASSWORD_FIELD";',
+    '"password": "password_confirmation"',
+    "rules: { password: 'required' }",
+    "index_url, _, index_url_user_password = index_info",
+    "passphrase: 'foobarbaz'",
+    'password = "somefakekey"',
+    'password = "your_password_here"',
+    "passwordLabel: 'kennwort'",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

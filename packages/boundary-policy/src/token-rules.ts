@@ -133,7 +133,7 @@ const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
 const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
 
 /** Values the docs and examples use where a secret would go (a value cut short with `...` too): never refused. */
-const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^\{[A-Za-z_][A-Za-z0-9_]*\}$|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|foo(?:bar)?|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
+const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^\{[A-Za-z_][A-Za-z0-9_]*\}$|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|(?:foo|bar|baz|qux|quux)+|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your_|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
 
 /** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
 function looksFake(value: string): boolean {
@@ -186,6 +186,19 @@ function isLogin(decoded: string): boolean {
 function keywordValueIsNotSecret(value: string): boolean {
   return isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7);
 }
+
+/** What a password-named variable holds when its value is letters only and no password: a label, a name, a setting. */
+function passwordWordIsNotSecret(value: string): boolean {
+  return (
+    isPlaceholder(value) ||
+    looksFake(value) ||
+    /^[A-Z][a-z]+$|^[A-Z_-]+$|^[a-z]+(?:[A-Z][a-z]*)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$/.test(value) ||
+    (/[_-]/.test(value) && /pass|pwd|secret|token|key|auth|cred|hash|salt|field|input|name|user|login|confirm|reset|change|hidden|text|type|form|label|hint|value|string|required/i.test(value)) ||
+    PASSWORD_SETTING_WORDS.has(value.toLowerCase())
+  );
+}
+
+const PASSWORD_SETTING_WORDS = new Set(["required", "optional", "disabled", "enabled", "hidden", "visible", "readonly", "sensitive", "encrypted", "plaintext", "anonymous", "inherit", "automatic", "internal", "external", "standard", "advanced", "default", "nullable", "keyring", "keychain", "interactive", "environment", "variable", "insecure", "mandatory", "password", "passwords", "passphrase", "protected", "confidential", "unchanged", "generated", "autocomplete", "nopassword", "prompted", "external"]);
 
 /** A Docker `auth` value is base64 of `user:password`. */
 function decodesToLogin(value: string): boolean {
@@ -432,6 +445,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
   { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|${SECRET_KEY_OWNERS}|auth(?!or)|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\])?(?:["'\`](?<=[(,][ \\t]{0,3}["'\`][^"'\`]{0,60}["'\`])[ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|(?:!==?|={2,3})(?=[ \\t]{0,5}@?["'\`])|=(?!=)|:))[ \\t]{0,30}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|((?:base64:)?[A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]"'<&]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
+  // A password-named variable set to a literal of letters only (`AdminPassword: "thisismypassword"`,
+  // `SSHpassword=hardcoded` in an env file, `password: open_sesame` in YAML). The keyword rule
+  // wants a digit or a symbol, for `token: "access_token"` is a name; a password's name says what
+  // its value is. Unquoted only after `name=` or `name: `: `password = index_info` is Python, a
+  // variable. Labels, identifiers, field names and setting words stay out.
+  { id: "password-word-value", family: "generic", description: "a password assigned to a password-named variable", keywords: ["pass", "pwd"], pattern: rx(`(?:pass(?:word|wd|phrase)?|pwd)(?:["'\`]?[ \\t]{0,30}(?::=|=>|=(?!=)|:)[ \\t]{0,30}(?:"([a-z][a-z_-]{6,62}[a-z])"|'([a-z][a-z_-]{6,62}[a-z])')|(?::[ \\t]{1,30}|=)([a-z][a-z_]{6,62}[a-z])[ \\t]*(?=\\r?\\n|$))`, true), allow: passwordWordIsNotSecret, window: { before: 20, after: 110 } },
   // The same names as XML elements (`<apikey>…</apikey>`, `<o1_static_password>…`: whispers' fixtures);
   // element text is often a word or a setting, so a value needs a digit here.
   { id: "keyword-secret-xml", family: "generic", description: "a secret in a credential-named XML element", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`<[A-Za-z0-9_.:-]{0,30}?(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|${SECRET_KEY_OWNERS}|credential|creds)[A-Za-z0-9_.:-]{0,20}(?:[ \\t]{1,3}[A-Za-z_:-]{1,30}="[^"<>]{0,40}"){0,3}>([^<>\\s]{8,200})</`, true), allow: (value) => keywordValueIsNotSecret(value) || !(/[0-9]/.test(value) || mixesCaseLikeNoWord(value)), window: { before: 34, after: 260 } },
