@@ -622,6 +622,7 @@ describe("vendor shapes the tune split still missed (session 8)", () => {
     ["azure-entra-refresh-token", '"refresh_token": "', `0.A${w(60)}.Ag${w(300)}`, '"'],
     ["mailgun-key-near-name", `mailgun 'api' pass '`, `${hex(32)}-${hex(8)}-${hex(8)}`, "'"],
     ["mailgun-key-near-name", `# Mailgun sending domain mg.example.com\nsmtp_login = "postmaster@mg.example.com"\nsigning = "`, `${hex(32)}-${hex(8)}-${hex(8)}`, '"'],
+    ["azure-keyword-secret", "azure devops pat = ", `${b62(52)}JQQJ99${b62(26)}`, "\n"],
   ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([
