@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
-import { createRefusePolicy } from "./index.js";
-import { findSecrets, type ScanStats } from "./scan-text.js";
+import { createRefusePolicy, TOKEN_RULES } from "./index.js";
+import { boundaryChars, findSecrets, type ScanStats } from "./scan-text.js";
+import type { TokenRule } from "./token-rules.js";
 import { loadSecretCorpus } from "./test-support/secret-corpus.js";
 
 const policy = createRefusePolicy({ userPatterns: ["acme_*", "value:*.acme.corp", "/corp-[0-9]{6}/i"] });
@@ -63,6 +64,28 @@ describe("redact", () => {
     ["an AWS-shaped value drawn in after a private key", `Nakia wrote:\n-----BEGIN PRIVATE KEY-----\n${"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7".repeat(5)}\n-----END PRIVATE KEY-----\nwJalrXUtnFEMIK7MDENGbPxRfiCYzq9Lk3Hd8sQa\n`],
   ])("rescans where a marker shorter than its secret draws text into a window: %s", (_name, text) => {
     expect(policy.scanText(policy.redact(text))).toEqual([]);
+  });
+
+  it.each([
+    // fast-check found the first: the hash rule refuses a `$` after a token character, and `$`
+    // was not among the characters redact checked beside a marker, so no rescan ran.
+    ["a password hash glued after a token", "x ghp_R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19"],
+    ["a password hash glued after a SendGrid key", "ENV SENDGRID_API_KEY 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$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19"],
+  ])("rescans where a marker completes any rule's boundary guard: %s", (_name, text) => {
+    const redacted = policy.redact(text);
+    expect(policy.scanText(redacted)).toEqual([]);
+    expect(redacted).toMatch(/\[REDACTED:password-hash\]$/);
+  });
+
+  it("checks beside a marker every character a rule's boundary guard refuses, and not the marker's own brackets", () => {
+    const table = boundaryChars(TOKEN_RULES);
+    const inTable = (chars: string): string => [...chars].filter((char) => table[char.charCodeAt(0)] === 1).join("");
+    // `$` (password hashes), `~` (bearer tokens), `:` (Telegram), beside the token characters.
+    expect(inTable("aZ09_+-/=.$~:")).toBe("aZ09_+-/=.$~:");
+    expect(inTable("[] \t\n\"'`,;(){}<>")).toBe("");
+    // A rule guarded by a class holding `#` would make `#` one too.
+    const guarded = { ...(TOKEN_RULES[0] as TokenRule), pattern: /(?<![A-Za-z#])x/g };
+    expect(boundaryChars([guarded])["#".charCodeAt(0)]).toBe(1);
   });
 
   it("keeps the rule name in the marker", () => {

@@ -860,8 +860,58 @@ function mergeSpans(findings: readonly Span[], copies: ReadonlyArray<readonly [n
   return out;
 }
 
+/** Whether a marker beside this character may complete a boundary guard that the secret was blocking. */
 function isTokenChar(code: number): boolean {
-  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 43 || code === 45 || code === 47 || code === 61 || code === 95 || code === 46;
+  return code < 128 && BOUNDARY_CHARS[code] === 1;
+}
+
+/**
+ * The characters some rule's boundary guard refuses beside a match (`(?<![A-Za-z0-9./$])`,
+ * `(?![A-Za-z0-9_~+/.=-])`), read from the rules' own patterns so a new guard is covered, and
+ * the word characters `\b` and every token body take. A guard whose class is negated
+ * (`(?<![^\s'"])`) refuses the marker's brackets too, so a marker completes none.
+ */
+const BOUNDARY_CHARS = boundaryChars(TOKEN_RULES);
+
+export function boundaryChars(rules: readonly TokenRule[]): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const char of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/=.") table[char.charCodeAt(0)] = 1;
+  for (const rule of rules) {
+    for (const [, body] of rule.pattern.source.matchAll(/\(\?<?!\[((?:\\.|[^\]\\])*)\]/g)) {
+      if (body === undefined || body.startsWith("^")) continue;
+      for (const code of classCodes(body)) table[code] = 1;
+    }
+  }
+  return table;
+}
+
+/** The ASCII codes a (non-negated) character class body holds: literals, escapes, ranges, `\s`/`\d`/`\w`. */
+function classCodes(body: string): number[] {
+  const codes: number[] = [];
+  const SHORTHAND: Record<string, string> = { s: " \t\n\r\f\v", d: "0123456789", w: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_", t: "\t", n: "\n", r: "\r" };
+  let previous = -1;
+  for (let i = 0; i < body.length; i++) {
+    let char = body[i] as string;
+    if (char === "\\") {
+      const escaped = body[++i] as string;
+      const shorthand = SHORTHAND[escaped];
+      if (shorthand !== undefined) {
+        for (const c of shorthand) codes.push(c.charCodeAt(0));
+        previous = -1;
+        continue;
+      }
+      char = escaped;
+    } else if (char === "-" && previous >= 0 && i + 1 < body.length) {
+      let last = body[++i] as string;
+      if (last === "\\") last = body[++i] as string;
+      for (let code = previous + 1; code <= last.charCodeAt(0); code++) codes.push(code);
+      previous = -1;
+      continue;
+    }
+    previous = char.charCodeAt(0);
+    codes.push(previous);
+  }
+  return codes.filter((code) => code < 128);
 }
 
 /**
