@@ -56,22 +56,40 @@ describe("linear time", () => {
 });
 
 describe("redact's confirming scan", () => {
-  it("runs when a marker shorter than its secret sits in a keyword's window, and not otherwise", () => {
-    const scansFor = (text: string): number => {
-      const stats = newStats();
-      redactText(text, [], stats);
-      return stats.scans;
-    };
-    expect(scansFor(`note "${GITHUB_PAT}" end`)).toBe(1);
-    // The window of "mailgun" ends 240 characters after it, before the text does.
-    const after = `\n${"-".repeat(300)}`;
-    expect(scansFor(`# mailgun\nnote "${GITHUB_PAT}" end${after}`)).toBe(2);
+  const costOf = (text: string): { scans: number; ruleChecks: number } => {
+    const stats: ScanStats = { ...newStats(), ruleChecks: 0 };
+    redactText(text, [], stats);
+    return { scans: stats.scans, ruleChecks: stats.ruleChecks ?? 0 };
+  };
+  const after = `\n${"-".repeat(300)}`;
+  const longPat = `ghp_${"q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk".repeat(5).slice(0, 246)}`;
+
+  it("reruns only the rules whose window a marker shorter than its secret shrank, and not otherwise", () => {
+    expect(costOf(`note "${GITHUB_PAT}" end`)).toEqual({ scans: 1, ruleChecks: 0 });
+    // The windows of "mailgun" end 140 and 240 characters after it, before the text does: the two
+    // Mailgun rules alone run again over the redacted text, and find nothing new.
+    expect(costOf(`# mailgun\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 1, ruleChecks: 2 });
     // A window over the whole text has nothing left to draw in.
-    expect(scansFor(`# mailgun\nnote "${GITHUB_PAT}" end`)).toBe(1);
+    expect(costOf(`# mailgun\nnote "${GITHUB_PAT}" end`)).toEqual({ scans: 1, ruleChecks: 0 });
     // A marker past the window's end moves nothing into it.
-    expect(scansFor(`# mailgun\n${"-".repeat(400)}\nnote "${GITHUB_PAT}" end${after}`)).toBe(1);
+    expect(costOf(`# mailgun\n${"-".repeat(400)}\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 1, ruleChecks: 0 });
     // A marker longer than its secret only pushes text out of the window.
-    expect(scansFor(`# mailgun\npassword = "Zq7Lm2Xv9Bc4Nk8R"${after}`)).toBe(1);
+    expect(costOf(`# mailgun\npassword = "Zq7Lm2Xv9Bc4Nk8R"${after}`)).toEqual({ scans: 1, ruleChecks: 0 });
+  });
+
+  it("scans the whole redacted text again when the rerun rule finds a secret the window now reaches", () => {
+    // 310 characters after "mailgun" the key was outside the window; the 21-character marker
+    // for the 250-character token draws it in.
+    const text = `# mailgun\nGITHUB_TOKEN = "${longPat}"\nSIGNING = "9f3a71c0e5b28d469f3a71c0e5b28d46-7c1e5b28-d469f3a7"\n`;
+    const stats: ScanStats = { ...newStats(), ruleChecks: 0 };
+    const redacted = redactText(text, [], stats);
+    expect(stats.scans).toBe(2);
+    expect(stats.ruleChecks).toBeGreaterThan(0);
+    expect(redacted).toBe('# mailgun\nGITHUB_TOKEN = "[REDACTED:github-pat]"\nSIGNING = "[REDACTED:mailgun-key-near-name]"\n');
+  });
+
+  it("leaves a text with a format character to the whole scan", () => {
+    expect(costOf(`# mailgun\u200B\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 2, ruleChecks: 0 });
   });
 });
 

@@ -29,6 +29,8 @@ export interface ScanStats {
   rewrites: number;
   /** Rule pattern runs: sticky attempts at a start literal (in windows too), windows, and whole-text scans. */
   ruleRuns?: number;
+  /** Rules redaction ran again alone, over the redacted text, because a marker shrank one of their windows. */
+  ruleChecks?: number;
 }
 
 const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,64}\]/g;
@@ -80,7 +82,8 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[], 
 }
 
 /** The merged windows each windowed rule scanned, one list per rule, each sorted by start. */
-export type WindowLists = Array<ReadonlyArray<readonly [number, number]>>;
+/** The windows each windowed rule scanned, for redaction to tell which rules a marker can affect. */
+export type WindowLists = Array<{ readonly rule: TokenRule; readonly windows: ReadonlyArray<readonly [number, number]> }>;
 
 function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, windows: WindowLists | undefined): Finding[] {
   const plain = findInPlainText(text, userPatterns, stats, strategy, windows);
@@ -90,7 +93,7 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
   const { folded, kept } = foldFormatCharacters(text);
   const foldedWindows: WindowLists | undefined = windows && [];
   const findings = findInPlainText(folded, userPatterns, stats, strategy, foldedWindows) as Finding[];
-  for (const list of foldedWindows ?? []) windows?.push(list.map(([start, end]): [number, number] => [kept[start] as number, end === 0 ? 0 : (kept[end - 1] as number) + 1]));
+  for (const { rule, windows: list } of foldedWindows ?? []) windows?.push({ rule, windows: list.map(([start, end]): [number, number] => [kept[start] as number, end === 0 ? 0 : (kept[end - 1] as number) + 1]) });
   return findings.map((finding) => ({
     ...finding,
     start: kept[finding.start] as number,
@@ -113,7 +116,7 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
       // A rule with a keyword the pass cannot look for gets its windows from its keyword regex.
       const whole = strategy === "whole" || engine.alwaysGated.includes(compiled.index);
       const windows = whole ? keywordWindows(rule, text, markers) : hits.windowsOf(compiled.index);
-      windowLists?.push(windows);
+      windowLists?.push({ rule, windows });
       if (whole) for (const [start, end] of windows) collectWindow(rule, text, start, end, findings, rule.pattern, undefined, undefined, markers);
       else {
         if (stats?.ruleRuns !== undefined) stats.ruleRuns += windows.length;
@@ -796,34 +799,58 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
       marksBoundary = true;
       break;
     }
+    const shrunk = marksBoundary ? [] : rulesWithShrunkWindows(spans, windows, textLength);
     redacted = rewrite(redacted, spans);
     if (stats) stats.rewrites++;
     // A marker can complete a token boundary that the secret it replaced was blocking
-    // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`), and a marker shorter than its secret inside a
-    // keyword's window draws other text into it: only then is one more scan needed.
-    if (!marksBoundary && !shrinksWindow(spans, windows, textLength)) break;
+    // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`): then the whole text is scanned again. A marker
+    // shorter than its secret inside a keyword's window draws other text into that window, which
+    // only that rule reads: it runs again alone, and the whole text is scanned again only when it
+    // finds something.
+    if (!marksBoundary && (shrunk.length === 0 || !findsAgain(redacted, shrunk, stats))) break;
   }
   return redacted;
+}
+
+/**
+ * Whether one of `rules` finds a secret in the redacted `text`. Its windows come from its keyword
+ * regex over the raw text, as the `whole` strategy's do: a text with a format character, which the
+ * scan folds out first, is left to a whole scan.
+ */
+function findsAgain(text: string, rules: readonly TokenRule[], stats: ScanStats | undefined): boolean {
+  if (FORMAT_CHARACTER.test(text)) return true;
+  const markers = markerSpans(text);
+  const found: Finding[] = [];
+  for (const rule of rules) {
+    if (stats?.ruleChecks !== undefined) stats.ruleChecks++;
+    collectRuleMatches(rule, text, found, markers);
+    if (found.length > 0) return true;
+  }
+  return false;
 }
 
 type Span = { rule: string; start: number; end: number };
 
 /**
- * Whether a span longer than its marker lies in a window a rule scanned (spans sorted by start):
- * the window then reaches text it did not. A longer marker only pushes text out, and a window
+ * The rules in whose scanned windows a span longer than its marker lies (spans sorted by start):
+ * such a window then reaches text it did not. A longer marker only pushes text out, and a window
  * over the whole text has nothing left to reach.
  */
-function shrinksWindow(spans: readonly Span[], windowLists: WindowLists, textLength: number): boolean {
-  for (const windows of windowLists) {
-    let first = 0;
-    for (const [windowStart, windowEnd] of windows) {
-      if (windowStart === 0 && windowEnd === textLength) continue;
-      // Windows are disjoint and sorted: a span ending before this one ends before every later one.
-      while (first < spans.length && (spans[first] as Span).end <= windowStart) first++;
-      for (let at = first; at < spans.length && (spans[at] as Span).start < windowEnd; at++) {
-        const span = spans[at] as Span;
-        if (span.end > windowStart && span.end - span.start > redactionMarker(span.rule).length) return true;
-      }
+function rulesWithShrunkWindows(spans: readonly Span[], windowLists: WindowLists, textLength: number): TokenRule[] {
+  const rules: TokenRule[] = [];
+  for (const { rule, windows } of windowLists) if (shrinksOne(spans, windows, textLength)) rules.push(rule);
+  return rules;
+}
+
+function shrinksOne(spans: readonly Span[], windows: ReadonlyArray<readonly [number, number]>, textLength: number): boolean {
+  let first = 0;
+  for (const [windowStart, windowEnd] of windows) {
+    if (windowStart === 0 && windowEnd === textLength) continue;
+    // Windows are disjoint and sorted: a span ending before this one ends before every later one.
+    while (first < spans.length && (spans[first] as Span).end <= windowStart) first++;
+    for (let at = first; at < spans.length && (spans[at] as Span).start < windowEnd; at++) {
+      const span = spans[at] as Span;
+      if (span.end > windowStart && span.end - span.start > redactionMarker(span.rule).length) return true;
     }
   }
   return false;
