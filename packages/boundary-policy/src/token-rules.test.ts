@@ -665,3 +665,22 @@ describe("letters-only passwords under a password name (session 9)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("values written as HTML and Rails routes (session 9)", () => {
+  it.each([
+    '"password": "&lt;YOURPASSWORD&gt;"',
+    '"password": "L&#246;senord"',
+    "<add key=\"SmtpPassword\" value=\"&lt;your-password&gt;\" />",
+    "  put '/forgot-password' => \"cms/sites/passwords#update\", as: 'update_password'",
+    "  get '/passwords/:id/edit' => \"cms/sites/passwords#edit\", as: 'edit_password'",
+    "  patch 'password' => \"passwords#update\"",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+
+  it.each([
+    ["keyword-secret", '"password": "', "S3cr&amp;tP4ss", '"'],
+    ["keyword-secret", "password = '", "ab#9Kq2mX7zLw", "'"],
+    ["keyword-secret", 'JWT:\n  secret: "', "development#product", '"'],
+  ])("%s still takes an escaped or #-holding password after %j", takesWholeSecret);
+});

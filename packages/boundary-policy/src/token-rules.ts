@@ -184,7 +184,23 @@ function isLogin(decoded: string): boolean {
 
 /** What the keyword rules refuse to call a secret: words, identifiers, ids, hashes, other rules' shapes, low entropy. */
 function keywordValueIsNotSecret(value: string): boolean {
-  return isNotGenericSecret(value) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7);
+  return isNotGenericSecret(decodeHtmlEntities(value)) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7);
+}
+
+const HTML_ENTITY = /&(?:#([0-9]{1,7})|#x([0-9a-f]{1,6})|(lt|gt|amp|quot|apos));/gi;
+const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+/**
+ * A value as HTML and XML configs escape it (`&lt;YOUR_PASSWORD&gt;`, `L&#246;senord`), read as
+ * the text it stands for: a placeholder or a word escaped is still one.
+ */
+function decodeHtmlEntities(value: string): string {
+  if (!value.includes("&")) return value;
+  return value.replace(HTML_ENTITY, (entity, decimal: string | undefined, hex: string | undefined, named: string | undefined) => {
+    if (named !== undefined) return NAMED_ENTITIES[named.toLowerCase()] ?? entity;
+    const code = decimal !== undefined ? Number(decimal) : parseInt(hex as string, 16);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+  });
 }
 
 /** What a password-named variable holds when its value is letters only and no password: a label, a name, a setting. */
@@ -445,8 +461,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{1,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
   { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|${SECRET_KEY_OWNERS}|auth(?!or)|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\])?(?:["'\`](?<=[(,][ \\t]{0,3}["'\`][^"'\`]{0,60}["'\`])[ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|(?:!==?|={2,3})(?=[ \\t]{0,5}@?["'\`])|=(?!=)|:))[ \\t]{0,30}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|((?:base64:)?[A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]"'<&]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
-  // A password-named variable set to a literal of letters only (`AdminPassword: "thisismypassword"`,
-  // `SSHpassword=hardcoded` in an env file, `password: open_sesame` in YAML). The keyword rule
+  // A password-named variable set to a literal of letters only (`AdminPassword: "thisismy…"`,
+  // `SSHpassword=hardco…` in an env file, `password: open_ses…` in YAML). The keyword rule
   // wants a digit or a symbol, for `token: "access_token"` is a name; a password's name says what
   // its value is. Unquoted only after `name=` or `name: `: `password = index_info` is Python, a
   // variable. Labels, identifiers, field names and setting words stay out.
@@ -587,6 +603,9 @@ function isNotGenericSecret(value: string): boolean {
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
   // Where a secret is, not a secret: a URL without a login in it, a file path.
   if (/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value) || /^(?:~|\.{1,2})?\/[\w.@-]+\/[\w.@/-]*$/.test(value) || /^[A-Za-z]:\\[\w.\\ -]+$/.test(value)) return true;
+  // A Rails route's controller and action (`"cms/sites/passwords#edit"`, `"passwords#update"`) under a
+  // path naming passwords; a word pair a `#` joins is a secret (`"development#product"`).
+  if (/^[a-z_]+(?:\/[a-z_]+)+#[a-z_]+$|^[a-z_]+#(?:index|show|new|create|edit|update|destroy)$/.test(value)) return true;
   // Regular expressions and character classes in source code (`"(?<![A-Za-z0-9_-])"`).
   if (/\(\?|\[\^?[A-Za-z0-9]-[A-Za-z0-9]/.test(value)) return true;
   // Many APIs issue hex keys: 32 hex digits or more under a credential name are one; shorter hex is an id or a colour.
