@@ -70,11 +70,16 @@ describe("redact", () => {
     // fast-check found the first: the hash rule refuses a `$` after a token character, and `$`
     // was not among the characters redact checked beside a marker, so no rescan ran.
     ["a password hash glued after a token", "x ghp_R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19"],
+    // fast-check found these: the scan folds a zero-width space out, so the AWS key id was glued
+    // to the token after it and refused; redact checked the zero-width space beside the marker.
+    ["an AWS key id, a zero-width space, a Slack token", "AKIAJPJOMKEFOIUC5LGT\u200Bxoxo-23984754863-2348975623113"],
+    ["a GitLab token, a zero-width space, an AWS key id", "glpat-i5A07qtnVbqeXXvacUC8BCRx6eK.01.e9yujf31x\u200BAKIAJPJOMKEFOIUC5LGT"],
+    ["a GitLab token, a tag character, an AWS key id", "glpat-i5A07qtnVbqeXXvacUC8BCRx6eK.01.e9yujf31x\u{E0020}AKIAJPJOMKEFOIUC5LGT"],
     ["a password hash glued after a SendGrid key", "ENV SENDGRID_API_KEY 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$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19"],
   ])("rescans where a marker completes any rule's boundary guard: %s", (_name, text) => {
     const redacted = policy.redact(text);
     expect(policy.scanText(redacted)).toEqual([]);
-    expect(redacted).toMatch(/\[REDACTED:password-hash\]$/);
+    expect(redacted).toMatch(/\[REDACTED:[a-z-]+\]$/);
   });
 
   it("checks beside a marker every character a rule's boundary guard refuses, and not the marker's own brackets", () => {

@@ -795,7 +795,7 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     const spans = mergeSpans(findings, findOccurrences(redacted, secrets));
     let marksBoundary = false;
     for (const span of spans) {
-      if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end))) continue;
+      if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end)) && !besideFormatCharacter(redacted, span)) continue;
       marksBoundary = true;
       break;
     }
@@ -885,6 +885,16 @@ function mergeSpans(findings: readonly Span[], copies: ReadonlyArray<readonly [n
     out.push({ rule, start, end });
   }
   return out;
+}
+
+/**
+ * Whether a format character lies right before or after the span: the scan folds it out, so the
+ * characters beyond it are the span's true neighbours (`AKIA…\u200Bxoxo-…` is a key id glued to
+ * a token until the token is a marker).
+ */
+function besideFormatCharacter(text: string, span: Span): boolean {
+  if (formatCharacterAt(text, span.end) > 0) return true;
+  return span.start > 0 && (formatCharacterAt(text, span.start - 1) > 0 || (span.start > 1 && formatCharacterAt(text, span.start - 2) === 2));
 }
 
 /** Whether a marker beside this character may complete a boundary guard that the secret was blocking. */
