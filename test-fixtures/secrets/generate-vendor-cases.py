@@ -633,6 +633,38 @@ SESSION9_NEGATIVES = {
 }
 add_cases(SESSION9_FORMATS, set(), SESSION9_NEGATIVES)
 
+# Session 9: secrets passed to the call that uses them, and names closed by a subscript.
+SESSION9_CALLS = {
+    "generic": [
+        ("jsonwebtoken README: jwt.sign(payload, secretOrPrivateKey)", "JWT_SIGN",
+         lambda: (lambda value: (f"const token = jwt.sign({{ foo: 'bar' }}, '{value}');", value))(r(B62, 22) + r(D, 2))),
+        ("PyJWT docs: jwt.encode(payload, key, algorithm)", "PYJWT",
+         lambda: (lambda value: (f'encoded = jwt.encode({{"some": "payload"}}, "{value}", algorithm="HS256")', value))(r(B62, 22) + r(D, 2))),
+        ("java-jwt README: Algorithm.HMAC256(secret)", "JAVA_JWT",
+         lambda: (lambda value: (f'Algorithm algorithm = Algorithm.HMAC256("{value}");', value))(r(B62, 22) + r(D, 2))),
+        ("Requests docs: auth=('user', 'pass')", "REQUESTS_AUTH",
+         lambda: (lambda value: (f"requests.get('https://api.github.com/user', auth=('user', '{value}'))", value))(r(B62, 14) + r(D, 2))),
+        ("python-ldap docs: simple_bind_s(who, cred)", "LDAP_BIND",
+         lambda: (lambda value: (f"l.simple_bind_s('cn=manager,dc=example,dc=com', '{value}')", value))(r(B62, 14) + r(D, 2))),
+        ("Flask docs: app.config['SECRET_KEY'] = ...", "FLASK_SECRET",
+         lambda: (lambda value: (f"app.config['SECRET_KEY'] = '{value}'", value))(r(B62, 30) + r(D, 2))),
+    ],
+    "basic-auth": [
+        ("redis-py docs: a redis:// URL with a password and no user", "REDIS_URL",
+         lambda: (lambda value: (f"REDIS_URL=redis://:{value}@localhost:6379/0", value))(r(B62, 18) + r(D, 2))),
+    ],
+}
+SESSION9_CALL_NEGATIVES = {
+    "generic": [
+        "jwt.sign(payload, process.env.JWT_SECRET)",
+        "jwt.verify(token, 'your-256-bit-secret')",
+        "requests.get(url, auth=(user, password))",
+        "app.config['SECRET_KEY'] = os.environ['SECRET_KEY']",
+    ],
+    "basic-auth": ["redis://:@localhost:6379/0"],
+}
+add_cases(SESSION9_CALLS, set(), SESSION9_CALL_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

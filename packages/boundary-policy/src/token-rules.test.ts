@@ -684,3 +684,41 @@ describe("values written as HTML and Rails routes (session 9)", () => {
     ["keyword-secret", 'JWT:\n  secret: "', "development#product", '"'],
   ])("%s still takes an escaped or #-holding password after %j", takesWholeSecret);
 });
+
+describe("secrets hard-coded where code passes them, not names them (session 9)", () => {
+  it.each([
+    ["keyword-secret", "app.config['SECRET_KEY'] = '", b62(16), "'"],
+    ["keyword-secret", 'os.environ["API_TOKEN"] = "', b62(16), '"'],
+    ["keyword-secret", "$config['db_password'] = '", b62(12), "';"],
+    ["keyword-secret", "settings[:api_key] = '", b62(16), "'"],
+    ["basic-auth-url", "REDIS_URL=redis://:", b62(16), "@cache:6379/0"],
+    ["hardcoded-signing-key", "const token = jwt.sign({ sub: user.id }, '", b62(16), "', { expiresIn: '1h' });"],
+    ["hardcoded-signing-key", "encoded = jwt.encode(payload, \"", b62(16), '", algorithm="HS256")'],
+    ["hardcoded-signing-key", "Algorithm algorithm = Algorithm.HMAC256(\"", b62(16), '");'],
+    ["hardcoded-signing-key", "signed, err := token.SignedString([]byte(\"", b62(16), '"))'],
+    ["hardcoded-signing-key", "const mac = crypto.createHmac('sha256', '", b62(16), "').update(body).digest('hex');"],
+    ["hardcoded-signing-key", "token = JWT.encode payload, '", b62(16), "', 'HS256'"],
+    ["passed-password", "r = requests.get(url, auth=('admin', '", b62(12), "'))"],
+    ["passed-password", 'session.auth = HTTPBasicAuth("deploy", "', b62(12), '")'],
+    ["passed-password", "conn.simple_bind_s('cn=admin,dc=example,dc=org', '", b62(12), "')"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "jwt.sign(payload, process.env.JWT_SECRET)",
+    "jwt.sign(payload, 'shhhhh')",
+    "jwt.verify(token, 'your-256-bit-secret')",
+    "jwt.decode(token, options={'verify_signature': False})",
+    "Algorithm.HMAC256(secret)",
+    "crypto.createHmac('sha256', key)",
+    "requests.get(url, auth=(user, password))",
+    "requests.get(url, auth=('admin', os.environ['PASSWORD']))",
+    "conn.simple_bind_s(dn, password)",
+    "app.config['SECRET_KEY'] = os.environ['SECRET_KEY']",
+    "params[:password] = params[:password_confirmation]",
+    "[node-core-utils-credentials]: https://github.com/nodejs/node-core-utils#setting-up-credentials",
+    "redis://:@cache:6379/0",
+    "http://:8080@localhost",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
