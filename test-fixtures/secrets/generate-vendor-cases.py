@@ -646,6 +646,8 @@ SESSION9_CALLS = {
          lambda: (lambda value: (f"requests.get('https://api.github.com/user', auth=('user', '{value}'))", value))(r(B62, 14) + r(D, 2))),
         ("python-ldap docs: simple_bind_s(who, cred)", "LDAP_BIND",
          lambda: (lambda value: (f"l.simple_bind_s('cn=manager,dc=example,dc=com', '{value}')", value))(r(B62, 14) + r(D, 2))),
+        ("Docker docs: docker login --password-stdin, the password piped in by echo", "DOCKER_STDIN",
+         lambda: (lambda value: (f"echo '{value}' | docker login -u deploy --password-stdin registry.example.com", value))(r(B62, 18) + r(D, 2))),
         ("Flask docs: app.config['SECRET_KEY'] = ...", "FLASK_SECRET",
          lambda: (lambda value: (f"app.config['SECRET_KEY'] = '{value}'", value))(r(B62, 30) + r(D, 2))),
     ],
@@ -656,6 +658,7 @@ SESSION9_CALLS = {
 }
 SESSION9_CALL_NEGATIVES = {
     "generic": [
+        'echo "$CR_PAT" | docker login ghcr.io -u deploy --password-stdin',
         "jwt.sign(payload, process.env.JWT_SECRET)",
         "jwt.verify(token, 'your-256-bit-secret')",
         "requests.get(url, auth=(user, password))",

@@ -722,3 +722,24 @@ describe("secrets hard-coded where code passes them, not names them (session 9)"
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("credentials agents pipe into a login or set by a CLI (session 9)", () => {
+  it.each([
+    ["piped-login-password", "echo '", b62(14), "' | docker login -u deploy --password-stdin registry.example.com"],
+    ["piped-login-password", 'echo "', b62(14), '" | sudo podman login quay.io -u me --password-stdin'],
+    ["piped-login-password", "printf ", b62(14), " | helm registry login ghcr.io -u me --password-stdin"],
+    ["piped-login-password", "echo ", b62(40), " | gh auth login --with-token"],
+    ["aws-secret-access-key", "aws configure set aws_secret_access_key ", w(40).replace(/[_-]/g, "A"), ""],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    'echo "$CR_PAT" | docker login ghcr.io -u me --password-stdin',
+    "echo ${{ secrets.GITHUB_TOKEN }} | docker login ghcr.io -u me --password-stdin",
+    "cat ~/token.txt | docker login -u me --password-stdin",
+    "echo '<your-token>' | gh auth login --with-token",
+    "echo done | tee log.txt  # then run docker login --password-stdin",
+    "aws configure set region eu-west-1",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
