@@ -651,6 +651,12 @@ SESSION9_CALLS = {
         ("Flask docs: app.config['SECRET_KEY'] = ...", "FLASK_SECRET",
          lambda: (lambda value: (f"app.config['SECRET_KEY'] = '{value}'", value))(r(B62, 30) + r(D, 2))),
     ],
+    "private-key": [
+        ("PuTTY manual (appendix C, PPK format): the Private-Lines of a .ppk key file", "PUTTY_PPK",
+         lambda: (lambda lines: (f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy@example\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAI{r(B62, 39)}\n{r(B62, 8)}\nPrivate-Lines: 1\n{lines}\nPrivate-MAC: {r(HEX, 64)}\n", lines))("AAAAI" + r(B62, 38) + "=")),
+        ("OpenSSL PEM, written on one line (an env file without its newlines)", "PEM_ONE_LINE",
+         lambda: (lambda key: (f'PRIVATE_KEY="{key}"\n', key))("-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBK" + r(B62, 20) + "-----END PRIVATE KEY-----")),
+    ],
     "basic-auth": [
         ("redis-py docs: a redis:// URL with a password and no user", "REDIS_URL",
          lambda: (lambda value: (f"REDIS_URL=redis://:{value}@localhost:6379/0", value))(r(B62, 18) + r(D, 2))),

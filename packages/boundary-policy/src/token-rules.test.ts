@@ -743,3 +743,26 @@ describe("credentials agents pipe into a login or set by a CLI (session 9)", () 
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("private keys as env files and PuTTY keep them (session 9)", () => {
+  // Short enough that header, body and footer fit the 100 characters a header's label may take.
+  const body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
+  it("finds a PEM block written on one line, its newlines stripped", () => {
+    const key = `-----BEGIN PRIVATE KEY-----${body}-----END PRIVATE KEY-----`;
+    const text = `PRIVATE_KEY="${key}"\n`;
+    expect(policy.scanText(text).map((f) => text.slice(f.start, f.end))).toEqual([key]);
+    expect(policy.redact(text)).toBe('PRIVATE_KEY="[REDACTED:private-key]"\n');
+  });
+
+  it("takes a PuTTY key file's private lines", () => {
+    const privateLines = `${b62(64)}\n${b62(64)}\n${b62(20)}=\n`;
+    const text = `PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIOBm\nPrivate-Lines: 3\n${privateLines}Private-MAC: ${hex(64)}\n`;
+    const [finding] = policy.scanText(text);
+    expect(finding?.rule).toBe("putty-private-key");
+    expect(policy.redact(text)).not.toContain(b62(64));
+  });
+
+  it.each(["-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----", "Private-Lines: 3\n(see the file)"])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -458,6 +458,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "cohere-api-key", family: "cohere", description: "a Cohere API key", keywords: ["cohere", "co_api_key"], pattern: rx(`(?:cohere|co_api)[A-Za-z0-9_. -]{0,30}?(?:key|token|secret)?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{40})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
 
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
+  // PuTTY's .ppk key files: the lines after `Private-Lines: N` are the private key (encrypted or not).
+  { id: "putty-private-key", family: "private-key", description: "a PuTTY private key", keywords: ["private-lines:"], pattern: rx(`Private-Lines:[ \\t]{0,3}[0-9]{1,4}\\r?\\n((?:[A-Za-z0-9+/]{1,64}={0,2}\\r?\\n){0,400}[A-Za-z0-9+/]{1,64}={0,2})(?![A-Za-z0-9+/=])`), minEntropy: 3.5 },
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{0,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
   { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|${SECRET_KEY_OWNERS}|auth(?!or)|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\]|["'\`]?\\](?<=\\[["'\`:][A-Za-z0-9_.-]{1,60}["'\`]?\\]))?(?:["'\`](?<=[(,][ \\t]{0,3}["'\`][^"'\`]{0,60}["'\`])[ \\t]{0,3},(?=[ \\t]{0,5}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|["'\`]?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|(?:!==?|={2,3})(?=[ \\t]{0,5}@?["'\`])|=(?!=)|:))[ \\t]{0,30}@?(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|((?:base64:)?[A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]"'<&]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
@@ -666,7 +668,9 @@ export const PRIVATE_KEY_RULE = {
   description: "a private key",
 } as const satisfies Pick<TokenRule, "id" | "family" | "description">;
 
-const PRIVATE_KEY_HEADER = /-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----/gi;
+// The label takes no run of dashes: on a block written on one line (an env file strips the
+// newlines), `[ A-Z0-9_-]` ran on through the body to the footer's PRIVATE KEY-----.
+const PRIVATE_KEY_HEADER = /-----BEGIN(?:[ A-Z0-9_]|-(?!-)){0,100}PRIVATE KEY(?: BLOCK)?-----/gi;
 const PRIVATE_KEY_FOOTER = /^-----END[ A-Z0-9_-]{0,100}-----/i;
 const KEY_BODY_CHAR = /[A-Za-z0-9+/=]/;
 const MIN_KEY_BODY = 64;
