@@ -766,3 +766,23 @@ describe("private keys as env files and PuTTY keep them (session 9)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("WordPress salts and token flags (session 9)", () => {
+  it.each([
+    ["keyword-secret", "define( 'AUTH_KEY',         '", "Zq7(Lm2Xv9Bc4$%^&*_+Nk8R>t1Wy5", "' );"],
+    ["keyword-secret", "define('SECURE_AUTH_KEY',  '", "q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", "');"],
+    ["cli-password-flag", "gh secret set --token ", b62(20), " NAME"],
+    ["cli-password-flag", "vercel deploy --token ", b62(24), ""],
+    ["cli-password-flag", "stripe listen --api-key ", b62(24), ""],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "define( 'AUTH_KEY',         'put your unique phrase here' );",
+    "npm publish --token $NPM_TOKEN",
+    "vercel deploy --token <token>",
+    "kubectl --token=$(cat token.txt) get pods",
+    "gh auth login --with-token --token-file tokens",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
