@@ -786,3 +786,24 @@ describe("WordPress salts and token flags (session 9)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("keyword secrets inside an escaped string (session 9)", () => {
+  // JSON inside a JSON string (a request body in a log line, a tool call an agent printed), and an
+  // env file inside one (`"DB_PASSWORD=…\nNEXT=…"`): the quotes and newlines come escaped.
+  it.each([
+    ["keyword-secret", '{\\"password\\":\\"', b62(12), '\\"}'],
+    ["keyword-secret", '"body": "{\\"api_key\\": \\"', b62(16), '\\"}"'],
+    ["keyword-secret", '{\\\\\\"token\\\\\\":\\\\\\"', b62(16), '\\\\\\"}'],
+    ["keyword-secret", '"stdout": "DB_USER=app\\nDB_PASSWORD=', b62(12), '\\nDB_HOST=db\\n"'],
+    ["keyword-secret", 'env: [\\"DB_PASSWORD=', b62(12), '\\"]'],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    '{\\"password\\":\\"\\"}',
+    '{\\"token\\":\\"${TOKEN}\\"}',
+    '"stdout": "password=\\n"',
+    '{\\"passwordField\\":\\"userPassword\\"}',
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
