@@ -339,6 +339,14 @@ function leadingLookbehind(source: string, ignoreCase: boolean): Uint8Array | un
   if (hasTopLevelBar(source)) return undefined;
   const body = head[1] as string;
   if (body.startsWith("^")) return undefined;
+  return classBodyTable(body, ignoreCase);
+}
+
+/**
+ * The char codes a (non-negated) character class body holds (`A-Za-z0-9_`, `./$`), both cases
+ * under `i`; undefined when it holds a class escape (`\d`, `\w`…) or a character past ASCII.
+ */
+export function classBodyTable(body: string, ignoreCase: boolean): Uint8Array | undefined {
   const refused = new Uint8Array(128);
   let at = 0;
   const next = (): number | undefined => {

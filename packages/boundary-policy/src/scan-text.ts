@@ -1,7 +1,7 @@
 import { findOccurrences } from "./find-occurrences.js";
 import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-characters.js";
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
-import type { Follow, RunBreak } from "./rule-anchors.js";
+import { classBodyTable, type Follow, type RunBreak } from "./rule-anchors.js";
 import { engineForm } from "./rule-engine-form.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
@@ -903,10 +903,14 @@ function isTokenChar(code: number): boolean {
 }
 
 /**
- * The characters some rule's boundary guard refuses beside a match (`(?<![A-Za-z0-9./$])`,
- * `(?![A-Za-z0-9_~+/.=-])`), read from the rules' own patterns so a new guard is covered, and
- * the word characters `\b` and every token body take. A guard whose class is negated
- * (`(?<![^\s'"])`) refuses the marker's brackets too, so a marker completes none.
+ * The characters beside which a marker may complete a boundary guard: a guard refuses a match
+ * that a token runs on into, and the token's characters are what it refuses, so these are read
+ * from the rules' own guard classes (`(?<![A-Za-z0-9./$])` before a `$2b$…` hash, `(?![…~…])`),
+ * plus the word characters `\b` and every token body take. An approximation, not a proof: a rule
+ * starting with a character its own guard does not refuse would need that character added; the
+ * glue property (secrets joined by every ASCII punctuation character) found none. A guard whose
+ * class is negated (`(?<![^\s'"])`) refuses the marker's brackets too, so a marker completes none;
+ * a class the reader cannot expand counts as every printable character but the brackets.
  */
 const BOUNDARY_CHARS = boundaryChars(TOKEN_RULES);
 
@@ -916,39 +920,11 @@ export function boundaryChars(rules: readonly TokenRule[]): Uint8Array {
   for (const rule of rules) {
     for (const [, body] of rule.pattern.source.matchAll(/\(\?<?!\[((?:\\.|[^\]\\])*)\]/g)) {
       if (body === undefined || body.startsWith("^")) continue;
-      for (const code of classCodes(body)) table[code] = 1;
+      const refused = classBodyTable(body, rule.pattern.ignoreCase);
+      for (let code = 33; code < 127; code++) if (refused === undefined ? code !== 91 && code !== 93 : refused[code] === 1) table[code] = 1;
     }
   }
   return table;
-}
-
-/** The ASCII codes a (non-negated) character class body holds: literals, escapes, ranges, `\s`/`\d`/`\w`. */
-function classCodes(body: string): number[] {
-  const codes: number[] = [];
-  const SHORTHAND: Record<string, string> = { s: " \t\n\r\f\v", d: "0123456789", w: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_", t: "\t", n: "\n", r: "\r" };
-  let previous = -1;
-  for (let i = 0; i < body.length; i++) {
-    let char = body[i] as string;
-    if (char === "\\") {
-      const escaped = body[++i] as string;
-      const shorthand = SHORTHAND[escaped];
-      if (shorthand !== undefined) {
-        for (const c of shorthand) codes.push(c.charCodeAt(0));
-        previous = -1;
-        continue;
-      }
-      char = escaped;
-    } else if (char === "-" && previous >= 0 && i + 1 < body.length) {
-      let last = body[++i] as string;
-      if (last === "\\") last = body[++i] as string;
-      for (let code = previous + 1; code <= last.charCodeAt(0); code++) codes.push(code);
-      previous = -1;
-      continue;
-    }
-    previous = char.charCodeAt(0);
-    codes.push(previous);
-  }
-  return codes.filter((code) => code < 128);
 }
 
 /**
