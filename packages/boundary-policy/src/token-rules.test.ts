@@ -807,3 +807,10 @@ describe("keyword secrets inside an escaped string (session 9)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("long opaque tokens under a credential name (session 9)", () => {
+  it.each([
+    ["keyword-secret", '{"access_token":"', b62(300), '","token_type":"Bearer","expires_in":3599}'],
+    ["keyword-secret", "refresh_token: '", b62(900), "'"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+});
