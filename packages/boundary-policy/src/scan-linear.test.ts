@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy } from "./index.js";
-import { findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, redactText, type ScanStats } from "./scan-text.js";
+import { matchReach } from "./match-reach.js";
+import { buildRegionCheck, findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, redactText, type ScanStats } from "./scan-text.js";
+import { TOKEN_RULES } from "./token-rules.js";
 import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
+import { compileUserPatterns } from "./user-patterns.js";
 
 const GITHUB_PAT = "ghp_" + "R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU";
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -90,6 +93,61 @@ describe("redact's confirming scan", () => {
 
   it("leaves a text with a format character to the whole scan", () => {
     expect(costOf(`# mailgun\u200B\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 2, ruleChecks: 0 });
+  });
+});
+
+describe("redact's check beside the markers", () => {
+  const AWS_KEY_ID = "AKIAQYLPMN5HHHFPZAM2";
+  const ABSK = "ABSKQmVkcm9ja0FQSUtleS1zYW1wbGUtZXhhbXBsZS1rZXk9PTpBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWjAxMjM0NTY3ODlhYmNkZWZnaGlqa2xtbm9wcXJz";
+  const VAULT = `hvs.${"CAESIJ7xWq2Lm9Zk4Rt8Vb1Nc5Yh3Pd6Fg0Ja".repeat(3).slice(0, 100)}`;
+  // Source-like text with no secret in it, long enough that a whole scan would cost its length.
+  const tail = `\n${"const value = compute(input, 42); // plain code\n".repeat(4_000)}`;
+  const cost = (text: string, patterns: readonly string[] = []): { redacted: string; scans: number; regionChars: number } => {
+    const stats: ScanStats = { ...newStats(), regionChars: 0 };
+    const redacted = redactText(text, compileUserPatterns(patterns), stats);
+    return { redacted, scans: stats.scans, regionChars: stats.regionChars ?? 0 };
+  };
+
+  it("scans only around a marker that follows a boundary character, not the whole redacted text", () => {
+    const { redacted, scans, regionChars } = cost(`aws_access_key_id=${AWS_KEY_ID}${tail}`);
+    expect(redacted).toBe(`aws_access_key_id=[REDACTED:aws-access-token]${tail}`);
+    expect(scans).toBe(1);
+    expect(regionChars).toBeGreaterThan(0);
+    expect(regionChars).toBeLessThan(tail.length / 10);
+  });
+
+  it("checks user patterns too, and scans the whole text again when one now matches at a marker", () => {
+    expect(cost(`aws_access_key_id=${AWS_KEY_ID}${tail}`, ["*.acme.corp", "/acmetok_[a-z0-9]{8,64}/"]).scans).toBe(1);
+    expect(cost(`aws_access_key_id=${AWS_KEY_ID} zz${tail}`, ["/n\\] zz/"]).scans).toBe(2);
+  });
+
+  it("scans the whole text again when a marker completes a base64 token's boundary guard", () => {
+    const { redacted, scans } = cost(`x ${ABSK}=${VAULT} y${tail}`);
+    expect(scans).toBe(2);
+    expect(redacted).toBe(`x [REDACTED:aws-bedrock-api-key][REDACTED:vault-service-token] y${tail}`);
+  });
+
+  it("scans the whole text again when a marker lets a password hash glued after a token start", () => {
+    const { redacted, scans } = cost(`x ghp_R8q2Lx7mN4vB1cZ9kT3wY6pH0sD5fJ2gA8eU$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19${tail}`);
+    expect(scans).toBe(2);
+    expect(redacted).toBe(`x [REDACTED:github-pat][REDACTED:password-hash]${tail}`);
+  });
+
+  it("leaves a text with a format character to the whole scan", () => {
+    expect(cost(`aws_access_key_id=${AWS_KEY_ID}\u200B${tail}`)).toMatchObject({ scans: 2, regionChars: 0 });
+  });
+
+  it("reads every rule's reach, counting a run longer than the cap as the cap and naming its class", () => {
+    expect(matchReach(/(?<![A-Za-z0-9])ABSK[A-Za-z0-9+/]{109,269}={0,2}(?![A-Za-z0-9+/=])/g)).toEqual({ reach: 1 + 4 + 269 + 2 + 1, longAtoms: [] });
+    expect(matchReach(/ENV[ \t]+x(?:ab){0,3}/g, 512)).toEqual({ reach: 3 + 512 + 1 + 6, longAtoms: ["[ \\t]"] });
+    // A repeated group of one-character atoms matches a run of their union.
+    expect(matchReach(/(?:a[bc]{1,9}\n){0,400}/g, 512)).toEqual({ reach: 512, longAtoms: ["a|[bc]|\\n"] });
+    expect(matchReach(/(?:a(?=b))+/g, 512).reach).toBe(Infinity);
+    // A rule the check could not bound would send every redaction to the whole scan.
+    const check = buildRegionCheck(TOKEN_RULES);
+    expect(TOKEN_RULES.filter((_, index) => !Number.isFinite(check.before[index]) || !Number.isFinite(check.after[index])).map((rule) => rule.id)).toEqual([]);
+    // Markers complete no keyword only while no keyword holds a bracket.
+    expect(TOKEN_RULES.flatMap((rule) => rule.keywords).filter((keyword) => /[[\]]/.test(keyword))).toEqual([]);
   });
 });
 

@@ -3,6 +3,7 @@ import { foldFormatCharacters, formatCharacterAt, FORMAT_UNIT } from "./format-c
 import { isSearchable, LiteralPass, type LiteralSpec } from "./literal-pass.js";
 import { classBodyTable, type Follow, type RunBreak } from "./rule-anchors.js";
 import { engineForm } from "./rule-engine-form.js";
+import { matchReach } from "./match-reach.js";
 import { shannonEntropy } from "./shannon-entropy.js";
 import { findPrivateKeys, PRIVATE_KEY_RULE, TOKEN_RULES, type TokenFamily, type TokenRule } from "./token-rules.js";
 import type { UserPattern } from "./user-patterns.js";
@@ -31,6 +32,8 @@ export interface ScanStats {
   ruleRuns?: number;
   /** Rules redaction ran again alone, over the redacted text, because a marker shrank one of their windows. */
   ruleChecks?: number;
+  /** Characters redaction scanned around markers to decide whether the whole redacted text needs another scan. */
+  regionChars?: number;
 }
 
 const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,64}\]/g;
@@ -71,9 +74,9 @@ export type ScanStrategy = "auto" | "whole";
  * already redacted text, whose markers name rules full of keywords, rescans at the cost of text
  * without them, and whatever the strategy.
  */
-export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto", windows?: WindowLists): Finding[] {
+export function findSecrets(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats, strategy: ScanStrategy = "auto", record?: ScanRecord): Finding[] {
   try {
-    return findAllSecrets(text, userPatterns, stats, strategy, windows);
+    return findAllSecrets(text, userPatterns, stats, strategy, record);
   } finally {
     // The cached value is a slice of the text: keep none once the scan is done.
     lastVerdict.rule = undefined;
@@ -81,19 +84,28 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[], 
   }
 }
 
-/** The merged windows each windowed rule scanned, one list per rule, each sorted by start. */
 /** The windows each windowed rule scanned, for redaction to tell which rules a marker can affect. */
 export type WindowLists = Array<{ readonly rule: TokenRule; readonly windows: ReadonlyArray<readonly [number, number]> }>;
 
-function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, windows: WindowLists | undefined): Finding[] {
-  const plain = findInPlainText(text, userPatterns, stats, strategy, windows);
+/** What a scan saw of the text as a whole, for redaction to judge its redacted text by. */
+export interface ScanRecord {
+  /** The merged windows each windowed rule scanned, one list per rule, each sorted by start. */
+  readonly windows: WindowLists;
+  /** Per rule (index in the rules): a keyword of it occurs; set by a scan of text with no format character. */
+  gated?: Uint8Array;
+  /** The private-key keyword occurs (so the PEM block finder ran). */
+  privateKey?: boolean;
+}
+
+function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined): Finding[] {
+  const plain = findInPlainText(text, userPatterns, stats, strategy, record);
   if (plain !== undefined) return plain;
   // Scan the text with its format characters folded out, then map each span back onto the
   // original: a span covers every format character inside the token it found.
   const { folded, kept } = foldFormatCharacters(text);
-  const foldedWindows: WindowLists | undefined = windows && [];
-  const findings = findInPlainText(folded, userPatterns, stats, strategy, foldedWindows) as Finding[];
-  for (const { rule, windows: list } of foldedWindows ?? []) windows?.push({ rule, windows: list.map(([start, end]): [number, number] => [kept[start] as number, end === 0 ? 0 : (kept[end - 1] as number) + 1]) });
+  const foldedRecord: ScanRecord | undefined = record && { windows: [] };
+  const findings = findInPlainText(folded, userPatterns, stats, strategy, foldedRecord) as Finding[];
+  for (const { rule, windows: list } of foldedRecord?.windows ?? []) record?.windows.push({ rule, windows: list.map(([start, end]): [number, number] => [kept[start] as number, end === 0 ? 0 : (kept[end - 1] as number) + 1]) });
   return findings.map((finding) => ({
     ...finding,
     start: kept[finding.start] as number,
@@ -102,11 +114,17 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
 }
 
 /** Findings in `text`, or undefined when it holds a format character (then it must be folded). */
-function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, windowLists: WindowLists | undefined): Finding[] | undefined {
+/**
+ * Findings in `text`, or undefined when it holds a format character (then it must be folded).
+ * `gatedToo`: rules let in whatever the keywords of `text` (redaction's check of a region of a
+ * text, whose rules the keywords of the whole text let in).
+ */
+function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined, gatedToo?: Uint8Array): Finding[] | undefined {
   const engine = scanEngine();
-  const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text);
+  const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text, gatedToo);
   if (hits === undefined) return undefined;
   if (stats) stats.scans++;
+  const windowLists = record?.windows;
   const markers = hits.markers;
   const findings: Finding[] = [];
   for (const compiled of engine.rules) {
@@ -132,6 +150,10 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
     }
   }
   if (stats?.ruleRuns !== undefined) stats.ruleRuns += hits.runs;
+  if (record) {
+    record.gated = Uint8Array.from(hits.gated);
+    record.privateKey = hits.privateKey;
+  }
   if (hits.privateKey) {
     for (const span of findPrivateKeys(text)) {
       findings.push({ rule: PRIVATE_KEY_RULE.id, family: PRIVATE_KEY_RULE.family, description: PRIVATE_KEY_RULE.description, ...span });
@@ -545,9 +567,10 @@ function runHolds(text: string, from: number, follow: Follow): boolean {
 }
 
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
-function literalPass(engine: ScanEngine, text: string): PassHits | undefined {
+function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | undefined): PassHits | undefined {
   const hits = newHits(engine, text);
   const { gated, anchorHits, reach } = hits;
+  if (gatedToo) for (let index = 0; index < gated.length; index++) if (gatedToo[index] === 1) gated[index] = 1;
   const actions = engine.actions;
   const pass = engine.pass;
   const opened = engine.scratch.opened;
@@ -783,8 +806,8 @@ function dropInsideMarkers(text: string, findings: Finding[], stats: ScanStats |
 export function redactText(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): string {
   let redacted = text;
   for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-    const windows: WindowLists = [];
-    const findings = findSecrets(redacted, userPatterns, stats, "auto", windows);
+    const seen: ScanRecord = { windows: [] };
+    const findings = findSecrets(redacted, userPatterns, stats, "auto", seen);
     if (findings.length === 0) break;
     const textLength = redacted.length;
     const secrets = new Map<string, string>();
@@ -793,23 +816,282 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
       if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
     }
     const spans = mergeSpans(findings, findOccurrences(redacted, secrets));
-    let marksBoundary = false;
-    for (const span of spans) {
-      if (!isTokenChar(redacted.charCodeAt(span.start - 1)) && !isTokenChar(redacted.charCodeAt(span.end)) && !besideFormatCharacter(redacted, span)) continue;
-      marksBoundary = true;
-      break;
-    }
-    const shrunk = marksBoundary ? [] : rulesWithShrunkWindows(spans, windows, textLength);
+    const shrunk = rulesWithShrunkWindows(spans, seen.windows, textLength);
+    const beside = markersToCheck(redacted, spans, shrunk, seen.gated);
     redacted = rewrite(redacted, spans);
     if (stats) stats.rewrites++;
     // A marker can complete a token boundary that the secret it replaced was blocking
-    // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`): then the whole text is scanned again. A marker
-    // shorter than its secret inside a keyword's window draws other text into that window, which
-    // only that rule reads: it runs again alone, and the whole text is scanned again only when it
-    // finds something.
-    if (!marksBoundary && (shrunk.length === 0 || !findsAgain(redacted, shrunk, stats))) break;
+    // (`…ABSK…=hvs.…` → `…ABSK…=[REDACTED:…]`): the regions around such markers are scanned
+    // (with those around markers shorter than their secrets, see below), and the whole text again
+    // only when they hold a finding. A marker shorter than its secret inside a keyword's window
+    // draws other text into that window, which only that rule reads: with no boundary marker, it
+    // runs again alone, and the whole text is scanned again only when it finds something.
+    if (beside.boundary) {
+      if (findsBesideMarkers(redacted, beside, seen, userPatterns, stats)) continue;
+      break;
+    }
+    if (shrunk.length === 0 || !findsAgain(redacted, shrunk, stats)) break;
   }
   return redacted;
+}
+
+/** Markers for redaction's check. */
+interface MarkersToCheck {
+  /** `start, end` in the rewritten text, and how far before and after it a new finding may lie, per marker. */
+  readonly places: number[];
+  /** One of them has a token character right before or after it. */
+  readonly boundary: boolean;
+}
+
+/**
+ * Each marker with a token character (or a format character, which the scan reads through) right
+ * before or after it, and each marker shorter than its secret when `shrunk` rules' windows hold
+ * such markers (spans sorted by start, merged as {@link rewrite} merges them). Text drawn into a
+ * window lies within that window of the marker that drew it, both ways.
+ */
+function markersToCheck(text: string, spans: readonly Span[], shrunk: readonly TokenRule[], gated: Uint8Array | undefined): MarkersToCheck {
+  const check = regionCheck();
+  // No keyword holds a bracket, so a marker completes none: the rules the redacted text lets in are among these.
+  let before = 0;
+  let after = 0;
+  for (let index = 0; index < check.before.length; index++) {
+    if (gated !== undefined && gated[index] !== 1) continue;
+    before = Math.max(before, check.before[index] as number);
+    after = Math.max(after, check.after[index] as number);
+  }
+  let windowReach = 0;
+  for (const rule of shrunk) windowReach = Math.max(windowReach, check.windowReach.get(rule) ?? Infinity);
+  const places: number[] = [];
+  let boundary = false;
+  let shift = 0;
+  let index = 0;
+  while (index < spans.length) {
+    const first = spans[index] as Span;
+    let end = first.end;
+    for (index++; index < spans.length && (spans[index] as Span).start < end; index++) end = Math.max(end, (spans[index] as Span).end);
+    const start = first.start + shift;
+    // `[REDACTED:` + rule + `]`, counted: a flood of secrets would build a marker string per span.
+    const marker = MARKER_PREFIX.length + first.rule.length + 1;
+    shift += marker - (end - first.start);
+    const beside = isTokenChar(text.charCodeAt(first.start - 1)) || isTokenChar(text.charCodeAt(end)) || besideFormatCharacter(text, { rule: first.rule, start: first.start, end });
+    const draws = end - first.start > marker ? windowReach : 0;
+    boundary ||= beside;
+    if (beside) places.push(start, end + shift, Math.max(before, draws), Math.max(after, draws));
+    else if (draws > 0) places.push(start, end + shift, draws, draws);
+  }
+  return { places, boundary };
+}
+
+/** Longer runs of one class a rule repeats are read as runs, and then checked for (see {@link RegionCheck}). */
+const LONG_RUN = 512;
+/** Regions over more of the text than this are not worth it: the whole text is scanned. */
+const MAX_REGION_SHARE = 0.5;
+
+/**
+ * How far around a marker a finding it made possible can read. A new match must read one of the
+ * marker's brackets (elsewhere the redacted text is the text the first scan judged), so it lies
+ * within its rule's reach of the marker, and a windowed rule's keyword within its window of that
+ * match. A repeat longer than {@link LONG_RUN} counts as that long, so a region holding a longer
+ * run of its class is left to the whole scan.
+ */
+interface RegionCheck {
+  /** Per rule (index in the rules): how far before and after a marker a finding it made possible may read. */
+  readonly before: Float64Array;
+  readonly after: Float64Array;
+  /** Per windowed rule: how far from a marker in one of its windows what the marker drew in may read. */
+  readonly windowReach: ReadonlyMap<TokenRule, number>;
+  /** Per rule: a bit per long-run class it repeats. */
+  readonly ruleClasses: Int32Array;
+  /** Per ASCII code: a bit per long-run class holding it; `nonAscii` for every other code. */
+  readonly classBits: Int32Array;
+  readonly nonAscii: number;
+  readonly classes: number;
+}
+
+let regionCheckCache: { source: readonly TokenRule[]; check: RegionCheck } | undefined;
+
+function regionCheck(): RegionCheck {
+  if (regionCheckCache?.source !== TOKEN_RULES) regionCheckCache = { source: TOKEN_RULES, check: buildRegionCheck(TOKEN_RULES) };
+  return regionCheckCache.check;
+}
+
+/** The reach of every rule around a marker, exported for tests. */
+export function buildRegionCheck(rules: readonly TokenRule[]): RegionCheck {
+  const before = new Float64Array(rules.length);
+  const after = new Float64Array(rules.length);
+  const windowReach = new Map<TokenRule, number>();
+  const ruleClasses = new Int32Array(rules.length);
+  const atoms = new Map<string, { atom: string; flags: string; bit: number }>();
+  rules.forEach((rule, index) => {
+    const { reach, longAtoms } = matchReach(rule.pattern, LONG_RUN);
+    const flags = rule.pattern.flags.replace(/[gdy]/g, "");
+    for (const atom of longAtoms) {
+      const key = `${flags}/${atom}`;
+      const known = atoms.get(key) ?? { atom, flags, bit: atoms.size };
+      atoms.set(key, known);
+      ruleClasses[index] = (ruleClasses[index] as number) | (known.bit < 31 ? 1 << known.bit : 0);
+    }
+    // `notAfter` reads 32 characters before the match; one more each side keeps a new match off a region's cut edge.
+    const read = reach + (rule.notAfter ? 32 : 0) + 1;
+    const keyword = Math.max(0, ...rule.keywords.map((k) => k.length));
+    before[index] = Math.max(read, rule.window ? rule.window.after + keyword + 1 : 0);
+    after[index] = Math.max(read, rule.window ? rule.window.before + keyword + 1 : 0);
+    if (rule.window) windowReach.set(rule, rule.window.before + keyword + rule.window.after + read);
+  });
+  const classes = [...atoms.values()];
+  if (classes.length > 31) return { before: before.fill(Infinity), after: after.fill(Infinity), windowReach, ruleClasses, classBits: new Int32Array(128), nonAscii: 0, classes: 0 };
+  const classBits = new Int32Array(128);
+  let nonAscii = 0;
+  classes.forEach(({ atom, flags, bit }) => {
+    const test = new RegExp(`^(?:${atom})$`, flags);
+    for (let code = 0; code < 128; code++) if (test.test(String.fromCharCode(code))) classBits[code] = (classBits[code] as number) | (1 << bit);
+    if (!asciiOnly(atom, flags)) nonAscii |= 1 << bit;
+  });
+  return { before, after, windowReach, ruleClasses, classBits, nonAscii, classes: classes.length };
+}
+
+/** A class that can match no character outside ASCII (else it is taken to match every one). */
+function asciiOnly(atom: string, flags: string): boolean {
+  if (flags.includes("u")) return false;
+  if (/^\\[dw]$/.test(atom) || /^(?:[\x20-\x7e]|\\[^A-Za-z0-9])$/.test(atom)) return true;
+  return /^\[(?!\^)/.test(atom) && /^[\x20-\x7e]*$/.test(atom) && !/\\[sSWDpPux]/.test(atom);
+}
+
+/** `text[start, end)` holds a run longer than {@link LONG_RUN} of one of the long-run classes in `active`. */
+function holdsLongClassRun(text: string, start: number, end: number, check: RegionCheck, active: number): boolean {
+  // Per class, where its current run began; a character costs one step per class it ends a run
+  // of, and most characters sit inside most classes (`[^"\s]`, `[A-Za-z0-9_-]`).
+  const from = runStarts;
+  from.fill(start);
+  for (let i = start; i < end; i++) {
+    let ending = ~bitsOf(text.charCodeAt(i), check) & active;
+    while (ending !== 0) {
+      const bit = 31 - Math.clz32(ending);
+      ending &= ~(1 << bit);
+      if (i - (from[bit] as number) > LONG_RUN) return true;
+      from[bit] = i + 1;
+    }
+  }
+  for (let bit = 0; bit < check.classes; bit++) if ((active & (1 << bit)) !== 0 && end - (from[bit] as number) > LONG_RUN) return true;
+  return false;
+}
+
+/** Scratch for {@link holdsLongClassRun}: at most 31 classes. */
+const runStarts = new Int32Array(31);
+
+function bitsOf(code: number, check: RegionCheck): number {
+  return code < 128 ? (check.classBits[code] as number) : check.nonAscii;
+}
+
+/**
+ * Whether the whole scan of the redacted `text` may find a secret, judged around the markers in
+ * `beside` (`start, end` pairs, in order). The regions are only a detector: any finding in them
+ * (but for one cut by a region's edge in a run the full text continues) sends the whole text to
+ * the whole scan, which decides. What the regions cannot judge goes there too: a text the first
+ * scan folded (it held a format character), a long run, regions over half the text. User patterns and PEM
+ * blocks, cheap to find, are looked for over the whole text.
+ */
+function findsBesideMarkers(text: string, beside: MarkersToCheck, seen: ScanRecord, userPatterns: readonly UserPattern[], stats: ScanStats | undefined): boolean {
+  // Set by a scan of text with no format character; markers bring none.
+  const gated = seen.gated;
+  if (gated === undefined) return true;
+  // Regions over most of the text (a flood of secrets) go to the whole scan before any other work.
+  let reach = 0;
+  for (let i = 0, last = -1; i < beside.places.length; i += 4) {
+    const start = Math.max(last, (beside.places[i] as number) - (beside.places[i + 2] as number));
+    last = Math.max(last, (beside.places[i + 1] as number) + (beside.places[i + 3] as number));
+    reach += Math.max(0, last - start);
+  }
+  if (reach > text.length * MAX_REGION_SHARE) return true;
+  const markers = markerSpans(text);
+  if (userPatternsFind(text, userPatterns, markers)) return true;
+  // The keyword is letters and a space, which no marker can complete: the first scan saw every one.
+  if (seen.privateKey === true && findPrivateKeys(text).length > 0) return true;
+  const check = regionCheck();
+  let active = 0;
+  for (let index = 0; index < gated.length; index++) if (gated[index] === 1) active |= check.ruleClasses[index] as number;
+  const regions = regionsAround(beside.places, markers, text.length);
+  let covered = 0;
+  for (let i = 0; i < regions.length; i += 2) covered += (regions[i + 1] as number) - (regions[i] as number);
+  if (covered > text.length * MAX_REGION_SHARE) return true;
+  for (let i = 0; i < regions.length; i += 2) {
+    const start = regions[i] as number;
+    const end = regions[i + 1] as number;
+    if (stats?.regionChars !== undefined) stats.regionChars += end - start;
+    if (holdsLongClassRun(text, start, end, check, active)) return true;
+    const found = findInRegion(text.slice(start, end), gated);
+    if (found === undefined) return true;
+    for (const finding of found) {
+      if (start > 0 && finding.start === 0 && !leftEdgeHolds(text, start)) continue;
+      if (end < text.length && finding.end === end - start && !rightEdgeHolds(text, end)) continue;
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The built-in rules' findings in a region, the rules `gated` lets in running whatever its keywords. */
+function findInRegion(region: string, gated: Uint8Array): Finding[] | undefined {
+  try {
+    return findInPlainText(region, [], undefined, "auto", undefined, gated);
+  } finally {
+    lastVerdict.rule = undefined;
+    lastVerdict.secret = "";
+  }
+}
+
+/** Some user pattern matches `text` outside its markers (RE2 has no lookaround: the exact check is as cheap as a region's). */
+function userPatternsFind(text: string, userPatterns: readonly UserPattern[], markers: readonly number[]): boolean {
+  let lowered: string | undefined;
+  const lower = (): string => (lowered ??= text.toLowerCase());
+  for (const pattern of userPatterns) {
+    if (pattern.scope === "name") continue;
+    for (const [start, end] of pattern.findSpans(text, lower)) if (!insideMarker(markers, start, end)) return true;
+  }
+  return false;
+}
+
+/** `[start, end)` lies inside one marker of `markers` (`start, end` pairs in order). */
+function insideMarker(markers: readonly number[], start: number, end: number): boolean {
+  const at = markerIndexHolding(markers, start);
+  return at >= 0 && end <= (markers[2 * at + 1] as number);
+}
+
+/** The index of the marker whose span `[start, end)` holds `at`, or -1. */
+function markerIndexHolding(markers: readonly number[], at: number): number {
+  let low = 0;
+  let high = markers.length >> 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((markers[2 * middle + 1] as number) <= at) low = middle + 1;
+    else high = middle;
+  }
+  return low < markers.length >> 1 && (markers[2 * low] as number) <= at ? low : -1;
+}
+
+/**
+ * The regions around each marker, merged, as `start, end` pairs; an edge that falls inside a
+ * marker moves out to include it, so every marker a region holds stays whole (and opaque).
+ */
+function regionsAround(places: readonly number[], markers: readonly number[], length: number): number[] {
+  const cut: Array<[number, number]> = [];
+  for (let i = 0; i < places.length; i += 4) {
+    let start = Math.max(0, (places[i] as number) - (places[i + 2] as number));
+    let end = Math.min(length, (places[i + 1] as number) + (places[i + 3] as number));
+    const first = markerIndexHolding(markers, start);
+    if (first >= 0) start = markers[2 * first] as number;
+    const last = markerIndexHolding(markers, end);
+    if (last >= 0 && (markers[2 * last] as number) < end) end = markers[2 * last + 1] as number;
+    cut.push([start, end]);
+  }
+  // Radii differ from marker to marker, so the regions' starts need not come in order.
+  cut.sort((a, b) => a[0] - b[0]);
+  const regions: number[] = [];
+  for (const [start, end] of cut) {
+    if (regions.length > 0 && start <= (regions[regions.length - 1] as number)) regions[regions.length - 1] = Math.max(end, regions[regions.length - 1] as number);
+    else regions.push(start, end);
+  }
+  return regions;
 }
 
 /**
