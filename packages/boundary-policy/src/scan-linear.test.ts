@@ -137,6 +137,28 @@ describe("redact's check beside the markers", () => {
     expect(cost(`aws_access_key_id=${AWS_KEY_ID}\u200B${tail}`)).toMatchObject({ scans: 2, regionChars: 0 });
   });
 
+  it("reaches, around a marker, every rule's match and, for a windowed rule, its keyword's window", () => {
+    // The soundness argument needs these bounds: a new finding reads a marker's bracket, so it lies
+    // within its rule's reach of the marker, and the keyword that opened its window within the window.
+    const check = buildRegionCheck(TOKEN_RULES);
+    const short = TOKEN_RULES.flatMap((rule, index) => {
+      const { reach } = matchReach(rule.pattern, 512);
+      const keyword = Math.max(...rule.keywords.map((k) => k.length));
+      const before = Math.max(reach, rule.window ? rule.window.after + keyword : 0);
+      const after = Math.max(reach, rule.window ? rule.window.before + keyword : 0);
+      return (check.before[index] as number) < before || (check.after[index] as number) < after ? [rule.id] : [];
+    });
+    expect(short).toEqual([]);
+  });
+
+  it("scans the whole text again when a region holds a run longer than a rule's capped repeat", () => {
+    // The keyword rule's quoted value runs to 1000 characters, counted as 512 in its reach: past
+    // that, a match could run out of the region, so the region cannot judge it.
+    const run = "x".repeat(600);
+    expect(cost(`aws_access_key_id=${AWS_KEY_ID} ${run}${tail}`).scans).toBe(2);
+    expect(cost(`aws_access_key_id=${AWS_KEY_ID} ${run.slice(0, 400)}${tail}`).scans).toBe(1);
+  });
+
   it("reads every rule's reach, counting a run longer than the cap as the cap and naming its class", () => {
     expect(matchReach(/(?<![A-Za-z0-9])ABSK[A-Za-z0-9+/]{109,269}={0,2}(?![A-Za-z0-9+/=])/g)).toEqual({ reach: 1 + 4 + 269 + 2 + 1, longAtoms: [] });
     expect(matchReach(/ENV[ \t]+x(?:ab){0,3}/g, 512)).toEqual({ reach: 3 + 512 + 1 + 6, longAtoms: ["[ \\t]"] });
