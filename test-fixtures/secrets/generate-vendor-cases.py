@@ -648,6 +648,8 @@ SESSION9_CALLS = {
          lambda: (lambda value: (f"l.simple_bind_s('cn=manager,dc=example,dc=com', '{value}')", value))(r(B62, 14) + r(D, 2))),
         ("Docker docs: docker login --password-stdin, the password piped in by echo", "DOCKER_STDIN",
          lambda: (lambda value: (f"echo '{value}' | docker login -u deploy --password-stdin registry.example.com", value))(r(B62, 18) + r(D, 2))),
+        ("RFC 6749 section 5.1: an access token response (an opaque token of 300 characters)", "OAUTH_RESPONSE",
+         lambda: (lambda value: (f'{{"access_token":"{value}","token_type":"Bearer","expires_in":3600}}', value))(r(B62, 298) + r(D, 2))),
         ("Flask docs: app.config['SECRET_KEY'] = ...", "FLASK_SECRET",
          lambda: (lambda value: (f"app.config['SECRET_KEY'] = '{value}'", value))(r(B62, 30) + r(D, 2))),
     ],

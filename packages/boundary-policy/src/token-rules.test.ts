@@ -810,7 +810,8 @@ describe("keyword secrets inside an escaped string (session 9)", () => {
 
 describe("long opaque tokens under a credential name (session 9)", () => {
   it.each([
-    ["keyword-secret", '{"access_token":"', b62(300), '","token_type":"Bearer","expires_in":3599}'],
-    ["keyword-secret", "refresh_token: '", b62(900), "'"],
+    ["long-token-value", '{"access_token":"', b62(300), '","token_type":"Bearer","expires_in":3599}'],
+    ["long-token-value", "refresh_token: '", b62(900), "'"],
+    ["long-token-value", '{\\"id_token\\":\\"', b62(400), '\\"}'],
   ])("%s takes the whole secret after %j", takesWholeSecret);
 });
