@@ -210,6 +210,13 @@ const NO_FINDINGS: readonly Finding[] = [];
  * `start, end` pairs in text order.
  */
 function markerAround(markers: readonly number[], at: number): number {
+  const low = firstMarkerEndingAfter(markers, at);
+  if (low === markers.length >> 1) return -1;
+  return (markers[2 * low] as number) < at ? (markers[2 * low + 1] as number) : -1;
+}
+
+/** The index of the first marker (`start, end` pairs in text order) that ends after `at`, or their count. */
+function firstMarkerEndingAfter(markers: readonly number[], at: number): number {
   let low = 0;
   let high = markers.length >> 1;
   while (low < high) {
@@ -217,8 +224,7 @@ function markerAround(markers: readonly number[], at: number): number {
     if ((markers[2 * middle + 1] as number) <= at) low = middle + 1;
     else high = middle;
   }
-  if (low === markers.length >> 1) return -1;
-  return (markers[2 * low] as number) < at ? (markers[2 * low + 1] as number) : -1;
+  return low;
 }
 
 /** The end of the redaction marker starting at `at` (`[REDACTED:` found there), or -1. */
@@ -1059,13 +1065,7 @@ function insideMarker(markers: readonly number[], start: number, end: number): b
 
 /** The index of the marker whose span `[start, end)` holds `at`, or -1. */
 function markerIndexHolding(markers: readonly number[], at: number): number {
-  let low = 0;
-  let high = markers.length >> 1;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if ((markers[2 * middle + 1] as number) <= at) low = middle + 1;
-    else high = middle;
-  }
+  const low = firstMarkerEndingAfter(markers, at);
   return low < markers.length >> 1 && (markers[2 * low] as number) <= at ? low : -1;
 }
 
