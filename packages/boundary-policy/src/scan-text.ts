@@ -113,7 +113,6 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
   }));
 }
 
-/** Findings in `text`, or undefined when it holds a format character (then it must be folded). */
 /**
  * Findings in `text`, or undefined when it holds a format character (then it must be folded).
  * `gatedToo`: rules let in whatever the keywords of `text` (redaction's check of a region of a
