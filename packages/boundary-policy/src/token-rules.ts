@@ -214,7 +214,7 @@ function passwordWordIsNotSecret(value: string): boolean {
   );
 }
 
-const PASSWORD_SETTING_WORDS = new Set(["required", "optional", "disabled", "enabled", "hidden", "visible", "readonly", "sensitive", "encrypted", "plaintext", "anonymous", "inherit", "automatic", "internal", "external", "standard", "advanced", "default", "nullable", "keyring", "keychain", "interactive", "environment", "variable", "insecure", "mandatory", "password", "passwords", "passphrase", "protected", "confidential", "unchanged", "generated", "autocomplete", "nopassword", "prompted", "external"]);
+const PASSWORD_SETTING_WORDS = new Set(["required", "optional", "disabled", "enabled", "hidden", "visible", "readonly", "sensitive", "encrypted", "plaintext", "anonymous", "inherit", "automatic", "internal", "external", "standard", "advanced", "default", "nullable", "keyring", "keychain", "interactive", "environment", "variable", "insecure", "mandatory", "password", "passwords", "passphrase", "protected", "confidential", "unchanged", "generated", "autocomplete", "nopassword", "prompted"]);
 
 /** A Docker `auth` value is base64 of `user:password`. */
 function decodesToLogin(value: string): boolean {
