@@ -723,6 +723,39 @@ describe("secrets hard-coded where code passes them, not names them (session 9)"
   });
 });
 
+describe("passwords passed to the call that logs in (session 10)", () => {
+  it.each([
+    ["passed-password", 'client.Credentials = new NetworkCredential("deploy@example.com", "', b62(14), '");'],
+    ["passed-password", 'var cred = new NetworkCredential("svc", "', b62(14), '", "CORP");'],
+    ["passed-password", 'return new PasswordAuthentication("mailer", "', b62(14), '".toCharArray());'],
+    ["passed-password", 'provider.setCredentials(AuthScope.ANY, new UsernamePasswordCredentials("admin", "', b62(14), '"));'],
+    ["passed-password", 'req.SetBasicAuth("api", "', b62(14), '")'],
+    ["passed-password", "conn.basic_auth 'deploy', '", b62(14), "'"],
+    ["passed-password", 'server.login("me@example.com", "', b62(14), '")'],
+    ["passed-password", "ftp.login(user, '", b62(14), "')"],
+    ["passed-password", 'Connection conn = DriverManager.getConnection(url, "sa", "', b62(14), '");'],
+    ["passed-password", '$link = mysqli_connect("localhost", "root", "', b62(14), '", "shop");'],
+    ["passed-password", '$db = new mysqli($host, $user, "', b62(14), '", $name);'],
+    ["passed-password", '$pdo = new PDO($dsn, "app", "', b62(14), '");'],
+    ["passed-password", 'new DirectoryEntry("LDAP://dc.example.com",\n    "EXAMPLE\\\\svc",\n    "', b62(14), '");'],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "server.login(user, password)",
+    "server.login(os.environ['SMTP_USER'], os.environ['SMTP_PASSWORD'])",
+    'client.login("admin", "password")',
+    'auth.login("user@example.com", "${PASSWORD}")',
+    "DriverManager.getConnection(url, user, pass)",
+    'DriverManager.getConnection("jdbc:h2:mem:test", "sa", "")',
+    "new NetworkCredential(userName, secureString)",
+    '$link = mysqli_connect("localhost", "root", "", "shop");',
+    'await page.login("#username", "#password")',
+    'print("login(", "user", "not the password")',
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
+
 describe("credentials agents pipe into a login or set by a CLI (session 9)", () => {
   it.each([
     ["piped-login-password", "echo '", b62(14), "' | docker login -u deploy --password-stdin registry.example.com"],

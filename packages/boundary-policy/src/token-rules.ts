@@ -203,6 +203,14 @@ function decodeHtmlEntities(value: string): string {
   });
 }
 
+/**
+ * A value the call takes as its password: letters only is a password too (`"sunshine"`, a mail
+ * provider's app password of 16 letters), unless a word no password is (see {@link passwordWordIsNotSecret}).
+ */
+function passedPasswordIsNotSecret(value: string): boolean {
+  return /^[A-Za-z]+$/.test(value) ? passwordWordIsNotSecret(value) : keywordValueIsNotSecret(value);
+}
+
 /** What a password-named variable holds when its value is letters only and no password: a label, a name, a setting. */
 function passwordWordIsNotSecret(value: string): boolean {
   return (
@@ -255,6 +263,8 @@ const PUBLIC_GOOGLE_EXAMPLE_KEYS = new Set([
 const SECRET_KEY_OWNERS = "key(?<=(?<![a-z])(?:slack|git(?:hub|lab)|bitbucket|licen[cs]e|app|master|signing|encryption|hmac|jwt|consumer|stripe|sendgrid|mailgun|twilio|openai|anthropic|google|gcp|azure|mapbox|algolia|pusher|firebase|datadog|sentry|heroku|npm|pypi|docker|vault|cloudflare|digitalocean|linear|notion|shopify|hubspot|square|paypal|braintree|mistral|cohere|groq|replicate|openrouter|huggingface|segment|mixpanel|okta|auth0|supabase|vercel|netlify|planetscale|new[_-]?relic|facebook|fb)[_.-]?key)";
 
 /** A credential-named field, for the rules that read a name apart from its value (`author` is no `auth`). */
+/** An argument before a passed password: a string literal (the user name, a URL) or a variable (`$dsn`, `self.user`). */
+const PASSED_ARGUMENT = `(?:"[^"\\n]{0,200}"|'[^'\\n]{0,200}'|\\$?[A-Za-z_][A-Za-z0-9_.]{0,60})`;
 const CREDENTIAL_NAME = "(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?!or)|credentials?|creds)";
 
 export const TOKEN_RULES: readonly TokenRule[] = [
@@ -486,8 +496,13 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // `SignedString([]byte("…"))`, Node's `createHmac('sha256', '…')`.
   { id: "hardcoded-signing-key", family: "generic", description: "a signing key hard-coded in the call that signs", keywords: ["jwt.", "jsonwebtoken.", "jose.", "algorithm.hmac", "signedstring", "createhmac"], pattern: rx(`(?<![A-Za-z0-9_])(?:(?:jwt|jsonwebtoken|jose)\\.(?:sign|encode|verify|decode)[ \\t]*\\(?[ \\t]*(?:\\{[^{}\\n]{0,200}\\}|[^,(){}\\n]{1,200}?)[ \\t]*,[ \\t]*|Algorithm\\.HMAC(?:256|384|512)\\([ \\t]*|SignedString\\([ \\t]*\\[\\]byte\\([ \\t]*|createHmac\\([ \\t]*["'][A-Za-z0-9-]{3,12}["'][ \\t]*,[ \\t]*)(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`)`, true), allow: keywordValueIsNotSecret },
   // A password passed after a user name, unnamed: Requests' `auth=('user', '…')` and
-  // `HTTPBasicAuth("user", "…")`, python-ldap's `simple_bind_s(dn, '…')`.
-  { id: "passed-password", family: "generic", description: "a password passed after a user name", keywords: ["auth", "simple_bind"], pattern: rx(`(?<![A-Za-z0-9_])(?:auth[ \\t]*=[ \\t]*\\(|HTTP(?:Basic|Digest|Proxy)Auth[ \\t]*\\(|simple_bind(?:_s)?[ \\t]*\\()[ \\t]*(?:"[^"\\n]{1,200}"|'[^'\\n]{1,200}')[ \\t]*,[ \\t]*(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})')[ \\t]*\\)`, true), allow: keywordValueIsNotSecret },
+  // `HTTPBasicAuth("user", "…")`, python-ldap's `simple_bind_s(dn, '…')`, .NET's
+  // `NetworkCredential("user", "…")`, Java's `PasswordAuthentication("user", "…".toCharArray())`
+  // and Apache HttpClient's `UsernamePasswordCredentials`, Go's `SetBasicAuth`, Ruby's `basic_auth`,
+  // smtplib's, ftplib's and imaplib's `server.login(user, "…")`; and after a place and a user name:
+  // JDBC's `DriverManager.getConnection(url, "user", "…")`, `DirectoryEntry("LDAP://…", "user", "…")`,
+  // PHP's `mysqli_connect("host", "user", "…")`, `new mysqli(…)` and `new PDO($dsn, "user", "…")`.
+  { id: "passed-password", family: "generic", description: "a password passed after a user name", keywords: ["auth", "simple_bind", "credential", "login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:(?<![A-Za-z0-9_])(?:auth[ \\t]*=[ \\t]*\\(|HTTP(?:Basic|Digest|Proxy)Auth[ \\t]*\\(|simple_bind(?:_s)?[ \\t]*\\(|NetworkCredential[ \\t]*\\(|PasswordAuthentication[ \\t]*\\(|UsernamePasswordCredentials[ \\t]*\\(|SetBasicAuth[ \\t]*\\(|basic_auth[ \\t]*\\(?)|\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new[ \\t]+(?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},\\s{0,12}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})')[ \\t]*(?:[),]|\\.toCharArray\\(\\)|(?=\\r?\\n|$))`, true), allow: passedPasswordIsNotSecret },
   { id: "keyword-secret-compared", family: "generic", description: "a secret compared with a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})')[ \\t]{0,3}(?:[!=]==?[ \\t]{0,3}|\\.equals(?:IgnoreCase)?\\()(?:[A-Za-z_$][A-Za-z0-9_.$]{0,30}?)?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|private[_.-]?key|credentials?)`, true), allow: keywordValueIsNotSecret, window: { before: 250, after: 30 } },
   { id: "keyword-secret-name-value", family: "generic", description: "a secret given as the value of a credential-named entry", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])["']?(?:key|name)["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?(?![A-Za-z0-9_.-]{0,30}(?:csrf|xsrf|authenticity))[A-Za-z0-9_.-]{0,30}?${CREDENTIAL_NAME}[A-Za-z0-9_.-]{0,20}["']?(?:[ \\t]{0,3},[ \\t]{0,3}|[ \\t]*\\r?\\n[ \\t]{0,12}(?:-[ \\t]{1,3})?|[ \\t]{1,3})["']?value["']?[ \\t]{0,3}[:=][ \\t]{0,3}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([^\\s"'\`,}<>]{8,200})(?=[\\s,}]|$))`, true), allow: keywordValueIsNotSecret },
   { id: "dockerfile-env-secret", family: "generic", description: "a secret set by a Dockerfile ENV line", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])ENV[ \\t]+[A-Za-z0-9_]{0,30}?(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH(?!OR)|CREDENTIALS?|CREDS)[A-Za-z0-9_]{0,20}[ \\t]+(?:"([^"\\s]{8,200})"|([^\\s"'=]{8,200}))[ \\t]*(?=\\r?\\n|$)`), allow: keywordValueIsNotSecret },
