@@ -676,6 +676,63 @@ SESSION9_CALL_NEGATIVES = {
 }
 add_cases(SESSION9_CALLS, set(), SESSION9_CALL_NEGATIVES)
 
+# Session 10: gitleaks' default rules no family above took yet (samples generated from each rule's
+# own regex found them missing), UUID secrets under a secret or token name, and passwords passed
+# to the call that logs in. Their own seed, appended.
+rng = random.Random(20261210)
+SESSION10_PREFIXED = {
+    "airtable": ("airtable.go: personal access tokens pat<14>.<64 hex>", "AIRTABLE_TOKEN", lambda: "pat" + r(B62, 14) + "." + r(HEX, 64)),
+    "clickhouse": ("clickhouse.go: Cloud API key secrets 4b1d", "CLICKHOUSE_KEY_SECRET", lambda: "4b1d" + r(B62, 38)),
+    "duffel": ("duffel.go: API tokens duffel_test_/duffel_live_", "DUFFEL_ACCESS_TOKEN", lambda: rng.choice(["duffel_test_", "duffel_live_"]) + r(URL, 43)),
+    "intra42": ("intra42.go: client secrets s-s4t2ud-/s-s4t2af-", "FT_CLIENT_SECRET", lambda: rng.choice(["s-s4t2ud-", "s-s4t2af-"]) + r(HEX, 64)),
+    "maxmind": ("maxmind.go: license keys <6>_<29>_mmk", "MAXMIND_LICENSE_KEY", lambda: r(B62, 6) + "_" + r(B62, 29) + "_mmk"),
+    "settlemint": ("settlemint.go: access tokens sm_pat_/sm_aat_/sm_sat_", "SETTLEMINT_ACCESS_TOKEN", lambda: rng.choice(["sm_pat_", "sm_aat_", "sm_sat_"]) + r(B62, 16)),
+    "artifactory": ("artifactory.go: reference tokens cmVmd", "ARTIFACTORY_ACCESS_TOKEN", lambda: "cmVmd" + r(B62, 59)),
+    "yandex": ("yandex.go: API keys AQVN", "YC_API_KEY", lambda: "AQVN" + r(URL, 36)),
+}
+for family, (source, name, make) in SESSION10_PREFIXED.items():
+    for context in CONTEXTS:
+        token = make()
+        rows.append({"family": family, "text": context(name, token), "secret": token, "expect": "match", "source": GITLEAKS_SOURCE + source})
+SESSION10_FORMATS = {
+    "yandex": [
+        ("Yandex Cloud docs: a static access key's secret (YC + 38) under its name", "YANDEX_SECRET_KEY",
+         lambda: (lambda value: (f'yandex_secret_key = "{value}"', value))("YC" + r(URL, 38))),
+        ("Yandex Cloud docs: an IAM token t1.<payload>.<signature of 86>", "YC_IAM_TOKEN",
+         lambda: (lambda value: (f"export YC_IAM_TOKEN={value}\n", value))("t1." + r(URL, 60) + "." + r(URL, 86))),
+    ],
+    "generic": [
+        ("Snyk docs: SNYK_TOKEN is a UUID", "SNYK_TOKEN", lambda: (lambda value: (f"export SNYK_TOKEN={value}\n", value))(uuid())),
+        ("KuCoin API docs: the API secret is a UUID", "KUCOIN_API_SECRET", lambda: (lambda value: (f'kucoin_api_secret = "{value}"', value))(uuid())),
+        ("System.Net.NetworkCredential(userName, password)", "NETWORK_CREDENTIAL",
+         lambda: (lambda value: (f'client.Credentials = new NetworkCredential("deploy@example.com", "{value}");', value))(r(B62, 14) + r(D, 2))),
+        ("smtplib docs: SMTP.login(user, password)", "SMTP_LOGIN",
+         lambda: (lambda value: (f"server.login(sender_email, '{value}')", value))(r(B62, 14) + r(D, 2))),
+        ("JDBC DriverManager.getConnection(url, user, password)", "JDBC_CONNECT",
+         lambda: (lambda value: (f'Connection conn = DriverManager.getConnection(url, "app", "{value}");', value))(r(B62, 14) + r(D, 2))),
+        ("PHP docs: mysqli_connect(hostname, username, password, database)", "MYSQLI_CONNECT",
+         lambda: (lambda value: (f'$link = mysqli_connect("127.0.0.1", "my_user", "{value}", "my_db");', value))(r(B62, 14) + r(D, 2))),
+        ("java.net.PasswordAuthentication(userName, password)", "PASSWORD_AUTHENTICATION",
+         lambda: (lambda value: (f'return new PasswordAuthentication("mailer", "{value}".toCharArray());', value))(r(B62, 14) + r(D, 2))),
+    ],
+}
+SESSION10_NEGATIVES = {
+    "airtable": ["AIRTABLE_TOKEN=patXXXXXXXXXXXXXX.XXXXXXXX"],
+    "clickhouse": ["CLICKHOUSE_KEY_SECRET=4b1d..."],
+    "duffel": ["DUFFEL_ACCESS_TOKEN=duffel_test_..."],
+    "intra42": ["FT_CLIENT_SECRET=s-s4t2ud-your-secret"],
+    "maxmind": ["MAXMIND_LICENSE_KEY=YOUR_LICENSE_KEY_mmk"],
+    "settlemint": ["SETTLEMINT_ACCESS_TOKEN=sm_pat_..."],
+    "yandex": ["YC_API_KEY=AQVN...", "yandex_secret_key = \"<secret>\""],
+    "generic": [
+        "server.login(user, password)",
+        "DriverManager.getConnection(url, user, pass)",
+        f"nextPageToken: \"{uuid()}\"",
+        f"csrf_token={uuid()}",
+    ],
+}
+add_cases(SESSION10_FORMATS, set(), SESSION10_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

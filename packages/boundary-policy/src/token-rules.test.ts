@@ -563,7 +563,7 @@ describe("credentials agents type into commands and headers (session 7)", () => 
     ["1password-secret-key", "Secret Key: ", "A3-R69SQK-TZ9KPW-8MXYD-6W373-V7GHJ-EDJQW", "\n"],
     ["powershell-password-parameter", "Connect-VIServer -Server 192.168.1.51 -User administrator@vSphere.local -Password ", "VMware1!x", "\n"],
     ["powershell-password-parameter", "New-LocalUser -Name deploy -Password '", "Zq7Lm2Xv9Bc4", "'"],
-    ["network-credential", '$webClient.Credentials = new-object System.Net.NetworkCredential("cidownload", "', "AP7JaG9ToerxBc6gWP5LcU2CNpb", '");'],
+    ["passed-password", '$webClient.Credentials = new-object System.Net.NetworkCredential("cidownload", "', "AP7JaG9ToerxBc6gWP5LcU2CNpb", '");'],
     ["password-hash", 'password_hash = "', "$2b$10$" + repeat("N9qo8uLOickgx2ZMRZoMye./", 53), '"'],
     ["password-hash", "root:", "$6$rounds=5000$saltsalt$" + repeat("Zq7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTi./", 86), ":19000:0:99999:7:::"],
     ["password-hash", "deploy:", "$y$j9T$" + repeat("Zq7Lm2Xv9Bc4Nk8R./", 22) + "$" + repeat("Hp3Sd6Fg0JaUeTiKoPl./", 43), ":19000::::::"],
@@ -723,7 +723,7 @@ describe("secrets hard-coded where code passes them, not names them (session 9)"
   });
 });
 
-describe("passwords passed to the call that logs in (session 10)", () => {
+describe("passwords passed to the call that logs in or connects (session 10)", () => {
   it.each([
     ["passed-password", 'client.Credentials = new NetworkCredential("deploy@example.com", "', b62(14), '");'],
     ["passed-password", 'var cred = new NetworkCredential("svc", "', b62(14), '", "CORP");'],
@@ -731,13 +731,13 @@ describe("passwords passed to the call that logs in (session 10)", () => {
     ["passed-password", 'provider.setCredentials(AuthScope.ANY, new UsernamePasswordCredentials("admin", "', b62(14), '"));'],
     ["passed-password", 'req.SetBasicAuth("api", "', b62(14), '")'],
     ["passed-password", "conn.basic_auth 'deploy', '", b62(14), "'"],
-    ["passed-password", 'server.login("me@example.com", "', b62(14), '")'],
-    ["passed-password", "ftp.login(user, '", b62(14), "')"],
-    ["passed-password", 'Connection conn = DriverManager.getConnection(url, "sa", "', b62(14), '");'],
-    ["passed-password", '$link = mysqli_connect("localhost", "root", "', b62(14), '", "shop");'],
-    ["passed-password", '$db = new mysqli($host, $user, "', b62(14), '", $name);'],
-    ["passed-password", '$pdo = new PDO($dsn, "app", "', b62(14), '");'],
-    ["passed-password", 'new DirectoryEntry("LDAP://dc.example.com",\n    "EXAMPLE\\\\svc",\n    "', b62(14), '");'],
+    ["login-call-password", 'server.login("me@example.com", "', b62(14), '")'],
+    ["login-call-password", "ftp.login(user, '", b62(14), "')"],
+    ["login-call-password", 'Connection conn = DriverManager.getConnection(url, "sa", "', b62(14), '");'],
+    ["login-call-password", '$link = mysqli_connect("localhost", "root", "', b62(14), '", "shop");'],
+    ["login-call-password", '$db = new mysqli($host, $user, "', b62(14), '", $name);'],
+    ["login-call-password", '$pdo = new PDO($dsn, "app", "', b62(14), '");'],
+    ["login-call-password", 'new DirectoryEntry("LDAP://dc.example.com",\n    "EXAMPLE\\\\svc",\n    "', b62(14), '");'],
   ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([
@@ -751,6 +751,42 @@ describe("passwords passed to the call that logs in (session 10)", () => {
     '$link = mysqli_connect("localhost", "root", "", "shop");',
     'await page.login("#username", "#password")',
     'print("login(", "user", "not the password")',
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
+
+describe("gitleaks' default rules that had no rule here (session 10)", () => {
+  it.each([
+    ["airtable-personal-access-token", "AIRTABLE_TOKEN=", `pat${b62(14)}.${hex(64)}`, ""],
+    ["clickhouse-cloud-api-secret", 'CLICKHOUSE_KEY_SECRET="', `4b1d${b62(38)}`, '"'],
+    ["duffel-api-token", "DUFFEL_ACCESS_TOKEN=", `duffel_test_${w(43)}`, ""],
+    ["intra42-client-secret", 'clientSecret := "', `s-s4t2ud-${hex(64)}`, '"'],
+    ["maxmind-license-key", "MAXMIND_LICENSE_KEY=", `${b62(6)}_${b62(29)}_mmk`, ""],
+    ["settlemint-access-token", "SETTLEMINT_ACCESS_TOKEN=", `sm_aat_${b62(16)}`, ""],
+    ["artifactory-reference-token", 'artifactoryRefToken := "', `cmVmd${b62(59)}`, '"'],
+    ["yandex-api-key", "YC_API_KEY=", `AQVN${w(36)}`, ""],
+    ["yandex-cloud-secret", 'yandex_secret_key = "', `YC${w(38)}`, '"'],
+    ["yandex-cloud-secret", "YC_IAM_TOKEN=", `t1.${w(40)}.${w(86)}`, ""],
+    ["api-key-uuid", "SNYK_TOKEN=", uuid, ""],
+    ["api-key-uuid", 'kucoin_secret_key = "', uuid, '"'],
+    ["api-key-uuid", 'squarespace_access_token: "', uuid, '"'],
+    ["api-key-uuid", 'jenkinsToken = "', uuid, '"'],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    `nextPageToken: "${uuid}"`,
+    `csrf_token=${uuid}`,
+    `CancellationToken: ${uuid}`,
+    `password_reset_token: ${uuid}`,
+    `request_id=${uuid}`,
+    `"token": "${uuid}"`,
+    `const pattern = "patternMatching.${hex(64)}"`,
+    `wrongLength := "cmVmd${b62(49)}"`,
+    `partOfAlongUnrelatedBlob gYnkgcmVmd${b62(59)}VyZSB2`,
+    `nonMatchingToken := "sm_pat_${b62(10)}"`,
+    "DUFFEL_ACCESS_TOKEN=duffel_test_...",
+    "MAXMIND_LICENSE_KEY=YOUR_LICENSE_KEY_mmk",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });

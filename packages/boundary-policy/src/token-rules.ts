@@ -94,7 +94,14 @@ export type TokenFamily =
   | "readme"
   | "scalingo"
   | "shippo"
-  | "typeform";
+  | "typeform"
+  | "airtable"
+  | "clickhouse"
+  | "duffel"
+  | "intra42"
+  | "maxmind"
+  | "settlemint"
+  | "yandex";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -265,6 +272,8 @@ const SECRET_KEY_OWNERS = "key(?<=(?<![a-z])(?:slack|git(?:hub|lab)|bitbucket|li
 /** A credential-named field, for the rules that read a name apart from its value (`author` is no `auth`). */
 /** An argument before a passed password: a string literal (the user name, a URL) or a variable (`$dsn`, `self.user`). */
 const PASSED_ARGUMENT = `(?:"[^"\\n]{0,200}"|'[^'\\n]{0,200}'|\\$?[A-Za-z_][A-Za-z0-9_.]{0,60})`;
+/** A user name (or a variable), then the password passed after it, as a string literal. */
+const PASSED_CREDENTIALS = `\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},\\s{0,12}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})')[ \\t]*(?:[),]|\\.toCharArray\\(\\)|(?=\\r?\\n|$))`;
 const CREDENTIAL_NAME = "(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?!or)|credentials?|creds)";
 
 export const TOKEN_RULES: readonly TokenRule[] = [
@@ -498,11 +507,14 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // A password passed after a user name, unnamed: Requests' `auth=('user', '…')` and
   // `HTTPBasicAuth("user", "…")`, python-ldap's `simple_bind_s(dn, '…')`, .NET's
   // `NetworkCredential("user", "…")`, Java's `PasswordAuthentication("user", "…".toCharArray())`
-  // and Apache HttpClient's `UsernamePasswordCredentials`, Go's `SetBasicAuth`, Ruby's `basic_auth`,
-  // smtplib's, ftplib's and imaplib's `server.login(user, "…")`; and after a place and a user name:
-  // JDBC's `DriverManager.getConnection(url, "user", "…")`, `DirectoryEntry("LDAP://…", "user", "…")`,
-  // PHP's `mysqli_connect("host", "user", "…")`, `new mysqli(…)` and `new PDO($dsn, "user", "…")`.
-  { id: "passed-password", family: "generic", description: "a password passed after a user name", keywords: ["auth", "simple_bind", "credential", "login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:(?<![A-Za-z0-9_])(?:auth[ \\t]*=[ \\t]*\\(|HTTP(?:Basic|Digest|Proxy)Auth[ \\t]*\\(|simple_bind(?:_s)?[ \\t]*\\(|NetworkCredential[ \\t]*\\(|PasswordAuthentication[ \\t]*\\(|UsernamePasswordCredentials[ \\t]*\\(|SetBasicAuth[ \\t]*\\(|basic_auth[ \\t]*\\(?)|\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new[ \\t]+(?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},\\s{0,12}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})')[ \\t]*(?:[),]|\\.toCharArray\\(\\)|(?=\\r?\\n|$))`, true), allow: passedPasswordIsNotSecret },
+  // and Apache HttpClient's `UsernamePasswordCredentials`, Go's `SetBasicAuth`, Ruby's `basic_auth`.
+  { id: "passed-password", family: "generic", description: "a password passed after a user name", keywords: ["auth", "simple_bind", "credential"], pattern: rx(`(?<![A-Za-z0-9_])(?:auth[ \\t]*=[ \\t]*\\(|HTTP(?:Basic|Digest|Proxy)Auth[ \\t]*\\(|simple_bind(?:_s)?[ \\t]*\\(|NetworkCredential[ \\t]*\\(|PasswordAuthentication[ \\t]*\\(|UsernamePasswordCredentials[ \\t]*\\(|SetBasicAuth[ \\t]*\\(|basic_auth[ \\t]*\\(?)${PASSED_CREDENTIALS}`, true), allow: passedPasswordIsNotSecret },
+  // The same passed to the call that logs in or connects: smtplib's, ftplib's and imaplib's
+  // `server.login(user, "…")`; after a place: JDBC's `DriverManager.getConnection(url, "user", "…")`,
+  // `DirectoryEntry("LDAP://…", "user", "…")`, PHP's `mysqli_connect("host", "user", "…")`,
+  // `new mysqli(…)` and `new PDO($dsn, "user", "…")`. A rule of its own: one with every call's
+  // name would start at their first four letters only (`http`, `pass`, `user`), found everywhere.
+  { id: "login-call-password", family: "generic", description: "a password passed to a login or connect call", keywords: ["login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new (?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)${PASSED_CREDENTIALS}`, true), allow: passedPasswordIsNotSecret },
   { id: "keyword-secret-compared", family: "generic", description: "a secret compared with a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})')[ \\t]{0,3}(?:[!=]==?[ \\t]{0,3}|\\.equals(?:IgnoreCase)?\\()(?:[A-Za-z_$][A-Za-z0-9_.$]{0,30}?)?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|private[_.-]?key|credentials?)`, true), allow: keywordValueIsNotSecret, window: { before: 250, after: 30 } },
   { id: "keyword-secret-name-value", family: "generic", description: "a secret given as the value of a credential-named entry", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])["']?(?:key|name)["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?(?![A-Za-z0-9_.-]{0,30}(?:csrf|xsrf|authenticity))[A-Za-z0-9_.-]{0,30}?${CREDENTIAL_NAME}[A-Za-z0-9_.-]{0,20}["']?(?:[ \\t]{0,3},[ \\t]{0,3}|[ \\t]*\\r?\\n[ \\t]{0,12}(?:-[ \\t]{1,3})?|[ \\t]{1,3})["']?value["']?[ \\t]{0,3}[:=][ \\t]{0,3}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([^\\s"'\`,}<>]{8,200})(?=[\\s,}]|$))`, true), allow: keywordValueIsNotSecret },
   { id: "dockerfile-env-secret", family: "generic", description: "a secret set by a Dockerfile ENV line", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])ENV[ \\t]+[A-Za-z0-9_]{0,30}?(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH(?!OR)|CREDENTIALS?|CREDS)[A-Za-z0-9_]{0,20}[ \\t]+(?:"([^"\\s]{8,200})"|([^\\s"'=]{8,200}))[ \\t]*(?=\\r?\\n|$)`), allow: keywordValueIsNotSecret },
@@ -522,7 +534,6 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // `echo … | gh auth login --with-token`): the value comes before the command that names it.
   { id: "piped-login-password", family: "generic", description: "a password piped into a login command", keywords: ["--password-stdin", "--with-token", "--token-stdin"], pattern: rx(`(?<![A-Za-z0-9_-])(?:echo|printf)[ \\t]+(?:-[neE]{1,2}[ \\t]+)?(?:"([^"\\s$]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$|;&<>-][^\\s'"|;&<>]{3,200}))[ \\t]*\\|[ \\t]*(?:sudo[ \\t]+)?(?:docker|podman|nerdctl|buildah|skopeo|oras|helm|crane|cf|gh)[ \\t][^\\n|;&]{0,200}?--(?:password-stdin|with-token|token-stdin)`), allow: isNotGenericSecret, window: { before: 460, after: 20 } },
   { id: "cli-keystore-password", family: "generic", description: "a key store password on a command line", keywords: ["pass"], pattern: rx(`(?:(?<=[ \\t])-pass(?:in|out)?[ \\t]{1,3}pass:|(?<=[ \\t])-(?:src|dest)?(?:store|key)pass[ \\t]{1,3})(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"-][^\\s'"]{3,200}))`), allow: isNotGenericSecret },
-  { id: "network-credential", family: "generic", description: "a password given to .NET's NetworkCredential", keywords: ["networkcredential"], pattern: rx(`NetworkCredential[ \\t]{0,3}\\([ \\t]{0,3}["'][^"'\\n]{1,200}["'][ \\t]{0,3},[ \\t]{0,3}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})')`), allow: keywordValueIsNotSecret },
   // PowerShell's single-dash -Password (Connect-VIServer, New-LocalUser, …); a variable or an expression is left alone.
   { id: "powershell-password-parameter", family: "generic", description: "a password given as a PowerShell -Password argument", keywords: ["-password"], pattern: rx(`(?<![A-Za-z0-9_-])-Password[ \\t]{1,3}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})'|([^\\s'"$(-][^\\s'"]{5,200}))`, true), allow: isNotGenericSecret },
   { id: "netrc-password", family: "generic", description: "a password in a .netrc entry", keywords: ["machine"], pattern: rx(`(?<![A-Za-z0-9_])machine[ \\t]+[^\\s]{1,253}\\s{1,20}login[ \\t]+[^\\s]{1,200}\\s{1,20}password[ \\t]+(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})'|([^\\s"'{}<>$][^\\s"']{5,200}))`), allow: (value) => isPlaceholder(value) || /[{}]/.test(value) || /^[A-Z_]+$/.test(value) },
@@ -531,8 +542,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // crypt(3) and PHC password hashes (MD5-crypt, bcrypt, SHA-crypt, yescrypt, Argon2, Cisco type 8/9) and Kerberos
   // AS-REP/TGS hashes as hashcat takes them, wherever they are: /etc/shadow lines, seeds, env files, router configs.
   { id: "password-hash", family: "generic", description: "a password hash", keywords: ["$1$", "$2a$", "$2b$", "$2y$", "$5$", "$6$", "$8$", "$9$", "$y$", "$argon2", "$krb5"], pattern: rx(`(?<![A-Za-z0-9./$])(?:\\$1\\$[./0-9A-Za-z]{1,8}\\$[./0-9A-Za-z]{22}|\\$[89]\\$[./0-9A-Za-z]{14}\\$[./0-9A-Za-z]{43}|\\$krb5(?:asrep|tgs)\\$[0-9]{2}\\$[^\\s$]{0,200}\\$?[0-9a-f]{32}\\$[0-9a-f]{64,8000}|\\$2[aby]\\$[0-9]{2}\\$[./0-9A-Za-z]{53}|\\$[56]\\$(?:rounds=[0-9]{1,9}\\$)?[./0-9A-Za-z]{1,16}\\$[./0-9A-Za-z]{43,86}|\\$y\\$[./0-9A-Za-z]{1,16}\\$[./0-9A-Za-z]{1,86}\\$[./0-9A-Za-z]{43}|\\$argon2(?:id|i|d)\\$v=[0-9]{1,3}\\$m=[0-9]{1,9},t=[0-9]{1,9},p=[0-9]{1,3}\\$[A-Za-z0-9+/]{8,128}\\$[A-Za-z0-9+/]{16,256})(?![./0-9A-Za-z+])`), minEntropy: 3 },
-  // An API key issued as a UUID (many SaaS do), under an api_key or api_token name.
-  { id: "api-key-uuid", family: "generic", description: "an API key (UUID form)", keywords: ["apikey", "api_key", "api-key", "api_token", "api-token", "apitoken"], pattern: rx(`api[_-]?(?:key|token)["'\`]?[ \\t]{0,5}(?::|=|=>|:=|[ \\t])[ \\t]{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])`, true), minEntropy: 3 },
+  // An API key or secret issued as a UUID (many SaaS do: Snyk, KuCoin, Squarespace, Sendbird), under
+  // an api_key, api_token, secret, password or token name. A token named for what it pages, syncs or
+  // guards (`nextPageToken`, `csrf_token`, `CancellationToken`) is no credential, so no other `…token`.
+  // Read in windows around its names (a flood of `password=` costs one run, not one per name), from
+  // the UUID back to its name: source text is full of these names, and few of them hold a UUID.
+  { id: "api-key-uuid", family: "generic", description: "an API key (UUID form)", keywords: ["apikey", "api_key", "api-key", "api_token", "api-token", "apitoken", "secret", "token", "password", "passwd"], pattern: rx(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?<=(?:api[_-]?(?:key|token|secret)|secret(?:[_-]?key)?|passw(?:or)?d|(?<![A-Za-z])(?:access|auth|bearer|refresh|session|service|personal|bot)[_-]?token|(?<=[A-Za-z0-9])(?<!page|next|csrf|xsrf|sync|continuation|cancellation|request|resume|idempotency|change|client|state|verification|deletion|notification|registration|device|push|fcm|apns|invite|invitation|reset|confirmation|unsubscribe|upload|form|anti[_-]?forgery)[_-]?token)["'\`]?[ \\t]{0,5}(?::|=|=>|:=|[ \\t])[ \\t]{0,5}["'\`]?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])`, true), minEntropy: 3, window: { before: 16, after: 60 } },
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
   { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
@@ -566,6 +581,19 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "scalingo-api-token", family: "scalingo", description: "a Scalingo API token", keywords: ["tk-us-"], pattern: rx(`${NOT_AFTER_WORD}tk-us-[A-Za-z0-9_-]{48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "shippo-api-token", family: "shippo", description: "a Shippo API token", keywords: ["shippo_live_", "shippo_test_"], pattern: rx(`${NOT_AFTER_WORD}shippo_(?:live|test)_[a-f0-9]{40}${NOT_BEFORE_WORD}`) },
   { id: "typeform-api-token", family: "typeform", description: "a Typeform personal access token", keywords: ["tfp_"], pattern: rx(`${NOT_AFTER_WORD}tfp_[A-Za-z0-9_.=-]{59}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  // gitleaks' default rules that no rule above took yet (its own samples, generated from each
+  // rule's regex, found them missing): Airtable PATs, ClickHouse Cloud keys, Duffel tokens, 42's
+  // client secrets, MaxMind license keys, SettleMint tokens, Artifactory reference tokens, Yandex
+  // Cloud keys (the static key's secret and IAM tokens only next to their name: neither has a prefix of its own).
+  { id: "airtable-personal-access-token", family: "airtable", description: "an Airtable personal access token", keywords: ["pat"], pattern: rx(`${NOT_AFTER_WORD}pat[A-Za-z0-9]{14}\\.[a-f0-9]{64}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "clickhouse-cloud-api-secret", family: "clickhouse", description: "a ClickHouse Cloud API key secret", keywords: ["4b1d"], pattern: rx(`${NOT_AFTER_WORD}4b1d[A-Za-z0-9]{38}${NOT_BEFORE_WORD}`), minEntropy: 4 },
+  { id: "duffel-api-token", family: "duffel", description: "a Duffel API token", keywords: ["duffel_test_", "duffel_live_"], pattern: rx(`${NOT_AFTER_WORD}duffel_(?:test|live)_[A-Za-z0-9_=-]{43}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "intra42-client-secret", family: "intra42", description: "a 42 (intra) OAuth client secret", keywords: ["s-s4t2ud-", "s-s4t2af-"], pattern: rx(`${NOT_AFTER_TOKEN}s-s4t2(?:ud|af)-[a-fA-F0-9]{64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "maxmind-license-key", family: "maxmind", description: "a MaxMind license key", keywords: ["_mmk"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
+  { id: "settlemint-access-token", family: "settlemint", description: "a SettleMint access token", keywords: ["sm_pat_", "sm_aat_", "sm_sat_"], pattern: rx(`${NOT_AFTER_WORD}sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "artifactory-reference-token", family: "artifactory", description: "a JFrog Artifactory reference token", keywords: ["cmvmd"], pattern: rx(`${NOT_AFTER_WORD}cmVmd[A-Za-z0-9]{59}${NOT_BEFORE_WORD}`), minEntropy: 4 },
+  { id: "yandex-api-key", family: "yandex", description: "a Yandex Cloud API key", keywords: ["aqvn"], pattern: rx(`${NOT_AFTER_TOKEN}AQVN[A-Za-z0-9_-]{35,38}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "yandex-cloud-secret", family: "yandex", description: "a Yandex Cloud static key secret or IAM token", keywords: ["yandex", "yc_"], pattern: rx(`(?:yandex|yc)[A-Za-z0-9_.-]{0,30}?(?:secret|key|token)[A-Za-z0-9_.-]{0,20}["'\`]?[ \\t]{0,5}(?::|=|=>|:=)[ \\t]{0,5}["'\`]?(YC[A-Za-z0-9_-]{38}|t1\\.[A-Za-z0-9_-]{8,200}={0,2}\\.[A-Za-z0-9_-]{86}={0,2})${NOT_BEFORE_TOKEN}`, true), minEntropy: 3.5 },
 
   // Structured secrets.
   { id: "jwt", family: "jwt", description: "a JSON Web Token", keywords: ["ey"], pattern: rx(`${NOT_AFTER_TOKEN}ey[A-Za-z0-9_-]{17,4096}\\.ey[A-Za-z0-9_/\\\\-]{17,8192}(?:\\.(?:[A-Za-z0-9_/\\\\-]{10,2048}={0,2})?)?`), minEntropy: 3, allow: (token) => !headerLooksLikeJson(token) },
