@@ -756,6 +756,22 @@ describe("passwords passed to the call that logs in or connects (session 10)", (
   });
 });
 
+describe("hex keys below 3.5 bits (session 10)", () => {
+  // Hex has 16 symbols: one random 32-digit hex key in five spreads under 3.5 bits, one 40-digit
+  // key in twenty. These four are such keys (3.29–3.48 bits), samples of gitleaks' own rules.
+  it.each([
+    ["keyword-secret", 'linear_client_secret = "', "c10d8be84413323d7e4f3b8ed738c7b0", '"'],
+    ["keyword-secret", '"facebookSecret": "', "fdf5258c9cff490f9f8add3d5f20578d", '",'],
+    ["keyword-secret", "export FINICITY_API_TOKEN=", "13247083d718cc87631026e4e8c65383", "\n"],
+    ["keyword-secret", 'sendbird_access_token = "', "24114b471dd79d1b99b415524ce4527e3697566c", '"'],
+    ["cloudflare-global-api-key", "cloudflare_global_api_key: ", "a454c9b48e159a3cdd2f4dfb4d5d88ab945af", "\n"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each(['api_key = "deadbeefdeadbeefdeadbeefdeadbeef"', 'secret: "00000000000000000000000000000000"', 'token = "abababababababababababababababab12"'])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
+
 describe("gitleaks' default rules that had no rule here (session 10)", () => {
   it.each([
     ["airtable-personal-access-token", "AIRTABLE_TOKEN=", `pat${b62(14)}.${hex(64)}`, ""],

@@ -191,8 +191,20 @@ function isLogin(decoded: string): boolean {
 
 /** What the keyword rules refuse to call a secret: words, identifiers, ids, hashes, other rules' shapes, low entropy. */
 function keywordValueIsNotSecret(value: string): boolean {
-  return isNotGenericSecret(decodeHtmlEntities(value)) || shannonEntropy(value) <= Math.min(3.5, Math.log2(value.length) - 0.7);
+  return isNotGenericSecret(decodeHtmlEntities(value)) || shannonEntropy(value) <= entropyFloor(value);
 }
+
+/**
+ * The entropy a value under a credential name must pass. Hex has 16 symbols: one random 32-digit
+ * hex key in five spreads under 3.5 bits (one 40-digit key in twenty), and under 3 bits one in six
+ * thousand, while `deadbeef…` and `abab…` stay under it.
+ */
+function entropyFloor(value: string): number {
+  return HEX_ONLY.test(value) ? HEX_ENTROPY_FLOOR : Math.min(3.5, Math.log2(value.length) - 0.7);
+}
+
+const HEX_ONLY = /^[0-9a-f]+$/i;
+const HEX_ENTROPY_FLOOR = 3;
 
 const HTML_ENTITY = /&(?:#([0-9]{1,7})|#x([0-9a-f]{1,6})|(lt|gt|amp|quot|apos));/gi;
 const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
@@ -439,14 +451,14 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "newrelic-prefixed-key", family: "newrelic", description: "a New Relic key", keywords: ["nrra-", "nrsp-"], pattern: rx(`${NOT_AFTER_WORD}NR(?:RA|SP)-[A-Za-z0-9_-]{19,64}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "mailgun-key", family: "mailgun", description: "a Mailgun API or signing key", keywords: ["key-", "mailgun"], pattern: rx(`(?:${NOT_AFTER_TOKEN}key-(?=[a-z]{0,31}[0-9])[0-9a-z]{32}${NOT_BEFORE_WORD}|mailgun[A-Za-z0-9_.-]{0,30}?(?:key|secret|token)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?(?:[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}|[0-9a-f]{32}))(?![A-Za-z0-9])`, true), minEntropy: 3, window: { before: 2, after: 140 } },
   // Mailgun's private API keys (32-8-8 hex) and its 72-character keys, after a Mailgun name.
-  { id: "mailgun-keyword-key", family: "mailgun", description: "a Mailgun API key", keywords: ["mailgun"], pattern: rx(`mailgun[A-Za-z0-9_. -]{0,30}?(?:key|secret|token|password)?(?:["'\`][ \\t]{0,5}(?:(?::|=|=>|:=)[ \\t]{0,5}["'\`]?)?|[ \\t]{0,5}(?::|=|=>|:=)[ \\t]{0,5}["'\`]?)([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8}|[A-Za-z0-9]{72})(?![A-Za-z0-9-])`, true), minEntropy: 3.5 },
+  { id: "mailgun-keyword-key", family: "mailgun", description: "a Mailgun API key", keywords: ["mailgun"], pattern: rx(`mailgun[A-Za-z0-9_. -]{0,30}?(?:key|secret|token|password)?(?:["'\`][ \\t]{0,5}(?:(?::|=|=>|:=)[ \\t]{0,5}["'\`]?)?|[ \\t]{0,5}(?::|=|=>|:=)[ \\t]{0,5}["'\`]?)([a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8}|[A-Za-z0-9]{72})(?![A-Za-z0-9-])`, true), minEntropy: HEX_ENTROPY_FLOOR },
   { id: "mailgun-key-near-name", family: "mailgun", description: "a Mailgun API or signing key near a Mailgun name", keywords: ["mailgun"], window: { before: 120, after: 240 }, pattern: rx(`${NOT_AFTER_TOKEN}[a-f0-9]{32}-[a-f0-9]{8}-[a-f0-9]{8}(?![A-Za-z0-9-])`, true), minEntropy: 3 },
   { id: "postmark-server-token", family: "postmark", description: "a Postmark server token", keywords: ["postmark"], pattern: rx(`postmark[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true), minEntropy: 3 },
   { id: "hubspot-token", family: "hubspot", description: "a HubSpot private app token", keywords: ["pat-na", "pat-eu", "pat-ap"], pattern: rx("pat-(?:na|eu|ap)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") },
   { id: "hubspot-api-key", family: "hubspot", description: "a HubSpot API key", keywords: ["hubspot", "hapikey"], pattern: rx(`(?:hubspot|hapikey)[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=|\\()\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9])`, true) },
-  { id: "cloudflare-api-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cloudflare", "cf_api", "cf-api", "cf_token"], pattern: rx(`(?:cloudflare|cf)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{40}|[0-9a-f]{37})(?![A-Za-z0-9_-])`, true), minEntropy: 3.5, window: { before: 2, after: 120 } },
+  { id: "cloudflare-api-token", family: "cloudflare", description: "a Cloudflare API token or key", keywords: ["cloudflare", "cf_api", "cf-api", "cf_token"], pattern: rx(`(?:cloudflare|cf)[A-Za-z0-9_.-]{0,30}?(?:token|key|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9_-]{40}|[0-9a-f]{37})(?![A-Za-z0-9_-])`, true), minEntropy: HEX_ENTROPY_FLOOR, window: { before: 2, after: 120 } },
   // The global API key (37 hex) right after a Cloudflare name, with or without "key" in it.
-  { id: "cloudflare-global-api-key", family: "cloudflare", description: "a Cloudflare global API key", keywords: ["cloudflare"], pattern: rx(`cloudflare[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{37})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
+  { id: "cloudflare-global-api-key", family: "cloudflare", description: "a Cloudflare global API key", keywords: ["cloudflare"], pattern: rx(`cloudflare[A-Za-z0-9_.-]{0,30}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{37})(?![A-Za-z0-9])`, true), minEntropy: HEX_ENTROPY_FLOOR },
   { id: "cloudflare-origin-ca-key", family: "cloudflare", description: "a Cloudflare origin CA key", keywords: ["v1.0-"], pattern: rx(`${NOT_AFTER_WORD}v1\\.0-(?:[a-f0-9]{24}-[a-f0-9]{146}|[a-f0-9]{64}-[a-f0-9]{100,200}-[a-f0-9]{64})`) },
   // Shapes kingfisher's rule examples showed (session 6): Azure App Configuration connection strings,
   // MongoDB Atlas service-account secrets and API private keys, NuGet keys under a NuGet name,
