@@ -1,6 +1,6 @@
 // Recall and false positives on cases the rules were not built from. Run after `build`:
 // `pnpm --filter @sbx/boundary-policy bench:recall` (add `--misses tune` to list the tune split's
-// misses and false positives; the held-out split is never listed unless asked by name; `--source
+// misses and false positives, `--misses gitleaks` the gitleaks rules not wholly covered (3. below); the held-out split is never listed unless asked by name; `--source
 // <owner/name>` counts one upstream repository's cases only).
 //
 // 1. test-fixtures/secrets/held-out/held-out.jsonl, written by build.py there: trufflehog's
@@ -238,4 +238,33 @@ for (const r of [...negRows.values(), tot]) {
 for (const { n, findings } of negMisses) {
   for (const f of findings) console.log(`--- FP ${f.rule} [${n.kind}] ${relative(repoRoot, n.path)}: …${n.text.slice(Math.max(0, f.start - 60), f.end + 20).replace(/\n/g, "⏎")}…`);
 }
-if (json) console.log(JSON.stringify({ tokens: results, developerText: tot }));
+// ---- 3. gitleaks' default rules --------------------------------------------------------------
+// test-fixtures/secrets/gitleaks-rules/samples.jsonl: secrets generated from each of gitleaks'
+// default rules' own regex (see generate.mjs there), in its generator's lines. A rule counts as
+// covered when every sample of it is found. Identifiers and public keys that gitleaks also
+// reports are no secret to sbx (its choice): they are counted apart.
+const NOT_SECRET_BY_CHOICE = /-(?:client|access|user-api)-id$|-pub(?:lic)?-(?:api-)?key$|^mapbox-api-token$/;
+const gitleaksPath = join(repoRoot, "test-fixtures/secrets/gitleaks-rules/samples.jsonl");
+const byGitleaksRule = new Map();
+for (const line of readFileSync(gitleaksPath, "utf8").split("\n")) {
+  if (line.trim() === "") continue;
+  const sample = JSON.parse(line);
+  const id = sample.rule.replace(/^gitleaks:/, "");
+  const row = byGitleaksRule.get(id) ?? { id, samples: 0, found: 0, missed: [] };
+  row.samples++;
+  const start = sample.text.indexOf(sample.secret);
+  if (policy.scanText(sample.text).some((f) => f.start < start + sample.secret.length && f.end > start)) row.found++;
+  else row.missed.push(sample.text);
+  byGitleaksRule.set(id, row);
+}
+const gitleaksRows = [...byGitleaksRule.values()];
+const idsApart = gitleaksRows.filter((r) => NOT_SECRET_BY_CHOICE.test(r.id));
+const secretRules = gitleaksRows.filter((r) => !NOT_SECRET_BY_CHOICE.test(r.id));
+const covered = secretRules.filter((r) => r.found === r.samples);
+const gitleaksTotals = { rules: secretRules.length, covered: covered.length, samples: secretRules.reduce((n, r) => n + r.samples, 0), found: secretRules.reduce((n, r) => n + r.found, 0) };
+console.log(`\ngitleaks' default rules, samples from each rule's own regex (${gitleaksRows.length} rules with samples)`);
+console.log(`secret rules: ${gitleaksTotals.covered} / ${gitleaksTotals.rules} covered (every sample found), samples ${gitleaksTotals.found} / ${gitleaksTotals.samples} (${pct(gitleaksTotals.found, gitleaksTotals.samples)})`);
+console.log(`identifiers and public keys, no secret by choice: ${idsApart.length} rules, samples found ${idsApart.reduce((n, r) => n + r.found, 0)} / ${idsApart.reduce((n, r) => n + r.samples, 0)}`);
+if (showMisses === "gitleaks") for (const r of secretRules.filter((x) => x.found < x.samples)) console.log(`--- ${r.id} ${r.found}/${r.samples}: ${JSON.stringify(r.missed[0].slice(0, 200))}`);
+
+if (json) console.log(JSON.stringify({ tokens: results, developerText: tot, gitleaks: gitleaksTotals }));
