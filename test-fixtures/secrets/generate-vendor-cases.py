@@ -732,6 +732,19 @@ SESSION10_NEGATIVES = {
     ],
 }
 add_cases(SESSION10_FORMATS, set(), SESSION10_NEGATIVES)
+SESSION10_MORE = {
+    "authress": [("authress.go: service client access keys sc_<id>.<kid>.acc_<account>.<secret>", "AUTHRESS_SERVICE_CLIENT_ACCESS_KEY",
+                  lambda: "sc_" + r(B62, 12) + "." + r(B62, 5) + ".acc_" + r(az + D, 16) + "." + r(B64, 60))],
+    "facebook": [("Facebook docs: app access tokens {app-id}|{app-secret}", "FACEBOOK_APP_ACCESS_TOKEN",
+                  lambda: (lambda value: (f"# facebook\nFB_APP_ACCESS_TOKEN={value}\n", value))(r("123456789", 1) + r(D, 15) + "|" + r(URL, 32)))],
+    "nuget": [("NuGet docs: nuget.config packageSourceCredentials, ClearTextPassword", "NUGET_CLEAR_TEXT_PASSWORD",
+               lambda: (lambda value: (f'<packageSourceCredentials>\n  <Contoso>\n    <add key="Username" value="user@contoso.com" />\n    <add key="ClearTextPassword" value="{value}" />\n  </Contoso>\n</packageSourceCredentials>', value))(r(B62, 10) + "!" + r(D, 2)))],
+}
+SESSION10_MORE_NEGATIVES = {
+    "authress": ["AUTHRESS_KEY=sc_your-service-client-id.xxxx.acc_account.secret"],
+    "nuget": ['<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />'],
+}
+add_cases(SESSION10_MORE, set(), SESSION10_MORE_NEGATIVES)
 
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:

@@ -784,6 +784,13 @@ describe("gitleaks' default rules that had no rule here (session 10)", () => {
     ["yandex-api-key", "YC_API_KEY=", `AQVN${w(36)}`, ""],
     ["yandex-cloud-secret", 'yandex_secret_key = "', `YC${w(38)}`, '"'],
     ["yandex-cloud-secret", "YC_IAM_TOKEN=", `t1.${w(40)}.${w(86)}`, ""],
+    ["facebook-app-access-token", "# facebook app token\nFB_APP_TOKEN=", "1234567890123456|" + w(32), ""],
+    ["1password-secret-key", "Secret Key: ", "A3-EKWLIL-28VBVBK8HUO-6BEEE-H6VS3-KNHCO", "\n"],
+    ["slack-legacy-token", "SLACK_TOKEN=", "xoxs-56-37883787-653869-5a5da9", ""],
+    ["square-token", "SQUARE_ACCESS_TOKEN=", `sq0atp-${w(25)}`, ""],
+    ["nuget-config-password", '<add key="ClearTextPassword" value="', "33f!!lloppa", '" />'],
+    ["nuget-config-password", '<add key="Password" value="', b64(40), '"/>'],
+    ["authress-service-client-access-key", "AUTHRESS_KEY=", `sc_${b62(12)}.${b62(5)}.acc_${b62(16)}.${b64(60)}`, ""],
     ["api-key-uuid", "SNYK_TOKEN=", uuid, ""],
     ["api-key-uuid", 'kucoin_secret_key = "', uuid, '"'],
     ["api-key-uuid", 'squarespace_access_token: "', uuid, '"'],
@@ -803,6 +810,11 @@ describe("gitleaks' default rules that had no rule here (session 10)", () => {
     `nonMatchingToken := "sm_pat_${b62(10)}"`,
     "DUFFEL_ACCESS_TOKEN=duffel_test_...",
     "MAXMIND_LICENSE_KEY=YOUR_LICENSE_KEY_mmk",
+    "order 1234567890123456|" + w(32) + " shipped",
+    '<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />',
+    '<add key="Username" value="deploy@example.com" />',
+    "xoxo-see-you-soon",
+
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });

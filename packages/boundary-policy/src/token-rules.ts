@@ -101,7 +101,8 @@ export type TokenFamily =
   | "intra42"
   | "maxmind"
   | "settlemint"
-  | "yandex";
+  | "yandex"
+  | "authress";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -311,7 +312,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // include low-entropy real-shaped tokens, so that one carries no entropy floor.
   { id: "slack-bot-token", family: "slack", description: "a Slack bot token", keywords: ["xoxb-"], pattern: rx("xoxb-[0-9A-Fa-f]{8,14}-(?:[0-9]{10,14}[A-Za-z0-9-]{0,64}|[A-Za-z0-9]{18,26}|[0-9A-Za-z]{10,14}-[0-9A-Za-z]{20,48})") },
   { id: "slack-user-token", family: "slack", description: "a Slack user token", keywords: ["xoxp-", "xoxe-"], pattern: rx(`xox[pe](?:(?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}|-[0-9]{10,13}-[0-9]{10,13}[A-Za-z0-9]{0,100})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
-  { id: "slack-legacy-token", family: "slack", description: "a Slack legacy token", keywords: ["xoxo-", "xoxs-"], pattern: rx(`xox[os]-[0-9]{6,13}-[0-9]{6,13}(?:-[0-9]{6,13}-[0-9A-Za-z]{8,64})?${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
+  { id: "slack-legacy-token", family: "slack", description: "a Slack legacy token", keywords: ["xoxo-", "xoxs-"], pattern: rx(`xox[os]-(?:[0-9]{6,13}-[0-9]{6,13}(?:-[0-9]{6,13}-[0-9A-Za-z]{8,64})?|[0-9]{1,13}-[0-9]{1,13}-[0-9]{1,13}-[0-9a-fA-F]{4,64})${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "slack-legacy-workspace-token", family: "slack", description: "a Slack workspace token", keywords: ["xoxa-", "xoxr-"], pattern: rx(`xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}(?:-[0-9A-Za-z]{8,48}){0,3}${NOT_BEFORE_TOKEN}`), minEntropy: 2 },
   { id: "slack-app-token", family: "slack", description: "a Slack app-level token", keywords: ["xapp-"], pattern: rx("xapp-(?:[0-9]-[A-Za-z0-9]{1,20}-[0-9]{1,20}-[A-Za-z0-9]{1,128}|[0-9]{12}-[A-Za-z0-9/+]{24})"), minEntropy: 2 },
   { id: "slack-config-access-token", family: "slack", description: "a Slack configuration access token", keywords: ["xoxe.xox"], pattern: rx("xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{100,200}"), minEntropy: 2 },
@@ -388,7 +389,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "flyio-access-token", family: "flyio", description: "a Fly.io token", keywords: ["fo1_", "fm1", "fm2_"], pattern: rx(`${NOT_AFTER_WORD}(?:fo1_[A-Za-z0-9_-]{43}|fm1[ar]_[A-Za-z0-9+/]{100,2000}={0,3}|fm2_[A-Za-z0-9+/]{100,2000}={0,3})`), minEntropy: 4 },
   { id: "1password-service-account-token", family: "1password", description: "a 1Password service account token", keywords: ["ops_ey"], pattern: rx(`${NOT_AFTER_WORD}ops_eyJ[A-Za-z0-9+/]{250,4096}={0,3}`), minEntropy: 4 },
   // 1Password's account Secret Key (support.1password.com: A3- and six groups).
-  { id: "1password-secret-key", family: "1password", description: "a 1Password account Secret Key", keywords: ["a3-"], pattern: rx(`${NOT_AFTER_WORD}A3-[A-Z0-9]{6}-[A-Z0-9]{6}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}${NOT_BEFORE_WORD}`), minEntropy: 3 },
+  { id: "1password-secret-key", family: "1password", description: "a 1Password account Secret Key", keywords: ["a3-"], pattern: rx(`${NOT_AFTER_WORD}A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}${NOT_BEFORE_WORD}`), minEntropy: 3 },
   { id: "age-secret-key", family: "age", description: "an age secret key", keywords: ["age-secret-key-1"], pattern: rx("AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}") },
 
   // Cloud: AWS beyond the key id, Azure, Google OAuth.
@@ -431,7 +432,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Payments, SaaS, infrastructure beyond the prefixed tokens above.
   { id: "stripe-webhook-secret", family: "stripe", description: "a Stripe webhook signing secret", keywords: ["whsec_"], pattern: rx(`${NOT_AFTER_WORD}whsec_[A-Za-z0-9]{32,64}${NOT_BEFORE_WORD}`), minEntropy: 3 },
-  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_=+-]{60,72})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "square-token", family: "square", description: "a Square access token or secret", keywords: ["sq0atp-", "sq0csp-", "sq0csb-", "eaaa"], pattern: rx(`${NOT_AFTER_TOKEN}(?:sq0atp-[0-9A-Za-z_-]{22,60}|(?:sandbox-)?sq0cs[pb]-[0-9A-Za-z_-]{43}|EAAA[A-Za-z0-9_=+-]{60,72})${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "braintree-access-token", family: "paypal", description: "a PayPal Braintree access token", keywords: ["access_token$production$", "access_token$sandbox$"], pattern: rx("access_token\\$(?:production|sandbox)\\$[0-9a-z]{16}\\$[0-9a-f]{32}") },
   // Braintree API private keys (32 hex) under a Braintree name; the public key and merchant id
   // beside them are identifiers.
@@ -597,6 +598,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // rule's regex, found them missing): Airtable PATs, ClickHouse Cloud keys, Duffel tokens, 42's
   // client secrets, MaxMind license keys, SettleMint tokens, Artifactory reference tokens, Yandex
   // Cloud keys (the static key's secret and IAM tokens only next to their name: neither has a prefix of its own).
+  { id: "authress-service-client-access-key", family: "authress", description: "an Authress service client access key", keywords: [".acc_", ".acc-"], pattern: rx(`${NOT_AFTER_WORD}(?:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\\.[A-Za-z0-9]{4,6}\\.acc[_-][A-Za-z0-9-]{10,32}\\.[A-Za-z0-9+/_=-]{30,120}(?![A-Za-z0-9+/_=-])`), minEntropy: 3.5 },
+  // A Facebook app access token is the app id, a bar (or its URL escape) and the app secret; in a text that names Facebook.
+  { id: "facebook-app-access-token", family: "facebook", description: "a Facebook app access token", keywords: ["facebook", "fb_"], pattern: rx(`(?<![0-9A-Za-z_])[0-9]{15,16}(?:\\||%7[Cc])[0-9A-Za-z_-]{27,40}(?![0-9A-Za-z_-])`), minEntropy: 3.5 },
+  // NuGet.config's packageSourceCredentials: `<add key="ClearTextPassword" value="…" />` (the
+  // docs' own example is `33f!!lloppa`), or `key="Password"`, DPAPI-encrypted; `%VAR%` names a variable.
+  { id: "nuget-config-password", family: "nuget", description: "a password in a NuGet.config package source credential", keywords: ["<add key"], pattern: rx(`<add[ \\t]+key="(?:ClearText)?Password"\\s{0,20}value="([^"\\n]{4,500})"\\s{0,20}/>`, true), allow: (value) => isPlaceholder(value) || /^%[A-Za-z0-9_]+%$|^\\$[({]/.test(value) },
   { id: "airtable-personal-access-token", family: "airtable", description: "an Airtable personal access token", keywords: ["pat"], pattern: rx(`${NOT_AFTER_WORD}pat[A-Za-z0-9]{14}\\.[a-f0-9]{64}${NOT_BEFORE_WORD}`), minEntropy: 3.5 },
   { id: "clickhouse-cloud-api-secret", family: "clickhouse", description: "a ClickHouse Cloud API key secret", keywords: ["4b1d"], pattern: rx(`${NOT_AFTER_WORD}4b1d[A-Za-z0-9]{38}${NOT_BEFORE_WORD}`), minEntropy: 4 },
   { id: "duffel-api-token", family: "duffel", description: "a Duffel API token", keywords: ["duffel_test_", "duffel_live_"], pattern: rx(`${NOT_AFTER_WORD}duffel_(?:test|live)_[A-Za-z0-9_=-]{43}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
