@@ -24,7 +24,7 @@ let seed = 20261210;
 const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 
 // gitleaks' keyword-context rules share one operator part: the name comes before it, the secret after.
-const CONTEXT = String.raw`(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}`;
+const CONTEXT = String.raw`(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}`;
 const TAIL = String.raw`(?:[\x60'"\s;]|\\[nr]|$)`;
 
 /** Go RE2 syntax as JavaScript reads it: a leading `(?i)` becomes the flag, a later one widens the classes after it. */
