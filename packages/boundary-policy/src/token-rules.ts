@@ -660,8 +660,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Teams webhooks since the Office 365 connectors' retirement: Power Automate workflow URLs,
   // whose `sig` is the secret.
   { id: "teams-workflow-webhook-url", family: "teams", description: "a Microsoft Teams workflow webhook URL", keywords: ["environment.api.powerplatform.com"], pattern: rx(`(?<![a-z0-9-])[a-z0-9]{1,64}\\.[0-9]{2}\\.environment\\.api\\.powerplatform\\.com(?::443)?/powerautomate/automations/direct/workflows/[0-9a-f]{32}/triggers/manual/paths/invoke\\?[^\\s"'<>]{0,400}?sig=[A-Za-z0-9_%-]{20,100}(?:&[^\\s"'<>]{0,400})?`, true), window: { before: 70, after: 1100 } },
-  // npm tokens from before the npm_ prefix (2021) were UUIDs: next to an npm token name.
-  { id: "npm-legacy-token", family: "npm", description: "an npm access token (legacy UUID form)", keywords: ["npm_token", "npmtoken", "npm-token", "npm_auth", "npmauth", "npm_registry_token", "npm_publish_token"], pattern: rx(`npm[A-Za-z0-9_.-]{0,30}?(?:token|auth)[A-Za-z0-9_ .-]{0,20}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
+  // npm tokens from before the npm_ prefix (2021) were UUIDs: next to an npm token name, read from
+  // the UUID back (in a flood of npm token names, whose lazy repeats tried hundreds of splits from
+  // each, few UUIDs stand; in its windows only, so ordinary text pays nothing).
+  { id: "npm-legacy-token", family: "npm", description: "an npm access token (legacy UUID form)", keywords: ["npm_token", "npmtoken", "npm-token", "npm_auth", "npmauth", "npm_registry_token", "npm_publish_token"], pattern: rx(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?<=npm[A-Za-z0-9_.-]{0,30}?(?:token|auth)[A-Za-z0-9_ .-]{0,20}?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 110 } },
   // HashiCorp Vault AppRole secret ids (UUIDs) under their own name.
   { id: "vault-approle-secret-id", family: "vault", description: "a HashiCorp Vault AppRole secret id", keywords: ["secret_id", "secret-id", "secretid"], pattern: rx(`secret[_-]?id[0-9]{0,2}["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`, true), minEntropy: 3, window: { before: 2, after: 80 } },
   // Azure OpenAI keys (32 hex) next to an Azure OpenAI endpoint.
