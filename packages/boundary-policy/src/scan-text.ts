@@ -81,6 +81,7 @@ export function findSecrets(text: string, userPatterns: readonly UserPattern[], 
     // The cached value is a slice of the text: keep none once the scan is done.
     lastVerdict.rule = undefined;
     lastVerdict.secret = "";
+    lastVerdict.before = "";
   }
 }
 
@@ -737,7 +738,9 @@ function collectMatchesIn(rule: TokenRule, text: string, offset: number, finding
  * flood of `password = "hunter2x"`) pays for them once per run of copies, not once per copy.
  * One entry: distinct values (a list of keys) cost a string comparison, not a table.
  */
-const lastVerdict: { rule: TokenRule | undefined; secret: string; refused: boolean } = { rule: undefined, secret: "", refused: false };
+/** How far before a match an `allow` that reads the name sees. */
+const ALLOW_READS_BEFORE = 32;
+const lastVerdict: { rule: TokenRule | undefined; secret: string; before: string; refused: boolean } = { rule: undefined, secret: "", before: "", refused: false };
 
 /** Records a match of `rule` in `text` (found at `offset` in the scanned text) unless a check refuses it. */
 function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offset: number, findings: Finding[]): void {
@@ -758,10 +761,14 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
   const secret = text.slice(start, end);
   if (secret.includes(MARKER_PREFIX)) return;
   if (rule.minEntropy !== undefined || rule.allow !== undefined) {
-    if (lastVerdict.rule !== rule || lastVerdict.secret !== secret) {
+    // The name before the secret, for an `allow` that reads it (a UUID is a secret under some names
+    // only), and what precedes the match: a keyword rule's match starts at its keyword (`Token` of `nextPageToken`).
+    const before = rule.allow !== undefined && rule.allow.length > 1 ? text.slice(Math.max(0, match.index - ALLOW_READS_BEFORE), start) : "";
+    if (lastVerdict.rule !== rule || lastVerdict.secret !== secret || lastVerdict.before !== before) {
       lastVerdict.rule = rule;
       lastVerdict.secret = secret;
-      lastVerdict.refused = (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) || rule.allow?.(secret) === true;
+      lastVerdict.before = before;
+      lastVerdict.refused = (rule.minEntropy !== undefined && shannonEntropy(secret) <= rule.minEntropy) || rule.allow?.(secret, before) === true;
     }
     if (lastVerdict.refused) return;
   }
@@ -1042,6 +1049,7 @@ function findInRegion(region: string, gated: Uint8Array): Finding[] | undefined 
   } finally {
     lastVerdict.rule = undefined;
     lastVerdict.secret = "";
+    lastVerdict.before = "";
   }
 }
 

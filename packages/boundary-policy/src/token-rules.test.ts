@@ -791,10 +791,10 @@ describe("gitleaks' default rules that had no rule here (session 10)", () => {
     ["nuget-config-password", '<add key="ClearTextPassword" value="', "33f!!lloppa", '" />'],
     ["nuget-config-password", '<add key="Password" value="', b64(40), '"/>'],
     ["authress-service-client-access-key", "AUTHRESS_KEY=", `sc_${b62(12)}.${b62(5)}.acc_${b62(16)}.${b64(60)}`, ""],
-    ["api-key-uuid", "SNYK_TOKEN=", uuid, ""],
-    ["api-key-uuid", 'kucoin_secret_key = "', uuid, '"'],
-    ["api-key-uuid", 'squarespace_access_token: "', uuid, '"'],
-    ["api-key-uuid", 'jenkinsToken = "', uuid, '"'],
+    ["keyword-secret", "SNYK_TOKEN=", uuid, ""],
+    ["keyword-secret", 'kucoin_secret_key = "', uuid, '"'],
+    ["keyword-secret", 'squarespace_access_token: "', uuid, '"'],
+    ["keyword-secret", 'jenkinsToken = "', uuid, '"'],
   ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each([

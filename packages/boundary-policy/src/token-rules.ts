@@ -116,8 +116,12 @@ export interface TokenRule {
   readonly pattern: RegExp;
   /** Shannon entropy the secret must exceed; placeholders (`xxxx`) fall below. */
   readonly minEntropy?: number;
-  /** Known public values (SDK examples, docs) that are not secrets. */
-  readonly allow?: (secret: string) => boolean;
+  /**
+   * Known public values (SDK examples, docs) that are not secrets. `before` is the text before the
+   * secret, from 32 characters before the match on (the name and operator of a keyword rule),
+   * given only to an `allow` that declares it.
+   */
+  readonly allow?: (secret: string, before: string) => boolean;
   /**
    * The keyword sits inside or after the token (`…T3BlbkFJ…`, `…:x-oauth-basic@`): the pattern
    * runs only on windows this many characters around each keyword occurrence, not from every
@@ -191,6 +195,22 @@ function isLogin(decoded: string): boolean {
 }
 
 /** What the keyword rules refuse to call a secret: words, identifiers, ids, hashes, other rules' shapes, low entropy. */
+/**
+ * {@link keywordValueIsNotSecret}, but a UUID under a name that ends in a credential word is one
+ * (Snyk, KuCoin, Squarespace and Sendbird issue their secrets as UUIDs: `SNYK_TOKEN=…`,
+ * `kucoin_api_secret = "…"`, `jenkinsToken = "…"`); a token named for what it pages, syncs or
+ * guards (`nextPageToken`, `csrf_token`, `CancellationToken`, reset and invite tokens) is none,
+ * nor is an id (`secret_id` has a rule of its own, `token_id` none).
+ */
+function keywordValueUnderNameIsNotSecret(value: string, before: string): boolean {
+  if (UUID.test(value) && UUID_CREDENTIAL_NAME.test(before)) return shannonEntropy(value) <= 3;
+  return keywordValueIsNotSecret(value);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_CREDENTIAL_NAME =
+  /(?:api[_-]?(?:key|token|secret)|secret(?:[_-]?key)?|passw(?:or)?d|(?<![A-Za-z])(?:access|auth|bearer|refresh|session|service|personal|bot)[_-]?token|(?<=[A-Za-z0-9])(?<!page|next|csrf|xsrf|sync|continuation|cancellation|request|resume|idempotency|change|client|state|verification|deletion|notification|registration|device|push|fcm|apns|invite|invitation|reset|confirmation|unsubscribe|upload|form|anti[_-]?forgery)[_-]?token)["'`]?[ \t]*(?::=|=>|=|:)[ \t]*["'`]?$/i;
+
 function keywordValueIsNotSecret(value: string): boolean {
   return isNotGenericSecret(decodeHtmlEntities(value)) || shannonEntropy(value) <= entropyFloor(value);
 }
@@ -494,7 +514,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "putty-private-key", family: "private-key", description: "a PuTTY private key", keywords: ["private-lines:"], pattern: rx(`Private-Lines:[ \\t]{0,3}[0-9]{1,4}\\r?\\n((?:[A-Za-z0-9+/]{1,64}={0,2}\\r?\\n){0,400}[A-Za-z0-9+/]{1,64}={0,2})(?![A-Za-z0-9+/=])`), minEntropy: 3.5 },
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{0,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
-  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|${SECRET_KEY_OWNERS}|auth(?!or)|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\]|["'\`]?\\](?<=\\[["'\`:][A-Za-z0-9_.-]{1,60}["'\`]?\\]))?(?:["'\`](?<=[(,][ \\t]{0,3}["'\`][^"'\`]{0,60}["'\`])[ \\t]{0,3},(?=[ \\t]{0,12}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|(?:\\\\{1,3}"|["'\`])?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|(?:!==?|={2,3})(?=[ \\t]{0,5}@?["'\`])|=(?!=)|:))[ \\t]{0,30}@?(?:\\\\{1,3}"([^"\\s\\\\]{8,200})\\\\{1,3}"|"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|((?:base64:)?[A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]"'<&]|\\\\[nrt"'\\\\]|$))`, true), allow: keywordValueIsNotSecret, window: { before: 34, after: 250 } },
+  { id: "keyword-secret", family: "generic", description: "a secret assigned to a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], notAfter: /aws[A-Za-z0-9_.-]{0,24}$/i, pattern: rx(`(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|${SECRET_KEY_OWNERS}|auth(?!or)|credential|creds)[A-Za-z0-9_.-]{0,20}(?:\\[[0-9]{0,4}\\]|["'\`]?\\](?<=\\[["'\`:][A-Za-z0-9_.-]{1,60}["'\`]?\\]))?(?:["'\`](?<=[(,][ \\t]{0,3}["'\`][^"'\`]{0,60}["'\`])[ \\t]{0,3},(?=[ \\t]{0,12}["'\`])|\\((?=["'])|[ \\t]{1,3}(?=")|(?:\\\\{1,3}"|["'\`])?(?:[ \\t]{0,3}:[ \\t]{0,3}[A-Za-z_][A-Za-z0-9_.|[\\]]{0,30})?[ \\t]{0,30}(?::=|=>|(?:!==?|={2,3})(?=[ \\t]{0,5}@?["'\`])|=(?!=)|:))[ \\t]{0,30}@?(?:\\\\{1,3}"([^"\\s\\\\]{8,200})\\\\{1,3}"|"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|\`([^\`\\s]{8,200})\`|((?:base64:)?[A-Za-z0-9+/=_.~!@#%^*-]{8,200})(?=[\\s,;)}\\]"'<&]|\\\\[nrt"'\\\\]|$))`, true), allow: keywordValueUnderNameIsNotSecret, window: { before: 34, after: 250 } },
   // A password-named variable set to a literal of letters only (`AdminPassword: "thisismy…"`,
   // `SSHpassword=hardco…` in an env file, `password: open_ses…` in YAML). The keyword rule
   // wants a digit or a symbol, for `token: "access_token"` is a name; a password's name says what
@@ -555,12 +575,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // crypt(3) and PHC password hashes (MD5-crypt, bcrypt, SHA-crypt, yescrypt, Argon2, Cisco type 8/9) and Kerberos
   // AS-REP/TGS hashes as hashcat takes them, wherever they are: /etc/shadow lines, seeds, env files, router configs.
   { id: "password-hash", family: "generic", description: "a password hash", keywords: ["$1$", "$2a$", "$2b$", "$2y$", "$5$", "$6$", "$8$", "$9$", "$y$", "$argon2", "$krb5"], pattern: rx(`(?<![A-Za-z0-9./$])(?:\\$1\\$[./0-9A-Za-z]{1,8}\\$[./0-9A-Za-z]{22}|\\$[89]\\$[./0-9A-Za-z]{14}\\$[./0-9A-Za-z]{43}|\\$krb5(?:asrep|tgs)\\$[0-9]{2}\\$[^\\s$]{0,200}\\$?[0-9a-f]{32}\\$[0-9a-f]{64,8000}|\\$2[aby]\\$[0-9]{2}\\$[./0-9A-Za-z]{53}|\\$[56]\\$(?:rounds=[0-9]{1,9}\\$)?[./0-9A-Za-z]{1,16}\\$[./0-9A-Za-z]{43,86}|\\$y\\$[./0-9A-Za-z]{1,16}\\$[./0-9A-Za-z]{1,86}\\$[./0-9A-Za-z]{43}|\\$argon2(?:id|i|d)\\$v=[0-9]{1,3}\\$m=[0-9]{1,9},t=[0-9]{1,9},p=[0-9]{1,3}\\$[A-Za-z0-9+/]{8,128}\\$[A-Za-z0-9+/]{16,256})(?![./0-9A-Za-z+])`), minEntropy: 3 },
-  // An API key or secret issued as a UUID (many SaaS do: Snyk, KuCoin, Squarespace, Sendbird), under
-  // an api_key, api_token, secret, password or token name. A token named for what it pages, syncs or
-  // guards (`nextPageToken`, `csrf_token`, `CancellationToken`) is no credential, so no other `…token`.
-  // Read in windows around its names (a flood of `password=` costs one run, not one per name), from
-  // the UUID back to its name: source text is full of these names, and few of them hold a UUID.
-  { id: "api-key-uuid", family: "generic", description: "an API key (UUID form)", keywords: ["apikey", "api_key", "api-key", "api_token", "api-token", "apitoken", "secret", "token", "password", "passwd"], pattern: rx(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?<=(?:api[_-]?(?:key|token|secret)|secret(?:[_-]?key)?|passw(?:or)?d|(?<![A-Za-z])(?:access|auth|bearer|refresh|session|service|personal|bot)[_-]?token|(?<=[A-Za-z0-9])(?<!page|next|csrf|xsrf|sync|continuation|cancellation|request|resume|idempotency|change|client|state|verification|deletion|notification|registration|device|push|fcm|apns|invite|invitation|reset|confirmation|unsubscribe|upload|form|anti[_-]?forgery)[_-]?token)["'\`]?[ \\t]{0,5}(?::|=|=>|:=|[ \\t])[ \\t]{0,5}["'\`]?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])`, true), minEntropy: 3, window: { before: 16, after: 60 } },
+  // An API key issued as a UUID (many SaaS do), under an api_key or api_token name (and, through
+  // keyword-secret, see keywordValueUnderNameIsNotSecret, under a secret, password or token name).
+  { id: "api-key-uuid", family: "generic", description: "an API key (UUID form)", keywords: ["apikey", "api_key", "api-key", "api_token", "api-token", "apitoken"], pattern: rx(`api[_-]?(?:key|token)["'\`]?[ \\t]{0,5}(?::|=|=>|:=|[ \\t])[ \\t]{0,5}["'\`]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![A-Za-z0-9-])`, true), minEntropy: 3 },
 
   // PowerShell's plain-text secure string: the literal is a password whatever its name.
   { id: "powershell-plaintext-secure-string", family: "generic", description: "a password in ConvertTo-SecureString -AsPlainText", keywords: ["convertto-securestring"], pattern: rx(`ConvertTo-SecureString[ \\t]{1,5}(?:-String[ \\t]{1,5})?(?:"([^"\\s$]{6,200})"|'([^'\\s]{6,200})')[ \\t]{1,5}-AsPlainText`, true), allow: isPlaceholder },
