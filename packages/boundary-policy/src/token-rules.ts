@@ -318,7 +318,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "github-app-installation-token", family: "github", description: "a GitHub App installation token", keywords: ["ghs_"], pattern: rx(`${NOT_AFTER_WORD}ghs_[0-9]{1,20}_ey[A-Za-z0-9_.-]{20,1000}`) },
   { id: "github-refresh-token", family: "github", description: "a GitHub refresh token", keywords: ["ghr_"], pattern: rx("ghr_[0-9A-Za-z]{36,255}"), minEntropy: 3 },
   { id: "github-fine-grained-pat", family: "github", description: "a GitHub fine-grained personal access token", keywords: ["github_pat_"], pattern: rx("github_pat_[0-9A-Za-z_]{82,255}"), minEntropy: 3 },
-  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@`), window: { before: 102, after: 20 } },
+  // Found by its keyword, then read back to the token: read forward, every run of token characters
+  // in a window was tried 80 ways (a regex that opens with a lookbehind tries it at every position).
+  { id: "github-basic-auth-url", family: "github", description: "a token in a git URL (x-oauth-basic)", keywords: ["x-oauth-basic"], pattern: rx(`:x-oauth-basic@(?<=${NOT_AFTER_WORD}([A-Za-z0-9_]{20,100}):x-oauth-basic@)`), window: { before: 102, after: 20 } },
 
   // GitLab (docs.gitlab.com token prefixes).
   { id: "gitlab-pat", family: "gitlab", description: "a GitLab personal access token", keywords: ["glpat-"], pattern: rx("glpat-[0-9A-Za-z_-]{20,300}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9}|\\.[0-9a-z]{9})?"), minEntropy: 3 },
