@@ -34,6 +34,10 @@ export interface ScanStats {
   ruleChecks?: number;
   /** Characters redaction scanned around markers to decide whether the whole redacted text needs another scan. */
   regionChars?: number;
+  /** Literal hits of the first scan that redaction carried into the redacted text, instead of a second literal pass. */
+  replayedHits?: number;
+  /** Rule runs of redaction's check near markers: sticky attempts at carried starts, and window or zone pieces scanned. */
+  checkRuns?: number;
 }
 
 const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,64}\]/g;
@@ -96,6 +100,14 @@ export interface ScanRecord {
   gated?: Uint8Array;
   /** The private-key keyword occurs (so the PEM block finder ran). */
   privateKey?: boolean;
+  /**
+   * Set to `[]` by a caller that will check a rewrite of the text (redaction): the literal pass
+   * appends `position, literal id` for every start-literal and window-keyword hit, in text order.
+   * Those literals are never muted, so this is every occurrence outside the markers.
+   */
+  hits?: number[];
+  /** The markers the literal pass passed over (`start, end` pairs): set when `hits` is complete. */
+  markers?: readonly number[];
 }
 
 function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined): Finding[] {
@@ -121,7 +133,8 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
  */
 function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined, gatedToo?: Uint8Array): Finding[] | undefined {
   const engine = scanEngine();
-  const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text, gatedToo);
+  const recorded = strategy === "whole" ? undefined : record?.hits;
+  const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text, gatedToo, recorded);
   if (hits === undefined) return undefined;
   if (stats) stats.scans++;
   const windowLists = record?.windows;
@@ -153,6 +166,7 @@ function findInPlainText(text: string, userPatterns: readonly UserPattern[], sta
   if (record) {
     record.gated = Uint8Array.from(hits.gated);
     record.privateKey = hits.privateKey;
+    if (recorded !== undefined) record.markers = hits.markers;
   }
   if (hits.privateKey) {
     for (const span of findPrivateKeys(text)) {
@@ -307,6 +321,15 @@ interface ScanEngine {
   /** The `whole` strategy's gate: the same "the keyword occurs, ASCII case ignored", by regex. */
   readonly keywordTests: ReadonlyArray<{ readonly test: RegExp; readonly action: LiteralAction }>;
   readonly scratch: ScanScratch;
+  /**
+   * No searchable literal but the marker's own `[REDACTED:` holds a bracket, and that one only
+   * marks: so a literal pass over a rewritten text reports exactly the first pass's hits outside
+   * the rewritten spans (a marker's edges are brackets, and its inside is passed over), and
+   * redaction may replay them instead of passing again ({@link carryHits}).
+   */
+  readonly replayable: boolean;
+  /** Per literal id: its length. */
+  readonly literalLengths: Int32Array;
 }
 
 /**
@@ -454,7 +477,15 @@ function buildEngine(source: readonly TokenRule[]): ScanEngine {
     actions.push(action);
     if (action.gates.length > 0 || action.flags !== 0) keywordTests.push({ test: new RegExp(escapeRegExp(draft.text), draft.ignoreCase ? "gi" : "g"), action });
   }
-  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests, scratch: newScratch(rules.length, actions.length) };
+  const replayable = alwaysGated.length === 0 && specs.every((spec) => onlyMarks(spec, actions[spec.id] as LiteralAction));
+  const literalLengths = Int32Array.from(actions, (action) => action.length);
+  return { rules, alwaysGated, pass: new LiteralPass(specs), actions, keywordTests, scratch: newScratch(rules.length, actions.length), replayable, literalLengths };
+}
+
+/** A literal that no marker can complete or cut: no bracket in it, or the marker prefix itself, which lets in, starts and opens nothing. */
+function onlyMarks(spec: LiteralSpec, action: LiteralAction): boolean {
+  if (!/[[\]]/.test(spec.text)) return true;
+  return spec.text === MARKER_PREFIX && !spec.ignoreCase && action.gates.length === 0 && action.anchors.length === 0 && action.windows.length === 0;
 }
 
 function escapeRegExp(literal: string): string {
@@ -573,7 +604,7 @@ function runHolds(text: string, from: number, follow: Follow): boolean {
 }
 
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
-function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | undefined): PassHits | undefined {
+function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | undefined, recorded?: number[]): PassHits | undefined {
   const hits = newHits(engine, text);
   const { gated, anchorHits, reach } = hits;
   if (gatedToo) for (let index = 0; index < gated.length; index++) if (gatedToo[index] === 1) gated[index] = 1;
@@ -597,6 +628,8 @@ function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | un
       for (let g = 0; g < gates.length; g++) gated[gates[g] as number] = 1;
     }
     const anchors = action.anchors;
+    const windows = action.windows;
+    if (recorded !== undefined && (anchors.length > 0 || windows.length > 0)) recorded.push(at, id);
     for (let a = 0; a < anchors.length; a++) {
       const index = anchors[a] as number;
       if (at < (reach[index] as number)) continue;
@@ -616,7 +649,6 @@ function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | un
         if (list.length === 0 || list[list.length - 1] !== at) list.push(at);
       }
     }
-    const windows = action.windows;
     for (let w = 0; w < windows.length; w += 2) hits.keywordAt(windows[w] as number, at, windows[w + 1] as number, action.length);
     if (action.flags !== 0) applyFlags(hits, action.flags);
     // A keyword that only lets rules run has done its job once; every marker must be passed over.
@@ -818,7 +850,7 @@ function dropInsideMarkers(text: string, findings: Finding[], stats: ScanStats |
 export function redactText(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): string {
   let redacted = text;
   for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-    const seen: ScanRecord = { windows: [] };
+    const seen: ScanRecord = { windows: [], hits: [] };
     const findings = findSecrets(redacted, userPatterns, stats, "auto", seen);
     if (findings.length === 0) break;
     const textLength = redacted.length;
@@ -839,7 +871,7 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     // draws other text into that window, which only that rule reads: with no boundary marker, it
     // runs again alone, and the whole text is scanned again only when it finds something.
     if (beside.boundary) {
-      if (findsBesideMarkers(redacted, beside, seen, userPatterns, stats)) continue;
+      if (findsAfterRewrite(redacted, spans, beside, shrunk, seen, userPatterns, stats)) continue;
       break;
     }
     if (shrunk.length === 0 || !findsAgain(redacted, shrunk, stats)) break;
@@ -853,6 +885,10 @@ interface MarkersToCheck {
   readonly places: number[];
   /** One of them has a token character right before or after it. */
   readonly boundary: boolean;
+  /** `start, end` of each marker with a token character beside it, in order. */
+  readonly beside: number[];
+  /** `start, end` of each marker shorter than its secret, in order, when `shrunk` rules are given. */
+  readonly drawing: number[];
 }
 
 /**
@@ -874,6 +910,8 @@ function markersToCheck(text: string, spans: readonly Span[], shrunk: readonly T
   let windowReach = 0;
   for (const rule of shrunk) windowReach = Math.max(windowReach, check.windowReach.get(rule) ?? Infinity);
   const places: number[] = [];
+  const besideList: number[] = [];
+  const drawing: number[] = [];
   let boundary = false;
   let shift = 0;
   let index = 0;
@@ -890,8 +928,10 @@ function markersToCheck(text: string, spans: readonly Span[], shrunk: readonly T
     boundary ||= beside;
     if (beside) places.push(start, end + shift, Math.max(before, draws), Math.max(after, draws));
     else if (draws > 0) places.push(start, end + shift, draws, draws);
+    if (beside) besideList.push(start, end + shift);
+    if (draws > 0) drawing.push(start, end + shift);
   }
-  return { places, boundary };
+  return { places, boundary, beside: besideList, drawing };
 }
 
 /** Longer runs of one class a rule repeats are read as runs, and then checked for (see {@link RegionCheck}). */
@@ -1040,6 +1080,544 @@ function findsBesideMarkers(text: string, beside: MarkersToCheck, seen: ScanReco
     }
   }
   return false;
+}
+
+/**
+ * Whether the whole scan of the redacted `text` may find a secret. When the first scan recorded
+ * its literal hits, they are carried into the redacted text and each rule runs only at those
+ * within its own reach of a marker ({@link replayFinds}); otherwise the regions around the
+ * markers are scanned ({@link findsBesideMarkers}).
+ */
+function findsAfterRewrite(text: string, spans: readonly Span[], beside: MarkersToCheck, shrunk: readonly TokenRule[], seen: ScanRecord, userPatterns: readonly UserPattern[], stats: ScanStats | undefined): boolean {
+  const engine = scanEngine();
+  if (engine.replayable && seen.gated !== undefined && seen.hits !== undefined && seen.markers !== undefined) {
+    const carried = carryHits(seen.hits, seen.markers, spans, engine.literalLengths);
+    if (carried !== undefined) {
+      if (stats?.replayedHits !== undefined) stats.replayedHits += carried.hits.length >> 1;
+      return replayFinds(text, carried, beside, shrunk, seen, userPatterns, stats);
+    }
+  }
+  return findsBesideMarkers(text, beside, seen, userPatterns, stats);
+}
+
+/** The first scan's literal hits and markers, in the rewritten text's coordinates. */
+interface Carried {
+  /** `position, literal id` pairs, in text order: what a literal pass over the rewritten text would report. */
+  readonly hits: number[];
+  /** `start, end` of every marker, old and new, in order. */
+  readonly markers: number[];
+}
+
+/** What {@link redactionMarker} accepts as a marker the scan passes over (see `markerEndAt`). */
+const MARKER_NAME = /^[a-z0-9-]{1,64}$/;
+
+/** Past every position of a text (V8's strings are shorter), and a small integer, which keeps the lists of positions packed. */
+const BEYOND = 2 ** 30 - 1;
+
+/**
+ * The rewrite's spans (sorted by start) merged as {@link rewrite} merges them: `start, end,
+ * marker length` triples of the original text, ending with a `BEYOND, BEYOND, 0` sentinel; or
+ * undefined when a marker names its rule so that the scan would not pass over it.
+ */
+function rewrittenSpans(spans: readonly Span[]): number[] | undefined {
+  const merged: number[] = [];
+  let lastName = "";
+  let index = 0;
+  while (index < spans.length) {
+    const first = spans[index] as Span;
+    let end = first.end;
+    for (index++; index < spans.length && (spans[index] as Span).start < end; index++) end = Math.max(end, (spans[index] as Span).end);
+    if (first.rule !== lastName) {
+      if (!MARKER_NAME.test(first.rule)) return undefined;
+      lastName = first.rule;
+    }
+    merged.push(first.start, end, MARKER_PREFIX.length + first.rule.length + 1);
+  }
+  merged.push(BEYOND, BEYOND, 0);
+  return merged;
+}
+
+/**
+ * The first scan's hits and markers moved into the rewritten text. Text outside the spans is
+ * unchanged, so a hit there is still a hit, shifted by what the markers before it add; a hit
+ * overlapping a span is gone with the text it read. No literal holds a bracket (the engine checks,
+ * {@link ScanEngine.replayable}), so none starts across a marker's edge, and the pass reads nothing
+ * inside a marker: the carried hits are all a second pass would report. Undefined when a span cuts
+ * into a marker (its rest would be read as text) or a marker would not be read as one.
+ */
+function carryHits(hits: readonly number[], markers: readonly number[], spans: readonly Span[], lengths: Int32Array): Carried | undefined {
+  const merged = rewrittenSpans(spans);
+  if (merged === undefined) return undefined;
+  const moved = carryMarkers(markers, merged);
+  if (moved === undefined) return undefined;
+  const carried: number[] = [];
+  // The span `s` (a triple index) is the first ending after the hit; `shift` what those before it add.
+  let s = 0;
+  let shift = 0;
+  for (let i = 0; i < hits.length; i += 2) {
+    const at = hits[i] as number;
+    while ((merged[s + 1] as number) <= at) {
+      shift += (merged[s + 2] as number) - ((merged[s + 1] as number) - (merged[s] as number));
+      s += 3;
+    }
+    const id = hits[i + 1] as number;
+    if ((merged[s] as number) < at + (lengths[id] as number)) continue;
+    carried.push(at + shift, id);
+  }
+  return { hits: carried, markers: moved };
+}
+
+/** The markers of the original text that the spans leave whole, moved, with the new markers, in order; undefined when a span cuts into one. */
+function carryMarkers(markers: readonly number[], merged: readonly number[]): number[] | undefined {
+  const moved: number[] = [];
+  let s = 0;
+  let shift = 0;
+  for (let i = 0; i <= markers.length; i += 2) {
+    // Past the last marker, every span's marker is still to write.
+    const start = i < markers.length ? (markers[i] as number) : BEYOND - 1;
+    const end = i < markers.length ? (markers[i + 1] as number) : BEYOND - 1;
+    while ((merged[s + 1] as number) <= start) {
+      const at = (merged[s] as number) + shift;
+      moved.push(at, at + (merged[s + 2] as number));
+      shift += (merged[s + 2] as number) - ((merged[s + 1] as number) - (merged[s] as number));
+      s += 3;
+    }
+    if (i === markers.length) break;
+    if ((merged[s] as number) < end) {
+      // A span over the whole marker takes it away with its text.
+      if ((merged[s] as number) <= start && (merged[s + 1] as number) >= end) continue;
+      return undefined;
+    }
+    moved.push(start + shift, end + shift);
+  }
+  return moved;
+}
+
+/** Per rule, how far from a marker redaction's check looks. */
+interface ReplayReach {
+  /**
+   * Per rule: how far a finding that reads a marker may lie from it, either way (its reach, the
+   * 32 characters `notAfter` reads before it, and one more). A windowed rule's keyword may lie
+   * farther: the keyword terms below, since its windows are built from the keywords themselves.
+   */
+  readonly read: Float64Array;
+  /** Per windowed rule: how much farther before a marker (after, below) a keyword may open a window its finding lies in. */
+  readonly keywordBefore: Float64Array;
+  readonly keywordAfter: Float64Array;
+  /** Per rule: 0 an anchored rule, 1 a windowed one, 2 one that scans the whole text (no start literals). */
+  readonly kind: Uint8Array;
+}
+
+const ANCHORED = 0;
+const WINDOWED = 1;
+const UNANCHORED = 2;
+
+let replayReachCache: { source: readonly TokenRule[]; reach: ReplayReach } | undefined;
+
+function replayReach(): ReplayReach {
+  if (replayReachCache?.source !== TOKEN_RULES) replayReachCache = { source: TOKEN_RULES, reach: buildReplayReach(scanEngine()) };
+  return replayReachCache.reach;
+}
+
+function buildReplayReach(engine: ScanEngine): ReplayReach {
+  const count = engine.rules.length;
+  const read = new Float64Array(count);
+  const keywordBefore = new Float64Array(count);
+  const keywordAfter = new Float64Array(count);
+  const kind = new Uint8Array(count);
+  for (const { rule, index, sticky } of engine.rules) {
+    kind[index] = rule.window !== undefined ? WINDOWED : sticky !== undefined ? ANCHORED : UNANCHORED;
+    // `notAfter`, and an `allow` that reads the name, read up to 32 characters before the match.
+    const readsBefore = rule.notAfter !== undefined || (rule.allow !== undefined && rule.allow.length > 1);
+    read[index] = matchReach(rule.pattern, LONG_RUN).reach + (readsBefore ? Math.max(32, ALLOW_READS_BEFORE) : 0) + 1;
+    if (rule.window === undefined) continue;
+    // A keyword at `k` opens `[k - before, k + length + after]`; twice the length, so a keyword that
+    // would hide one inside it (the scan skips a hit inside the previous one) is fed too.
+    const keyword = Math.max(0, ...rule.keywords.map((k) => k.length));
+    keywordBefore[index] = rule.window.after + 2 * keyword;
+    keywordAfter[index] = rule.window.before + keyword;
+  }
+  return { read, keywordBefore, keywordAfter, kind };
+}
+
+/**
+ * For positions given in order, outside every place: the end of the nearest place before and
+ * the start of the nearest place after (places are `start, end` pairs, in order and disjoint).
+ */
+class NearestPlaces {
+  previousEnd = -Infinity;
+  nextStart = Infinity;
+  private next = 0;
+
+  constructor(private readonly places: readonly number[]) {
+    this.nextStart = places.length > 0 ? (places[0] as number) : Infinity;
+  }
+
+  moveTo(at: number): void {
+    const places = this.places;
+    while (this.next < places.length && (places[this.next] as number) <= at) {
+      this.previousEnd = places[this.next + 1] as number;
+      this.next += 2;
+    }
+    this.nextStart = this.next < places.length ? (places[this.next] as number) : Infinity;
+  }
+
+  /** The position lies within `before` of the next place's start or `after` of the previous one's end. */
+  within(at: number, before: number, after: number): boolean {
+    return at - this.previousEnd <= after || this.nextStart - at <= before;
+  }
+}
+
+/** Where, per rule, redaction's check looks: around which markers, and how far. */
+interface CheckZones {
+  readonly text: string;
+  readonly markers: readonly number[];
+  /** Markers with a token character beside them, and markers shorter than their secrets (see {@link MarkersToCheck}). */
+  readonly beside: readonly number[];
+  readonly drawing: readonly number[];
+  /** Per rule: how far before and after a beside marker a finding it made possible may read. */
+  readonly before: Float64Array;
+  readonly after: Float64Array;
+  /** Per rule: how far around a drawing marker, for the rules whose windows it shrank; else 0. */
+  readonly draws: Float64Array;
+}
+
+/**
+ * Appends to `out` the merged intervals, clipped to `[from, to)`, of rule `index`'s zones: each
+ * beside marker widened by the rule's reach, each drawing one by its draw; a zone edge inside a
+ * marker moves out to take the marker whole, as {@link regionsAround} does.
+ */
+function zonePieces(zones: CheckZones, index: number, from: number, to: number, out: number[]): void {
+  zonePiecesWithin(zones, zones.before[index] as number, zones.after[index] as number, zones.draws[index] as number, from, to, out);
+}
+
+function zonePiecesWithin(zones: CheckZones, before: number, after: number, draws: number, from: number, to: number, out: number[]): void {
+  const besides: number[] = [];
+  zonePiecesAround(zones.beside, before, after, from, to, zones.markers, besides);
+  if (draws === 0) {
+    for (const bound of besides) out.push(bound);
+    return;
+  }
+  const drawn: number[] = [];
+  zonePiecesAround(zones.drawing, draws, draws, from, to, zones.markers, drawn);
+  mergeIntervals(besides, drawn, out);
+}
+
+function zonePiecesAround(places: readonly number[], before: number, after: number, from: number, to: number, markers: readonly number[], out: number[]): void {
+  const count = places.length >> 1;
+  // The first place whose zone ends after `from`: ends are in order.
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((places[2 * middle + 1] as number) + after <= from) low = middle + 1;
+    else high = middle;
+  }
+  let pieceStart = -1;
+  let pieceEnd = -1;
+  // Zone starts and ends both come in order: one walk over the markers for each.
+  const starts = new MarkerWalk(markers);
+  const ends = new MarkerWalk(markers);
+  for (let n = low; n < count; n++) {
+    let start = (places[2 * n] as number) - before;
+    if (start >= to) break;
+    let end = (places[2 * n + 1] as number) + after;
+    const first = starts.holding(Math.max(0, start));
+    if (first >= 0) start = markers[2 * first] as number;
+    const last = ends.holding(end);
+    if (last >= 0 && (markers[2 * last] as number) < end) end = markers[2 * last + 1] as number;
+    start = Math.max(start, from);
+    end = Math.min(end, to);
+    if (end <= start) continue;
+    if (start <= pieceEnd) pieceEnd = Math.max(pieceEnd, end);
+    else {
+      if (pieceEnd > pieceStart) out.push(pieceStart, pieceEnd);
+      pieceStart = start;
+      pieceEnd = end;
+    }
+  }
+  if (pieceEnd > pieceStart) out.push(pieceStart, pieceEnd);
+}
+
+/** {@link markerIndexHolding} for positions given in order. */
+class MarkerWalk {
+  private next = -1;
+
+  constructor(private readonly markers: readonly number[]) {}
+
+  holding(at: number): number {
+    const markers = this.markers;
+    if (this.next < 0) this.next = firstMarkerEndingAfter(markers, at);
+    while (this.next < markers.length >> 1 && (markers[2 * this.next + 1] as number) <= at) this.next++;
+    return this.next < markers.length >> 1 && (markers[2 * this.next] as number) <= at ? this.next : -1;
+  }
+}
+
+/** Two lists of sorted, disjoint `start, end` intervals, merged into one. */
+function mergeIntervals(a: readonly number[], b: readonly number[], out: number[]): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const fromA = j >= b.length || (i < a.length && (a[i] as number) <= (b[j] as number));
+    const start = (fromA ? a[i] : b[j]) as number;
+    const end = (fromA ? a[i + 1] : b[j + 1]) as number;
+    if (fromA) i += 2;
+    else j += 2;
+    const last = out.length - 1;
+    if (last > 0 && start <= (out[last] as number)) out[last] = Math.max(out[last] as number, end);
+    else out.push(start, end);
+  }
+}
+
+/**
+ * The redacted text judged by replaying the first scan: a finding the rewrite made possible reads
+ * one of a marker's brackets (elsewhere the text is what the first scan judged), so it starts
+ * within its rule's reach of a marker that needs checking, and a windowed rule's keyword within
+ * its window of that. Each rule runs only there ({@link ReplayCheck}). Any finding sends the text
+ * to the whole scan, which decides, as does a user pattern or PEM block found (cheap to look for
+ * over the whole text); a zone holding a run longer than its rule's capped repeat makes the whole
+ * text that rule's zone ({@link rulesReadingFarther}).
+ */
+function replayFinds(text: string, carried: Carried, beside: MarkersToCheck, shrunk: readonly TokenRule[], seen: ScanRecord, userPatterns: readonly UserPattern[], stats: ScanStats | undefined): boolean {
+  if (userPatternsFind(text, userPatterns, carried.markers)) return true;
+  // The keyword is letters and a space, which no marker can complete: the first scan saw every one.
+  if (seen.privateKey === true && findPrivateKeys(text).length > 0) return true;
+  const check = regionCheck();
+  const draws = new Float64Array(check.before.length);
+  for (const rule of shrunk) {
+    const index = TOKEN_RULES.indexOf(rule);
+    if (index >= 0) draws[index] = check.windowReach.get(rule) ?? Infinity;
+  }
+  const { read } = replayReach();
+  const zones: CheckZones = { text, markers: carried.markers, beside: beside.beside, drawing: beside.drawing, before: read, after: read, draws };
+  const gated = seen.gated as Uint8Array;
+  const replay = new ReplayCheck(zones, gated, rulesReadingFarther(zones, gated, check));
+  try {
+    return replay.runAtHits(carried.hits) || replay.scanZones();
+  } finally {
+    if (stats?.checkRuns !== undefined) stats.checkRuns += replay.runs;
+    lastVerdict.rule = undefined;
+    lastVerdict.secret = "";
+    lastVerdict.before = "";
+  }
+}
+
+/**
+ * One check of a rewritten text: an anchored rule runs (sticky) at its carried starts in its
+ * zones, at every one (the scan would skip those inside its previous match; running more only
+ * risks a needless whole scan); a windowed rule over its windows, built by the scan's own code
+ * from the keywords near its zones, cut to its zones; a rule with no start literals over its zones.
+ */
+class ReplayCheck {
+  /** Pattern runs so far. */
+  runs = 0;
+  private readonly engine = scanEngine();
+  private readonly reach = replayReach();
+  private readonly found: Finding[] = [];
+  /** Windows are built by the scan's own code; its tables are free once the scan is done. */
+  private readonly windowing: PassHits;
+  /** Per windowed rule: some keyword was fed to it. */
+  private readonly fed: Uint8Array;
+  /** How far the nearest markers of each kind lie ahead of and behind the current hit. */
+  private besideAhead = Infinity;
+  private besideBehind = Infinity;
+  private drawingAhead = Infinity;
+  private drawingBehind = Infinity;
+
+  constructor(
+    private readonly zones: CheckZones,
+    private readonly gated: Uint8Array,
+    /** Per rule (1): its zone is the whole text. */
+    private readonly everywhere: Uint8Array,
+  ) {
+    this.windowing = newHits(this.engine, zones.text);
+    this.fed = new Uint8Array(gated.length);
+  }
+
+  /** Runs the anchored rules at the hits (`position, literal id`, in order) near their zones and feeds the windowed rules their keywords; true on a finding. */
+  runAtHits(hits: readonly number[]): boolean {
+    const { engine, reach, gated, zones } = this;
+    const tried = engine.scratch.tried;
+    const nearBeside = new NearestPlaces(zones.beside);
+    const nearDrawing = new NearestPlaces(zones.drawing);
+    for (let i = 0; i < hits.length; i += 2) {
+      const at = hits[i] as number;
+      const action = engine.actions[hits[i + 1] as number] as LiteralAction;
+      nearBeside.moveTo(at);
+      nearDrawing.moveTo(at);
+      this.besideAhead = nearBeside.nextStart - at;
+      this.besideBehind = at - nearBeside.previousEnd;
+      this.drawingAhead = nearDrawing.nextStart - at;
+      this.drawingBehind = at - nearDrawing.previousEnd;
+      const anchors = action.anchors;
+      for (let a = 0; a < anchors.length; a++) {
+        const index = anchors[a] as number;
+        if (gated[index] !== 1 || reach.kind[index] !== ANCHORED || tried[index] === at || !this.near(index, 0, 0) || !startHolds(zones.text, at, action, a)) continue;
+        tried[index] = at;
+        this.runs++;
+        runStickyAt(engine.rules[index] as CompiledRule, zones.text, at, this.found);
+        if (this.findsNew()) return true;
+      }
+      const windows = action.windows;
+      for (let w = 0; w < windows.length; w += 2) {
+        const index = windows[w] as number;
+        if (gated[index] !== 1 || !this.near(index, reach.keywordBefore[index] as number, reach.keywordAfter[index] as number)) continue;
+        this.fed[index] = 1;
+        this.windowing.keywordAt(index, at, windows[w + 1] as number, action.length);
+      }
+    }
+    return false;
+  }
+
+  /** Runs each windowed rule over its windows cut to its zones, and each rule without start literals over its zones; true on a finding. */
+  scanZones(): boolean {
+    const { zones, everywhere } = this;
+    const length = zones.text.length;
+    for (const compiled of this.engine.rules) {
+      const index = compiled.index;
+      const kind = this.reach.kind[index];
+      if (this.gated[index] !== 1 || kind === ANCHORED || (kind === WINDOWED && this.fed[index] === 0)) continue;
+      const pieces: number[] = [];
+      const windows: ReadonlyArray<readonly [number, number]> = kind === WINDOWED ? this.windowing.windowsOf(index) : [[0, length]];
+      for (const [start, end] of windows) {
+        if (everywhere[index] === 1) pieces.push(start, end);
+        else zonePieces(zones, index, start, end, pieces);
+      }
+      for (let p = 0; p < pieces.length; p += 2) {
+        this.runs++;
+        collectWindow(compiled.rule, zones.text, pieces[p] as number, pieces[p + 1] as number, this.found, compiled.global, compiled.windowScan, undefined, zones.markers);
+        if (this.findsNew()) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Rule `index` runs at the current hit: it lies within the rule's reach (plus the extras, for a keyword) of a marker that needs checking. */
+  private near(index: number, extraBefore: number, extraAfter: number): boolean {
+    const { before, after, draws } = this.zones;
+    if (this.everywhere[index] === 1 || this.besideAhead <= (before[index] as number) + extraBefore || this.besideBehind <= (after[index] as number) + extraAfter) return true;
+    const around = draws[index] as number;
+    return around > 0 && (this.drawingAhead <= around + extraBefore || this.drawingBehind <= around + extraAfter);
+  }
+
+  /** A finding so far lies outside the markers (the scan drops those inside one). */
+  private findsNew(): boolean {
+    const found = this.found;
+    while (found.length > 0) {
+      const finding = found.pop() as Finding;
+      if (!insideMarker(this.zones.markers, finding.start, finding.end)) return true;
+    }
+    return false;
+  }
+}
+
+/** The literal pass's cheap refusals of anchor `a` of `action` at `at`: the character before, and the run after. */
+function startHolds(text: string, at: number, action: LiteralAction, a: number): boolean {
+  const refused = action.refusedBefore[a];
+  if (refused !== undefined && at > 0) {
+    const before = text.charCodeAt(at - 1);
+    if (before < 128 && refused[before] === 1) return false;
+  }
+  const follow = action.follows[a];
+  return follow === undefined || runHolds(text, at + action.length, follow);
+}
+
+function runStickyAt(compiled: CompiledRule, text: string, at: number, found: Finding[]): void {
+  const sticky = compiled.sticky as RegExp;
+  sticky.lastIndex = at;
+  const match = sticky.exec(text);
+  if (match !== null) acceptMatch(compiled.rule, text, match, 0, found);
+}
+
+/**
+ * Per rule (1): one of its zones holds a run longer than {@link LONG_RUN} of a class it repeats,
+ * so a match could read a marker from farther than its counted reach: its zone is the whole text.
+ */
+function rulesReadingFarther(zones: CheckZones, gated: Uint8Array, check: RegionCheck): Uint8Array {
+  const count = gated.length;
+  const everywhere = new Uint8Array(count);
+  let active = 0;
+  for (let index = 0; index < count; index++) if (gated[index] === 1) active |= check.ruleClasses[index] as number;
+  if (active === 0) return everywhere;
+  const blocks = new RunBlocks(zones.text, check, active);
+  // Most texts have no block any class covers: then no zone holds a long run.
+  const covered = blocks.coveringAnywhere();
+  if (covered === 0) return everywhere;
+  for (let index = 0; index < count; index++) {
+    const classes = (check.ruleClasses[index] as number) & covered;
+    if (gated[index] !== 1 || classes === 0) continue;
+    const pieces: number[] = [];
+    zonePieces(zones, index, 0, zones.text.length, pieces);
+    for (let p = 0; p < pieces.length && everywhere[index] === 0; p += 2) if (blocks.holdLongRun(classes, pieces[p] as number, pieces[p + 1] as number)) everywhere[index] = 1;
+  }
+  return everywhere;
+}
+
+/** A run longer than {@link LONG_RUN} holds a whole block of this many characters counted from the text's start. */
+const RUN_BLOCK = LONG_RUN >> 1;
+
+/**
+ * Long runs, found by blocks: a run longer than {@link LONG_RUN} covers a whole block of
+ * {@link RUN_BLOCK} characters, so only a block some class covers entirely is followed out to
+ * its run's ends. Each block's covering classes are read once, on demand; in most text a block
+ * breaks every class within its first few characters.
+ */
+class RunBlocks {
+  /** Per block: the classes of `active` covering all of it, or -1 until read. */
+  private readonly covering: Int32Array;
+
+  constructor(
+    private readonly text: string,
+    private readonly check: RegionCheck,
+    private readonly active: number,
+  ) {
+    this.covering = new Int32Array(Math.floor(text.length / RUN_BLOCK)).fill(-1);
+  }
+
+  /** `text[from, to)` holds a run longer than {@link LONG_RUN} of one of the classes in `classes` (as {@link holdsLongClassRun} counts). */
+  holdLongRun(classes: number, from: number, to: number): boolean {
+    // Per class, where the last run followed ended: a run is followed once, whatever blocks it covers.
+    const followed = runStarts;
+    followed.fill(from);
+    for (let block = Math.ceil(from / RUN_BLOCK); (block + 1) * RUN_BLOCK <= to; block++) {
+      let covering = this.coveringOf(block) & classes;
+      while (covering !== 0) {
+        const bit = 31 - Math.clz32(covering);
+        covering &= ~(1 << bit);
+        if (block * RUN_BLOCK < (followed[bit] as number)) continue;
+        const end = this.runEnd(1 << bit, block * RUN_BLOCK, from, to);
+        if (end < 0) return true;
+        followed[bit] = end;
+      }
+    }
+    return false;
+  }
+
+  /** The classes covering some block of the text. */
+  coveringAnywhere(): number {
+    let covered = 0;
+    for (let block = 0; block < this.covering.length; block++) covered |= this.coveringOf(block);
+    return covered;
+  }
+
+  private coveringOf(block: number): number {
+    let covering = this.covering[block] as number;
+    if (covering >= 0) return covering;
+    covering = this.active;
+    for (let i = block * RUN_BLOCK, end = i + RUN_BLOCK; i < end && covering !== 0; i++) covering &= bitsOf(this.text.charCodeAt(i), this.check);
+    this.covering[block] = covering;
+    return covering;
+  }
+
+  /** -1 when the run of `mask` through the block at `at` is longer than {@link LONG_RUN} inside `[from, to)`; else where it ends. */
+  private runEnd(mask: number, at: number, from: number, to: number): number {
+    const { text, check } = this;
+    let start = at;
+    while (start > from && at - start <= LONG_RUN && (bitsOf(text.charCodeAt(start - 1), check) & mask) !== 0) start--;
+    let end = at + RUN_BLOCK;
+    while (end < to && end - start <= LONG_RUN && (bitsOf(text.charCodeAt(end), check) & mask) !== 0) end++;
+    return end - start > LONG_RUN ? -1 : end;
+  }
 }
 
 /** The built-in rules' findings in a region, the rules `gated` lets in running whatever its keywords. */
