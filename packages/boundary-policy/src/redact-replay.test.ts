@@ -11,6 +11,8 @@ import { TOKEN_RULES } from "./token-rules.js";
 const AWS_KEY_ID = "AKIAQYLPMN5HHHFPZAM2";
 // Found even glued after a letter (no leading guard): its marker then frees the key id before it.
 const MWS_TOKEN = "amzn.mws.4ea38b7b-f563-7709-4bae-87aea1b2c3d4";
+// The same, and no longer than its marker: it draws nothing into a window.
+const SLACK_BOT_TOKEN = "xoxb-12345678-1234567890";
 const ABSK = "ABSKQmVkcm9ja0FQSUtleS1zYW1wbGUtZXhhbXBsZS1rZXk9PTpBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWjAxMjM0NTY3ODlhYmNkZWZnaGlqa2xtbm9wcXJz";
 const VAULT = `hvs.${"CAESIJ7xWq2Lm9Zk4Rt8Vb1Nc5Yh3Pd6Fg0Ja".repeat(3).slice(0, 100)}`;
 const SECRET_40 = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8kL2mN4p";
@@ -59,14 +61,31 @@ describe("redact's replayed check after a rewrite", () => {
   it("finds a windowed rule's secret freed by a marker whose keyword lies farther than the rule's reach", () => {
     // `asia` opens a 240-character window for the secret next to a key id; the secret ends 230
     // characters after it, at the marker, which lies far beyond the rule's own 43-character reach.
-    for (const gap of [0, 190]) {
-      const { redacted, stats } = redact(`tz = Asia/Tokyo ${"-".repeat(gap)} ${SECRET_40}${MWS_TOKEN} y${TAIL}`);
-      expect(redacted).toBe(`tz = Asia/Tokyo ${"-".repeat(gap)} [REDACTED:aws-secret-near-key-id][REDACTED:aws-mws-key] y${TAIL}`);
-      expect(stats.scans).toBe(2);
+    for (const token of [MWS_TOKEN, SLACK_BOT_TOKEN]) {
+      const marker = token === MWS_TOKEN ? "[REDACTED:aws-mws-key]" : "[REDACTED:slack-bot-token]";
+      for (const gap of [0, 190]) {
+        const { redacted, stats } = redact(`tz = Asia/Tokyo ${"-".repeat(gap)} ${SECRET_40}${token} y${TAIL}`);
+        expect(redacted).toBe(`tz = Asia/Tokyo ${"-".repeat(gap)} [REDACTED:aws-secret-near-key-id]${marker} y${TAIL}`);
+        expect(stats.scans).toBe(2);
+      }
     }
     // Past the window the secret is not the rule's, before redaction or after.
     const gap = "-".repeat(230);
     expect(redact(`tz = Asia/Tokyo ${gap} ${SECRET_40}${MWS_TOKEN} y${TAIL}`).stats.scans).toBe(1);
+  });
+
+  it("moves the text's own markers with the hits, so a secret where one stood before the shift is still read", () => {
+    // The old marker stood 234 characters before the secret; the shift of 229 puts the secret's
+    // start 5 characters inside where the marker was in the original text.
+    const text = `token "${LONG_PAT}"\n${"-".repeat(300)}\n[REDACTED:github-pat]${"-".repeat(197)}tz = Asia/Tokyo ${SECRET_40}${SLACK_BOT_TOKEN} y${TAIL}`;
+    const { redacted, stats } = redact(text);
+    expect(redacted).toBe(`token "[REDACTED:github-pat]"\n${"-".repeat(300)}\n[REDACTED:github-pat]${"-".repeat(197)}tz = Asia/Tokyo [REDACTED:aws-secret-near-key-id][REDACTED:slack-bot-token] y${TAIL}`);
+    expect(stats.scans).toBe(2);
+  });
+
+  it("relies on every rule id being a marker the scan passes over", () => {
+    // Else a marker's inside would be read as text, which no carried hit covers (the check falls back).
+    expect(TOKEN_RULES.filter((rule) => !/^[a-z0-9-]{1,64}$/.test(rule.id)).map((rule) => rule.id)).toEqual([]);
   });
 
   it("finds a session token 2 000 characters long whose name lies far beyond its rule's counted reach", () => {
