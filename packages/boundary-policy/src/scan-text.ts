@@ -101,13 +101,34 @@ export interface ScanRecord {
   /** The private-key keyword occurs (so the PEM block finder ran). */
   privateKey?: boolean;
   /**
-   * Set to `[]` by a caller that will check a rewrite of the text (redaction): the literal pass
-   * appends `position, literal id` for every start-literal and window-keyword hit, in text order.
-   * Those literals are never muted, so this is every occurrence outside the markers.
+   * Set to an empty log by a caller that will check a rewrite of the text (redaction): the literal
+   * pass appends every start-literal and window-keyword hit, in text order. Those literals are
+   * never muted, so this is every occurrence outside the markers.
    */
-  hits?: number[];
+  hits?: HitLog;
   /** The markers the literal pass passed over (`start, end` pairs): set when `hits` is complete. */
   markers?: readonly number[];
+}
+
+/**
+ * `position, literal id` pairs in a typed array that doubles as it fills: a flood of literals
+ * (`s.s.s.…`, half a million hits a megabyte) kept as a plain array cost a scan half again, most
+ * of it in the collector.
+ */
+export class HitLog {
+  data = new Int32Array(1 << 12);
+  /** Entries used: twice the hits. */
+  length = 0;
+
+  push(at: number, id: number): void {
+    if (this.length + 2 > this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = at;
+    this.data[this.length++] = id;
+  }
 }
 
 function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined): Finding[] {
@@ -604,7 +625,7 @@ function runHolds(text: string, from: number, follow: Follow): boolean {
 }
 
 /** The one pass over the text (see {@link LiteralPass}); undefined when it meets a format character. */
-function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | undefined, recorded?: number[]): PassHits | undefined {
+function literalPass(engine: ScanEngine, text: string, gatedToo: Uint8Array | undefined, recorded?: HitLog): PassHits | undefined {
   const hits = newHits(engine, text);
   const { gated, anchorHits, reach } = hits;
   if (gatedToo) for (let index = 0; index < gated.length; index++) if (gatedToo[index] === 1) gated[index] = 1;
@@ -850,7 +871,7 @@ function dropInsideMarkers(text: string, findings: Finding[], stats: ScanStats |
 export function redactText(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): string {
   let redacted = text;
   for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-    const seen: ScanRecord = { windows: [], hits: [] };
+    const seen: ScanRecord = { windows: [], hits: new HitLog() };
     const findings = findSecrets(redacted, userPatterns, stats, "auto", seen);
     if (findings.length === 0) break;
     const textLength = redacted.length;
@@ -1103,7 +1124,7 @@ function findsAfterRewrite(text: string, spans: readonly Span[], beside: Markers
 /** The first scan's literal hits and markers, in the rewritten text's coordinates. */
 interface Carried {
   /** `position, literal id` pairs, in text order: what a literal pass over the rewritten text would report. */
-  readonly hits: number[];
+  readonly hits: HitLog;
   /** `start, end` of every marker, old and new, in order. */
   readonly markers: number[];
 }
@@ -1145,16 +1166,17 @@ function rewrittenSpans(spans: readonly Span[]): number[] | undefined {
  * inside a marker: the carried hits are all a second pass would report. Undefined when a span cuts
  * into a marker (its rest would be read as text) or a marker would not be read as one.
  */
-function carryHits(hits: readonly number[], markers: readonly number[], spans: readonly Span[], lengths: Int32Array): Carried | undefined {
+function carryHits(log: HitLog, markers: readonly number[], spans: readonly Span[], lengths: Int32Array): Carried | undefined {
   const merged = rewrittenSpans(spans);
   if (merged === undefined) return undefined;
   const moved = carryMarkers(markers, merged);
   if (moved === undefined) return undefined;
-  const carried: number[] = [];
+  const carried = new HitLog();
+  const hits = log.data;
   // The span `s` (a triple index) is the first ending after the hit; `shift` what those before it add.
   let s = 0;
   let shift = 0;
-  for (let i = 0; i < hits.length; i += 2) {
+  for (let i = 0; i < log.length; i += 2) {
     const at = hits[i] as number;
     while ((merged[s + 1] as number) <= at) {
       shift += (merged[s + 2] as number) - ((merged[s + 1] as number) - (merged[s] as number));
@@ -1435,12 +1457,13 @@ class ReplayCheck {
   }
 
   /** Runs the anchored rules at the hits (`position, literal id`, in order) near their zones and feeds the windowed rules their keywords; true on a finding. */
-  runAtHits(hits: readonly number[]): boolean {
+  runAtHits(log: HitLog): boolean {
     const { engine, reach, gated, zones } = this;
     const tried = engine.scratch.tried;
     const nearBeside = new NearestPlaces(zones.beside);
     const nearDrawing = new NearestPlaces(zones.drawing);
-    for (let i = 0; i < hits.length; i += 2) {
+    const hits = log.data;
+    for (let i = 0; i < log.length; i += 2) {
       const at = hits[i] as number;
       const action = engine.actions[hits[i + 1] as number] as LiteralAction;
       nearBeside.moveTo(at);
