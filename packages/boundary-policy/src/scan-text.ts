@@ -1004,8 +1004,10 @@ export function buildRegionCheck(rules: readonly TokenRule[]): RegionCheck {
       atoms.set(key, known);
       ruleClasses[index] = (ruleClasses[index] as number) | (known.bit < 31 ? 1 << known.bit : 0);
     }
-    // `notAfter` reads 32 characters before the match; one more each side keeps a new match off a region's cut edge.
-    const read = reach + (rule.notAfter ? 32 : 0) + 1;
+    // `notAfter`, and an `allow` that reads the name, read up to 32 characters before the match; one
+    // more each side keeps a new match off a region's cut edge.
+    const readsBefore = rule.notAfter !== undefined || (rule.allow !== undefined && rule.allow.length > 1);
+    const read = reach + (readsBefore ? Math.max(32, ALLOW_READS_BEFORE) : 0) + 1;
     const keyword = Math.max(0, ...rule.keywords.map((k) => k.length));
     before[index] = Math.max(read, rule.window ? rule.window.after + keyword + 1 : 0);
     after[index] = Math.max(read, rule.window ? rule.window.before + keyword + 1 : 0);
