@@ -968,7 +968,13 @@ const MAX_REGION_SHARE = 0.5;
  * run of its class is left to the whole scan.
  */
 interface RegionCheck {
-  /** Per rule (index in the rules): how far before and after a marker a finding it made possible may read. */
+  /**
+   * Per rule (index in the rules): how far a finding that reads a marker may lie from it, either
+   * way (its longest match, what `notAfter` or an `allow` reads before it, one more); `Infinity`
+   * for every rule when the long runs cannot be told apart (below).
+   */
+  readonly read: Float64Array;
+  /** Per rule: how far before and after a marker a finding it made possible may read (`read`, or a windowed rule's keyword farther). */
   readonly before: Float64Array;
   readonly after: Float64Array;
   /** Per windowed rule: how far from a marker in one of its windows what the marker drew in may read. */
@@ -990,6 +996,7 @@ function regionCheck(): RegionCheck {
 
 /** The reach of every rule around a marker, exported for tests. */
 export function buildRegionCheck(rules: readonly TokenRule[]): RegionCheck {
+  const readAround = new Float64Array(rules.length);
   const before = new Float64Array(rules.length);
   const after = new Float64Array(rules.length);
   const windowReach = new Map<TokenRule, number>();
@@ -1008,13 +1015,14 @@ export function buildRegionCheck(rules: readonly TokenRule[]): RegionCheck {
     // more each side keeps a new match off a region's cut edge.
     const readsBefore = rule.notAfter !== undefined || (rule.allow !== undefined && rule.allow.length > 1);
     const read = reach + (readsBefore ? Math.max(32, ALLOW_READS_BEFORE) : 0) + 1;
+    readAround[index] = read;
     const keyword = Math.max(0, ...rule.keywords.map((k) => k.length));
     before[index] = Math.max(read, rule.window ? rule.window.after + keyword + 1 : 0);
     after[index] = Math.max(read, rule.window ? rule.window.before + keyword + 1 : 0);
     if (rule.window) windowReach.set(rule, rule.window.before + keyword + rule.window.after + read);
   });
   const classes = [...atoms.values()];
-  if (classes.length > 31) return { before: before.fill(Infinity), after: after.fill(Infinity), windowReach, ruleClasses, classBits: new Int32Array(128), nonAscii: 0, classes: 0 };
+  if (classes.length > 31) return { read: readAround.fill(Infinity), before: before.fill(Infinity), after: after.fill(Infinity), windowReach, ruleClasses, classBits: new Int32Array(128), nonAscii: 0, classes: 0 };
   const classBits = new Int32Array(128);
   let nonAscii = 0;
   classes.forEach(({ atom, flags, bit }) => {
@@ -1022,7 +1030,7 @@ export function buildRegionCheck(rules: readonly TokenRule[]): RegionCheck {
     for (let code = 0; code < 128; code++) if (test.test(String.fromCharCode(code))) classBits[code] = (classBits[code] as number) | (1 << bit);
     if (!asciiOnly(atom, flags)) nonAscii |= 1 << bit;
   });
-  return { before, after, windowReach, ruleClasses, classBits, nonAscii, classes: classes.length };
+  return { read: readAround, before, after, windowReach, ruleClasses, classBits, nonAscii, classes: classes.length };
 }
 
 /** A class that can match no character outside ASCII (else it is taken to match every one). */
@@ -1245,15 +1253,13 @@ function replayReach(): ReplayReach {
 
 function buildReplayReach(engine: ScanEngine): ReplayReach {
   const count = engine.rules.length;
-  const read = new Float64Array(count);
+  // The region check's reach per rule: the same bound, read from the patterns once.
+  const read = regionCheck().read;
   const keywordBefore = new Float64Array(count);
   const keywordAfter = new Float64Array(count);
   const kind = new Uint8Array(count);
   for (const { rule, index, sticky } of engine.rules) {
     kind[index] = rule.window !== undefined ? WINDOWED : sticky !== undefined ? ANCHORED : UNANCHORED;
-    // `notAfter`, and an `allow` that reads the name, read up to 32 characters before the match.
-    const readsBefore = rule.notAfter !== undefined || (rule.allow !== undefined && rule.allow.length > 1);
-    read[index] = matchReach(rule.pattern, LONG_RUN).reach + (readsBefore ? Math.max(32, ALLOW_READS_BEFORE) : 0) + 1;
     if (rule.window === undefined) continue;
     // A keyword at `k` opens `[k - before, k + length + after]`; twice the length, so a keyword that
     // would hide one inside it (the scan skips a hit inside the previous one) is fed too.
