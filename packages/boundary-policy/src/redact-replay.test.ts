@@ -116,6 +116,38 @@ describe("redact's replayed check after a rewrite", () => {
   });
 });
 
+describe("redact of a match that read through the secret it replaced", () => {
+  // keyword-secret reads `pass: hardcoded2_3ANY_KEY = …` as a typed name (`password: str = "…"`)
+  // and finds the value after `=`. With that value a marker, the same rule at the same `pass` takes
+  // the "type" as the value: a new finding that reads no marker bracket, beside no token character.
+  const TYPED = "dbpass: hardcoded2_3ANY_KEY = ";
+  const DONE = "dbpass: [REDACTED:keyword-secret] = [REDACTED:keyword-secret]";
+  it.each([
+    ["alone, its window over the whole text", `  ${TYPED}ZHVtbXkgdGV4dCBkYXRhIGRhdGEgZGF0YQ==`, `  ${DONE}`],
+    ["with a marker no shorter than its secret (no window draws)", `${TYPED}Zk9xR3bT7pLw2Qm${TAIL}`, `${DONE}${TAIL}`],
+    ["with a marker to check elsewhere", `${TYPED}Zk9xR3bT7pLw2Qm${TAIL}id=${AWS_KEY_ID}\n`, `${DONE}${TAIL}id=[REDACTED:aws-access-token]\n`],
+    ["in a text with a format character", `${TYPED}Zk9xR3bT7pLw2Qm${TAIL}\u200B`, `${DONE}${TAIL}\u200B`],
+  ])("finds the other reading of the same match, %s", (_name, text, expected) => {
+    const { redacted } = redact(text);
+    expect(redacted).toBe(expected);
+    expect(redactText(redacted, [])).toBe(redacted);
+  });
+
+  it("finds it among a flood of other keyword secrets, each read again, most by their likeness to the one before", () => {
+    // One window over every line: the typed line lies deep inside it, among lines that read alike.
+    const flood = 'password = "hunter2x"\n'.repeat(400);
+    const done = 'password = "[REDACTED:keyword-secret]"\n'.repeat(400);
+    expect(redact(`${flood}${TYPED}Zk9xR3bT7pLw2Qm\n${flood}`).redacted).toBe(`${done}${DONE}\n${done}`);
+    // Typed lines whose zones have the typed line's length: only the text tells them apart.
+    const typed = 'dbpass: Hardcoded2_3 = "hunter2x"\n'.repeat(100);
+    const typedDone = 'dbpass: Hardcoded2_3 = "[REDACTED:keyword-secret]"\n'.repeat(100);
+    expect(redact(`${typed}dbpass: hardcoded2_3AK = Zk9xR3bT7pLw2Qm\n${typed}`).redacted).toBe(`${typedDone}${DONE}\n${typedDone}`);
+    const { redacted, stats } = redact(`${flood}${flood}`);
+    expect(redacted).toBe(`${done}${done}`);
+    expect(stats.scans).toBe(1);
+  });
+});
+
 describe("redact of a flood of secrets", () => {
   const fill = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
   const gluedKeywords = TOKEN_RULES.flatMap((rule) => rule.keywords).join("");
@@ -151,5 +183,41 @@ describe("redact of a flood of secrets", () => {
     expect((large.stats.replayedHits ?? 0) / Math.max(1, small.stats.replayedHits ?? 0)).toBeLessThanOrEqual(growth * 1.15);
     // A check far cheaper than a scan: fewer rule runs than the scan made.
     expect(large.stats.checkRuns ?? 0).toBeLessThan(large.stats.ruleRuns ?? 0);
+  });
+
+  // Every line a keyword secret: each match read through its secret, and its rule reads each
+  // place again, or tells by comparing text that it reads as the line before.
+  const MIXED = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const value = (n: number): string => {
+    let out = "";
+    for (let i = 0, x = n + 1; i < 32; i++) {
+      x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) ^ Math.imul(i + 1, 0x297a2d39);
+      out += MIXED[(x >>> 7) % MIXED.length];
+    }
+    return out;
+  };
+  const names = (count: number, name: (n: number) => string): string => Array.from({ length: count }, (_, n) => `${name(n)} = "${value(n)}"\n`).join("");
+  it.each([
+    ["one value", (size: number) => fill('password = "hunter2x"\n', size)],
+    ["distinct values", (size: number) => names(Math.round(size / 45), () => "password")],
+    ["distinct names of one length", (size: number) => names(Math.round(size / 52), (n) => `password${String(n).padStart(7, "0")}`)],
+    ["distinct names", (size: number) => names(Math.round(size / 50), (n) => `password${n}`)],
+  ])("of keyword secrets, %s, reads each line again at a cost that follows the text", (_name, make) => {
+    const costs = [100_000, 200_000].map((size) => {
+      const text = make(size);
+      const stats: ScanStats = { ...newStats(), comparedChars: 0 };
+      const redacted = redactText(text, [], stats);
+      // Nearly every line's value is a secret (a rare random one falls under the entropy floor).
+      expect(redacted.split("[REDACTED:").length).toBeGreaterThan(0.99 * text.split("\n").length);
+      expect(stats.scans).toBe(1);
+      // Each line's place is compared over at most four times the rule's reach (463 characters) and
+      // a stride, once with the line before and once with a run to come: not over a run's length.
+      expect(stats.comparedChars ?? 0).toBeLessThan(60 * text.length);
+      return { stats, length: text.length };
+    });
+    const [small, large] = costs as [(typeof costs)[0], (typeof costs)[0]];
+    const growth = large.length / small.length;
+    expect((large.stats.checkRuns ?? 0) / Math.max(1, small.stats.checkRuns ?? 0)).toBeLessThanOrEqual(growth * 1.15);
+    expect((large.stats.comparedChars ?? 0) / Math.max(1, small.stats.comparedChars ?? 0)).toBeLessThanOrEqual(growth * 1.15);
   });
 });

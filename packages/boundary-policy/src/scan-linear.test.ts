@@ -76,8 +76,9 @@ describe("redact's confirming scan", () => {
     expect(costOf(`# mailgun\nnote "${GITHUB_PAT}" end`)).toEqual({ scans: 1, ruleChecks: 0 });
     // A marker past the window's end moves nothing into it.
     expect(costOf(`# mailgun\n${"-".repeat(400)}\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 1, ruleChecks: 0 });
-    // A marker longer than its secret only pushes text out of the window.
-    expect(costOf(`# mailgun\npassword = "Zq7Lm2Xv9Bc4Nk8R"${after}`)).toEqual({ scans: 1, ruleChecks: 0 });
+    // A marker longer than its secret only pushes text out of the window; but the keyword rule's
+    // match read the secret from its name, and that rule alone runs again.
+    expect(costOf(`# mailgun\npassword = "Zq7Lm2Xv9Bc4Nk8R"${after}`)).toEqual({ scans: 1, ruleChecks: 1 });
   });
 
   it("scans the whole redacted text again when the rerun rule finds a secret the window now reaches", () => {
@@ -91,8 +92,11 @@ describe("redact's confirming scan", () => {
     expect(redacted).toBe('# mailgun\nGITHUB_TOKEN = "[REDACTED:github-pat]"\nSIGNING = "[REDACTED:mailgun-key-near-name]"\n');
   });
 
-  it("leaves a text with a format character to the whole scan", () => {
-    expect(costOf(`# mailgun\u200B\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 2, ruleChecks: 0 });
+  it("reruns those rules over a text with a format character as the scan reads it, folded", () => {
+    expect(costOf(`# mailgun\u200B\nnote "${GITHUB_PAT}" end${after}`)).toEqual({ scans: 1, ruleChecks: 3 });
+    // The folded text is what they read: a token split by a format character is found whole.
+    const split = `# mailgun\nnote "${longPat}"\nSIGNING = "9f3a71c0e5b28d469f3a71\u200Bc0e5b28d46-7c1e5b28-d469f3a7"\n`;
+    expect(redactText(split, [])).toBe('# mailgun\nnote "[REDACTED:github-pat]"\nSIGNING = "[REDACTED:mailgun-key-near-name]"\n');
   });
 });
 

@@ -30,9 +30,10 @@ const vendorSecrets = [...new Set(vendorRows.map((c) => c.secret ?? c.text))].fi
 /**
  * Secrets glued together by any ASCII punctuation, a zero-width space, a tag character or an
  * escape: the generator that found `ghp_…$5$…` and `AKIA…\u200Bxoxo-…` (a marker beside a character
- * the boundary check did not count).
+ * the boundary check did not count). A typed name (`pass: hardcoded_KEY = `) before a secret is
+ * read as a name with a value once the secret is a marker.
  */
-const GLUE = [..."!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \n\t", "", "\u200B", "\u{E0020}", "\u00AD", '\\"', "\\n", "[REDACTED:x]", "password=", "token: ", "Bearer ", "https://u:", "@h.io", "$5$", "$2b$12$", "$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19 ", "~", ":"];
+const GLUE = [..."!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \n\t", "", "\u200B", "\u{E0020}", "\u00AD", '\\"', "\\n", "[REDACTED:x]", "password=", "token: ", "Bearer ", "https://u:", "@h.io", "$5$", "$2b$12$", "$5$KAlz5SULZNybHwil$3UgmS1pmo2r5HG.tjbjzoVxISBh8IH81d.bJh4MCC19 ", "~", ":", "\ndbpass: hardcoded2_3ANY_KEY = "];
 const gluedSecrets = fc
   .tuple(fc.constantFrom(...vendorSecrets), fc.array(fc.tuple(fc.constantFrom(...GLUE), fc.constantFrom(...vendorSecrets)), { minLength: 1, maxLength: 3 }))
   .map(([first, rest]) => first + rest.map(([glue, secret]) => glue + secret).join(""));

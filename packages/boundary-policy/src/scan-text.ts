@@ -36,8 +36,10 @@ export interface ScanStats {
   regionChars?: number;
   /** Literal hits of the first scan that redaction carried into the redacted text, instead of a second literal pass. */
   replayedHits?: number;
-  /** Rule runs of redaction's check near markers: sticky attempts at carried starts, and window or zone pieces scanned. */
+  /** Rule runs of redaction's check near markers: sticky attempts at carried starts, and window or zone pieces scanned; and at the places a match that read through a secret passed over. */
   checkRuns?: number;
+  /** Characters redaction compared to tell that such a place reads as the one before it. */
+  comparedChars?: number;
 }
 
 const REDACTION_MARKER = /\[REDACTED:[a-z0-9-]{1,64}\]/g;
@@ -108,6 +110,8 @@ export interface ScanRecord {
   hits?: HitLog;
   /** The markers the literal pass passed over (`start, end` pairs): set when `hits` is complete. */
   markers?: readonly number[];
+  /** Set to an empty log by redaction: the scan appends every match of a rule's regex, kept or refused. */
+  matches?: MatchLog;
 }
 
 /**
@@ -121,14 +125,40 @@ export class HitLog {
   length = 0;
 
   push(at: number, id: number): void {
-    if (this.length + 2 > this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
+    if (this.length + 2 > this.data.length) this.data = doubled(this.data);
     this.data[this.length++] = at;
     this.data[this.length++] = id;
   }
+}
+
+function doubled(data: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(data.length * 2);
+  grown.set(data);
+  return grown;
+}
+
+/** `rule index, start, end` of each match of a rule's regex, in the order the scan made them. */
+export class MatchLog {
+  data = new Int32Array(3 << 8);
+  /** Entries used: three per match. */
+  length = 0;
+
+  push(rule: number, start: number, end: number): void {
+    if (this.length + 3 > this.data.length) this.data = doubled(this.data);
+    this.data[this.length++] = rule;
+    this.data[this.length++] = start;
+    this.data[this.length++] = end;
+  }
+}
+
+/** Where {@link acceptMatch} logs the matches, while a scan that records them runs. */
+let matchLog: MatchLog | undefined;
+
+let ruleIndexes: { source: readonly TokenRule[]; indexes: Map<TokenRule, number> } | undefined;
+
+function ruleIndex(rule: TokenRule): number {
+  if (ruleIndexes?.source !== TOKEN_RULES) ruleIndexes = { source: TOKEN_RULES, indexes: new Map(TOKEN_RULES.map((each, index) => [each, index])) };
+  return ruleIndexes.indexes.get(rule) ?? -1;
 }
 
 function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined): Finding[] {
@@ -137,9 +167,17 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
   // Scan the text with its format characters folded out, then map each span back onto the
   // original: a span covers every format character inside the token it found.
   const { folded, kept } = foldFormatCharacters(text);
-  const foldedRecord: ScanRecord | undefined = record && { windows: [] };
+  const foldedRecord: ScanRecord | undefined = record && { windows: [], ...(record.matches && { matches: new MatchLog() }) };
   const findings = findInPlainText(folded, userPatterns, stats, strategy, foldedRecord) as Finding[];
   for (const { rule, windows: list } of foldedRecord?.windows ?? []) record?.windows.push({ rule, windows: list.map(([start, end]): [number, number] => [kept[start] as number, end === 0 ? 0 : (kept[end - 1] as number) + 1]) });
+  const folds = foldedRecord?.matches;
+  if (folds !== undefined) {
+    for (let i = 0; i < folds.length; i += 3) {
+      const start = folds.data[i + 1] as number;
+      const end = folds.data[i + 2] as number;
+      record?.matches?.push(folds.data[i] as number, kept[start] as number, end === start ? (kept[start] as number) : (kept[end - 1] as number) + 1);
+    }
+  }
   return findings.map((finding) => ({
     ...finding,
     start: kept[finding.start] as number,
@@ -153,6 +191,16 @@ function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stat
  * text, whose rules the keywords of the whole text let in).
  */
 function findInPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined, gatedToo?: Uint8Array): Finding[] | undefined {
+  const outer = matchLog;
+  matchLog = record?.matches;
+  try {
+    return scanPlainText(text, userPatterns, stats, strategy, record, gatedToo);
+  } finally {
+    matchLog = outer;
+  }
+}
+
+function scanPlainText(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined, gatedToo: Uint8Array | undefined): Finding[] | undefined {
   const engine = scanEngine();
   const recorded = strategy === "whole" ? undefined : record?.hits;
   const hits = strategy === "whole" ? keywordsOnly(engine, text) : literalPass(engine, text, gatedToo, recorded);
@@ -808,6 +856,7 @@ function acceptMatch(rule: TokenRule, text: string, match: RegExpExecArray, offs
     }
   }
   const [start, end] = span;
+  if (matchLog !== undefined) matchLog.push(ruleIndex(rule), match.index + offset, match.index + offset + match[0].length);
   if (rule.notAfter?.test(text.slice(Math.max(0, match.index - 32), match.index))) return;
   // A marker is opaque: what a rule finds around one was judged, before redaction, with the
   // token it replaced (`-p [REDACTED:docker-hub-pat]#0` was `-p dckr_pat_…#0`, the Docker rule's).
@@ -871,7 +920,7 @@ function dropInsideMarkers(text: string, findings: Finding[], stats: ScanStats |
 export function redactText(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): string {
   let redacted = text;
   for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
-    const seen: ScanRecord = { windows: [], hits: new HitLog() };
+    const seen: ScanRecord = { windows: [], hits: new HitLog(), matches: new MatchLog() };
     const findings = findSecrets(redacted, userPatterns, stats, "auto", seen);
     if (findings.length === 0) break;
     const textLength = redacted.length;
@@ -882,6 +931,7 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     }
     const spans = mergeSpans(findings, findOccurrences(redacted, secrets));
     const shrunk = rulesWithShrunkWindows(spans, seen.windows, textLength);
+    const through = matchedThrough(spans, seen.matches as MatchLog, shrunk, seen.markers);
     const beside = markersToCheck(redacted, spans, shrunk, seen.gated);
     redacted = rewrite(redacted, spans);
     if (stats) stats.rewrites++;
@@ -891,11 +941,17 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     // only when they hold a finding. A marker shorter than its secret inside a keyword's window
     // draws other text into that window, which only that rule reads: with no boundary marker, it
     // runs again alone, and the whole text is scanned again only when it finds something.
+    // And a match that read through a secret may read the text around it another way once the
+    // secret is a marker, reading none of the marker (`pass: hardcoded_KEY = <secret>`, a typed
+    // name, becomes `pass: hardcoded_KEY`): its rule runs again at the places that match passed
+    // over, and the whole text is scanned again only when it finds something there.
     if (beside.boundary) {
       if (findsAfterRewrite(redacted, spans, beside, shrunk, seen, userPatterns, stats)) continue;
-      break;
+      if (!findsThrough(redacted, through, stats)) break;
+      continue;
     }
-    if (shrunk.length === 0 || !findsAgain(redacted, shrunk, stats)) break;
+    if (shrunk.length > 0 && findsAgain(redacted, shrunk, stats)) continue;
+    if (!findsThrough(redacted, through, stats)) break;
   }
   return redacted;
 }
@@ -962,7 +1018,8 @@ const MAX_REGION_SHARE = 0.5;
 
 /**
  * How far around a marker a finding it made possible can read. A new match must read one of the
- * marker's brackets (elsewhere the redacted text is the text the first scan judged), so it lies
+ * marker's brackets (elsewhere the redacted text is the text the first scan judged, but where a
+ * match read through a secret: {@link findsThrough}), so it lies
  * within its rule's reach of the marker, and a windowed rule's keyword within its window of that
  * match. A repeat longer than {@link LONG_RUN} counts as that long, so a region holding a longer
  * run of its class is left to the whole scan.
@@ -1401,7 +1458,8 @@ function mergeIntervals(a: readonly number[], b: readonly number[], out: number[
 
 /**
  * The redacted text judged by replaying the first scan: a finding the rewrite made possible reads
- * one of a marker's brackets (elsewhere the text is what the first scan judged), so it starts
+ * one of a marker's brackets (elsewhere the text is what the first scan judged, but where a match
+ * read through a secret, which {@link findsThrough} checks), so it starts
  * within its rule's reach of a marker that needs checking, and a windowed rule's keyword within
  * its window of that. Each rule runs only there ({@link ReplayCheck}). Any finding sends the text
  * to the whole scan, which decides, as does a user pattern or PEM block found (cheap to look for
@@ -1712,11 +1770,11 @@ function regionsAround(places: readonly number[], markers: readonly number[], le
 
 /**
  * Whether one of `rules` finds a secret in the redacted `text`. Its windows come from its keyword
- * regex over the raw text, as the `whole` strategy's do: a text with a format character, which the
- * scan folds out first, is left to a whole scan.
+ * regex, as the `whole` strategy's do, over the text the scan reads: a text with a format
+ * character folded out first.
  */
-function findsAgain(text: string, rules: readonly TokenRule[], stats: ScanStats | undefined): boolean {
-  if (FORMAT_CHARACTER.test(text)) return true;
+function findsAgain(redacted: string, rules: readonly TokenRule[], stats: ScanStats | undefined): boolean {
+  const text = FORMAT_CHARACTER.test(redacted) ? foldFormatCharacters(redacted).folded : redacted;
   const markers = markerSpans(text);
   const found: Finding[] = [];
   for (const rule of rules) {
@@ -1728,6 +1786,310 @@ function findsAgain(text: string, rules: readonly TokenRule[], stats: ScanStats 
 }
 
 type Span = { rule: string; start: number; end: number };
+
+/**
+ * The matches in the log that overlap a span and are not inside one (spans sorted by start), as
+ * the places they passed over in the rewritten text, per rule (but those in `except`): such a
+ * match read the secret's text, and with a marker there its rule may take another reading of the
+ * text around it, or try the places the match passed over. A match inside a span is gone with
+ * it (the scan passes over a marker). `zones` holds, per rule index, `start, end` pairs: from
+ * where the match started (or the end of the marker it started in) to where it ended.
+ */
+function matchedThrough(spans: readonly Span[], log: MatchLog, except: readonly TokenRule[], markers: readonly number[] | undefined): Through {
+  const zones = new Map<number, number[]>();
+  if (log.length === 0 || spans.length === 0) return { rules: [], zones };
+  const rewritten = rewrittenSpans(spans);
+  const merged = rewritten ?? mergedSpans(spans);
+  const count = merged.length / 3 - 1;
+  // Per merged span: what the markers before it add to a position.
+  const shifts = new Float64Array(count + 1);
+  for (let k = 0; k < count; k++) shifts[k + 1] = (shifts[k] as number) + (merged[3 * k + 2] as number) - ((merged[3 * k + 1] as number) - (merged[3 * k] as number));
+  const skipped = new Uint8Array(TOKEN_RULES.length);
+  for (const rule of except) {
+    const index = ruleIndex(rule);
+    if (index >= 0) skipped[index] = 1;
+  }
+  const data = log.data;
+  // Most matches come in text order: the span found for one is where the search for the next begins.
+  let k = 0;
+  for (let i = 0; i < log.length; i += 3) {
+    const index = data[i] as number;
+    if (index < 0 || skipped[index] === 1) continue;
+    const start = data[i + 1] as number;
+    const end = data[i + 2] as number;
+    if (k > 0 && (merged[3 * k - 2] as number) > start) k = firstSpanEndingAfter(merged, count, start);
+    else while (k < count && (merged[3 * k + 1] as number) <= start) k++;
+    const spanStart = merged[3 * k] as number;
+    if (k === count || spanStart >= end) continue;
+    if (spanStart <= start && end <= (merged[3 * k + 1] as number)) continue;
+    let list = zones.get(index);
+    if (list === undefined) zones.set(index, (list = []));
+    // The first span ending after `end`: a match ending where a span does ends after its marker.
+    let last = k;
+    while ((merged[3 * last + 1] as number) <= end) last++;
+    list.push(movedPosition(merged, shifts, k, start), movedPosition(merged, shifts, last, end));
+  }
+  // The scan's order per rule is the text's; a rule's matches run in window order, windows in text order.
+  for (const list of zones.values()) if (!inOrder(list)) sortPairs(list);
+  const moved = rewritten !== undefined && markers !== undefined && zones.size > 0 ? carryMarkers(markers, rewritten) : undefined;
+  return { rules: [...zones.keys()].map((index) => TOKEN_RULES[index] as TokenRule), zones, exact: rewritten !== undefined, ...(moved && { markers: moved }) };
+}
+
+function inOrder(pairs: readonly number[]): boolean {
+  for (let i = 2; i < pairs.length; i += 2) if ((pairs[i] as number) < (pairs[i - 2] as number)) return false;
+  return true;
+}
+
+function sortPairs(pairs: number[]): void {
+  const sorted = [];
+  for (let i = 0; i < pairs.length; i += 2) sorted.push([pairs[i] as number, pairs[i + 1] as number] as const);
+  sorted.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  sorted.forEach(([start, end], i) => {
+    pairs[2 * i] = start;
+    pairs[2 * i + 1] = end;
+  });
+}
+
+interface Through {
+  readonly rules: TokenRule[];
+  readonly zones: ReadonlyMap<number, readonly number[]>;
+  /** The zones were placed by the markers the rewrite writes. */
+  readonly exact?: boolean;
+  /** The markers of the rewritten text (`start, end` pairs), when the scan recorded the text's own. */
+  readonly markers?: readonly number[];
+}
+
+/** Spans merged as {@link rewrite} merges them, as `start, end, marker length` triples and a sentinel (when a rule id is no marker name). */
+function mergedSpans(spans: readonly Span[]): number[] {
+  const merged: number[] = [];
+  let index = 0;
+  while (index < spans.length) {
+    const first = spans[index] as Span;
+    let end = first.end;
+    for (index++; index < spans.length && (spans[index] as Span).start < end; index++) end = Math.max(end, (spans[index] as Span).end);
+    merged.push(first.start, end, MARKER_PREFIX.length + first.rule.length + 1);
+  }
+  merged.push(BEYOND, BEYOND, 0);
+  return merged;
+}
+
+/** The first of `count` merged spans (triples) ending after `at`, or `count`. */
+function firstSpanEndingAfter(merged: readonly number[], count: number, at: number): number {
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((merged[3 * middle + 1] as number) <= at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Where `at` of the original text lies in the rewritten one (`k`: the first span ending after it): past the marker, when inside its span. */
+function movedPosition(merged: readonly number[], shifts: Float64Array, k: number, at: number): number {
+  const spanStart = merged[3 * k] as number;
+  const shift = shifts[k] as number;
+  return spanStart < at && at < (merged[3 * k + 1] as number) ? spanStart + shift + (merged[3 * k + 2] as number) : at + shift;
+}
+
+/**
+ * Whether a rule finds a secret in the redacted `text` at a place one of its matches passed
+ * over ({@link matchedThrough}): each place of the zone is tried on its own, as the scan would
+ * try it, inside the rule's windows (built from its keywords near the zone, by the scan's code).
+ * A match ending where the first scan's did, from where it started, reads the text the same way
+ * from there on. Where the zones cannot be judged so (a format character, which the scan folds
+ * out; a run longer than a capped repeat; a reach not bounded), the rule runs over the whole text.
+ */
+function findsThrough(text: string, through: Through, stats: ScanStats | undefined): boolean {
+  if (through.rules.length === 0) return false;
+  // The literal pass records markers only in a text with no format character, and markers hold none.
+  if (through.exact !== true || (through.markers === undefined && FORMAT_CHARACTER.test(text))) return findsAgain(text, through.rules, stats);
+  const engine = scanEngine();
+  const check = regionCheck();
+  const markers = through.markers ?? markerSpans(text);
+  const whole: TokenRule[] = [];
+  for (const [index, zones] of through.zones) {
+    const compiled = engine.rules[index] as CompiledRule;
+    const read = check.read[index] as number;
+    if (stats?.ruleChecks !== undefined) stats.ruleChecks++;
+    if (!Number.isFinite(read)) {
+      whole.push(compiled.rule);
+      continue;
+    }
+    const found = findsInZones(text, compiled, zones, read, markers, check, stats);
+    if (found === undefined) whole.push(compiled.rule);
+    else if (found) return true;
+  }
+  return whole.length > 0 && findsAgain(text, whole, undefined);
+}
+
+/** The markers overlapping `[start, end)`, moved by `-start` (one cut by an edge keeps its place beyond it). */
+function markersWithin(markers: readonly number[], start: number, end: number): readonly number[] {
+  if (start === 0 && (markers.length === 0 || (markers[markers.length - 2] as number) < end)) return markers;
+  const within: number[] = [];
+  for (let m = firstMarkerEndingAfter(markers, start); m < markers.length >> 1 && (markers[2 * m] as number) < end; m++) within.push((markers[2 * m] as number) - start, (markers[2 * m + 1] as number) - start);
+  return within;
+}
+
+/**
+ * The last zone (its index in `zones`) of the run from zone `z` of zones alike: a stride apart, of
+ * one length, inside a window ending at `windowEnd`, in text that repeats with that stride from
+ * `read` before the first to `read` after the last. Each of them reads as the first one does. The
+ * run is followed by doubling steps, each one comparison of its text with itself a stride on: a
+ * run costs its length, a step that fails at most the run so far, a zone unlike the next its reach.
+ */
+function lastOfRun(text: string, zones: readonly number[], z: number, read: number, windowEnd: number, stats: ScanStats | undefined): number {
+  if (z + 2 >= zones.length) return z;
+  const length = (zones[z + 1] as number) - (zones[z] as number);
+  const stride = (zones[z + 2] as number) - (zones[z] as number);
+  if (stride <= 0) return z;
+  let y = z;
+  for (let step = 1; ; step *= 2) {
+    let next = y;
+    let taken = 0;
+    while (taken < step && next + 2 < zones.length && (zones[next + 2] as number) - (zones[next] as number) === stride && (zones[next + 3] as number) - (zones[next + 2] as number) === length && (zones[next + 3] as number) + read <= windowEnd) {
+      next += 2;
+      taken++;
+    }
+    if (taken === 0) return y;
+    const start = (zones[y] as number) - read;
+    const end = (zones[next] as number) + read;
+    if (stats?.comparedChars !== undefined) stats.comparedChars += end - stride - start;
+    if (text.slice(start, end - stride) !== text.slice(start + stride, end)) return y;
+    y = next;
+    if (taken < step) return y;
+  }
+}
+
+const stickyForms = new WeakMap<CompiledRule, RegExp>();
+
+/** Runs the rule at `from` alone (its finding, if any, into `found`): true when its match there ends at `to`. */
+function readsAgainAt(compiled: CompiledRule, text: string, from: number, to: number, found: Finding[]): boolean {
+  let sticky = stickyForms.get(compiled);
+  if (sticky === undefined) stickyForms.set(compiled, (sticky = new RegExp(compiled.global.source, compiled.global.flags.replace("g", "") + "y")));
+  sticky.lastIndex = from;
+  const match = sticky.exec(text);
+  if (match === null) return false;
+  acceptMatch(compiled.rule, text, match, 0, found);
+  return match.index + match[0].length === to;
+}
+
+/** How far from its keyword a window of `rule` reaches, and the longest keyword: what builds the windows near a place. */
+function windowMargin(rule: TokenRule): number {
+  const window = rule.window as NonNullable<TokenRule["window"]>;
+  // A marker cut at a piece's edge may show a keyword: its window stays this far inside.
+  return window.before + window.after + Math.max(0, ...rule.keywords.map((k) => k.length)) + MARKER_PREFIX.length + 70;
+}
+
+/** True on a finding, false on none, undefined when the zones cannot be judged apart (a long run). */
+function findsInZones(text: string, compiled: CompiledRule, zones: readonly number[], read: number, markers: readonly number[], check: RegionCheck, stats: ScanStats | undefined): boolean | undefined {
+  const rule = compiled.rule;
+  const classes = check.ruleClasses[compiled.index] as number;
+  const found: Finding[] = [];
+  let windows: Array<[number, number]> = [[0, text.length]];
+  let windowsTo = -1;
+  const margin = rule.window === undefined ? 0 : windowMargin(rule);
+  let w = 0;
+  // The last zone the rule read again the first scan's way, and its length; `text[x]` equals
+  // `text[x - period]` for every `x` from where the zone's text began to `periodicTo`.
+  let sameFrom = -1;
+  let sameLength = -1;
+  let blocks: RunBlocks | undefined;
+  let period = 0;
+  let periodicTo = 0;
+  for (let z = 0; z < zones.length; z += 2) {
+    const from = zones[z] as number;
+    const to = zones[z + 1] as number;
+    if (to + read > windowsTo) {
+      // The windows near this zone and those close after it, from the keywords around them.
+      let last = z;
+      while (last + 2 < zones.length && (zones[last + 2] as number) - (zones[last + 1] as number) < 2 * (read + margin)) last += 2;
+      const pieceStart = Math.max(0, from - read - margin);
+      const pieceEnd = Math.min(text.length, (zones[last + 1] as number) + read + margin);
+      if (classes !== 0 && (blocks ??= new RunBlocks(text, check, classes)).holdLongRun(classes, pieceStart, pieceEnd)) return undefined;
+      if (rule.window !== undefined) {
+        const piece = text.slice(pieceStart, pieceEnd);
+        windows = keywordWindows(rule, piece, markersWithin(markers, pieceStart, pieceEnd)).map(([start, end]): [number, number] => [start + pieceStart, end + pieceStart]);
+      }
+      windowsTo = pieceEnd === text.length ? Infinity : pieceEnd - margin;
+      w = 0;
+    }
+    while (w < windows.length && (windows[w] as [number, number])[1] <= from) w++;
+    for (let v = w; v < windows.length && (windows[v] as [number, number])[0] <= to; v++) {
+      const [windowStart, windowEnd] = windows[v] as [number, number];
+      // Far from the window's edges the rule reads the text itself: the first scan's match, read
+      // again the same way from where it started, leaves what follows it as the scan judged it.
+      if (windowStart <= from - read && to + read <= windowEnd) {
+        // What the rule reads there decides: the same text as around the last zone read so (a
+        // flood of one line), checked a period at a time, reads the same way.
+        if (sameFrom >= 0 && to - from === sameLength) {
+          const shift = from - sameFrom;
+          if (shift !== period || periodicTo < from - read) {
+            period = shift;
+            periodicTo = from - read;
+          }
+          const want = from + read;
+          // Compared natively while it holds, then a character at a time to find where it broke.
+          if (stats?.comparedChars !== undefined) stats.comparedChars += Math.max(0, want - periodicTo);
+          if (periodicTo < want && text.startsWith(text.slice(periodicTo - shift, want - shift), periodicTo)) periodicTo = want;
+          while (periodicTo < want && text.charCodeAt(periodicTo) === text.charCodeAt(periodicTo - shift)) periodicTo++;
+          if (periodicTo >= want) {
+            z = lastOfRun(text, zones, z, read, windowEnd, stats);
+            if ((zones[z] as number) !== from) {
+              period = (zones[z] as number) - (zones[z - 2] as number);
+              periodicTo = (zones[z] as number) + read;
+            }
+            sameFrom = zones[z] as number;
+            break;
+          }
+        }
+        if (stats?.checkRuns !== undefined) stats.checkRuns++;
+        const again = readsAgainAt(compiled, text, from, to, found);
+        if (found.length > 0 && !insideMarker(markers, (found[0] as Finding).start, (found[0] as Finding).end)) return true;
+        found.length = 0;
+        sameFrom = again ? from : -1;
+        sameLength = to - from;
+        if (again) {
+          z = lastOfRun(text, zones, z, read, windowEnd, stats);
+          if ((zones[z] as number) !== from) {
+            period = (zones[z] as number) - (zones[z - 2] as number);
+            periodicTo = (zones[z] as number) + read;
+            sameFrom = zones[z] as number;
+          }
+          break;
+        }
+      }
+      const first = Math.max(from, windowStart);
+      const lastStart = Math.min(to, windowEnd - 1);
+      const start = Math.max(windowStart, first - read);
+      const end = Math.min(windowEnd, lastStart + read);
+      const pattern = compiled.global;
+      const piece = text.slice(start, end);
+      pattern.lastIndex = first - start;
+      for (let match = pattern.exec(piece); match !== null && match.index + start <= lastStart; match = pattern.exec(piece)) {
+        if (stats?.checkRuns !== undefined) stats.checkRuns++;
+        const at = match.index + start;
+        const inside = markerAround(markers, at);
+        if (inside >= 0) {
+          pattern.lastIndex = inside - start;
+          continue;
+        }
+        acceptMatch(rule, piece, match, start, found);
+        for (const finding of found) {
+          if (finding.start === windowStart && windowStart > 0 && !leftEdgeHolds(text, windowStart)) continue;
+          if (finding.end === windowEnd && windowEnd < text.length && !rightEdgeHolds(text, windowEnd)) continue;
+          if (insideMarker(markers, finding.start, finding.end)) continue;
+          return true;
+        }
+        found.length = 0;
+        // The first scan's match, read again the same way: what follows it is the text it judged.
+        if (at === from && at + match[0].length === to) break;
+        pattern.lastIndex = match.index + 1;
+      }
+    }
+  }
+  return false;
+}
 
 /**
  * The rules in whose scanned windows a span longer than its marker lies (spans sorted by start):
