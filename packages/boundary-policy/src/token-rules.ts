@@ -712,7 +712,11 @@ function isNotGenericSecret(value: string): boolean {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) || (/^[0-9a-f]+$/i.test(value) && value.length < 32)) return true;
   if (OWNED_SHAPES.some((shape) => shape.test(value))) return true;
   const lower = value.toLowerCase();
-  return lower.startsWith("eyj") || specificPrefixes().some((prefix) => lower.startsWith(prefix));
+  if (lower.startsWith("eyj")) return true;
+  // Keyed by their first three characters: a list of hundreds, tried per value, was most of a
+  // flood of distinct keyword secrets.
+  const candidates = specificPrefixes().get(lower.slice(0, 3));
+  return candidates !== undefined && candidates.some((prefix) => lower.startsWith(prefix));
 }
 
 /**
@@ -740,12 +744,22 @@ const OWNED_SHAPES = [
   /^[a-f0-9]{32}-us[0-9]{1,2}$/,
 ];
 
-let prefixes: string[] | undefined;
+let prefixes: Map<string, string[]> | undefined;
 
-function specificPrefixes(): string[] {
-  prefixes ??= TOKEN_RULES.filter((rule) => rule.family !== "generic")
-    .flatMap((rule) => rule.keywords)
-    .filter((keyword) => keyword.length >= 3 && /^[a-z0-9]/.test(keyword) && !/^(?:aws|key|sig|cio)/.test(keyword));
+/** The other families' keywords a generic value may not start with, by their first three characters. */
+function specificPrefixes(): Map<string, string[]> {
+  if (prefixes === undefined) {
+    prefixes = new Map();
+    const keywords = TOKEN_RULES.filter((rule) => rule.family !== "generic")
+      .flatMap((rule) => rule.keywords)
+      .filter((keyword) => keyword.length >= 3 && /^[a-z0-9]/.test(keyword) && !/^(?:aws|key|sig|cio)/.test(keyword));
+    for (const keyword of keywords) {
+      const start = keyword.slice(0, 3);
+      const list = prefixes.get(start);
+      if (list === undefined) prefixes.set(start, [keyword]);
+      else list.push(keyword);
+    }
+  }
   return prefixes;
 }
 
