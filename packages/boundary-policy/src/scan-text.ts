@@ -1932,6 +1932,18 @@ function markersWithin(markers: readonly number[], start: number, end: number): 
 }
 
 /**
+ * How far from `from` (up to `to`) each character of `text` equals the one `shift` before it: a
+ * character at a time at first (most texts that differ do so soon), then natively.
+ */
+function repeatsTo(text: string, from: number, to: number, shift: number): number {
+  let at = from;
+  for (const first = Math.min(to, from + 64); at < first; at++) if (text.charCodeAt(at) !== text.charCodeAt(at - shift)) return at;
+  if (at < to && text.startsWith(text.slice(at - shift, to - shift), at)) return to;
+  while (at < to && text.charCodeAt(at) === text.charCodeAt(at - shift)) at++;
+  return at;
+}
+
+/**
  * The last zone (its index in `zones`) of the run from zone `z` of zones alike: a stride apart, of
  * one length, inside a window ending at `windowEnd`, in text that repeats with that stride from
  * `read` before the first to `read` after the last. Each of them reads as the first one does. The
@@ -1955,7 +1967,7 @@ function lastOfRun(text: string, zones: readonly number[], z: number, read: numb
     const start = (zones[y] as number) - read;
     const end = (zones[next] as number) + read;
     if (stats?.comparedChars !== undefined) stats.comparedChars += end - stride - start;
-    if (text.slice(start, end - stride) !== text.slice(start + stride, end)) return y;
+    if (repeatsTo(text, start + stride, end, stride) < end) return y;
     y = next;
     if (taken < step) return y;
   }
@@ -2029,10 +2041,8 @@ function findsInZones(text: string, compiled: CompiledRule, zones: readonly numb
             periodicTo = from - read;
           }
           const want = from + read;
-          // Compared natively while it holds, then a character at a time to find where it broke.
           if (stats?.comparedChars !== undefined) stats.comparedChars += Math.max(0, want - periodicTo);
-          if (periodicTo < want && text.startsWith(text.slice(periodicTo - shift, want - shift), periodicTo)) periodicTo = want;
-          while (periodicTo < want && text.charCodeAt(periodicTo) === text.charCodeAt(periodicTo - shift)) periodicTo++;
+          periodicTo = repeatsTo(text, periodicTo, want, shift);
           if (periodicTo >= want) {
             z = lastOfRun(text, zones, z, read, windowEnd, stats);
             if ((zones[z] as number) !== from) {
