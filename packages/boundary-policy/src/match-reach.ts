@@ -1,4 +1,4 @@
-/** How far a rule's regex can read, for redaction's check beside its markers (scan-text.ts). */
+/** How far a rule's regex can read, for redaction's check beside its markers (redact-text.ts). */
 export interface MatchReach {
   /**
    * The longest match plus every character its lookarounds may read beyond it, in UTF-16 code

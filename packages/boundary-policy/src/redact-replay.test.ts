@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { findSecrets, redactText, type ScanStats } from "./scan-text.js";
+import { redactText } from "./redact-text.js";
+import { findSecrets, type ScanStats } from "./scan-text.js";
 import { TOKEN_RULES } from "./token-rules.js";
 
 // Redaction's check after a rewrite replays the first scan's literal hits in the redacted text and

@@ -8,7 +8,8 @@ import {
 import { BUILT_IN_DENY_PATHS, checkMountTarget, isSameOrParent, normalizeHostPath, type DeniedPath } from "./mount-rules.js";
 import { resolveRealPath } from "./real-path.js";
 import { PolicyError } from "./policy-error.js";
-import { findSecrets, redactFindings, redactText, type Finding } from "./scan-text.js";
+import { redactFindings, redactText } from "./redact-text.js";
+import { findSecrets, type Finding } from "./scan-text.js";
 
 import { compileUserPatterns } from "./user-patterns.js";
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy } from "./index.js";
 import { matchReach } from "./match-reach.js";
-import { buildRegionCheck, findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, redactText, type ScanStats } from "./scan-text.js";
+import { buildRegionCheck, redactText } from "./redact-text.js";
+import { findSecrets, FORMAT_CHARACTER, FORMAT_CHARACTERS_EXACT, type ScanStats } from "./scan-text.js";
 import { TOKEN_RULES } from "./token-rules.js";
 import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
 import { compileUserPatterns } from "./user-patterns.js";

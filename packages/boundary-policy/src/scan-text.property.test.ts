@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy, TOKEN_RULES } from "./index.js";
-import { boundaryChars, findSecrets, type ScanStats } from "./scan-text.js";
+import { boundaryChars } from "./redact-text.js";
+import { findSecrets, type ScanStats } from "./scan-text.js";
 import type { TokenRule } from "./token-rules.js";
 import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
 
