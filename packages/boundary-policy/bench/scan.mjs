@@ -131,6 +131,9 @@ const oneMegabyte = {
   "zero-width soup": fill("ghp_\u200D"),
   "zero-width in mixed source": mixedSource.slice(0, MB).replace(/e/g, "e\u200B").slice(0, MB),
   "markers + AWS key ids": awsKeys.join("").slice(0, MB),
+  // Every line a keyword secret of its own under a name of its own: each match read through its
+  // secret, and no line's text repeats another's, so redaction's check reads every one again.
+  "distinct keyword secrets": Array.from({ length: 20_000 }, (_, n) => `password${n} = "${randomRun(B64.slice(0, 62), 32)}"\n`).join("").slice(0, MB),
 };
 const families = new Map();
 for (const rule of TOKEN_RULES) families.set(rule.family, [...(families.get(rule.family) ?? []), ...rule.keywords]);
