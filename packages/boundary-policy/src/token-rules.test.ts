@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy, TOKEN_RULES } from "./index.js";
 import { matchRule } from "./scan-text.js";
-import type { TokenRule } from "./token-rules.js";
+import { OWNED_SHAPES, type TokenRule } from "./token-rules.js";
 import { loadSecretCorpus, loadVendorCorpus, type CorpusCase } from "./test-support/secret-corpus.js";
 
 const policy = createRefusePolicy();
@@ -911,4 +911,48 @@ describe("long opaque tokens under a credential name (session 9)", () => {
     ["long-token-value", "refresh_token: '", b62(900), "'"],
     ["long-token-value", '{\\"id_token\\":\\"', b62(400), '\\"}'],
   ])("%s takes the whole secret after %j", takesWholeSecret);
+});
+
+/** The shortest match of a pattern made of classes, escapes, literals, `(?:…|…)` groups and `{n}` / `{n,m}` counts. */
+function shortestMatch(source: string): number {
+  let at = 0;
+  const sequence = (): number => {
+    let total = 0;
+    while (at < source.length && source[at] !== "|" && source[at] !== ")") {
+      let atom: number;
+      const char = source[at] as string;
+      if (char === "^" || char === "$") {
+        at++;
+        continue;
+      } else if (char === "[") {
+        at = source.indexOf("]", at + 2) + 1;
+        atom = 1;
+      } else if (char === "\\") {
+        at += 2;
+        atom = 1;
+      } else if (source.startsWith("(?:", at)) {
+        at += 3;
+        atom = sequence();
+        while (source[at] === "|") {
+          at++;
+          atom = Math.min(atom, sequence());
+        }
+        at++;
+      } else {
+        at++;
+        atom = 1;
+      }
+      const count = /^\{([0-9]+)(?:,[0-9]*)?\}/.exec(source.slice(at));
+      if (count !== null) at += count[0].length;
+      total += atom * (count === null ? 1 : Number(count[1]));
+    }
+    return total;
+  };
+  return sequence();
+}
+
+describe("the shapes other rules own, which the keyword rules leave to them", () => {
+  it.each(OWNED_SHAPES.map(({ shortest, shape }) => [shape.source, shortest, shape] as const))("%s is tried only on values of %i characters or more, its shortest match", (_source, shortest, shape) => {
+    expect(shortestMatch(shape.source)).toBe(shortest);
+  });
 });
