@@ -45,6 +45,10 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
   });
   const found: Array<[number, number, T]> = [];
   const last = text.length - MIN_NEEDLE;
+  // The hash at `rolled`: where needles are many, most positions pass the pair filters, and the
+  // next one's hash is rolled from it instead of read again from its 8 characters.
+  let rolled = -2;
+  let rolling = 0;
   for (let i = 0; i <= last; i++) {
     // The pair at i + 6 sits in the first 8 characters of a needle starting anywhere from i to
     // i + 6: when it is in none, none starts there (secrets share few pairs with ordinary text).
@@ -54,7 +58,9 @@ export function findOccurrences<T>(text: string, needles: ReadonlyMap<string, T>
     }
     if (((pairs[pairCode(text, i)] as number) & 1) === 0) continue;
     if ((((pairs[pairCode(text, i + 2)] as number) & 2) | ((pairs[pairCode(text, i + 4)] as number) & 4) | ((pairs[pairCode(text, i + 6)] as number) & 8)) !== 14) continue;
-    const hash = hashAt(text, i);
+    const hash = rolled === i - 1 ? (Math.imul(rolling - Math.imul(text.charCodeAt(i - 1), LEADING_WEIGHT), 31) + text.charCodeAt(i + MIN_NEEDLE - 1)) | 0 : hashAt(text, i);
+    rolled = i;
+    rolling = hash;
     for (let n = heads[hash & mask] as number; n !== -1; n = next[n] as number) {
       if (hashes[n] !== hash) continue;
       const [needle, payload] = list[n] as [string, T];
@@ -74,6 +80,9 @@ const ANYWHERE = 16;
 function pairCode(text: string, at: number): number {
   return ((text.charCodeAt(at) & 0xff) << 8) | (text.charCodeAt(at + 1) & 0xff);
 }
+
+/** 31 to the power {@link MIN_NEEDLE} − 1, modulo 2³²: the weight of a hash's first character. */
+const LEADING_WEIGHT = Array.from({ length: MIN_NEEDLE - 1 }).reduce<number>((weight) => Math.imul(weight, 31), 1);
 
 function hashAt(text: string, at: number): number {
   let hash = 0;
