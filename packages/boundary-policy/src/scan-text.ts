@@ -153,9 +153,19 @@ let matchLog: MatchLog | undefined;
 let ruleIndexes: { source: readonly TokenRule[]; indexes: Map<TokenRule, number> } | undefined;
 
 export function ruleIndex(rule: TokenRule): number {
-  if (ruleIndexes?.source !== TOKEN_RULES) ruleIndexes = { source: TOKEN_RULES, indexes: new Map(TOKEN_RULES.map((each, index) => [each, index])) };
-  return ruleIndexes.indexes.get(rule) ?? -1;
+  if (ruleIndexes?.source !== TOKEN_RULES) {
+    ruleIndexes = { source: TOKEN_RULES, indexes: new Map(TOKEN_RULES.map((each, index) => [each, index])) };
+    lastIndexed.rule = undefined;
+  }
+  // A scan logs its matches a rule at a time, mostly: the last rule asked is the next one.
+  if (rule === lastIndexed.rule) return lastIndexed.index;
+  const index = ruleIndexes.indexes.get(rule) ?? -1;
+  lastIndexed.rule = rule;
+  lastIndexed.index = index;
+  return index;
 }
+
+const lastIndexed: { rule: TokenRule | undefined; index: number } = { rule: undefined, index: -1 };
 
 function findAllSecrets(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined, strategy: ScanStrategy, record: ScanRecord | undefined): Finding[] {
   const plain = findInPlainText(text, userPatterns, stats, strategy, record);
