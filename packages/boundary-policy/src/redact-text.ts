@@ -1067,6 +1067,56 @@ function markersWithin(markers: readonly number[], start: number, end: number): 
   return within;
 }
 
+/** The zones a rule read again the first scan's way, to tell the next one by its text. */
+class ReadAlike {
+  /** The last zone read so (its start, or -1), and its length. */
+  private from = -1;
+  private length = -1;
+  /** `text[x]` equals `text[x - period]` for every `x` from where that zone's text began to `periodicTo`. */
+  private period = 0;
+  private periodicTo = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly zones: readonly number[],
+    private readonly read: number,
+    private readonly stats: ScanStats | undefined,
+  ) {}
+
+  /** Zone `z` (its index in the zones) has the last zone's length and the text around it is that zone's, checked a period at a time. */
+  likeLast(z: number): boolean {
+    const from = this.zones[z] as number;
+    if (this.from < 0 || (this.zones[z + 1] as number) - from !== this.length) return false;
+    const shift = from - this.from;
+    if (shift !== this.period || this.periodicTo < from - this.read) {
+      this.period = shift;
+      this.periodicTo = from - this.read;
+    }
+    const want = from + this.read;
+    if (this.stats?.comparedChars !== undefined) this.stats.comparedChars += Math.max(0, want - this.periodicTo);
+    this.periodicTo = repeatsTo(this.text, this.periodicTo, want, shift);
+    return this.periodicTo >= want;
+  }
+
+  /** Zone `z` read the first scan's way: the last zone of the run alike from it ({@link lastOfRun}), now the last read so. */
+  settle(z: number, windowEnd: number): number {
+    const { zones, read } = this;
+    const last = lastOfRun(this.text, zones, z, read, windowEnd, this.stats);
+    if (last !== z) {
+      this.period = (zones[last] as number) - (zones[last - 2] as number);
+      this.periodicTo = (zones[last] as number) + read;
+    }
+    this.from = zones[last] as number;
+    this.length = (zones[z + 1] as number) - (zones[z] as number);
+    return last;
+  }
+
+  /** The zone read another way: the next is compared with none. */
+  forget(): void {
+    this.from = -1;
+  }
+}
+
 /**
  * How far from `from` (up to `to`) each character of `text` equals the one `shift` before it: a
  * character at a time at first (most texts that differ do so soon), then natively.
@@ -1138,13 +1188,8 @@ function findsInZones(text: string, compiled: CompiledRule, zones: readonly numb
   let windowsTo = -1;
   const margin = rule.window === undefined ? 0 : windowMargin(rule);
   let w = 0;
-  // The last zone the rule read again the first scan's way, and its length; `text[x]` equals
-  // `text[x - period]` for every `x` from where the zone's text began to `periodicTo`.
-  let sameFrom = -1;
-  let sameLength = -1;
+  const alike = new ReadAlike(text, zones, read, stats);
   let blocks: RunBlocks | undefined;
-  let period = 0;
-  let periodicTo = 0;
   for (let z = 0; z < zones.length; z += 2) {
     const from = zones[z] as number;
     const to = zones[z + 1] as number;
@@ -1169,41 +1214,20 @@ function findsInZones(text: string, compiled: CompiledRule, zones: readonly numb
       // again the same way from where it started, leaves what follows it as the scan judged it.
       if (windowStart <= from - read && to + read <= windowEnd) {
         // What the rule reads there decides: the same text as around the last zone read so (a
-        // flood of one line), checked a period at a time, reads the same way.
-        if (sameFrom >= 0 && to - from === sameLength) {
-          const shift = from - sameFrom;
-          if (shift !== period || periodicTo < from - read) {
-            period = shift;
-            periodicTo = from - read;
-          }
-          const want = from + read;
-          if (stats?.comparedChars !== undefined) stats.comparedChars += Math.max(0, want - periodicTo);
-          periodicTo = repeatsTo(text, periodicTo, want, shift);
-          if (periodicTo >= want) {
-            z = lastOfRun(text, zones, z, read, windowEnd, stats);
-            if ((zones[z] as number) !== from) {
-              period = (zones[z] as number) - (zones[z - 2] as number);
-              periodicTo = (zones[z] as number) + read;
-            }
-            sameFrom = zones[z] as number;
-            break;
-          }
+        // flood of one line) reads the same way.
+        if (alike.likeLast(z)) {
+          z = alike.settle(z, windowEnd);
+          break;
         }
         if (stats?.checkRuns !== undefined) stats.checkRuns++;
         const again = readsAgainAt(compiled, text, from, to, found);
         if (found.length > 0 && !insideMarker(markers, (found[0] as Finding).start, (found[0] as Finding).end)) return true;
         found.length = 0;
-        sameFrom = again ? from : -1;
-        sameLength = to - from;
         if (again) {
-          z = lastOfRun(text, zones, z, read, windowEnd, stats);
-          if ((zones[z] as number) !== from) {
-            period = (zones[z] as number) - (zones[z - 2] as number);
-            periodicTo = (zones[z] as number) + read;
-            sameFrom = zones[z] as number;
-          }
+          z = alike.settle(z, windowEnd);
           break;
         }
+        alike.forget();
       }
       const first = Math.max(from, windowStart);
       const lastStart = Math.min(to, windowEnd - 1);
