@@ -934,8 +934,14 @@ type Span = { rule: string; start: number; end: number };
 function matchedThrough(spans: readonly Span[], log: MatchLog, except: readonly TokenRule[], markers: readonly number[] | undefined): Through {
   const zones = new Map<number, number[]>();
   if (log.length === 0 || spans.length === 0) return { rules: [], zones };
-  const rewritten = rewrittenSpans(spans);
-  const merged = rewritten ?? mergedSpans(spans);
+  const merged = rewrittenSpans(spans);
+  if (merged === undefined) {
+    // A rule id the scan would not pass over as a marker (none of the built-in ones): every rule
+    // that matched runs again over the whole text.
+    const indexes = new Set<number>();
+    for (let i = 0; i < log.length; i += 3) if ((log.data[i] as number) >= 0) indexes.add(log.data[i] as number);
+    return { rules: [...indexes].map((index) => TOKEN_RULES[index] as TokenRule), zones, exact: false };
+  }
   const count = merged.length / 3 - 1;
   // Per merged span: what the markers before it add to a position.
   const shifts = new Float64Array(count + 1);
@@ -967,8 +973,8 @@ function matchedThrough(spans: readonly Span[], log: MatchLog, except: readonly 
   }
   // The scan's order per rule is the text's; a rule's matches run in window order, windows in text order.
   for (const list of zones.values()) if (!inOrder(list)) sortPairs(list);
-  const moved = rewritten !== undefined && markers !== undefined && zones.size > 0 ? carryMarkers(markers, rewritten) : undefined;
-  return { rules: [...zones.keys()].map((index) => TOKEN_RULES[index] as TokenRule), zones, exact: rewritten !== undefined, ...(moved && { markers: moved }) };
+  const moved = markers !== undefined && zones.size > 0 ? carryMarkers(markers, merged) : undefined;
+  return { rules: [...zones.keys()].map((index) => TOKEN_RULES[index] as TokenRule), zones, exact: true, ...(moved && { markers: moved }) };
 }
 
 function inOrder(pairs: readonly number[]): boolean {
@@ -989,24 +995,10 @@ function sortPairs(pairs: number[]): void {
 interface Through {
   readonly rules: TokenRule[];
   readonly zones: ReadonlyMap<number, readonly number[]>;
-  /** The zones were placed by the markers the rewrite writes. */
+  /** The zones were placed by the markers the rewrite writes (else there are none: the rules run over the whole text). */
   readonly exact?: boolean;
   /** The markers of the rewritten text (`start, end` pairs), when the scan recorded the text's own. */
   readonly markers?: readonly number[];
-}
-
-/** Spans merged as {@link rewrite} merges them, as `start, end, marker length` triples and a sentinel (when a rule id is no marker name). */
-function mergedSpans(spans: readonly Span[]): number[] {
-  const merged: number[] = [];
-  let index = 0;
-  while (index < spans.length) {
-    const first = spans[index] as Span;
-    let end = first.end;
-    for (index++; index < spans.length && (spans[index] as Span).start < end; index++) end = Math.max(end, (spans[index] as Span).end);
-    merged.push(first.start, end, MARKER_PREFIX.length + first.rule.length + 1);
-  }
-  merged.push(BEYOND, BEYOND, 0);
-  return merged;
 }
 
 /** The first of `count` merged spans (triples) ending after `at`, or `count`. */
