@@ -14,17 +14,16 @@ import {
   HitLog,
   keywordWindows,
   lastVerdict,
-  leftEdgeHolds,
   MARKER_PREFIX,
   markerAround,
   markerSpans,
   MatchLog,
   newHits,
   redactionMarker,
-  rightEdgeHolds,
   ruleIndex,
   runHolds,
   scanEngine,
+  touchesCutEdge,
   type CompiledRule,
   type Finding,
   type LiteralAction,
@@ -298,8 +297,7 @@ function findsBesideMarkers(text: string, beside: MarkersToCheck, seen: ScanReco
     const found = findInRegion(text.slice(start, end), gated);
     if (found === undefined) return true;
     for (const finding of found) {
-      if (start > 0 && finding.start === 0 && !leftEdgeHolds(text, start)) continue;
-      if (end < text.length && finding.end === end - start && !rightEdgeHolds(text, end)) continue;
+      if (touchesCutEdge(text, start, end, { start: finding.start + start, end: finding.end + start })) continue;
       return true;
     }
   }
@@ -1238,9 +1236,7 @@ function findsInZones(text: string, compiled: CompiledRule, zones: readonly numb
         }
         acceptMatch(rule, piece, match, start, found);
         for (const finding of found) {
-          if (finding.start === windowStart && windowStart > 0 && !leftEdgeHolds(text, windowStart)) continue;
-          if (finding.end === windowEnd && windowEnd < text.length && !rightEdgeHolds(text, windowEnd)) continue;
-          if (insideMarker(markers, finding.start, finding.end)) continue;
+          if (touchesCutEdge(text, windowStart, windowEnd, finding) || insideMarker(markers, finding.start, finding.end)) continue;
           return true;
         }
         found.length = 0;

@@ -53,7 +53,6 @@ export const FORMAT_CHARACTERS_EXACT = /\p{Cf}/u;
 export const FORMAT_CHARACTER =
   /[\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|\uD804[\uDCBD\uDCCD]|\uD80D[\uDC30-\uDC3F]|\uD82F[\uDCA0-\uDCA3]|\uD834[\uDD73-\uDD7A]|\uDB40[\uDC01\uDC20-\uDC7F]/;
 
-
 export function redactionMarker(rule: string): string {
   return `[REDACTED:${rule}]`;
 }
@@ -753,17 +752,21 @@ export function collectWindow(rule: TokenRule, text: string, start: number, end:
     if (stats?.ruleRuns !== undefined) stats.ruleRuns += attempts;
   }
   for (const finding of found) {
-    if (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) continue;
-    if (end < text.length && finding.end === end && !rightEdgeHolds(text, end)) continue;
+    if (touchesCutEdge(text, start, end, finding)) continue;
     findings.push(finding);
   }
 }
 
-export function leftEdgeHolds(text: string, at: number): boolean {
+/** A finding (in `text`'s positions) of a scan of `text[start, end)` touches an edge the cut made where the text runs on: not trusted. */
+export function touchesCutEdge(text: string, start: number, end: number, finding: { readonly start: number; readonly end: number }): boolean {
+  return (start > 0 && finding.start === start && !leftEdgeHolds(text, start)) || (end < text.length && finding.end === end && !rightEdgeHolds(text, end));
+}
+
+function leftEdgeHolds(text: string, at: number): boolean {
   return !/[A-Za-z0-9_+/=.-]/.test(text[at - 1] as string);
 }
 
-export function rightEdgeHolds(text: string, at: number): boolean {
+function rightEdgeHolds(text: string, at: number): boolean {
   return !/[A-Za-z0-9_+/=.-]/.test(text[at] as string);
 }
 
