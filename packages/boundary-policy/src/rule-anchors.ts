@@ -61,8 +61,10 @@ export function deriveAnchors(pattern: RegExp): RuleAnchors | undefined {
     const result = parser.alternation();
     if (parser.at < pattern.source.length) return undefined;
     if (result === null) return undefined;
-    // Only printable ASCII is searched for: a prefix is cut before anything else (still a prefix).
-    const printable = result.map((p) => /^[\x20-\x7e]*/.exec(p.s)?.[0] ?? "");
+    // Only printable ASCII is searched for: a prefix is cut before anything else (still a prefix),
+    // and before a bracket, which a redaction marker's could complete or cut (`process.env["`):
+    // redact replays a pass whose literals hold none.
+    const printable = result.map((p) => /^[\x20-\x5a\x5c\x5e-\x7e]*/.exec(p.s)?.[0] ?? "");
     const prefixes = fewest(printable);
     if (prefixes === undefined) return undefined;
     const follows = prefixes.map((prefix) => followOf(prefix, result, printable));
@@ -90,9 +92,16 @@ function followOf(prefix: string, result: readonly Prefix[], printable: readonly
  * shorter while it has more than {@link MAX_LITERALS}; undefined if one is under {@link MIN_PREFIX}.
  */
 function fewest(prefixes: readonly string[]): string[] | undefined {
-  let set = [...new Set(prefixes)];
-  for (let length = MAX_PREFIX; set.length > MAX_LITERALS && length > MIN_PREFIX; length--) set = [...new Set(set.map((p) => p.slice(0, length - 1)))];
+  // Without the literals another one starts before any is cut: `sqlcmd.exe` is found at `sqlcmd`,
+  // and cutting both to fit would cut every literal of the set.
+  let set = withoutLonger(prefixes);
+  for (let length = MAX_PREFIX; set.length > MAX_LITERALS && length > MIN_PREFIX; length--) set = withoutLonger(set.map((p) => p.slice(0, length - 1)));
   if (set.length === 0 || set.length > MAX_LITERALS || set.some((p) => p.length < MIN_PREFIX)) return undefined;
+  return set;
+}
+
+function withoutLonger(prefixes: readonly string[]): string[] {
+  const set = [...new Set(prefixes)];
   return set.filter((p) => !set.some((other) => other !== p && p.startsWith(other)));
 }
 

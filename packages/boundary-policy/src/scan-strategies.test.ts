@@ -106,6 +106,8 @@ describe("start literals derived from a rule's pattern", () => {
     [/.ab/g, undefined],
     [/ab\zc/g, undefined], // a letter escape other dialects give a meaning
     [/(a)\1bc/g, undefined],
+    // Seventeen literals, nine with an optional `.exe`: found at the names, none cut to fit sixteen.
+    [/(?:bcp|osql|sqlcmd|psexec|paexec|htpasswd|smbclient|ldapsearch|rabbitmqctl)(?:\.exe)?[ \t]{1,3}-p/g, ["bcp", "osql", "sqlcmd", "psexec", "paexec", "htpasswd", "smbclient", "ldapsearch", "rabbitmqctl"]],
   ])("%s starts with %j", (pattern, prefixes) => {
     expect(deriveAnchors(pattern)?.prefixes).toEqual(prefixes);
   });
