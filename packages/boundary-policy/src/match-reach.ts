@@ -15,15 +15,17 @@ export interface MatchReach {
 
 /**
  * A bound, not the exact figure: a lookaround counts in full however little of it reaches past
- * the match, and each alternative's pieces add up as if all were taken.
+ * the match, and each alternative's pieces add up as if all were taken. A lookaround inside a
+ * repeat reads past the match once on each side, not once per repetition: a repetition's reads
+ * lie within the lookaround's reach of where it stands, and it stands inside the match.
  */
 export function matchReach(pattern: RegExp, longRun = Infinity): MatchReach {
   // Under `v` classes nest (not read here); under `u` one atom can take a surrogate pair.
   if (pattern.flags.includes("v")) return { reach: Infinity, longAtoms: [] };
   const reader = new ReachReader(pattern.source, pattern.flags.includes("u") ? 2 : 1, longRun);
   try {
-    const reach = reader.alternation();
-    return { reach: reader.at === pattern.source.length ? reach : Infinity, longAtoms: [...reader.longAtoms] };
+    const { total } = reader.alternation();
+    return { reach: reader.at === pattern.source.length ? total : Infinity, longAtoms: [...reader.longAtoms] };
   } catch (error) {
     if (error instanceof NotUnderstood) return { reach: Infinity, longAtoms: [] };
     throw error;
@@ -31,6 +33,18 @@ export function matchReach(pattern: RegExp, longRun = Infinity): MatchReach {
 }
 
 class NotUnderstood extends Error {}
+
+/**
+ * A piece's reach (`total`: what it consumes and its lookarounds read, added up), and apart the
+ * most it consumes and the most its lookarounds read, for a repeat of it.
+ */
+interface Reach {
+  readonly total: number;
+  readonly consumed: number;
+  readonly around: number;
+}
+
+const NOTHING: Reach = { total: 0, consumed: 0, around: 0 };
 
 class ReachReader {
   at = 0;
@@ -52,22 +66,30 @@ class ReachReader {
     private readonly longRun: number,
   ) {}
 
-  alternation(): number {
+  alternation(): Reach {
     let reach = this.sequence();
     while (this.source[this.at] === "|") {
       this.at++;
-      reach = Math.max(reach, this.sequence());
+      const next = this.sequence();
+      reach = { total: Math.max(reach.total, next.total), consumed: Math.max(reach.consumed, next.consumed), around: Math.max(reach.around, next.around) };
     }
     return reach;
   }
 
-  private sequence(): number {
-    let reach = 0;
-    while (this.at < this.source.length && this.source[this.at] !== "|" && this.source[this.at] !== ")") reach += this.repeated();
-    return reach;
+  private sequence(): Reach {
+    let total = 0;
+    let consumed = 0;
+    let around = 0;
+    while (this.at < this.source.length && this.source[this.at] !== "|" && this.source[this.at] !== ")") {
+      const piece = this.repeated();
+      total += piece.total;
+      consumed += piece.consumed;
+      around += piece.around;
+    }
+    return { total, consumed, around };
   }
 
-  private repeated(): number {
+  private repeated(): Reach {
     const start = this.at;
     const atom = this.atom();
     const single = this.single;
@@ -75,15 +97,17 @@ class ReachReader {
     const quantifier = /^(?:([*+?])|\{(\d+)(,(\d*))?\})\??/.exec(this.source.slice(this.at, this.at + 24));
     if (quantifier === null) return atom;
     this.at += quantifier[0].length;
-    if (atom === 0) return 0;
+    if (atom.total === 0) return NOTHING;
     const max = quantifier[1] === "?" ? 1 : quantifier[1] !== undefined ? Infinity : quantifier[3] === undefined ? Number(quantifier[2]) : quantifier[4] === "" ? Infinity : Number(quantifier[4]);
-    if (atom * max <= this.longRun) return atom * max;
-    if (source === undefined) return Infinity;
+    if (atom.total * max <= this.longRun) return { total: atom.total * max, consumed: atom.consumed * max, around: atom.around };
+    // Repeated, a lookaround reads past the match at most its own reach on either side.
+    if (atom.around > 0 && atom.consumed * max <= this.longRun) return { total: atom.consumed * max + 2 * atom.around, consumed: atom.consumed * max, around: atom.around };
+    if (source === undefined) return { total: Infinity, consumed: Infinity, around: atom.around };
     this.longAtoms.add(source);
-    return this.unit * this.longRun;
+    return { total: this.unit * this.longRun, consumed: this.unit * this.longRun, around: 0 };
   }
 
-  private atom(): number {
+  private atom(): Reach {
     const char = this.source[this.at] as string;
     this.single = char !== "(";
     this.union = undefined;
@@ -91,7 +115,7 @@ class ReachReader {
     const start = this.at;
     const reach = char === "[" ? this.characterClass() : char === "\\" ? this.escape() : this.literal(char);
     if (this.single && reach > 0) for (const atoms of this.inside) atoms?.push(this.source.slice(start, this.at));
-    return reach;
+    return { total: reach, consumed: reach, around: 0 };
   }
 
   private literal(char: string): number {
@@ -104,7 +128,7 @@ class ReachReader {
   /** The union of the one-character atoms inside the group just read, as an alternation, when it held nothing else. */
   private union: string | undefined;
 
-  private group(): number {
+  private group(): Reach {
     const head = /^\((\?(?::|<?[=!]|<([A-Za-z_$][A-Za-z0-9_$]*)>))?/.exec(this.source.slice(this.at)) as RegExpExecArray;
     this.at += head[0].length;
     const capture = head[1] === undefined || head[2] !== undefined;
@@ -117,11 +141,11 @@ class ReachReader {
     this.at++;
     const atoms = this.inside.pop();
     this.union = atoms !== undefined && atoms.length > 0 ? atoms.join("|") : undefined;
-    if (capture) this.groups[number] = inner;
-    if (head[2] !== undefined) this.named.set(head[2], inner);
+    if (capture) this.groups[number] = inner.total;
+    if (head[2] !== undefined) this.named.set(head[2], inner.total);
     this.single = false;
     // A lookaround consumes nothing but reads as far as its body reaches: counted in full.
-    return inner;
+    return lookaround ? { total: inner.total, consumed: 0, around: inner.total } : inner;
   }
 
   private characterClass(): number {

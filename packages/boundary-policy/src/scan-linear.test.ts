@@ -176,6 +176,9 @@ describe("redact's check beside the markers", () => {
     // A repeated group of one-character atoms matches a run of their union.
     expect(matchReach(/(?:a[bc]{1,9}\n){0,400}/g, 512)).toEqual({ reach: 512, longAtoms: ["a|[bc]|\\n"] });
     expect(matchReach(/(?:a(?=b))+/g, 512).reach).toBe(Infinity);
+    // A lookaround inside a repeat reads past the match once each side, however often it repeats.
+    expect(matchReach(/zip (?:(?!zip )[^\n]){0,120}?-P/g, 512).reach).toBe(4 + 120 + 2 * 4 + 2);
+    expect(matchReach(/(?:(?<![a-z])b){0,3}/g, 512).reach).toBe(3 * (1 + 1));
     // A rule the check could not bound would send every redaction to the whole scan.
     const check = buildRegionCheck(TOKEN_RULES);
     expect(TOKEN_RULES.filter((_, index) => !Number.isFinite(check.before[index]) || !Number.isFinite(check.after[index])).map((rule) => rule.id)).toEqual([]);
