@@ -746,6 +746,50 @@ SESSION10_MORE_NEGATIVES = {
 }
 add_cases(SESSION10_MORE, set(), SESSION10_MORE_NEGATIVES)
 
+# Session 12: passwords that command-line tools take as an argument of their own, as each tool's
+# manual shows them; own seed, appended.
+rng = random.Random(20261212)
+
+
+def password():
+    return r(B62, 12) + r(D, 2)
+
+
+def tool_case(template):
+    return lambda: (lambda value: (template.format(value), value))(password())
+
+
+SESSION12_FORMATS = {
+    "generic": [
+        ("zip(1): -P password; unzip(1): -P password", "ZIP", tool_case("zip -r -P {} backup.zip src/")),
+        ("7-Zip docs: -p{{password}} switch", "SEVEN_ZIP", tool_case("7z a -p{} -mhe=on notes.7z notes/")),
+        ("sqlcmd docs: -P password", "SQLCMD", tool_case('sqlcmd -S db.example.com -U sa -P "{}" -Q "SELECT 1"')),
+        ("ldapsearch(1): -w passwd", "LDAPSEARCH", tool_case("ldapsearch -x -H ldap://dc.example.com -D cn=admin,dc=example,dc=com -w {} -b dc=example,dc=com")),
+        ("PsExec docs: -p password", "PSEXEC", tool_case("PsExec.exe \\\\10.0.0.5 -u EXAMPLE\\admin -p {} cmd /c whoami")),
+        ("htpasswd(1): -b passwordfile username password", "HTPASSWD", tool_case("htpasswd -bc /etc/nginx/.htpasswd admin {}")),
+        ("smbclient(1): -U username%password", "SMBCLIENT", tool_case("smbclient //fs.example.com/share -U 'EXAMPLE\\bob%{}' -c ls")),
+        ("Windows net user: net user name password /add", "NET_USER", tool_case("net user deploy {} /add")),
+        ("chpasswd(8): user_name:password on stdin", "CHPASSWD", tool_case('echo "deploy:{}" | sudo chpasswd')),
+        ("rabbitmqctl(8): add_user username password", "RABBITMQCTL", tool_case("rabbitmqctl add_user admin {}")),
+        ("redis-cli docs: -a password", "REDIS_CLI", tool_case("redis-cli -a {} PING")),
+        ("gpg(1): --passphrase string", "GPG", tool_case("gpg --batch --passphrase {} -d notes.gpg")),
+    ],
+}
+SESSION12_NEGATIVES = {
+    "generic": [
+        "zip -r -P $ZIP_PASSWORD backup.zip src/",
+        "7z a -p notes.7z notes/",
+        "ldapsearch -x -D cn=admin,dc=example,dc=com -W -b dc=example,dc=com",
+        "psexec \\\\host -u Administrator -p $Password -i calc.exe",
+        "htpasswd -c /etc/nginx/.htpasswd admin",
+        "net user deploy * /add",
+        'echo "deploy:$NEW_PASSWORD" | chpasswd',
+        "rabbitmqctl add_user admin <password>",
+        "redis-cli -h cache.example.com PING",
+    ],
+}
+add_cases(SESSION12_FORMATS, set(), SESSION12_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

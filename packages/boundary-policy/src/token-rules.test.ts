@@ -956,3 +956,65 @@ describe("the shapes other rules own, which the keyword rules leave to them", ()
     expect(shortestMatch(shape.source)).toBe(shortest);
   });
 });
+
+describe("passwords on the command lines agents run (session 12)", () => {
+  // Archivers, SQL Server and LDAP clients, PsExec, htpasswd, Samba, Windows `net`, chpasswd and
+  // RabbitMQ take a password as an argument of their own; an agent's transcript holds the command.
+  const pw = "Tr0ub4dor3x";
+  it.each([
+    ["cli-tool-password", "zip -r -P ", pw, " backup.zip src/"],
+    ["cli-tool-password", "unzip -o -P '", pw, "' backup.zip"],
+    ["cli-tool-password", "7z a -p", pw, " -mhe=on secret.7z notes/"],
+    ["cli-tool-password", 'sqlcmd -S db.local -U sa -P "', pw, '" -Q "SELECT 1"'],
+    ["cli-tool-password", "bcp dbo.users out users.dat -S db -U sa -P ", pw, " -c"],
+    ["cli-tool-password", "ldapsearch -x -H ldap://dc -D cn=admin,dc=corp -w ", pw, " -b dc=corp"],
+    ["cli-tool-password", "ldapadd -x -D cn=admin,dc=corp -w '", pw, "' -f users.ldif"],
+    ["windows-cli-password", "PsExec.exe \\\\10.0.0.5 -u CORP\\admin -p ", pw, " cmd /c whoami"],
+    ["windows-cli-password", "psexec \\\\host -u Administrator -p ", "braksha", " shutdown -r"],
+    ["cli-tool-password", "htpasswd -bc /etc/nginx/.htpasswd admin ", pw, ""],
+    ["cli-tool-password", "htpasswd -nbB deploy ", pw, " > auth"],
+    ["cli-tool-password", "smbclient //fs/share -U 'CORP\\bob%", pw, "' -c ls"],
+    ["windows-cli-password", "net user deploy ", pw, " /add"],
+    ["windows-cli-password", "net use Z: \\\\fs\\share ", pw, " /user:CORP\\bob"],
+    ["cli-tool-password", 'echo "deploy:', pw, '" | sudo chpasswd'],
+    ["cli-tool-password", "rabbitmqctl add_user admin ", pw, ""],
+    ["cli-tool-password", "sudo rabbitmqctl change_password guest ", pw, " && echo ok"],
+    ["cli-password-flag", "gpg --batch --passphrase ", pw, " -d notes.gpg"],
+    ["cli-login-password", "redis-cli -a ", pw, " PING"],
+    ["cli-login-password", "mysql -p", pw, " shop"],
+    ["cli-login-password", "mongodump --uri mongodb://db -u admin -p ", pw, " --out dump/"],
+    ["cli-login-password", "mysql --defaults-file=mysql.cnf -u root -p", pw, " shop"],
+    ["cli-login-password", "az login --service-principal -u http://login.example.com/app -p ", pw, ""],
+    ["cli-tool-password", "ldapsearch -x -H ldaps://dc.corp:636 -D cn=admin,dc=corp -w ", pw, " -b dc=corp"],
+    ["cli-tool-password", "7z x -o/tmp/7z -p", pw, " notes.7z"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "zip -r -P $ZIP_PASSWORD backup.zip src/",
+    'unzip -P "${ARCHIVE_PW}" a.zip',
+    "7z a -p archive.7z notes/",
+    "sqlcmd -S db -U sa -P $(cat /run/secrets/sa) -Q 'SELECT 1'",
+    "ldapsearch -x -D cn=admin -W -b dc=corp",
+    "ldapsearch -x -D cn=admin -w %LDAP_PW% -b dc=corp",
+    "psexec \\\\host -u Administrator -p $Password -i calc.exe",
+    "psexec \\\\host -u DOMAIN\\ADMINISTRATOR -p PASSWORD cmd",
+    "htpasswd -c /etc/nginx/.htpasswd admin",
+    "htpasswd -bc .htpasswd admin password",
+    "smbclient //fs/share -U bob -c ls",
+    "net user deploy * /add",
+    "net use Z: \\\\fs\\share /user:CORP\\bob",
+    'echo "deploy:$NEW_PASSWORD" | chpasswd',
+    "rabbitmqctl list_users",
+    "rabbitmqctl add_user admin <password>",
+    "redis-cli -h cache PING",
+    "mysql -p shop",
+    "mysql -u root -p",
+    "unzip -p backup.zip notes/todo.txt | less",
+    "sqlcmd -S db -U sa -p -Q 'SELECT 1'",
+    "gpg --passphrase-fd 0 -d notes.gpg",
+    "run `zip -P` with the archive's password, or `7z -p` for 7-Zip",
+    "7z sqlcmd bcp osql ldap psexec paexec htpasswd smbclient net chpasswd rabbitmqctl -password",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
