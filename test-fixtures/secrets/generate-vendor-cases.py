@@ -790,6 +790,30 @@ SESSION12_NEGATIVES = {
 }
 add_cases(SESSION12_FORMATS, set(), SESSION12_NEGATIVES)
 
+# Session 12 too: WireGuard keys as wg(8) and wg-quick(8) write them; own seed, appended.
+rng = random.Random(20261213)
+
+
+def wg_key():
+    return r(B64, 43) + "="
+
+
+SESSION12_WIREGUARD = {
+    "private-key": [
+        ("wg(8): [Interface] PrivateKey, 32 bytes base64", "WG_PRIVATE_KEY",
+         lambda: (lambda value: (f"[Interface]\nPrivateKey = {value}\nAddress = 10.8.0.2/24\nListenPort = 51820\n", value))(wg_key())),
+        ("wg(8): [Peer] PresharedKey, 32 bytes base64", "WG_PRESHARED_KEY",
+         lambda: (lambda value: (f"[Peer]\nPublicKey = {wg_key()}\nPresharedKey = {value}\nAllowedIPs = 0.0.0.0/0\n", value))(wg_key())),
+    ],
+}
+SESSION12_WIREGUARD_NEGATIVES = {
+    "private-key": [
+        "[Peer]\nPublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nEndpoint = vpn.example.com:51820\n",
+        "PresharedKey = [Server's preshared key]",
+    ],
+}
+add_cases(SESSION12_WIREGUARD, set(), SESSION12_WIREGUARD_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

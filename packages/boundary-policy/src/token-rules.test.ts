@@ -1018,3 +1018,22 @@ describe("passwords on the command lines agents run (session 12)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("WireGuard keys (session 12)", () => {
+  // wg(8): a private or preshared key is 32 bytes in base64, 44 characters ending in `=`.
+  const key = "uRsfsZ2Ts1rach4Zv3hhwcx6wa5fuIo2u3w7sa+7j8E=";
+  it.each([
+    ["wireguard-key", "[Interface]\nPrivateKey = ", key, "\nAddress = 10.0.0.2/32"],
+    ["wireguard-key", "[Peer]\nPublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nPresharedKey = ", key, "\nAllowedIPs = 0.0.0.0/0"],
+    ["wireguard-key", "PresharedKey=", key, ""],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "[Peer]\nPublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nEndpoint = vpn.example.com:51820",
+    "PresharedKey = [Server's preshared key]",
+    "PrivateKey = <contents of privatekey>",
+    "PresharedKey = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -523,6 +523,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
 
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   // PuTTY's .ppk key files: the lines after `Private-Lines: N` are the private key (encrypted or not).
+  // wg(8) and wg-quick(8) configs: a private or preshared key is 32 bytes in base64 (44 characters, `=` last).
+  { id: "wireguard-key", family: "private-key", description: "a WireGuard private or preshared key", keywords: ["privatekey", "presharedkey"], pattern: rx(`(?<![A-Za-z0-9_])(?:PrivateKey|PresharedKey)[ \\t]{0,10}=[ \\t]{0,10}([A-Za-z0-9+/]{43}=)(?![A-Za-z0-9+/=])`), minEntropy: 3 },
   { id: "putty-private-key", family: "private-key", description: "a PuTTY private key", keywords: ["private-lines:"], pattern: rx(`Private-Lines:[ \\t]{0,3}[0-9]{1,4}\\r?\\n((?:[A-Za-z0-9+/]{1,64}={0,2}\\r?\\n){0,400}[A-Za-z0-9+/]{1,64}={0,2})(?![A-Za-z0-9+/=])`), minEntropy: 3.5 },
   { id: "private-key-base64", family: "private-key", description: "a base64-encoded private key", keywords: ["ls0tls1crudjt"], pattern: rx(`LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,40000}={0,2}`), allow: (value) => !decodesTo(value, /PRIVATE KEY/) },
   { id: "basic-auth-url", family: "basic-auth", description: "a password in a URL", keywords: ["://"], pattern: rx(`${NOT_AFTER_WORD}[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s:@/"'<>]{0,100}:([^\\s:@/"'<>]{4,200}(?:@[^\\s:@/"'<>]{1,200}){0,3})@[A-Za-z0-9.-]{2,}`), minEntropy: 2, allow: (password) => isPlaceholder(password), window: { before: 24, after: 330 } },
