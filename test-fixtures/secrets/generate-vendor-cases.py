@@ -814,6 +814,26 @@ SESSION12_WIREGUARD_NEGATIVES = {
 }
 add_cases(SESSION12_WIREGUARD, set(), SESSION12_WIREGUARD_NEGATIVES)
 
+# Session 12 too: passwords told in prose, as a conversation with an agent tells them (the shapes
+# of the setup guides and READMEs titus' generic examples quote); own seed, appended.
+rng = random.Random(20261214)
+
+SESSION12_PROSE = {
+    "generic": [
+        ("prose: the password is '<password>'", "PROSE_IS", tool_case("The password is '{}'.")),
+        ("prose: the password for user <name> is '<password>'", "PROSE_FOR_USER", tool_case("Ensure the password for user 'postgres' is '{}' or change the .env file.")),
+        ("prose, Markdown: set the password to `<password>`", "PROSE_SET_TO", tool_case("I set the admin password to `{}` and restarted the service.")),
+    ],
+}
+SESSION12_PROSE_NEGATIVES = {
+    "generic": [
+        "The password is 'required' when SSO is off.",
+        "it('fails when the password is \"wrong\"', () => {",
+        "Set the password to '<your password>' first.",
+    ],
+}
+add_cases(SESSION12_PROSE, set(), SESSION12_PROSE_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1037,3 +1037,31 @@ describe("WireGuard keys (session 12)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("a password told in prose (session 12)", () => {
+  // A conversation with an agent tells passwords in sentences, quoted as prose and Markdown quote them.
+  it.each([
+    ["prose-password", "The password is '", "Secret123", "'"],
+    ["prose-password", "The default Password is '", "blooberry", "'"],
+    ["prose-password", 'so just ensure the password is "', "centipede", '" and press On'],
+    ["prose-password", "2. Ensure the password for user 'postgres' is '", "admin", "' or change .env file."],
+    ["prose-password", 'The default password for the user "pyne-user" is "', "pyne", '".'],
+    ["prose-password", "I set the admin password to `", "Zx9vQ2mLk", "` and restarted the service."],
+    ["prose-password", "The database passphrase is now “", "tangerine-rocket-42", "”."],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "The password is 'required' when SSO is off.",
+    "it('fails when the password is \"wrong\"', () => {",
+    "If the password is '' the prompt appears.",
+    "The password is `${PASSWORD}` from the environment.",
+    "Set the password to '<your password>' first.",
+    "the password is 'password' in the demo",
+    "the password was 'incorrect' for three attempts",
+    "The password field is 'hidden' by default",
+    "Passwords are 'hashed' with bcrypt",
+    "The password is stored in 'keychain'",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

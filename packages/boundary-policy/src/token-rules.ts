@@ -262,6 +262,8 @@ function passwordWordIsNotSecret(value: string): boolean {
   );
 }
 
+const PROSE_NOT_PASSWORD = /^(?:wrong|invalid|incorrect|correct|valid|empty|blank|missing|weak|strong|short|long|expired|changed|reset|masked|hashed|salted|stored|encrypted|plain|unknown|nil|same|different|unset|okay|good|fine|secure|random|temporary|mismatched|locked|sent|saved|updated|accepted|rejected|used|wrongly|incorrectly)$/i;
+
 const PASSWORD_SETTING_WORDS = new Set(["required", "optional", "disabled", "enabled", "hidden", "visible", "readonly", "sensitive", "encrypted", "plaintext", "anonymous", "inherit", "automatic", "internal", "external", "standard", "advanced", "default", "nullable", "keyring", "keychain", "interactive", "environment", "variable", "insecure", "mandatory", "password", "passwords", "passphrase", "protected", "confidential", "unchanged", "generated", "autocomplete", "nopassword", "prompted"]);
 
 /** A Docker `auth` value is base64 of `user:password`. */
@@ -590,6 +592,12 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // Windows commands, whose names and flags ignore case: PsExec's `-p`, `net user NAME PASSWORD /add`
   // and `net use SHARE PASSWORD /user:…`.
   { id: "windows-cli-password", family: "generic", description: "a password on a Windows command line", keywords: ["psexec", "paexec", "net"], pattern: rx(`(?:(?<![A-Za-z0-9_.-])(?:(?:ps|pa)exec(?:64)?(?:\\.exe)?[ \\t](?:${argumentsBefore("(?:ps|pa)exec(?:64)?(?:\\.exe)?[ \\t]", 160)}[ \\t])?-p[ \\t]{1,3}|net[ \\t]{1,3}user[ \\t]{1,3}[^\\s/"'-][^\\s/"']{0,100}[ \\t]{1,3}(?=[^\\s]{4,200}[ \\t]{1,3}/(?:add|domain)\\b))(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$%<*(-][^\\s'"]{3,200}))|(?<![A-Za-z0-9_.-])net[ \\t]{1,3}use[ \\t](?:${argumentsBefore("net[ \\t]", 120)}[ \\t])?\\\\\\\\[^\\s]{1,200}[ \\t]{1,3}(?:"([^"\\s]{4,200})"|([^\\s"'$%<*/-][^\\s"']{3,200}))(?=[ \\t]{1,3}/user:))`, true), allow: passedPasswordIsNotSecret },
+  // A password told in a sentence, as conversations with an agent tell them: `the password is 'X'`,
+  // `the password for user 'postgres' is 'admin'`, `set the admin password to \`X\``, the value
+  // quoted (ASCII or typographic quotes, Markdown backticks). Words a sentence says of a password
+  // (`is 'required'`, `was 'wrong'`) are no password. Between the word and its verb no `=`, `:` or
+  // bracket: that is code (`password = "…"`, the keyword rules' own), and a flood of it costs nothing here.
+  { id: "prose-password", family: "generic", description: "a password told in prose", keywords: ["password", "passphrase"], pattern: rx(`(?<![A-Za-z0-9_])pass(?:word|phrase)(?![A-Za-z0-9_])${argumentsBefore("pass(?:word|phrase)", 60, "[^\\n=:;(){}<>[\\]]")}[ \\t](?:is|was|be|to|now|are):?[ \\t]{1,3}(?:now[ \\t]{1,3}|set[ \\t]{1,3}to[ \\t]{1,3})?(?:"([^"\\s]{4,64})"|'([^'\\s]{4,64})'|\`([^\`\\s]{4,64})\`|\u201c([^\u201d\\s]{4,64})\u201d|\u2018([^\u2019\\s]{4,64})\u2019)`, true), allow: (value) => PROSE_NOT_PASSWORD.test(value) || passedPasswordIsNotSecret(value), window: { before: 0, after: 160 } },
   // PowerShell's single-dash -Password (Connect-VIServer, New-LocalUser, …); a variable or an expression is left alone.
   { id: "powershell-password-parameter", family: "generic", description: "a password given as a PowerShell -Password argument", keywords: ["-password"], pattern: rx(`(?<![A-Za-z0-9_-])-Password[ \\t]{1,3}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})'|([^\\s'"$(-][^\\s'"]{5,200}))`, true), allow: isNotGenericSecret },
   { id: "netrc-password", family: "generic", description: "a password in a .netrc entry", keywords: ["machine"], pattern: rx(`(?<![A-Za-z0-9_])machine[ \\t]+[^\\s]{1,253}\\s{1,20}login[ \\t]+[^\\s]{1,200}\\s{1,20}password[ \\t]+(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})'|([^\\s"'{}<>$][^\\s"']{5,200}))`), allow: (value) => isPlaceholder(value) || /[{}]/.test(value) || /^[A-Z_]+$/.test(value) },
