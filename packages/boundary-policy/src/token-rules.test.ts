@@ -1065,3 +1065,23 @@ describe("a password told in prose (session 12)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("letters-only passwords after a comment or a Groovy call (session 12)", () => {
+  it.each([
+    ["password-word-value", "REACT_APP_AUTH_PASSWORD=", "whiteduke", "    # some comment"],
+    ["password-word-value", "maven {\n  credentials {\n    username 'deploy'\n    password \"", "hardcoded_maven", "\"\n  }\n}"],
+    ["password-word-value", "credentials {\n  password '", "bluefinchtrail", "'\n}"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "REACT_APP_MAILER_PASSWORD=smtp_password # Enter your SMTP email password",
+    "credentials {\n  username 'user'\n  password 'password'\n}",
+    'credentials {\n  username "SOME_USERNAME"\n  password "SOME_PASSWORD"\n}',
+    "password 'required'",
+    "DB_PASSWORD=changeme # set me",
+    'Solution:   Pass "line_to_free" to the function.',
+    '* - Rewrite prepareStackTrace to bypass "support-stack-trace"',
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

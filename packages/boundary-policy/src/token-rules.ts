@@ -535,8 +535,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // `SSHpassword=hardco…` in an env file, `password: open_ses…` in YAML). The keyword rule
   // wants a digit or a symbol, for `token: "access_token"` is a name; a password's name says what
   // its value is. Unquoted only after `name=` or `name: `: `password = index_info` is Python, a
-  // variable. Labels, identifiers, field names and setting words stay out.
-  { id: "password-word-value", family: "generic", description: "a password assigned to a password-named variable", keywords: ["pass", "pwd"], pattern: rx(`(?:pass(?:word|wd|phrase)?|pwd)(?:["'\`]?[ \\t]{0,30}(?::=|=>|=(?!=)|:)[ \\t]{0,30}(?:"([a-z][a-z_-]{6,62}[a-z])"|'([a-z][a-z_-]{6,62}[a-z])')|(?::[ \\t]{1,30}|=)([a-z][a-z_]{6,62}[a-z])[ \\t]*(?=\\r?\\n|$))`, true), allow: passwordWordIsNotSecret, window: { before: 20, after: 110 } },
+  // variable; a shell comment may follow (`PASSWORD=whiteduke  # …`). Quoted after a space too, as
+  // Groovy and Gradle call `password "…"` (a whole word: `Pass "…"` and `bypass "…"` are prose). Labels, identifiers, field names and setting words stay out.
+  { id: "password-word-value", family: "generic", description: "a password assigned to a password-named variable", keywords: ["pass", "pwd"], pattern: rx(`(?:pass(?:word|wd|phrase)?|pwd)(?:(?:["'\`]?[ \\t]{0,30}(?::=|=>|=(?!=)|:)[ \\t]{0,30}|(?<=(?<![A-Za-z])pass(?:word|wd|phrase))[ \\t]{1,3})(?:"([a-z][a-z_-]{6,62}[a-z])"|'([a-z][a-z_-]{6,62}[a-z])')|(?::[ \\t]{1,30}|=)([a-z][a-z_]{6,62}[a-z])(?:[ \\t]*(?=\\r?\\n|$)|[ \\t]+(?=#)))`, true), allow: passwordWordIsNotSecret, window: { before: 20, after: 110 } },
   // An opaque OAuth or session token too long for the keyword rule's 200-character value
   // (`{"access_token":"<300 characters>"}`), quoted, under a token name.
   { id: "long-token-value", family: "generic", description: "a long token assigned to a token-named field", keywords: ["token"], pattern: rx(`(?<![A-Za-z0-9])(?:(?:access|refresh|id|session|auth|bearer|oauth)[_.-]?)?token(?:\\\\{1,3}"|["'])?[ \\t]{0,30}(?::|=|=>)[ \\t]{0,30}(?:\\\\{1,3}"([^"\\s\\\\]{201,4000})\\\\{1,3}"|"([^"\\s]{201,4000})"|'([^'\\s]{201,4000})')`, true), allow: keywordValueIsNotSecret },
