@@ -834,6 +834,36 @@ SESSION12_PROSE_NEGATIVES = {
 }
 add_cases(SESSION12_PROSE, set(), SESSION12_PROSE_NEGATIVES)
 
+# Session 12 too: secrets stored from a command line, as each secret store's CLI docs show the
+# value argument; own seed, appended.
+rng = random.Random(20261215)
+
+SESSION12_STORES = {
+    "generic": [
+        ("az keyvault secret set docs: --value", "AZ_KEYVAULT", tool_case("az keyvault secret set --vault-name contoso-kv --name db-password --value {}")),
+        ("gh secret set docs: --body", "GH_SECRET", tool_case("gh secret set NPM_TOKEN --body {} --repo octo/app")),
+        ("aws ssm put-parameter docs: --type SecureString --value", "AWS_SSM", tool_case("aws ssm put-parameter --name /app/db --type SecureString --value {}")),
+        ("aws secretsmanager create-secret docs: --secret-string", "AWS_SECRETSMANAGER", tool_case("aws secretsmanager create-secret --name app/db --secret-string '{}'")),
+        ("kubectl create secret generic docs: --from-literal=key=value", "KUBECTL_SECRET", tool_case("kubectl create secret generic db-user --from-literal=password={}")),
+        ("fly secrets set docs: NAME=VALUE", "FLY_SECRETS", tool_case("fly secrets set DATABASE_KEY={}")),
+        ("vault kv put docs: PATH KEY=VALUE", "VAULT_KV", tool_case("vault kv put secret/app api={}")),
+        ("sudo(8): -S reads the password from standard input", "SUDO_STDIN", tool_case("echo {} | sudo -S systemctl restart app")),
+        ("openssl enc(1): -k password", "OPENSSL_K", tool_case("openssl enc -aes-256-cbc -k {} -in notes.txt -out notes.enc")),
+        ("ssh-keygen(1): -N new_passphrase", "SSH_KEYGEN", tool_case('ssh-keygen -t ed25519 -N "{}" -f deploy_key')),
+    ],
+}
+SESSION12_STORES_NEGATIVES = {
+    "generic": [
+        'az keyvault secret set --vault-name contoso-kv --name db --value "$DB_PASSWORD"',
+        "gh secret set NPM_TOKEN < token.txt",
+        "aws ssm put-parameter --name /app/instance --type String --value t3micro01",
+        "kubectl create configmap app --from-literal=mode=production01",
+        "echo $PASSWORD | sudo -S systemctl restart app",
+        'ssh-keygen -t ed25519 -N "" -f deploy_key',
+    ],
+}
+add_cases(SESSION12_STORES, set(), SESSION12_STORES_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

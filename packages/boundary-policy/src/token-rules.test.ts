@@ -1085,3 +1085,40 @@ describe("letters-only passwords after a comment or a Groovy call (session 12)",
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("secrets stored from a command line (session 12)", () => {
+  // Secret stores' CLIs take the value as an argument; every value they store is a secret.
+  const pw = "Tr0ub4dor3x";
+  it.each([
+    ["cli-secret-store-value", "az keyvault secret set --vault-name kv --name db --value ", pw, ""],
+    ["cli-secret-store-value", "gh secret set DB_PASSWORD --body ", pw, " --repo o/r"],
+    ["cli-secret-store-value", "gh secret set NPM -b'", pw, "'"],
+    ["cli-secret-store-value", "aws ssm put-parameter --name /db/pw --type SecureString --value ", pw, ""],
+    ["cli-secret-store-value", "aws secretsmanager create-secret --name db --secret-string '", pw, "'"],
+    ["cli-secret-store-value", "kubectl create secret generic db --from-literal=api=", pw, " -n prod"],
+    ["cli-secret-store-value", "fly secrets set API=", pw, ""],
+    ["cli-secret-store-value", "doppler secrets set STRIPE_KEY=", pw, ""],
+    ["cli-secret-store-value", "vault kv put secret/app api=", pw, ""],
+    ["cli-secret-store-value", "echo ", pw, " | sudo -S apt-get update"],
+    ["cli-tool-password", "openssl enc -aes-256-cbc -k ", pw, " -in notes.txt -out notes.enc"],
+    ["cli-tool-password", 'ssh-keygen -t ed25519 -N "', pw, '" -f deploy_key'],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    'az keyvault secret set --vault-name kv --name db --value "$DB_PASSWORD"',
+    "gh secret set DB_PASSWORD < password.txt",
+    "gh secret set NPM --body-file token.txt",
+    "aws ssm put-parameter --name /app/instance --type String --value t3micro01",
+    "aws secretsmanager create-secret --name db --secret-string file://secret.json",
+    "kubectl create secret generic db --from-file=password=./pw.txt",
+    "kubectl create configmap app --from-literal=mode=production01",
+    "fly secrets set API=$API_KEY",
+    "vault kv get secret/app",
+    "echo $PASSWORD | sudo -S apt-get update",
+    "sudo -S apt-get update < /dev/null",
+    'ssh-keygen -t ed25519 -N "" -f deploy_key',
+    "openssl enc -d -aes-256-cbc -kfile key.txt -in notes.enc",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
