@@ -798,7 +798,8 @@ function holdsLongRun(text: string, start: number, end: number, { table, within 
  * its start literals occurs, leftmost first, each search resuming after the previous match. A
  * start inside a run of more than `within` characters of the break's class is passed over with no
  * regex attempt: every match has a character outside the class that close (rule-anchors.ts,
- * `deriveRunBreak`). Each character of such a run is read once for all the starts inside it.
+ * `deriveRunBreak`). Each character of such a run is read once for all the starts inside it, and
+ * the search for starts resumes `within` before the run's end.
  */
 function scanStarts(rule: TokenRule, text: string, offset: number, findings: Finding[], scan: StartScan, markers: readonly number[]): number {
   const { starts, sticky } = scan;
@@ -821,8 +822,18 @@ function scanStarts(rule: TokenRule, text: string, offset: number, findings: Fin
       if (code >= 128 || table[code] === 0) break;
       runTo++;
     }
+    if (runTo > at + within) {
+      // Every start up to `within` before the run's end is ruled out by it: read the run to its
+      // end (once, as `runTo` only grows) and search on from there, not from the next character.
+      while (runTo < text.length) {
+        const code = text.charCodeAt(runTo);
+        if (code >= 128 || table[code] === 0) break;
+        runTo++;
+      }
+      starts.lastIndex = Math.max(at + 1, runTo - within);
+      continue;
+    }
     starts.lastIndex = at + 1;
-    if (runTo > at + within) continue;
     sticky.lastIndex = at;
     attempts++;
     const match = sticky.exec(text);
