@@ -815,21 +815,11 @@ function scanStarts(rule: TokenRule, text: string, offset: number, findings: Fin
       starts.lastIndex = past - offset;
       continue;
     }
-    if (at >= runTo) runTo = at;
-    const limit = Math.min(text.length, at + within + 1);
-    while (runTo < limit) {
-      const code = text.charCodeAt(runTo);
-      if (code >= 128 || table[code] === 0) break;
-      runTo++;
-    }
+    runTo = runEnd(text, Math.max(runTo, at), Math.min(text.length, at + within + 1), table);
     if (runTo > at + within) {
       // Every start up to `within` before the run's end is ruled out by it: read the run to its
       // end (once, as `runTo` only grows) and search on from there, not from the next character.
-      while (runTo < text.length) {
-        const code = text.charCodeAt(runTo);
-        if (code >= 128 || table[code] === 0) break;
-        runTo++;
-      }
+      runTo = runEnd(text, runTo, text.length, table);
       starts.lastIndex = Math.max(at + 1, runTo - within);
       continue;
     }
@@ -842,6 +832,17 @@ function scanStarts(rule: TokenRule, text: string, offset: number, findings: Fin
     if (match[0].length > 0) starts.lastIndex = at + match[0].length;
   }
   return attempts;
+}
+
+/** Where the run of `table` characters from `from` ends, read no farther than `to`. */
+function runEnd(text: string, from: number, to: number, table: Uint8Array): number {
+  let at = from;
+  while (at < to) {
+    const code = text.charCodeAt(at);
+    if (code >= 128 || table[code] === 0) break;
+    at++;
+  }
+  return at;
 }
 
 /** A match starting inside a redaction marker is passed over: the search resumes at its end. */
