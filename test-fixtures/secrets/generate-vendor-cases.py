@@ -864,6 +864,68 @@ SESSION12_STORES_NEGATIVES = {
 }
 add_cases(SESSION12_STORES, set(), SESSION12_STORES_NEGATIVES)
 
+# Session 13: what services print when they start, reset a password or join a machine, and the
+# tokens of the tools that join machines to networks; each from the tool's own docs or output; own
+# seed, appended.
+rng = random.Random(20261216)
+
+
+def printed(template, value):
+    return lambda: (lambda v: (template.format(v), v))(value())
+
+
+def enrollment_token():
+    body = {"ver": "8.14.0", "adr": [f"172.18.0.{rng.randrange(2, 250)}:9200"], "fgr": r(HEX, 64), "key": f"{r(URL, 20)}:{r(URL, 22)}"}
+    return base64.b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
+
+
+LOWER36 = az + D
+SESSION13_FORMATS = {
+    "generic": [
+        ("Jenkins first start: the generated admin password (32 hex)", "JENKINS_BANNER",
+         printed("Jenkins initial setup is required. An admin user has been created and a password generated.\nPlease use the following password to proceed to installation:\n\n{}\n\nThis may also be found at: /var/jenkins_home/secrets/initialAdminPassword\n", lambda: r(HEX, 32))),
+        ("Jenkins docs: cat secrets/initialAdminPassword", "JENKINS_FILE",
+         printed("$ docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword\n{}\n", lambda: r(HEX, 32))),
+        ("Argo CD docs: the initial admin secret, decoded", "ARGOCD_INITIAL",
+         printed('$ kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath="{{.data.password}}" | base64 -d\n{}\n', lambda: r(URL, 16))),
+        ("Elasticsearch 8 first start: the elastic user's password", "ELASTIC_BANNER",
+         printed("Password for the elastic user (reset with `bin/elasticsearch-reset-password -u elastic`):\n  {}\n", lambda: r(URL + "*=+", 20))),
+        ("elasticsearch-reset-password docs: New value", "ELASTIC_RESET",
+         printed("Password for the [elastic] user successfully reset.\nNew value: {}\n", lambda: r(URL + "*=+", 20))),
+        ("Keycloak docs: --db-password", "KEYCLOAK_DB",
+         printed("bin/kc.sh start --db postgres --db-username keycloak --db-password {} --hostname kc.example.com", password)),
+        ("Nextcloud occ docs: maintenance:install --admin-pass", "NEXTCLOUD_OCC",
+         printed("php occ maintenance:install --database pgsql --admin-user admin --admin-pass {}", password)),
+    ],
+    "elastic": [("Elasticsearch docs: enrollment tokens (base64 of ver, adr, fgr, key)", "ES_ENROLLMENT_TOKEN", enrollment_token)],
+    "docker": [("docker swarm join-token docs: SWMTKN-1-<50>-<25>", "SWARM_TOKEN", lambda: f"SWMTKN-1-{r(LOWER36, 50)}-{r(LOWER36, 25)}")],
+    "hashicorp": [
+        ("consul acl bootstrap docs: SecretID", "CONSUL_BOOTSTRAP",
+         printed("AccessorID:       0c5e7b1a-2f3d-4e5f-8a9b-1c2d3e4f5a6b\nSecretID:         {}\nDescription:      Bootstrap Token (Global Management)\n", uuid)),
+        ("nomad acl bootstrap docs: Secret ID", "NOMAD_BOOTSTRAP",
+         printed("Accessor ID  = 5b7fd453-d3f7-6814-81dc-fcfe6daedea5\nSecret ID    = {}\nName         = Bootstrap Token\n", uuid)),
+    ],
+    "tailscale": [("Tailscale docs: auth keys and API access tokens (tskey-<kind>-<id>-<secret>)", "TS_AUTHKEY",
+                   lambda: f"tskey-{rng.choice(['auth', 'api', 'client'])}-{r(B62, 10)}CNTRL-{r(B62, 32)}")],
+    "ngrok": [("ngrok docs: authtokens (config add-authtoken, NGROK_AUTHTOKEN)", "NGROK_AUTHTOKEN",
+               lambda: f"{r(B62, 27)}_{r(D, 1)}{r(B62, 20)}")],
+}
+SESSION13_NEEDS_NAME = {"NGROK_AUTHTOKEN"}
+SESSION13_NEGATIVES = {
+    "generic": [
+        "This may also be found at: /var/jenkins_home/secrets/initialAdminPassword\n\n*************************************************************\n",
+        "Password for the elastic user (reset with `bin/elasticsearch-reset-password -u elastic`):\n  <password>\n",
+        "ansible-playbook site.yml --vault-password-file ~/.vault_pass2",
+        "llm prompt --max-tokens 4096",
+    ],
+    "elastic": ["Copy the following enrollment token and paste it into Kibana: eyJ2ZXIiOiI4..."],
+    "docker": ["docker swarm join --token SWMTKN-1-<token> 192.168.99.100:2377"],
+    "hashicorp": ["AccessorID:       0c5e7b1a-2f3d-4e5f-8a9b-1c2d3e4f5a6b"],
+    "tailscale": ["TAILSCALE_AUTH_KEY=tskey-auth-XXXXXX", "export TS_API_KEY=tskey-api-xxxxx"],
+    "ngrok": ["ngrok http 8080 --domain=example.ngrok.app", "ngrok config add-authtoken <token>"],
+}
+add_cases(SESSION13_FORMATS, SESSION13_NEEDS_NAME, SESSION13_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1122,3 +1122,59 @@ describe("secrets stored from a command line (session 12)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("what services print when they start, reset a password or join a machine (session 13)", () => {
+  // Built at run time from the helpers above: the shapes of each tool's own output.
+  const enrollment = Buffer.from(`{"ver":"8.14.0","adr":["172.18.0.2:9200"],"fgr":"${hex(64)}","key":"${b62(20)}:${b62(22)}"}`).toString("base64");
+  const swarm = `SWMTKN-1-${b62(50).toLowerCase()}-${b62(25).toLowerCase()}`;
+  it.each([
+    ["service-generated-password", "Please use the following password to proceed to installation:\n\n", hex(32), "\n\nThis may also be found at: /var/jenkins_home/secrets/initialAdminPassword"],
+    ["service-generated-password", "$ docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword\n", hex(32), ""],
+    ["service-generated-password", "cat /var/jenkins_home/secrets/initialAdminPassword\n```\n", hex(32), "\n```"],
+    ["service-generated-password", '$ kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath="{.data.password}" | base64 -d && echo\n', b62(16), ""],
+    ["service-generated-password", "$ argocd admin initial-password -n argocd\n", w(16), "\n\n This password must be only used for first time login."],
+    ["service-generated-password", "$ docker exec nexus cat /nexus-data/admin.password\n", uuid, ""],
+    ["service-generated-password", "ℹ️  Password for the elastic user (reset with `bin/elasticsearch-reset-password -u elastic`):\n  ", w(20), "\n\nℹ️  HTTP CA certificate SHA-256 fingerprint:"],
+    ["service-generated-password", "The generated password for the elastic built-in superuser is : ", w(20), ""],
+    ["service-generated-password", "Password for the [elastic] user successfully reset.\nNew value: ", w(20), ""],
+    ["elastic-enrollment-token", "Copy the following enrollment token and paste it into Kibana in your browser (valid for the next 30 minutes):\n  ", enrollment, ""],
+    ["docker-swarm-join-token", "    docker swarm join --token ", swarm, " 192.168.99.100:2377"],
+    ["docker-swarm-join-token", "$ docker swarm join-token -q worker\n", swarm, ""],
+    ["hashicorp-acl-secret-id", "AccessorID:       " + uuid.replace(/^.{8}/, "aaaaaaaa") + "\nSecretID:         ", uuid, "\nDescription:      Bootstrap Token (Global Management)"],
+    ["hashicorp-acl-secret-id", "Accessor ID  = " + uuid.replace(/^.{8}/, "aaaaaaaa") + "\nSecret ID    = ", uuid, "\nName         = Bootstrap Token"],
+    ["tailscale-key", "sudo tailscale up --authkey ", `tskey-auth-${b62(12)}CNTRL-${b62(32)}`, ""],
+    ["tailscale-key", "TS_API_KEY=", `tskey-api-${b62(12)}CNTRL-${b62(32)}`, ""],
+    ["ngrok-authtoken", "ngrok config add-authtoken ", `${b62(27)}_5${b62(20)}`, ""],
+    ["ngrok-authtoken", 'version: "2"\nauthtoken: ', `${b62(27)}_5${b62(20)}`, ""],
+    ["cli-named-password-flag", "bin/kc.sh start --db-username keycloak --db-password ", "Tr0ub4dor3x", " --hostname kc.local"],
+    ["cli-named-password-flag", "php occ maintenance:install --admin-user admin --admin-pass ", "Tr0ub4dor3x", ""],
+    ["cli-named-password-flag", "gitlab-runner register --url https://gitlab.com --registration-token ", "GR1348941" + b62(20), ""],
+    ["cli-named-password-flag", "helm upgrade app ./chart --root_password='", "Tr0ub4dor3x", "'"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "This may also be found at: /var/jenkins_home/secrets/initialAdminPassword\n\n*************************************************************",
+    "cat /var/jenkins_home/secrets/initialAdminPassword\ncat: /var/jenkins_home/secrets/initialAdminPassword: No such file or directory",
+    "The initialAdminPassword file\nholds the password you need.",
+    "Password for the elastic user (reset with `bin/elasticsearch-reset-password -u elastic`):\n  <password>",
+    "The generated password for the elastic built-in superuser is : XXXX",
+    "Copy the following enrollment token: eyJ2ZXIiOiI4...",
+    Buffer.from(`{"ver":"8.14.0","note":"${"x".repeat(80)}"}`).toString("base64"),
+    "docker swarm join --token SWMTKN-1-<token> 192.168.99.100:2377",
+    "AccessorID:       " + uuid,
+    "TAILSCALE_AUTH_KEY=tskey-auth-XXXXXX",
+    "ngrok http 8080 --domain=example.ngrok.app",
+    "ansible-playbook --ask-vault-pass site2.yml",
+    "ansible-playbook site.yml --vault-password-file ~/.vault_pass2",
+    "llm prompt --max-tokens 4096",
+    "aws s3api list-objects-v2 --bucket b --starting-token abc123def",
+    "gcloud logging read --page-token 1a2b3c4d",
+    "deploy --db-password=$DB_PASSWORD",
+    "deploy --github-token ${{ secrets.GH_TOKEN }}",
+    "deploy --db-password <password1>",
+    "kubectl get secret --secret-name db-pass-2",
+    "mysqladmin --no-password host2",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -102,7 +102,10 @@ export type TokenFamily =
   | "maxmind"
   | "settlemint"
   | "yandex"
-  | "authress";
+  | "authress"
+  | "elastic"
+  | "ngrok"
+  | "tailscale";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -145,7 +148,7 @@ const NOT_BEFORE_B64 = "(?![A-Za-z0-9+/=])";
 const NOT_AFTER_B64 = "(?<![A-Za-z0-9+/=])";
 
 /** Values the docs and examples use where a secret would go (a value cut short with `...` too): never refused. */
-const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^\{[A-Za-z_][A-Za-z0-9_]*\}$|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|(?:foo|bar|baz|qux|quux)+|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your[_-]|xxxx|\*\*\*)|(?:\.{3}|…)$/i;
+const PLACEHOLDER = /^(?:\$\{?|#\{|<|\{\{|%|\*{3}|x{4}|\.\.\.)|^\{[A-Za-z_][A-Za-z0-9_]*\}$|^(?:pass(?:word)?|secret|changeme|example|redacted|placeholder|your[_-]?\w*|test(?:ing)?|dummy|sample|(?:foo|bar|baz|qux|quux)+|null|none|true|false|undefined)$|(?:example|placeholder|changeme|your[_-]|xxxx|\*\*\*|<[A-Za-z][A-Za-z0-9_ -]{1,40}>)|(?:\.{3}|…)$/i;
 
 /** Test fixtures mark fake tokens: `hf_FakeFake…`, `…abcdefgh…test`. */
 function looksFake(value: string): boolean {
@@ -526,6 +529,25 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "mistral-api-key", family: "mistral", description: "a Mistral API key", keywords: ["mistral"], pattern: rx(`mistral[A-Za-z0-9_.-]{0,30}?(?:key|token|secret)["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?([A-Za-z0-9]{32})(?![A-Za-z0-9])`, true), minEntropy: 3.5 },
   { id: "cohere-api-key", family: "cohere", description: "a Cohere API key", keywords: ["cohere", "co_api_key"], pattern: rx(`(?<![A-Za-z0-9])[A-Za-z0-9]{40}(?![A-Za-z0-9])(?<=(?:cohere|co_api)[A-Za-z0-9_. -]{0,30}?(?:key|token|secret)?["'\`]?\\s{0,5}(?::|=|=>|:=)\\s{0,5}["'\`]?[A-Za-z0-9]{40})`, true), minEntropy: 3.5, window: { before: 2, after: 120 } },
 
+  // Session 13: what a service prints when it starts, resets a password or joins a machine, as an
+  // agent reads it back from `docker logs` or a command's output.
+  // Jenkins' first start ("Please use the following password to proceed to installation:") and the
+  // file it names, read back (`cat …/secrets/initialAdminPassword`); Argo CD's initial admin secret
+  // decoded or `argocd admin initial-password`; Nexus' `admin.password`: the value is the next line,
+  // alone on it (the command line holds no marker: a token redacted on it must not bring the next line
+  // into reach). Elasticsearch 8's first start, its package installer, and
+  // `elasticsearch-reset-password` ("New value: …") print the elastic user's password.
+  { id: "service-generated-password", family: "generic", description: "a password a service generated and printed", keywords: ["following password to proceed", "initialadminpassword", "argocd-initial-admin-secret", "initial-password", "admin.password", "password for the elastic user", "elastic built-in superuser", "successfully reset"], pattern: rx(`(?:(?:Please use the following password to proceed to installation:[ \\t]{0,3}(?:\\r?\\n[ \\t]{0,3}){1,3}|(?:initialAdminPassword|argocd-initial-admin-secret[^\\n[]{0,160}?base64[ \\t]{1,3}(?:-d|--decode)|argocd[ \\t]{1,3}admin[ \\t]{1,3}initial-password|nexus-data\\/admin\\.password)[^\\n[]{0,80}\\r?\\n(?:[ \\t]{0,3}\\x60{3}[A-Za-z]{0,12}\\r?\\n)?[ \\t]{0,4})([A-Za-z0-9_+\\/=!@#%^*.-]{8,128})[ \\t]{0,3}(?=\\r?\\n|$)|(?:Password for the elastic user \\(reset with [^\\n[]{1,100}\\):[ \\t]{0,3}\\r?\\n[ \\t]{0,8}|generated password for the elastic built-in superuser is ?: ?|Password for the \\[[^\\]\\n[]{1,64}\\] user successfully reset\\.[ \\t]{0,3}\\r?\\n[ \\t]{0,3}New value: ?)([^\\s]{6,128}))`), minEntropy: 2.5, allow: isPlaceholder },
+  // Elasticsearch enrollment tokens: base64 of {"ver":"8.…","adr":[…],"fgr":"…","key":"id:secret"}.
+  { id: "elastic-enrollment-token", family: "elastic", description: "an Elasticsearch enrollment token", keywords: ["eyj2zxiioii"], pattern: rx(`(?<![A-Za-z0-9+/])eyJ2ZXIiOiI[A-Za-z0-9+/]{80,1200}={0,2}${NOT_BEFORE_B64}`), minEntropy: 4, allow: (token) => !/^\{"ver":"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}","adr":\[/.test(decodeBase64Prefix(token, 60)) },
+  // Docker Swarm join tokens: SWMTKN-1-<the CA's digest, 50 base-36>-<the secret, 25 base-36>.
+  { id: "docker-swarm-join-token", family: "docker", description: "a Docker Swarm join token", keywords: ["swmtkn-1-"], pattern: rx(`${NOT_AFTER_TOKEN}SWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  // Consul's `acl bootstrap`/`acl token create` and Nomad's print the token's secret as a UUID.
+  { id: "hashicorp-acl-secret-id", family: "hashicorp", description: "a Consul or Nomad ACL token secret", keywords: ["secretid:", "secret id"], pattern: rx(`(?<![A-Za-z0-9_])(?:SecretID:[ \\t]{1,24}|Secret ID[ \\t]{1,12}=[ \\t]{1,3})([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9A-Za-z-])`), minEntropy: 3 },
+  // Tailscale keys: tskey-<kind>-<key id>-<secret> (auth keys, API access tokens, OAuth client secrets).
+  { id: "tailscale-key", family: "tailscale", description: "a Tailscale auth key or API token", keywords: ["tskey-"], pattern: rx(`${NOT_AFTER_TOKEN}tskey-(?:auth|api|client|scim|webhook)-[0-9A-Za-z]{6,40}-[0-9A-Za-z]{16,80}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  // ngrok authtokens (`ngrok config add-authtoken …`, `authtoken:` in ngrok.yml, NGROK_AUTHTOKEN=…).
+  { id: "ngrok-authtoken", family: "ngrok", description: "an ngrok authtoken", keywords: ["ngrok", "authtoken"], pattern: rx(`(?<![A-Za-z0-9_])[0-9A-Za-z]{25,30}_[0-9][0-9A-Za-z]{20}(?![A-Za-z0-9_])`), minEntropy: 3.5, window: { before: 0, after: 120 } },
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   // PuTTY's .ppk key files: the lines after `Private-Lines: N` are the private key (encrypted or not).
   // wg(8) and wg-quick(8) configs: a private or preshared key is 32 bytes in base64 (44 characters, `=` last).
@@ -578,6 +600,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // `--tlspassword`, `--token …`, `--api-key …`;
   // `--password value` only with a digit in it (docs say `--password flag`).
   { id: "cli-password-flag", family: "generic", description: "a password on a command line", keywords: ["-u", "--user", "--proxy-user", "password", "passwd", "--pass", "--token", "--api-key", "--apikey", "--secret", "--client-secret", "--access-token", "--auth-token"], pattern: rx(`(?:(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \\t]{1,3}|=)[^\\s:'"$-][^\\s:'"$]{0,63}:([^\\s'"]{4,200})|(?<![A-Za-z0-9_-])--(?:password|passwd|passphrase|pass|tlspassword|proxy-tlspassword|http-password|proxy-password|ftp-password|token|api-?key|secret|client-secret|access-token|auth-token)(?:=|[ \\t]{1,3}(?=[^\\s'"]{0,200}[0-9]))([^\\s'"-][^\\s'"]{3,200}))`), allow: (value) => isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2 },
+  // A flag whose name ends in a password word after a prefix of its own (`--db-password`, `--admin-pass`,
+  // `--registration-token`, `--client_secret`): the same value, the same digit rule for `--flag value`.
+  // Flags that ask, page or count (`--ask-vault-pass`, `--page-token`, `--max-token`) take no secret.
+  { id: "cli-named-password-flag", family: "generic", description: "a password on a command line", keywords: ["-pass", "_pass", "-token", "_token", "-secret", "_secret", "-api", "_api"], pattern: rx(`[-_](?:pass(?:word|wd|phrase)?|token|secret(?:[-_]key)?|api[-_]?key)(?<=(?<![A-Za-z0-9_-])--(?!(?:no|ask|max|min|num|next|page|starting|continuation|sync|prompt|skip|use|with|show|print|read|from|reset|forgot|expire)[-_])[a-z0-9]{1,20}(?:[-_][a-z0-9]{1,20}){0,2}[-_](?:pass(?:word|wd|phrase)?|token|secret(?:[-_]key)?|api[-_]?key))(?:=|[ \\t]{1,3}(?=["']?[^\\s'"]{0,200}[0-9]))${FLAG_ARGUMENT}`), allow: (value) => isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2 },
   // gitleaks' curl-auth-header, for any client: an opaque token after `Authorization: Bearer` or `Token`.
   { id: "bearer-token", family: "generic", description: "a bearer token in an Authorization header", keywords: ["bearer", "authorization"], pattern: rx(`(?:authorization["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?[ \\t]{0,3}(?:bearer|token)|(?<![A-Za-z0-9_])bearer)[ \\t]{1,3}([A-Za-z0-9_~+/.-]{16,1000}={0,3})(?![A-Za-z0-9_~+/.=-])`, true), allow: keywordValueIsNotSecret },
   // Registry and cloud logins, sshpass, the MySQL, MongoDB and Redis clients take a password on the
