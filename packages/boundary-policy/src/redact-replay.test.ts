@@ -222,3 +222,32 @@ describe("redact of a flood of secrets", () => {
     expect((large.stats.comparedChars ?? 0) / Math.max(1, small.stats.comparedChars ?? 0)).toBeLessThanOrEqual(growth * 1.15);
   });
 });
+
+describe("a chain of secrets glued end to end (session 13)", () => {
+  // Each Azure API Management Git password's closing guard refuses the `g` of the next one, so one
+  // pass frees one link: a chain longer than the passes redaction allows left its first links in
+  // the text (fast-check found it, glued to an AWS key id and an Azure function key).
+  const b62 = "q7Lm2Xv9Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUeTiKoPlMnQbVcXzWsEdRfTgYhUjIk";
+  const apim = (n: number): string => `git&${String(100000000000 + n * 7919)}&${(b62.slice(n % 10) + b62 + b62).slice(0, 86)}==`;
+
+  it.each([4, 5, 8, 40])("redacts every link of a chain of %i in one call, and the result is a fixpoint", (links) => {
+    const chain = Array.from({ length: links }, (_, n) => apim(n)).join("");
+    const { redacted, stats } = redact(`password: ${chain} end${TAIL}`);
+    expect(redacted).not.toContain("git&");
+    expect(redacted.endsWith(` end${TAIL}`)).toBe(true);
+    expect(redactText(redacted, [])).toBe(redacted);
+    // The bound stays: a few full scans, whatever the chain's length.
+    expect(stats.scans).toBeLessThanOrEqual(4);
+  });
+
+  it("takes the word the chain is glued into, and leaves the words beside it alone", () => {
+    const { redacted } = redact(`id="k1" value=${apim(0)}${apim(1)}${apim(2)}${apim(3)}${apim(4)} other="plain text"`);
+    // The last links are markers of their own (the passes before freed them one by one).
+    expect(redacted).toMatch(/^id="k1" (?:\[REDACTED:azure-apim-git-password\]){2,5} other="plain text"$/);
+  });
+
+  it("keeps a marker glued to the chain whole", () => {
+    const { redacted } = redact(`x [REDACTED:github-pat]${apim(0)}${apim(1)}${apim(2)}${apim(3)}${apim(4)}[REDACTED:github-pat] y`);
+    expect(redacted).toMatch(/^x \[REDACTED:github-pat\](?:\[REDACTED:azure-apim-git-password\]){2,5}\[REDACTED:github-pat\] y$/);
+  });
+});

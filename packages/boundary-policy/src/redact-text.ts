@@ -54,7 +54,11 @@ const MAX_REDACTION_PASSES = 3;
  */
 export function redactText(text: string, userPatterns: readonly UserPattern[], stats?: ScanStats): string {
   let redacted = text;
+  // Whether the last pass's check found reason to scan again: past the last pass allowed, a chain
+  // of secrets glued end to end (each one's closing guard refused by the next) may hold links.
+  let again = false;
   for (let pass = 0; pass < MAX_REDACTION_PASSES; pass++) {
+    again = false;
     const seen: ScanRecord = { windows: [], hits: new HitLog(), matches: new MatchLog() };
     const findings = findSecrets(redacted, userPatterns, stats, "auto", seen);
     if (findings.length === 0) break;
@@ -81,15 +85,62 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     // name, becomes `pass: hardcoded_KEY`): its rule runs again at the places that match passed
     // over, and the whole text is scanned again only when it finds something there.
     if (beside.boundary) {
-      if (findsAfterRewrite(redacted, spans, beside, shrunk, seen, userPatterns, stats)) continue;
-      if (!findsThrough(redacted, through, stats)) break;
+      again = findsAfterRewrite(redacted, spans, beside, shrunk, seen, userPatterns, stats) || findsThrough(redacted, through, stats);
+      if (!again) break;
       continue;
     }
-    if (shrunk.length > 0 && findsAgain(redacted, shrunk, stats)) continue;
-    if (!findsThrough(redacted, through, stats)) break;
+    again = (shrunk.length > 0 && findsAgain(redacted, shrunk, stats)) || findsThrough(redacted, through, stats);
+    if (!again) break;
   }
-  return redacted;
+  return again ? redactGluedLinks(redacted, userPatterns, stats) : redacted;
 }
+
+/**
+ * After the last pass allowed: one more scan, and each marker it puts takes with it the word its
+ * secret is glued into (every character up to white space or a marker's bracket), where the rest
+ * of a chain of glued secrets lies: no guard refuses white space (see {@link boundaryChars}), so
+ * no link is left however long the chain, at the cost of the word's other characters. Each
+ * character is walked once; only a text whose every pass freed another secret gets here.
+ */
+function redactGluedLinks(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined): string {
+  const findings = findSecrets(text, userPatterns, stats);
+  if (findings.length === 0) return text;
+  const secrets = new Map<string, string>();
+  for (const finding of findings) {
+    const secret = text.slice(finding.start, finding.end);
+    if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
+  }
+  const glued: Span[] = [];
+  let reach = 0;
+  for (const span of mergeSpans(findings, findOccurrences(text, secrets))) {
+    const last = glued[glued.length - 1];
+    if (last !== undefined && span.start <= reach) {
+      reach = gluedEnd(text, Math.max(reach, span.end));
+      last.end = reach;
+      continue;
+    }
+    let start = span.start;
+    while (start > reach && isGlue(text.charCodeAt(start - 1))) start--;
+    reach = gluedEnd(text, span.end);
+    glued.push({ rule: span.rule, start, end: reach });
+  }
+  if (stats) stats.rewrites++;
+  return rewrite(text, glued);
+}
+
+/** Where the run of glued characters from `at` ends. */
+function gluedEnd(text: string, at: number): number {
+  let end = at;
+  while (end < text.length && isGlue(text.charCodeAt(end))) end++;
+  return end;
+}
+
+/** Not white space, and not a marker's bracket: a glued run never cuts into a marker. */
+function isGlue(code: number): boolean {
+  return code > 32 && code !== 91 && code !== 93 && !(code >= 128 && WHITE_SPACE.test(String.fromCharCode(code)));
+}
+
+const WHITE_SPACE = /\s/;
 
 /** Markers for redaction's check. */
 interface MarkersToCheck {
