@@ -225,11 +225,21 @@ export class DockerRuntime implements ContainerRuntime {
       },
     };
     const path = `/containers/create?name=${encodeURIComponent(spec.name)}`;
-    let response = await this.#transport.request("POST", path, body);
+    let sent: unknown = body;
+    let response = await this.#transport.request("POST", path, sent);
     if (response.status === 400 && spec.logMaxSize && /log opt/i.test(JSON.stringify(response.body))) {
       // The engine's log driver (journald, syslog, …) takes no size options: it bounds logs its own way.
       const { LogConfig: _dropped, ...hostConfig } = body.HostConfig;
-      response = await this.#transport.request("POST", path, { ...body, HostConfig: hostConfig });
+      sent = { ...body, HostConfig: hostConfig };
+      response = await this.#transport.request("POST", path, sent);
+    }
+    // Two creates at once on one fresh volume (two named sandboxes of a new login) each copy the
+    // image's content at the mount point into it, and the later copy can find the first one's
+    // directory there: Docker refuses with a 500 although the volume is filled by then, and another
+    // try copies nothing. Tried again a few times, a moment apart.
+    for (let attempt = 1; attempt < COPY_UP_TRIES && lostCopyUpRace(response); attempt++) {
+      await new Promise((resume) => setTimeout(resume, 50 * attempt));
+      response = await this.#transport.request("POST", path, sent);
     }
     // Podman answers a taken name with a 500 ("… is already in use"), Docker with a 409.
     if (response.status === 409 || (response.status === 500 && /already in use/i.test(JSON.stringify(response.body)))) throw containerExists(spec.name);
@@ -457,6 +467,14 @@ function toNetworkInfo(raw: RawNetwork): NetworkInfo {
     subnets: (raw.IPAM?.Config ?? []).flatMap((config) => (config.Subnet ? [config.Subnet] : [])),
     containers: Object.values(raw.Containers ?? {}).map((container) => container.Name),
   };
+}
+
+/** How often a create is tried when it lost the race to fill a fresh volume. */
+const COPY_UP_TRIES = 4;
+
+/** Docker's refusal when another create filled the volume between its look and its copy. */
+function lostCopyUpRace(response: { status: number; body: unknown }): boolean {
+  return response.status === 500 && /failed to (?:mkdir|copy|chown|lchown|mknod|symlink) [^"]*\/_data\b[^"]*: file exists/i.test(JSON.stringify(response.body));
 }
 
 function toContainerInfo(raw: RawContainer): ContainerInfo {
