@@ -926,6 +926,35 @@ SESSION13_NEGATIVES = {
 }
 add_cases(SESSION13_FORMATS, SESSION13_NEEDS_NAME, SESSION13_NEGATIVES)
 
+# Session 13 too: the tokens of CI and code-quality services and of the AI tools a coding agent's
+# project calls, from each vendor's docs; own seed, appended.
+rng = random.Random(20261217)
+SESSION13_TOOLS = {
+    "sonarqube": [("SonarQube docs: user, project and global analysis tokens (squ_/sqp_/sqa_ + 40 hex)", "SONAR_TOKEN", lambda: rng.choice(["squ_", "sqp_", "sqa_"]) + r(HEX, 40))],
+    "buildkite": [("Buildkite docs: API access tokens (bkua_ + 40)", "BUILDKITE_API_TOKEN", lambda: "bkua_" + r(LOWER36, 40))],
+    "circleci": [("CircleCI docs: personal API tokens (CCIPAT_<22>_<40>)", "CIRCLECI_TOKEN", lambda: f"CCIPAT_{r(B62, 22)}_{r(LOWER36, 40)}")],
+    "langsmith": [("LangSmith docs: personal and service keys (lsv2_pt_/lsv2_sk_)", "LANGSMITH_API_KEY", lambda: f"lsv2_{rng.choice(['pt', 'sk'])}_{r(HEX, 32)}_{r(HEX, 10)}")],
+    "pinecone": [("Pinecone docs: API keys (pcsk_<id>_<secret>)", "PINECONE_API_KEY", lambda: f"pcsk_{r(B62, 6)}_{r(B62, 63)}")],
+    "tavily": [("Tavily docs: API keys (tvly-, tvly-dev-)", "TAVILY_API_KEY", lambda: "tvly-" + rng.choice(["", "dev-"]) + r(B62, 32))],
+    "figma": [("Figma docs: personal access tokens (figd_ + 40)", "FIGMA_TOKEN", lambda: "figd_" + r(URL, 40))],
+    "firecrawl": [("Firecrawl docs: API keys (fc- + 32 hex)", "FIRECRAWL_API_KEY", lambda: "fc-" + r(HEX, 32))],
+    "e2b": [("E2B docs: API keys (e2b_ + 40 hex)", "E2B_API_KEY", lambda: "e2b_" + r(HEX, 40))],
+    "generic": [("DeepSeek and DashScope docs: API keys (sk- + 32 hex)", "DEEPSEEK_API_KEY", lambda: "sk-" + r(HEX, 32))],
+}
+SESSION13_TOOLS_NEGATIVES = {
+    "sonarqube": ["sonar.login=$SONAR_TOKEN", "SONAR_TOKEN=squ_<your token>"],
+    "buildkite": ["BUILDKITE_API_TOKEN=bkua_xxxxxxxx"],
+    "circleci": ["CIRCLECI_TOKEN=CCIPAT_..."],
+    "langsmith": ["LANGSMITH_API_KEY=lsv2_pt_..."],
+    "pinecone": ["PINECONE_API_KEY=pcsk_your_api_key"],
+    "tavily": ["TAVILY_API_KEY=tvly-xxxxxxxxxxxxx", "TAVILY_API_KEY=tvly-YOUR_API_KEY"],
+    "figma": ["FIGMA_TOKEN=figd_xxxxx"],
+    "firecrawl": ["FIRECRAWL_API_KEY=fc-YOUR-API-KEY", "FIRECRAWL_API_KEY=fc-xxxxxxxxxxxx"],
+    "e2b": ["E2B_API_KEY=e2b_***"],
+    "generic": ["DEEPSEEK_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
+}
+add_cases(SESSION13_TOOLS, set(), SESSION13_TOOLS_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

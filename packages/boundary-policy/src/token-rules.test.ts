@@ -1178,3 +1178,39 @@ describe("what services print when they start, reset a password or join a machin
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("tokens of CI and code-quality services and of AI tools (session 13)", () => {
+  it.each([
+    ["sonarqube-token", "mvn sonar:sonar -Dsonar.login=", "squ_" + hex(40), ""],
+    ["sonarqube-token", "SONAR_TOKEN=", "sqp_" + hex(40), ""],
+    ["buildkite-api-token", "BUILDKITE_API_TOKEN=", "bkua_" + hex(40), ""],
+    ["circleci-personal-token", "export CIRCLECI_TOKEN=", `CCIPAT_${b62(22)}_${hex(40)}`, ""],
+    ["langsmith-api-key", "LANGSMITH_API_KEY=", `lsv2_pt_${hex(32)}_${hex(10)}`, ""],
+    ["langsmith-api-key", 'os.environ["LANGCHAIN_API_KEY"] = "', `lsv2_sk_${hex(32)}_${hex(10)}`, '"'],
+    ["pinecone-api-key", 'PINECONE_API_KEY="', `pcsk_${b62(6)}_${b62(63)}`, '"'],
+    ["tavily-api-key", "TAVILY_API_KEY=", "tvly-dev-" + b62(32), ""],
+    ["tavily-api-key", 'TavilyClient(api_key="', "tvly-" + b62(32), '")'],
+    ["figma-personal-token", "token = '", "figd_" + w(40), "'"],
+    ["firecrawl-api-key", 'app = FirecrawlApp(api_key="', "fc-" + hex(32), '")'],
+    ["e2b-api-key", "E2B_API_KEY=", "e2b_" + hex(40), ""],
+    ["openai-compatible-api-key", "DEEPSEEK_API_KEY=", "sk-" + hex(32), ""],
+    ["openai-compatible-api-key", "client = OpenAI(api_key='", "sk-" + hex(32), "', base_url='https://api.deepseek.com')"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "sonar.login=$SONAR_TOKEN",
+    "SONAR_TOKEN=squ_<your token>",
+    "BUILDKITE_API_TOKEN=bkua_xxxxxxxx",
+    "LANGSMITH_API_KEY=lsv2_pt_...",
+    "PINECONE_API_KEY=pcsk_your_api_key",
+    "TAVILY_API_KEY=tvly-xxxxxxxxxxxxx",
+    "FIRECRAWL_API_KEY=fc-YOUR-API-KEY",
+    "E2B_API_KEY=e2b_***",
+    "DEEPSEEK_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    '<div class="fc-daygrid-day-frame fc-scrollgrid-sync-inner">',
+    `FIRECRAWL_API_KEY=fc-${hex(31)}`,
+    `sk-${hex(32)}abc`,
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -105,7 +105,16 @@ export type TokenFamily =
   | "authress"
   | "elastic"
   | "ngrok"
-  | "tailscale";
+  | "tailscale"
+  | "sonarqube"
+  | "buildkite"
+  | "circleci"
+  | "langsmith"
+  | "pinecone"
+  | "tavily"
+  | "figma"
+  | "firecrawl"
+  | "e2b";
 
 export interface TokenRule {
   /** Stable id shown in reasons and redaction markers, e.g. `github-pat`. */
@@ -548,6 +557,19 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "tailscale-key", family: "tailscale", description: "a Tailscale auth key or API token", keywords: ["tskey-"], pattern: rx(`${NOT_AFTER_TOKEN}tskey-(?:auth|api|client|scim|webhook)-[0-9A-Za-z]{6,40}-[0-9A-Za-z]{16,80}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   // ngrok authtokens (`ngrok config add-authtoken …`, `authtoken:` in ngrok.yml, NGROK_AUTHTOKEN=…).
   { id: "ngrok-authtoken", family: "ngrok", description: "an ngrok authtoken", keywords: ["ngrok", "authtoken"], pattern: rx(`(?<![A-Za-z0-9_])[0-9A-Za-z]{25,30}_[0-9][0-9A-Za-z]{20}(?![A-Za-z0-9_])`), minEntropy: 3.5, window: { before: 0, after: 120 } },
+  // Session 13 too: the tokens of CI and code-quality services and of the AI tools a coding agent's
+  // project calls (each from the vendor's docs, and kingfisher's, noseyparker's and SonarSource's rules).
+  { id: "sonarqube-token", family: "sonarqube", description: "a SonarQube token", keywords: ["squ_", "sqp_", "sqa_"], pattern: rx(`${NOT_AFTER_TOKEN}sq[pua]_[0-9a-f]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "buildkite-api-token", family: "buildkite", description: "a Buildkite API access token", keywords: ["bkua_"], pattern: rx(`${NOT_AFTER_TOKEN}bkua_[a-z0-9]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "circleci-personal-token", family: "circleci", description: "a CircleCI personal API token", keywords: ["ccipat_"], pattern: rx(`${NOT_AFTER_TOKEN}CCIPAT_[A-Za-z0-9]{22}_[a-z0-9]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "langsmith-api-key", family: "langsmith", description: "a LangSmith API key", keywords: ["lsv2_pt_", "lsv2_sk_"], pattern: rx(`${NOT_AFTER_TOKEN}lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "pinecone-api-key", family: "pinecone", description: "a Pinecone API key", keywords: ["pcsk_"], pattern: rx(`${NOT_AFTER_TOKEN}pcsk_[A-Za-z0-9]{4,10}_[A-Za-z0-9]{50,90}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "tavily-api-key", family: "tavily", description: "a Tavily API key", keywords: ["tvly-"], pattern: rx(`${NOT_AFTER_TOKEN}tvly-(?:dev-|prod-)?[A-Za-z0-9]{24,64}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "figma-personal-token", family: "figma", description: "a Figma personal access token", keywords: ["figd_"], pattern: rx(`${NOT_AFTER_TOKEN}figd_[A-Za-z0-9_-]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "firecrawl-api-key", family: "firecrawl", description: "a Firecrawl API key", keywords: ["fc-"], pattern: rx(`${NOT_AFTER_TOKEN}fc-[0-9a-f]{32}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  { id: "e2b-api-key", family: "e2b", description: "an E2B API key", keywords: ["e2b_"], pattern: rx(`${NOT_AFTER_TOKEN}e2b_[0-9a-f]{32,48}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
+  // DeepSeek and Alibaba's DashScope issue `sk-` and 32 hex digits: no OpenAI key has that shape.
+  { id: "openai-compatible-api-key", family: "generic", description: "an API key of an OpenAI-compatible provider (DeepSeek, DashScope)", keywords: ["sk-"], pattern: rx(`${NOT_AFTER_TOKEN}sk-[0-9a-f]{32}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   // Generic: base64 PEM, credentials in URLs, and secrets known only by their variable name.
   // PuTTY's .ppk key files: the lines after `Private-Lines: N` are the private key (encrypted or not).
   // wg(8) and wg-quick(8) configs: a private or preshared key is 32 bytes in base64 (44 characters, `=` last).
