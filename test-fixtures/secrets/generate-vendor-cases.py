@@ -955,6 +955,19 @@ SESSION13_TOOLS_NEGATIVES = {
 }
 add_cases(SESSION13_TOOLS, set(), SESSION13_TOOLS_NEGATIVES)
 
+# Session 13 too: PostgreSQL's password file as `cat ~/.pgpass` prints it (libpq docs); own seed, appended.
+rng = random.Random(20261218)
+SESSION13_PGPASS = {
+    "generic": [
+        ("libpq docs: ~/.pgpass hostname:port:database:username:password", "PGPASS",
+         lambda: (lambda v: (f"$ cat ~/.pgpass\ndb.example.com:5432:app:app_user:{v}\n", v))(password())),
+        ("libpq docs: ~/.pgpass with * wildcards", "PGPASS_WILDCARD",
+         lambda: (lambda v: (f"*:*:*:postgres:{v}\n", v))(password())),
+    ],
+}
+SESSION13_PGPASS_NEGATIVES = {"generic": ["localhost:5432:*:app:<password>\n", "root:x:0:0:root:/root:/bin/bash\n"]}
+add_cases(SESSION13_PGPASS, set(), SESSION13_PGPASS_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1214,3 +1214,21 @@ describe("tokens of CI and code-quality services and of AI tools (session 13)", 
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("a PostgreSQL password file read back (session 13)", () => {
+  it.each([
+    ["pgpass-password", "$ cat ~/.pgpass\nlocalhost:5432:app:postgres:", "Tr0ub4dor3x", "\n"],
+    ["pgpass-password", "db.internal:*:*:report:", "Tr0ub4dor\\:3x", ""],
+    ["pgpass-password", "*:*:*:postgres:", "Zx9vQ2mLk7", ""],
+    ["pgpass-password", "pooler.supabase.com:6543:postgres:postgres.abcd:", "Zx9vQ2mLk7", ""],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "root:x:0:0:root:/root:/bin/bash",
+    "localhost:5432:*:app:<password>",
+    "listening on 127.0.0.1:5432: ready",
+    "postgres:5432:app:user",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
