@@ -968,6 +968,19 @@ SESSION13_PGPASS = {
 SESSION13_PGPASS_NEGATIVES = {"generic": ["localhost:5432:*:app:<password>\n", "root:x:0:0:root:/root:/bin/bash\n"]}
 add_cases(SESSION13_PGPASS, set(), SESSION13_PGPASS_NEGATIVES)
 
+# Session 13 too: every pair of a multi-pair secret store command line (fly, doppler, vault kv
+# put, kubectl --from-literal docs); own seed, appended.
+rng = random.Random(20261219)
+SESSION13_PAIRS = {
+    "generic": [
+        ("fly secrets set docs: NAME=VALUE pairs", "FLY_PAIRS", lambda: (lambda v: (f"fly secrets set API_KEY=$API_KEY DATABASE_KEY={v}", v))(password())),
+        ("vault kv put docs: PATH key=value pairs", "VAULT_PAIRS", lambda: (lambda v: (f"vault kv put secret/app user=$DB_USER db={v}", v))(password())),
+        ("kubectl create secret docs: --from-literal pairs", "KUBECTL_PAIRS", lambda: (lambda v: (f"kubectl create secret generic db --from-literal=user=$DB_USER --from-literal=pw={v}", v))(password())),
+    ],
+}
+SESSION13_PAIRS_NEGATIVES = {"generic": ["fly secrets set --app web A=$SECRET B=<value>", "vault kv get secret/app api=Zx9vQ2mLk7q"]}
+add_cases(SESSION13_PAIRS, set(), SESSION13_PAIRS_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1095,10 +1095,10 @@ describe("secrets stored from a command line (session 12)", () => {
     ["cli-secret-store-value", "gh secret set NPM -b'", pw, "'"],
     ["cli-secret-store-value", "aws ssm put-parameter --name /db/pw --type SecureString --value ", pw, ""],
     ["cli-secret-store-value", "aws secretsmanager create-secret --name db --secret-string '", pw, "'"],
-    ["cli-secret-store-value", "kubectl create secret generic db --from-literal=api=", pw, " -n prod"],
-    ["cli-secret-store-value", "fly secrets set API=", pw, ""],
-    ["cli-secret-store-value", "doppler secrets set STRIPE_KEY=", pw, ""],
-    ["cli-secret-store-value", "vault kv put secret/app api=", pw, ""],
+    ["cli-secret-store-pair", "kubectl create secret generic db --from-literal=api=", pw, " -n prod"],
+    ["cli-secret-store-pair", "fly secrets set API=", pw, ""],
+    ["cli-secret-store-pair", "doppler secrets set STRIPE_KEY=", pw, ""],
+    ["cli-secret-store-pair", "vault kv put secret/app api=", pw, ""],
     ["cli-secret-store-value", "echo ", pw, " | sudo -S apt-get update"],
     ["cli-tool-password", "openssl enc -aes-256-cbc -k ", pw, " -in notes.txt -out notes.enc"],
     ["cli-tool-password", 'ssh-keygen -t ed25519 -N "', pw, '" -f deploy_key'],
@@ -1228,6 +1228,32 @@ describe("a PostgreSQL password file read back (session 13)", () => {
     "localhost:5432:*:app:<password>",
     "listening on 127.0.0.1:5432: ready",
     "postgres:5432:app:user",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
+
+describe("every pair of a secret store's multi-pair command line (session 13)", () => {
+  const pw = "Tr0ub4dor3x";
+  it.each([
+    ["cli-secret-store-pair", "fly secrets set API=", pw, " DATABASE_KEY=Zx9vQ2mLk7q"],
+    ["cli-secret-store-pair", "fly secrets set A=Zx9vQ2mLk7q B=Hq8wE3rT5yU C=", pw, ""],
+    ["cli-secret-store-pair", "doppler secrets set A=Zx9vQ2mLk7q B=", pw, " --project web"],
+    ["cli-secret-store-pair", "vault kv put secret/app api=Zx9vQ2mLk7q db=", pw, ""],
+    ["cli-secret-store-pair", "kubectl create secret generic db --from-literal=user=admin --from-literal=pw=", pw, " -n prod"],
+  ])("%s takes the whole secret after %j", (id, before, secret, after) => {
+    const text = `${before}${secret}${after}\n`;
+    const start = text.indexOf(secret);
+    expect(matchRule(rule(id), text).some((finding) => finding.start === start && finding.end === start + secret.length)).toBe(true);
+  });
+
+  it.each([
+    "fly secrets set --app web A=$SECRET B=<value>",
+    "fly secrets set A=${API_KEY} B=%TOKEN%",
+    "fly secrets list; B=Zx9vQ2mLk7q ./run",
+    "echo x; B=Zx9vQ2mLk7q ./run",
+    "vault kv get secret/app api=Zx9vQ2mLk7q",
+    "kubectl create configmap app --from-literal=mode=production01",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
