@@ -63,12 +63,7 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
     const findings = findSecrets(redacted, userPatterns, stats, "auto", seen);
     if (findings.length === 0) break;
     const textLength = redacted.length;
-    const secrets = new Map<string, string>();
-    for (const finding of findings) {
-      const secret = redacted.slice(finding.start, finding.end);
-      if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
-    }
-    const spans = mergeSpans(findings, findOccurrences(redacted, secrets));
+    const spans = spansToRewrite(redacted, findings);
     const shrunk = rulesWithShrunkWindows(spans, seen.windows, textLength);
     const through = matchedThrough(spans, seen.matches as MatchLog, shrunk, seen.markers);
     const beside = markersToCheck(redacted, spans, shrunk, seen.gated);
@@ -105,14 +100,9 @@ export function redactText(text: string, userPatterns: readonly UserPattern[], s
 function redactGluedLinks(text: string, userPatterns: readonly UserPattern[], stats: ScanStats | undefined): string {
   const findings = findSecrets(text, userPatterns, stats);
   if (findings.length === 0) return text;
-  const secrets = new Map<string, string>();
-  for (const finding of findings) {
-    const secret = text.slice(finding.start, finding.end);
-    if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
-  }
   const glued: Span[] = [];
   let reach = 0;
-  for (const span of mergeSpans(findings, findOccurrences(text, secrets))) {
+  for (const span of spansToRewrite(text, findings)) {
     const last = glued[glued.length - 1];
     if (last !== undefined && span.start <= reach) {
       reach = gluedEnd(text, Math.max(reach, span.end));
@@ -126,6 +116,16 @@ function redactGluedLinks(text: string, userPatterns: readonly UserPattern[], st
   }
   if (stats) stats.rewrites++;
   return rewrite(text, glued);
+}
+
+/** The findings' spans, and every other copy in `text` of a secret they found (one that long), by start. */
+function spansToRewrite(text: string, findings: readonly Finding[]): Span[] {
+  const secrets = new Map<string, string>();
+  for (const finding of findings) {
+    const secret = text.slice(finding.start, finding.end);
+    if (secret.length >= MIN_SECRET_TO_REDACT_EVERYWHERE && !secrets.has(secret)) secrets.set(secret, finding.rule);
+  }
+  return mergeSpans(findings, findOccurrences(text, secrets));
 }
 
 /** Where the run of glued characters from `at` ends. */
