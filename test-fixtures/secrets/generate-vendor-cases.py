@@ -932,7 +932,7 @@ rng = random.Random(20261217)
 SESSION13_TOOLS = {
     "sonarqube": [("SonarQube docs: user, project and global analysis tokens (squ_/sqp_/sqa_ + 40 hex)", "SONAR_TOKEN", lambda: rng.choice(["squ_", "sqp_", "sqa_"]) + r(HEX, 40))],
     "buildkite": [("Buildkite docs: API access tokens (bkua_ + 40)", "BUILDKITE_API_TOKEN", lambda: "bkua_" + r(LOWER36, 40))],
-    "circleci": [("CircleCI docs: personal API tokens (CCIPAT_<22>_<40>)", "CIRCLECI_TOKEN", lambda: f"CCIPAT_{r(B62, 22)}_{r(LOWER36, 40)}")],
+    "circleci": [("CircleCI docs: personal API tokens (CCIPAT_<24>_<40>)", "CIRCLECI_TOKEN", lambda: f"CCIPAT_{r(B62, 24)}_{r(LOWER36, 40)}")],
     "langsmith": [("LangSmith docs: personal and service keys (lsv2_pt_/lsv2_sk_)", "LANGSMITH_API_KEY", lambda: f"lsv2_{rng.choice(['pt', 'sk'])}_{r(HEX, 32)}_{r(HEX, 10)}")],
     "pinecone": [("Pinecone docs: API keys (pcsk_<id>_<secret>)", "PINECONE_API_KEY", lambda: f"pcsk_{r(B62, 6)}_{r(B62, 63)}")],
     "tavily": [("Tavily docs: API keys (tvly-, tvly-dev-)", "TAVILY_API_KEY", lambda: "tvly-" + rng.choice(["", "dev-"]) + r(B62, 32))],

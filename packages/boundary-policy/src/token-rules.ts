@@ -564,7 +564,7 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // project calls (each from the vendor's docs, and kingfisher's, noseyparker's and SonarSource's rules).
   { id: "sonarqube-token", family: "sonarqube", description: "a SonarQube token", keywords: ["squ_", "sqp_", "sqa_"], pattern: rx(`${NOT_AFTER_TOKEN}sq[pua]_[0-9a-f]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "buildkite-api-token", family: "buildkite", description: "a Buildkite API access token", keywords: ["bkua_"], pattern: rx(`${NOT_AFTER_TOKEN}bkua_[a-z0-9]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
-  { id: "circleci-personal-token", family: "circleci", description: "a CircleCI personal API token", keywords: ["ccipat_"], pattern: rx(`${NOT_AFTER_TOKEN}CCIPAT_[A-Za-z0-9]{22}_[a-z0-9]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
+  { id: "circleci-personal-token", family: "circleci", description: "a CircleCI personal API token", keywords: ["ccipat_"], pattern: rx(`${NOT_AFTER_TOKEN}CCIPAT_[A-Za-z0-9]{20,30}_[a-z0-9]{40}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "langsmith-api-key", family: "langsmith", description: "a LangSmith API key", keywords: ["lsv2_pt_", "lsv2_sk_"], pattern: rx(`${NOT_AFTER_TOKEN}lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "pinecone-api-key", family: "pinecone", description: "a Pinecone API key", keywords: ["pcsk_"], pattern: rx(`${NOT_AFTER_TOKEN}pcsk_[A-Za-z0-9]{4,10}_[A-Za-z0-9]{50,90}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
   { id: "tavily-api-key", family: "tavily", description: "a Tavily API key", keywords: ["tvly-"], pattern: rx(`${NOT_AFTER_TOKEN}tvly-(?:dev-|prod-)?[A-Za-z0-9]{24,64}${NOT_BEFORE_TOKEN}`), minEntropy: 3.5 },
