@@ -295,6 +295,11 @@ function argumentsBefore(command: string, reach: number, characters = "[^\\n|;&]
 /** The value a secret store's command line stores: quoted, or bare up to a pipe, `;` or `&`, and no variable or placeholder. */
 const STORED_VALUE = `(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$%<*(-][^\\s'"|;&]{3,200}))`;
 
+/** A password or token flag's value that is no secret: a placeholder, a URL, or one under 2 bits of entropy per character. */
+function flagValueIsNotSecret(value: string): boolean {
+  return isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2;
+}
+
 /** A command's argument after its password flag: quoted, or bare and no variable, expansion or placeholder. */
 const FLAG_ARGUMENT = `(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$%<*(-][^\\s'"]{3,200}))`;
 
@@ -624,11 +629,11 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // A password or token on a command line: curl/wget `-u user:password`, `--user`, `--password=value`,
   // `--tlspassword`, `--token …`, `--api-key …`;
   // `--password value` only with a digit in it (docs say `--password flag`).
-  { id: "cli-password-flag", family: "generic", description: "a password on a command line", keywords: ["-u", "--user", "--proxy-user", "password", "passwd", "--pass", "--token", "--api-key", "--apikey", "--secret", "--client-secret", "--access-token", "--auth-token"], pattern: rx(`(?:(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \\t]{1,3}|=)[^\\s:'"$-][^\\s:'"$]{0,63}:([^\\s'"]{4,200})|(?<![A-Za-z0-9_-])--(?:password|passwd|passphrase|pass|tlspassword|proxy-tlspassword|http-password|proxy-password|ftp-password|token|api-?key|secret|client-secret|access-token|auth-token)(?:=|[ \\t]{1,3}(?=[^\\s'"]{0,200}[0-9]))([^\\s'"-][^\\s'"]{3,200}))`), allow: (value) => isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2 },
+  { id: "cli-password-flag", family: "generic", description: "a password on a command line", keywords: ["-u", "--user", "--proxy-user", "password", "passwd", "--pass", "--token", "--api-key", "--apikey", "--secret", "--client-secret", "--access-token", "--auth-token"], pattern: rx(`(?:(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \\t]{1,3}|=)[^\\s:'"$-][^\\s:'"$]{0,63}:([^\\s'"]{4,200})|(?<![A-Za-z0-9_-])--(?:password|passwd|passphrase|pass|tlspassword|proxy-tlspassword|http-password|proxy-password|ftp-password|token|api-?key|secret|client-secret|access-token|auth-token)(?:=|[ \\t]{1,3}(?=[^\\s'"]{0,200}[0-9]))([^\\s'"-][^\\s'"]{3,200}))`), allow: flagValueIsNotSecret },
   // A flag whose name ends in a password word after a prefix of its own (`--db-password`, `--admin-pass`,
   // `--registration-token`, `--client_secret`): the same value, the same digit rule for `--flag value`.
   // Flags that ask, page or count (`--ask-vault-pass`, `--page-token`, `--max-token`) take no secret.
-  { id: "cli-named-password-flag", family: "generic", description: "a password on a command line", keywords: ["-pass", "_pass", "-token", "_token", "-secret", "_secret", "-api", "_api"], pattern: rx(`[-_](?:pass(?:word|wd|phrase)?|token|secret(?:[-_]key)?|api[-_]?key)(?<=(?<![A-Za-z0-9_-])--(?!(?:no|ask|max|min|num|next|page|starting|continuation|sync|prompt|skip|use|with|show|print|read|from|reset|forgot|expire)[-_])[a-z0-9]{1,20}(?:[-_][a-z0-9]{1,20}){0,2}[-_](?:pass(?:word|wd|phrase)?|token|secret(?:[-_]key)?|api[-_]?key))(?:=|[ \\t]{1,3}(?=["']?[^\\s'"]{0,200}[0-9]))${FLAG_ARGUMENT}`), allow: (value) => isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2 },
+  { id: "cli-named-password-flag", family: "generic", description: "a password on a command line", keywords: ["-pass", "_pass", "-token", "_token", "-secret", "_secret", "-api", "_api"], pattern: rx(`[-_](?:pass(?:word|wd|phrase)?|token|secret(?:[-_]key)?|api[-_]?key)(?<=(?<![A-Za-z0-9_-])--(?!(?:no|ask|max|min|num|next|page|starting|continuation|sync|prompt|skip|use|with|show|print|read|from|reset|forgot|expire)[-_])[a-z0-9]{1,20}(?:[-_][a-z0-9]{1,20}){0,2}[-_](?:pass(?:word|wd|phrase)?|token|secret(?:[-_]key)?|api[-_]?key))(?:=|[ \\t]{1,3}(?=["']?[^\\s'"]{0,200}[0-9]))${FLAG_ARGUMENT}`), allow: flagValueIsNotSecret },
   // gitleaks' curl-auth-header, for any client: an opaque token after `Authorization: Bearer` or `Token`.
   { id: "bearer-token", family: "generic", description: "a bearer token in an Authorization header", keywords: ["bearer", "authorization"], pattern: rx(`(?:authorization["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?[ \\t]{0,3}(?:bearer|token)|(?<![A-Za-z0-9_])bearer)[ \\t]{1,3}([A-Za-z0-9_~+/.-]{16,1000}={0,3})(?![A-Za-z0-9_~+/.=-])`, true), allow: keywordValueIsNotSecret },
   // Registry and cloud logins, sshpass, the MySQL, MongoDB and Redis clients take a password on the
