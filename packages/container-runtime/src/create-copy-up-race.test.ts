@@ -66,40 +66,39 @@ describe("a create that loses the race to fill a fresh volume", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const runtime = () => new DockerRuntime({ env: { DOCKER_HOST: `unix://${socketPath}` } });
+  /** Runs `use` with a runtime on the scripted engine, closed after. */
+  async function withRuntime(use: (docker: DockerRuntime) => Promise<void>): Promise<void> {
+    const docker = new DockerRuntime({ env: { DOCKER_HOST: `unix://${socketPath}` } });
+    try {
+      await use(docker);
+    } finally {
+      docker.close();
+    }
+  }
   const spec = (name: string) => ({ name, image: "img", user: "1000:1000", cmd: ["idle"], mounts: [{ type: "volume" as const, source: "sbxlib2d6dff-llm", target: "/home/sandbox/.llm" }] });
 
   it("creates the container on the next try", async () => {
-    const docker = runtime();
-    try {
+    await withRuntime(async (docker) => {
       const info = await docker.createContainer(spec("loses-1"));
       expect(info.name).toBe("loses-1");
       expect(creates.filter((name) => name === "loses-1")).toHaveLength(2);
-    } finally {
-      docker.close();
-    }
+    });
   });
 
   it("gives up after a few tries, with the engine's own message", async () => {
-    const docker = runtime();
-    try {
+    await withRuntime(async (docker) => {
       const failure = await docker.createContainer(spec("loses-99")).catch((error: unknown) => error);
       expect(isRuntimeError(failure, "SBX_DOCKER_API"), String(failure)).toBe(true);
       expect((failure as Error).message).toContain("file exists");
-      expect(creates.filter((name) => name === "loses-99").length).toBeLessThanOrEqual(4);
-    } finally {
-      docker.close();
-    }
+      expect(creates.filter((name) => name === "loses-99")).toHaveLength(4);
+    });
   });
 
   it("does not retry another refusal", async () => {
-    const docker = runtime();
-    try {
+    await withRuntime(async (docker) => {
       const failure = await docker.createContainer(spec("other")).catch((error: unknown) => error);
       expect(isRuntimeError(failure, "SBX_DOCKER_API"), String(failure)).toBe(true);
       expect(creates.filter((name) => name === "other")).toHaveLength(1);
-    } finally {
-      docker.close();
-    }
+    });
   });
 });
