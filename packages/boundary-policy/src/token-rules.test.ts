@@ -661,6 +661,9 @@ describe("letters-only passwords under a password name (session 9)", () => {
     'password = "somefakekey"',
     'password = "your_password_here"',
     "passwordLabel: 'kennwort'",
+    // Ansible's user module: when to set the password, not the password (KICS' negative57.yml).
+    "    password_expire: \"never\"\n    update_password: \"on_create\"",
+    "    update_password: on_create",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });

@@ -269,7 +269,7 @@ function passwordWordIsNotSecret(value: string): boolean {
     isPlaceholder(value) ||
     looksFake(value) ||
     /^[A-Z][a-z]+$|^[A-Z_-]+$|^[a-z]+(?:[A-Z][a-z]*)+$|^[A-Z][a-z]+(?:[A-Z][a-z]+)+$/.test(value) ||
-    (/[_-]/.test(value) && /pass|pwd|secret|token|key|auth|cred|hash|salt|field|input|name|user|login|confirm|reset|change|hidden|text|type|form|label|hint|value|string|required/i.test(value)) ||
+    (/[_-]/.test(value) && /pass|pwd|secret|token|key|auth|cred|hash|salt|field|input|name|user|login|confirm|reset|change|create|hidden|text|type|form|label|hint|value|string|required/i.test(value)) ||
     PASSWORD_SETTING_WORDS.has(value.toLowerCase())
   );
 }
