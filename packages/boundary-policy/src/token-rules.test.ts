@@ -782,6 +782,8 @@ describe("gitleaks' default rules that had no rule here (session 10)", () => {
     ["duffel-api-token", "DUFFEL_ACCESS_TOKEN=", `duffel_test_${w(43)}`, ""],
     ["intra42-client-secret", 'clientSecret := "', `s-s4t2ud-${hex(64)}`, '"'],
     ["maxmind-license-key", "MAXMIND_LICENSE_KEY=", `${b62(6)}_${b62(29)}_mmk`, ""],
+    // Read only in a window before its `_mmk`, not over the whole text: far into a file too.
+    ["maxmind-license-key", `${"GeoIP databases, updated weekly. ".repeat(20)}\nlicense_key: `, `${b62(6)}_${b62(29)}_mmk`, "\n"],
     ["settlemint-access-token", "SETTLEMINT_ACCESS_TOKEN=", `sm_aat_${b62(16)}`, ""],
     ["artifactory-reference-token", 'artifactoryRefToken := "', `cmVmd${b62(59)}`, '"'],
     ["yandex-api-key", "YC_API_KEY=", `AQVN${w(36)}`, ""],
@@ -813,6 +815,7 @@ describe("gitleaks' default rules that had no rule here (session 10)", () => {
     `nonMatchingToken := "sm_pat_${b62(10)}"`,
     "DUFFEL_ACCESS_TOKEN=duffel_test_...",
     "MAXMIND_LICENSE_KEY=YOUR_LICENSE_KEY_mmk",
+    `glued${b62(6)}_${b62(29)}_mmk`,
     "order 1234567890123456|" + w(32) + " shipped",
     '<add key="ClearTextPassword" value="%NUGET_PASSWORD%" />',
     '<add key="Username" value="deploy@example.com" />',
