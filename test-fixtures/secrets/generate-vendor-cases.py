@@ -981,6 +981,23 @@ SESSION13_PAIRS = {
 SESSION13_PAIRS_NEGATIVES = {"generic": ["fly secrets set --app web A=$SECRET B=<value>", "vault kv get secret/app api=Zx9vQ2mLk7q"]}
 add_cases(SESSION13_PAIRS, set(), SESSION13_PAIRS_NEGATIVES)
 
+# Session 14: Vault tokens of 24 base62 characters (vault/token_store.go: TokenLength = 24 behind
+# hvs./hvr.; a root token has that shape, `vault server -dev` prints one), with a namespace id for a
+# namespace other than root; own seed, appended.
+rng = random.Random(20261220)
+SESSION14_VAULT = {
+    "vault": [
+        ("Vault source (token_store.go TokenLength = 24): the dev server's root token", "VAULT_TOKEN",
+         lambda: (lambda v: (f"$ vault server -dev\n==> Vault server started! Log data will stream in below:\n...\nRoot Token: {v}\n", v))("hvs." + r(B62, 24))),
+        ("Vault source (token_store.go TokenLength = 24): service and recovery tokens hvs./hvr. + 24 base62", "VAULT_TOKEN",
+         lambda: rng.choice(["hvs.", "hvr."]) + r(B62, 24)),
+        ("Vault source (token_store.go MaxNsIdLength): a namespace's token, . and its id after the 24", "VAULT_TOKEN",
+         lambda: "hvs." + r(B62, 24) + "." + r(B62, 5)),
+    ],
+}
+SESSION14_VAULT_NEGATIVES = {"vault": ["VAULT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX", "Service tokens start with hvs. and batch tokens with hvb.; see `vault token lookup`."]}
+add_cases(SESSION14_VAULT, set(), SESSION14_VAULT_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

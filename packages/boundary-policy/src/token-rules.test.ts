@@ -1265,3 +1265,28 @@ describe("every pair of a secret store's multi-pair command line (session 13)", 
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("Vault tokens of 24 base62 characters: root, recovery and legacy-shaped service tokens (session 14)", () => {
+  // vault/token_store.go: TokenLength = 24, base62 behind `hvs.`/`hvr.`; a root token (`vault
+  // server -dev` prints one) has that shape whatever the server-side-consistent-token setting, and
+  // a token of a namespace other than root carries `.` and the namespace id.
+  const id = "6j4cuewowBGit65rheNoceI7";
+  it.each([
+    ["vault-service-token", "Root Token: ", `hvs.${id}`, "\n"],
+    ["vault-service-token", "export VAULT_TOKEN=", `hvs.${id}`, ""],
+    ["vault-service-token", "token               ", `hvs.${id}`, "\ntoken_accessor      x"],
+    ["vault-service-token", "X-Vault-Token: ", `hvr.${id}`, "\n"],
+    ["vault-service-token", 'VAULT_TOKEN="', `hvs.${id}.Zx9vQ`, '"'],
+    ["vault-service-token", "VAULT_TOKEN=", `hvs.CAES${b62(87)}`, "\n"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "tokens start with hvs. and batch tokens with hvb.",
+    "VAULT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX",
+    `VAULT_TOKEN=hvs.${id}x`,
+    `VAULT_TOKEN=hvs.${id.slice(1)}`,
+    "see hvs.documentationAndOtherWordsHere for how",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -427,7 +427,11 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "digitalocean-token", family: "digitalocean", description: "a DigitalOcean token", keywords: ["doo_v1_", "dop_v1_", "dor_v1_"], pattern: rx("do[opr]_v1_[a-f0-9]{64}") },
   // From its keyword, the token read back whole into group 1: read forward, every run of 14 letters in a window was a start.
   { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}(?<=(?<![A-Za-z0-9])([A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}))"), minEntropy: 3.5, window: { before: 16, after: 90 } },
-  { id: "vault-service-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["hvs.", "hvr."], pattern: rx(`${NOT_AFTER_WORD}hv[sr]\\.[A-Za-z0-9_-]{90,120}`), minEntropy: 3.5 },
+  // Vault's tokens (vault/token_store.go): 24 base62 characters behind `hvs.` or `hvr.` (a root token,
+  // a recovery token, a service token where server-side consistent tokens are off), with `.` and the
+  // namespace id for a namespace other than root; or, server-side consistent, that wrapped with its
+  // storage index and HMAC in base64url (91-122 characters).
+  { id: "vault-service-token", family: "vault", description: "a HashiCorp Vault token", keywords: ["hvs.", "hvr."], pattern: rx(`${NOT_AFTER_WORD}hv[sr]\\.(?:[A-Za-z0-9_-]{90,122}|[A-Za-z0-9]{24}(?:\\.[A-Za-z0-9]{4,5})?${NOT_BEFORE_TOKEN})`), minEntropy: 3.5 },
   { id: "vault-batch-token", family: "vault", description: "a HashiCorp Vault batch token", keywords: ["hvb."], pattern: rx(`${NOT_AFTER_WORD}hvb\\.[A-Za-z0-9_-]{138,300}`), minEntropy: 4 },
   // gitleaks allowlists the all-letter form: it is a camel-cased identifier (`s.AcceptanceTimeout…`).
   { id: "vault-legacy-token", family: "vault", description: "a HashiCorp Vault token (service, batch or recovery, legacy prefixes)", keywords: ["s.", "b.", "r."], pattern: rx(`(?<![A-Za-z0-9_.$])[sbr]\\.[A-Za-z0-9_-]{24,200}${NOT_BEFORE_WORD}`), minEntropy: 3.5, allow: (token) => /^[sbr]\.[A-Za-z_-]+$/.test(token) },
