@@ -998,6 +998,50 @@ SESSION14_VAULT = {
 SESSION14_VAULT_NEGATIVES = {"vault": ["VAULT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX", "Service tokens start with hvs. and batch tokens with hvb.; see `vault token lookup`."]}
 add_cases(SESSION14_VAULT, set(), SESSION14_VAULT_NEGATIVES)
 
+# Session 14 too: what a command prints when its output is a secret, alone on the next line, in a
+# terminal and as an exported note's tool callout shows the result (the tools' docs: kubectl get
+# secret | base64 -d, openssl rand, vault kv get -field, aws secretsmanager --output text, op read,
+# security find-generic-password -w, gcloud secrets versions access, heroku auth:token); own seed.
+rng = random.Random(20261221)
+
+
+def callout(command):
+    return f"> [!example]- Tool: Bash `{command[:40]}`\n> ```sh\n> {command}\n> ```\n>\n> **Result**\n>\n> ```\n> "
+
+
+def printed(command, make, note=False):
+    def case():
+        value = make()
+        head = callout(command) if note else f"$ {command}\n"
+        return (head + value + ("\n> ```\n" if note else "\n"), value)
+    return case
+
+
+SESSION14_PRINTED = {
+    "generic": [
+        ("kubectl docs: decoding a secret (get secret -o jsonpath | base64 --decode)", "K8S", printed("kubectl get secret db-user-pass -o jsonpath='{.data.password}' | base64 --decode", password)),
+        ("kubectl docs: decoding a secret, as a note's tool callout shows it", "K8S_NOTE", printed("kubectl get secret db-user-pass -o jsonpath='{.data.password}' | base64 -d", password, True)),
+        ("openssl rand docs: -base64 / -hex output", "OPENSSL", printed("openssl rand -base64 32", lambda: r(B64, 43) + "=")),
+        ("openssl rand docs: -hex output, as a note's tool callout shows it", "OPENSSL_NOTE", printed("openssl rand -hex 32", lambda: r(HEX, 64), True)),
+        ("vault kv get docs: -field prints the field's value", "VAULT_FIELD", printed("vault kv get -field=password secret/app", password)),
+        ("aws secretsmanager get-secret-value docs: --query SecretString --output text", "AWS_SM", printed("aws secretsmanager get-secret-value --secret-id prod/api --query SecretString --output text", password, True)),
+        ("1Password CLI docs: op read prints the field", "OP_READ", printed("op read op://Private/github/token", password)),
+        ("macOS security docs: find-generic-password -w prints the password", "KEYCHAIN", printed("security find-generic-password -s deploy -a ci -w", password)),
+        ("gcloud docs: secrets versions access prints the payload", "GCLOUD_SM", printed("gcloud secrets versions access latest --secret=$SECRET_ID", password, True)),
+        ("Heroku CLI docs: auth:token prints the API token", "HEROKU_TOKEN", printed("heroku auth:token", uuid)),
+        ("Jenkins docs: initialAdminPassword read back, as a note's tool callout shows it", "JENKINS_NOTE", printed("docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword", lambda: r(HEX, 32), True)),
+    ],
+}
+SESSION14_PRINTED_NEGATIVES = {
+    "generic": [
+        "$ openssl rand -hex 32 > .session-key\n$ ./scripts/deploy.sh --prod\n",
+        "$ kubectl get secrets -n prod\nNAME       TYPE     DATA   AGE\ndb-creds   Opaque   2      3d\n",
+        callout("openssl rand -hex 32 > key.txt") + "```\n",
+        "$ terraform output -raw instance_ip\n203.0.113.10\n",
+    ],
+}
+add_cases(SESSION14_PRINTED, set(), SESSION14_PRINTED_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

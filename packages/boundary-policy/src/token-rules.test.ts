@@ -1290,3 +1290,38 @@ describe("Vault tokens of 24 base62 characters: root, recovery and legacy-shaped
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("secrets a command printed alone on the next line, in a terminal and in a note's tool callout (session 14)", () => {
+  const pw = "Tr0ub4dor3xQz";
+  /** How an exported note shows a Bash call and its result. */
+  const callout = (command: string): string => `> [!example]- Tool: Bash \`${command.slice(0, 40)}\`\n> \`\`\`sh\n> ${command}\n> \`\`\`\n>\n> **Result**\n>\n> \`\`\`\n> `;
+  it.each([
+    ["command-printed-secret", "$ kubectl get secret db -o jsonpath='{.data.password}' | base64 -d\n", pw, "\n$ "],
+    ["command-printed-secret", callout("kubectl get secret db -o jsonpath='{.data.password}' | base64 --decode"), pw, "\n> ```\n"],
+    ["command-printed-secret", "$ openssl rand -base64 32\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUe=", "\n"],
+    ["command-printed-secret", callout("openssl rand -hex 16"), "9f3a71c0e5b28d469f3a71c0e5b28d46", "\n> ```\n"],
+    ["command-printed-secret", `$ python3 -c "import secrets; print(secrets.token_urlsafe(32))"\n`, "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0J-_", "\n"],
+    ["command-printed-secret", "$ vault kv get -field=password secret/app\n", pw, "\n"],
+    ["command-printed-secret", callout("aws secretsmanager get-secret-value --secret-id prod/api --query SecretString --output text"), pw, "\n> ```\n"],
+    ["command-printed-secret", "$ op read op://Private/db/password\n", pw, "\n"],
+    ["command-printed-secret", "$ security find-generic-password -s deploy -w\n", pw, "\n"],
+    ["command-printed-secret", "$ heroku auth:token\n ›   Warning: token will expire 12/31/2026\n", "3b1f8a2c-4d5e-4f6a-9b8c-7d6e5f4a3b2c", "\n"],
+    ["command-printed-secret", callout("terraform output -raw db_password"), pw, "\n> ```\n"],
+    ["service-generated-password", callout("docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword"), "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n> ```\n"],
+    ["service-generated-password", "> ```\n> Please use the following password to proceed to installation:\n>\n> ", "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n>\n"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    // The callout's label is no output, and a line of other text stops the reach.
+    `${callout("openssl rand -hex 32 > key.txt")}\`\`\`\n`,
+    "$ openssl rand -hex 32 > .key\n$ ./scripts/deploy.sh --prod\n",
+    "$ kubectl get secrets -n prod\nNAME                  TYPE     DATA   AGE\ndb-creds              Opaque   2      3d\n",
+    "$ vault kv get secret/app\n====== Data ======\nKey         Value\n",
+    "$ terraform output -raw instance_ip\n203.0.113.10\n",
+    "$ openssl rand -hex 32\nThen paste it into .env as SESSION_SECRET.\n",
+    "$ heroku auth:token\n ›   Error: not logged in\nNotLoggedIn\n",
+    "$ op read op://Private/db/password\n[ERROR] 2026/12/03 could not read secret\n",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -295,6 +295,34 @@ function argumentsBefore(command: string, reach: number, characters = "[^\\n|;&]
 /** The value a secret store's command line stores: quoted, or bare up to a pipe, `;` or `&`, and no variable or placeholder. */
 const STORED_VALUE = `(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$%<*(-][^\\s'"|;&]{3,200}))`;
 
+/**
+ * What may sit between a command (or a banner) and the value it printed alone on the next line: in a
+ * terminal, nothing or a fence; in an exported note, the tool callout's quote marks (`> `), its
+ * fences, blank quoted lines and its **Result** label; an oclif or CLI warning line. Never a line of
+ * other text, so a lone word further down is not taken for the output.
+ */
+const QUOTE = `[ \\t]{0,3}(?:>[ \\t]?){0,4}`;
+const OUTPUT_FOLLOWS = `[ \\t]*\\r?\\n(?:${QUOTE}[ \\t]{0,3}(?:\\x60{3,8}[A-Za-z]{0,12}|~{3,8}[A-Za-z]{0,12}|\\*\\*Result\\*\\*(?:[ \\t]\\([0-9,]{1,12} chars\\))?|(?:›|WARN(?:ING)?:|[Ww]arning:)[^\\n]{0,160})?[ \\t]*\\r?\\n){0,7}${QUOTE}[ \\t]{0,4}`;
+/** The value, alone on its line (a terminal's or a note's); not starting with `*`, which the note's **Result** label does. */
+const PRINTED_VALUE = `([A-Za-z0-9_+\\/=!@#%^.~:-][A-Za-z0-9_+\\/=!@#%^*.~:-]{7,511})[ \\t]{0,3}(?=\\r?\\n|$)`;
+
+/** Where the commands that print a secret start: the rest of a command line never reads over another. */
+const PRINTING_COMMANDS = "kubectl|openssl|secrets\\.|randomBytes|\\/dev\\/urandom|vault|aws|op read|security|gcloud|az|heroku|doppler|terraform|pass show|bw get";
+
+/**
+ * The rest of a command's line, up to 120 characters, never over the start of another of
+ * `commands` (a word of its own, after white space or `|;&(`): a flood of one (`op read op read …`) then reads each character about once instead of
+ * the whole reach at each.
+ */
+function restOfLine(commands: string): string {
+  return `(?:(?!(?<![^\\s|;&(])(?:${commands}))[^\\n[]){0,120}`;
+}
+
+/** A line a secret-printing command printed that is no secret: a placeholder, a path or URL, a word, under 2.5 bits of entropy per character. */
+function printedValueIsNotSecret(value: string): boolean {
+  return isPlaceholder(value) || /^[.\/~$]|^[a-z][a-z0-9+.-]*:\/\//i.test(value) || (/^[A-Za-z]+$/.test(value) && passwordWordIsNotSecret(value));
+}
+
 /** A password or token flag's value that is no secret: a placeholder, a URL, or one under 2 bits of entropy per character. */
 function flagValueIsNotSecret(value: string): boolean {
   return isPlaceholder(value) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || shannonEntropy(value) < 2;
@@ -558,7 +586,11 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // alone on it (the command line holds no marker: a token redacted on it must not bring the next line
   // into reach). Elasticsearch 8's first start, its package installer, and
   // `elasticsearch-reset-password` ("New value: …") print the elastic user's password.
-  { id: "service-generated-password", family: "generic", description: "a password a service generated and printed", keywords: ["following password to proceed", "initialadminpassword", "argocd-initial-admin-secret", "initial-password", "admin.password", "password for the elastic user", "elastic built-in superuser", "successfully reset"], pattern: rx(`(?:(?:Please use the following password to proceed to installation:[ \\t]{0,3}(?:\\r?\\n[ \\t]{0,3}){1,3}|(?:initialAdminPassword|argocd-initial-admin-secret[^\\n[]{0,160}?base64[ \\t]{1,3}(?:-d|--decode)|argocd[ \\t]{1,3}admin[ \\t]{1,3}initial-password|nexus-data\\/admin\\.password)[^\\n[]{0,80}\\r?\\n(?:[ \\t]{0,3}\\x60{3}[A-Za-z]{0,12}\\r?\\n)?[ \\t]{0,4})([A-Za-z0-9_+\\/=!@#%^*.-]{8,128})[ \\t]{0,3}(?=\\r?\\n|$)|(?:Password for the elastic user \\(reset with [^\\n[]{1,100}\\):[ \\t]{0,3}\\r?\\n[ \\t]{0,8}|generated password for the elastic built-in superuser is ?: ?|Password for the \\[[^\\]\\n[]{1,64}\\] user successfully reset\\.[ \\t]{0,3}\\r?\\n[ \\t]{0,3}New value: ?)([^\\s]{6,128}))`), minEntropy: 2.5, allow: isPlaceholder },
+  { id: "service-generated-password", family: "generic", description: "a password a service generated and printed", keywords: ["following password to proceed", "initialadminpassword", "argocd-initial-admin-secret", "initial-password", "admin.password", "password for the elastic user", "elastic built-in superuser", "successfully reset"], pattern: rx(`(?:(?:Please use the following password to proceed to installation:[ \\t]{0,3}(?:\\r?\\n${QUOTE}[ \\t]{0,3}){1,3}|(?:initialAdminPassword|argocd-initial-admin-secret[^\\n[]{0,160}?base64[ \\t]{1,3}(?:-d|--decode)|argocd[ \\t]{1,3}admin[ \\t]{1,3}initial-password|nexus-data\\/admin\\.password)[^\\n[]{0,80}${OUTPUT_FOLLOWS})([A-Za-z0-9_+\\/=!@#%^.-][A-Za-z0-9_+\\/=!@#%^*.-]{7,127})[ \\t]{0,3}(?=\\r?\\n|$)|(?:Password for the elastic user \\(reset with [^\\n[]{1,100}\\):[ \\t]{0,3}\\r?\\n${QUOTE}[ \\t]{0,8}|generated password for the elastic built-in superuser is ?: ?|Password for the \\[[^\\]\\n[]{1,64}\\] user successfully reset\\.[ \\t]{0,3}\\r?\\n${QUOTE}[ \\t]{0,3}New value: ?)([^\\s]{6,128}))`), minEntropy: 2.5, allow: isPlaceholder },
+  // Session 14: what a command prints when its output is a secret (a Kubernetes secret decoded, a
+  // random key made, a secret store's field read, a login's token printed), alone on the next line
+  // as a terminal shows it or as the note's tool callout shows the result.
+  { id: "command-printed-secret", family: "generic", description: "a secret a command printed", keywords: ["kubectl", "openssl rand ", "secrets.token_", "randombytes(", "/dev/urandom", "vault kv get ", "vault read ", "get-secret-value", "op read ", "find-generic-password", "find-internet-password", "secrets versions access", "keyvault secret show", "auth:token", "doppler secrets get", "terraform output -raw ", "pass show ", "bw get password"], pattern: rx(`(?:kubectl[ \\t]${argumentsBefore("kubectl", 160, "[^\\n[|]")}get[ \\t]{1,3}secrets?[ \\t]${argumentsBefore("kubectl", 200, "[^\\n[|]")}\\|[ \\t]{0,3}base64[ \\t]{1,3}(?:-d|--decode|-D)|openssl rand (?:-base64|-hex)[ \\t]{1,3}[0-9]{1,4}|(?:secrets\\.token_(?:hex|urlsafe)|randomBytes)\\([0-9]{0,4}\\)|\\/dev\\/urandom[^\\n[]{0,80}?\\|[ \\t]{0,3}(?:base64|xxd|od|hexdump|head -c)|vault (?:kv get|read) [^\\n[|]{0,80}?-field[= ]|aws secretsmanager get-secret-value [^\\n[|]{0,200}?--output[ =]text|op read |security find-(?:generic|internet)-password [^\\n[|]{0,200}?-w(?![A-Za-z0-9_-])|gcloud secrets versions access |az keyvault secret show [^\\n[|]{0,200}?(?:-o|--output) tsv|heroku auth:token|doppler secrets get [^\\n[|]{0,120}?--plain|terraform output -raw [A-Za-z0-9_]{0,40}(?:pass|secret|token|key)|pass show |bw get password )${restOfLine(PRINTING_COMMANDS)}${OUTPUT_FOLLOWS}${PRINTED_VALUE}`), minEntropy: 2.5, allow: printedValueIsNotSecret },
   // Elasticsearch enrollment tokens: base64 of {"ver":"8.…","adr":[…],"fgr":"…","key":"id:secret"}.
   { id: "elastic-enrollment-token", family: "elastic", description: "an Elasticsearch enrollment token", keywords: ["eyj2zxiioii"], pattern: rx(`(?<![A-Za-z0-9+/])eyJ2ZXIiOiI[A-Za-z0-9+/]{80,1200}={0,2}${NOT_BEFORE_B64}`), minEntropy: 4, allow: (token) => !/^\{"ver":"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}","adr":\[/.test(decodeBase64Prefix(token, 60)) },
   // Docker Swarm join tokens: SWMTKN-1-<the CA's digest, 50 base-36>-<the secret, 25 base-36>.

@@ -145,6 +145,50 @@ describe("sbx export redacts by default", () => {
   });
 });
 
+describe("secrets a command printed alone on a line, as the note shows a tool's result (session 14)", () => {
+  it("leaves none of them in the note, each where the command's output is", async () => {
+    const { exportRedactor } = await import("./export-redactor.js");
+    const { sessionWithCommands } = await import("../test-support/planted-tokens.js");
+    const { randomBytes } = await import("node:crypto");
+    const { writeFileSync, readFileSync } = await import("node:fs");
+    const b64 = (bytes: number): string => randomBytes(bytes).toString("base64");
+    const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
+    const word = (length: number): string => `${b64(length).replace(/[+/=]/g, "").slice(0, length - 2)}7q`;
+    // Each command with the secret it prints and its whole output.
+    const uuid = (): string => [hex(4), hex(2), hex(2), hex(2), hex(6)].join("-");
+    const cases: Array<[string, string, (secret: string) => string]> = [
+      ["docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword", hex(16), (secret) => `${secret}\n`],
+      ["docker logs jenkins 2>&1 | tail -8", hex(16), (secret) => `Jenkins initial setup is required. An admin user has been created and a password generated.\nPlease use the following password to proceed to installation:\n\n${secret}\n\nThis may also be found at: /var/jenkins_home/secrets/initialAdminPassword\n`],
+      ["kubectl -n argocd get secret argocd-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d", word(16), (secret) => secret],
+      ["kubectl get secret db-creds -o jsonpath='{.data.password}' | base64 --decode", word(20), (secret) => secret],
+      ["openssl rand -base64 32", b64(32), (secret) => `${secret}\n`],
+      ["openssl rand -hex 32", hex(32), (secret) => `${secret}\n`],
+      [`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`, b64(32).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""), (secret) => `${secret}\n`],
+      [`node -e "console.log(require('crypto').randomBytes(32).toString('hex'))"`, hex(32), (secret) => `${secret}\n`],
+      ["vault kv get -field=password secret/app/db", word(18), (secret) => secret],
+      ["aws secretsmanager get-secret-value --secret-id prod/api --query SecretString --output text", word(24), (secret) => `${secret}\n`],
+      ["op read op://Private/github/token", word(22), (secret) => `${secret}\n`],
+      ["security find-generic-password -s deploy -a ci -w", word(18), (secret) => `${secret}\n`],
+      ["gcloud secrets versions access latest --secret=db-password", word(20), (secret) => secret],
+      ["heroku auth:token", uuid(), (secret) => ` ›   Warning: token will expire 12/31/2026\n${secret}\n`],
+    ];
+    const runs = cases.map(([command, secret, output]) => ({ command, output: output(secret) }));
+    const printed = cases.map(([, secret]) => secret);
+    const home = mkdtempSync(join(tmpdir(), "sbx-export-printed-"));
+    homes.push(home);
+    const source = join(home, "sessions");
+    mkdirSync(source);
+    writeFileSync(join(source, "5e55a0b1-0000-4000-8000-00000000c0de.jsonl"), sessionWithCommands(runs));
+    const inbox = join(home, "inbox");
+    const code = await exportCommand({ source, inbox, agent: "claude", env: {}, home, stdout: new PassThrough(), redact: await exportRedactor({ home, env: {}, cwd: home }) });
+    expect(code).toBe(0);
+    const notes = readdirSync(join(inbox, "conversations"), { recursive: true }).map(String).filter((name) => name.endsWith(".md"));
+    const note = readFileSync(join(inbox, "conversations", notes[0] as string), "utf8");
+    expect(note).toContain("**Result**");
+    expect(runs.filter((_, n) => note.includes(printed[n] as string)).map(({ command }) => command)).toEqual([]);
+  });
+});
+
 describe("two sbx export processes into one inbox", () => {
   it("both finish, one after the other, and the state file holds both sets of sessions", async () => {
     const { runSbx } = await import("../test-support/run-sbx.js");

@@ -53,3 +53,20 @@ export function sessionWithTokens(tokens: Record<string, string>, sessionId = "5
   ];
   return `${lines.map((line) => JSON.stringify(line)).join("\n")}\n${all.join(" ")} not json\n`;
 }
+
+/**
+ * A Claude Code session in which the agent runs each command with the Bash tool and reads back
+ * its output (the note shows both in one tool callout, the output in its **Result** block).
+ */
+export function sessionWithCommands(runs: ReadonlyArray<{ command: string; output: string }>, sessionId = "5e55a0b1-0000-4000-8000-00000000c0de"): string {
+  const base = { sessionId, version: "2.1.3", isSidechain: false, userType: "external", cwd: "/workspace", gitBranch: "main" };
+  const lines: unknown[] = [{ ...base, type: "user", uuid: "u0", parentUuid: null, timestamp: "2026-03-01T10:00:00.000Z", message: { role: "user", content: "set the services up" } }];
+  let parent = "u0";
+  runs.forEach(({ command, output }, n) => {
+    const at = (seconds: number): string => new Date(Date.UTC(2026, 2, 1, 10, 1 + n, seconds)).toISOString();
+    lines.push({ ...base, type: "assistant", uuid: `a${n}`, parentUuid: parent, timestamp: at(0), message: { role: "assistant", model: "claude-sonnet-4-5", content: [{ type: "tool_use", id: `t${n}`, name: "Bash", input: { command } }] } });
+    lines.push({ ...base, type: "user", uuid: `r${n}`, parentUuid: `a${n}`, timestamp: at(1), message: { role: "user", content: [{ type: "tool_result", tool_use_id: `t${n}`, content: output }] } });
+    parent = `r${n}`;
+  });
+  return `${lines.map((line) => JSON.stringify(line)).join("\n")}\n`;
+}
