@@ -1042,6 +1042,21 @@ SESSION14_PRINTED_NEGATIVES = {
 }
 add_cases(SESSION14_PRINTED, set(), SESSION14_PRINTED_NEGATIVES)
 
+# Session 14 too: the same for a WireGuard key made (wg genkey), a password made (pwgen), a
+# Docker secret read back (/run/secrets), a credential variable echoed or printed; own seed.
+rng = random.Random(20261222)
+SESSION14_PRINTED_MORE = {
+    "generic": [
+        ("WireGuard docs: wg genkey prints a private key (base64 of 32 bytes)", "WG", printed("wg genkey", lambda: r(B64, 43) + "=")),
+        ("pwgen docs: pwgen -s prints secure passwords", "PWGEN", printed("pwgen -s 24 1", lambda: r(B62, 24))),
+        ("Docker docs: a service reads its secret from /run/secrets/<name>", "DOCKER_SECRET", printed("docker exec app cat /run/secrets/db_password", password, True)),
+        ("bash: echo of a credential variable prints its value", "ECHO", printed("echo $DB_PASSWORD", password)),
+        ("coreutils docs: printenv NAME prints the variable's value", "PRINTENV", printed("printenv API_TOKEN", password, True)),
+    ],
+}
+SESSION14_PRINTED_MORE_NEGATIVES = {"generic": ["$ echo $KEY_ID\nAbc123def456\n", "$ printenv PATH\n/usr/local/bin:/usr/bin\n", "$ echo $DB_PASSWORD > .pw\nTr0ub4dor3xQz\n"]}
+add_cases(SESSION14_PRINTED_MORE, set(), SESSION14_PRINTED_MORE_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1307,6 +1307,12 @@ describe("secrets a command printed alone on the next line, in a terminal and in
     ["command-printed-secret", "$ security find-generic-password -s deploy -w\n", pw, "\n"],
     ["command-printed-secret", "$ heroku auth:token\n ›   Warning: token will expire 12/31/2026\n", "3b1f8a2c-4d5e-4f6a-9b8c-7d6e5f4a3b2c", "\n"],
     ["command-printed-secret", callout("terraform output -raw db_password"), pw, "\n> ```\n"],
+    ["command-printed-secret", "$ wg genkey\n", "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "\n"],
+    ["command-printed-secret", "$ echo $DB_PASSWORD\n", pw, "\n"],
+    ["command-printed-secret", callout('echo "${STRIPE_SECRET_KEY}"'), pw, "\n> ```\n"],
+    ["command-printed-secret", "$ printenv API_TOKEN\n", pw, "\n"],
+    ["command-printed-secret", "$ docker exec app cat /run/secrets/db_password\n", pw, "\n"],
+    ["command-printed-secret", "$ pwgen -s 24 1\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8R", "\n"],
     ["service-generated-password", callout("docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword"), "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n> ```\n"],
     ["service-generated-password", "> ```\n> Please use the following password to proceed to installation:\n>\n> ", "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n>\n"],
   ])("%s takes the whole secret after %j", takesWholeSecret);
@@ -1321,6 +1327,11 @@ describe("secrets a command printed alone on the next line, in a terminal and in
     "$ openssl rand -hex 32\nThen paste it into .env as SESSION_SECRET.\n",
     "$ heroku auth:token\n ›   Error: not logged in\nNotLoggedIn\n",
     "$ op read op://Private/db/password\n[ERROR] 2026/12/03 could not read secret\n",
+    // Not a credential's name, or the value went to a file.
+    "$ echo $KEY_ID\nAbc123def456\n",
+    "$ echo $SSH_AUTH_SOCK\n/tmp/ssh-XXXXabc/agent.1\n",
+    "$ echo $DB_PASSWORD > .pw\nTr0ub4dor3xQz\n",
+    "$ printenv PATH\n/usr/local/bin:/usr/bin\n",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });

@@ -171,6 +171,9 @@ describe("secrets a command printed alone on a line, as the note shows a tool's 
       ["security find-generic-password -s deploy -a ci -w", word(18), (secret) => `${secret}\n`],
       ["gcloud secrets versions access latest --secret=db-password", word(20), (secret) => secret],
       ["heroku auth:token", uuid(), (secret) => ` ›   Warning: token will expire 12/31/2026\n${secret}\n`],
+      ["wg genkey", b64(32), (secret) => `${secret}\n`],
+      ["echo $DB_PASSWORD", word(18), (secret) => `${secret}\n`],
+      ["docker exec app cat /run/secrets/api_token", word(24), (secret) => secret],
     ];
     const runs = cases.map(([command, secret, output]) => ({ command, output: output(secret) }));
     const printed = cases.map(([, secret]) => secret);
