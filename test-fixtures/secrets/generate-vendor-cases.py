@@ -1057,6 +1057,22 @@ SESSION14_PRINTED_MORE = {
 SESSION14_PRINTED_MORE_NEGATIVES = {"generic": ["$ echo $KEY_ID\nAbc123def456\n", "$ printenv PATH\n/usr/local/bin:/usr/bin\n", "$ echo $DB_PASSWORD > .pw\nTr0ub4dor3xQz\n"]}
 add_cases(SESSION14_PRINTED_MORE, set(), SESSION14_PRINTED_MORE_NEGATIVES)
 
+# Session 14 too: a credential-named XML key and its value element (Apple's property list format;
+# Hadoop's and Hive's *-site.xml properties); own seed.
+rng = random.Random(20261223)
+SESSION14_XML = {
+    "generic": [
+        ("Apple property list docs: <key>…</key> then <string>…</string>", "PLIST",
+         lambda: (lambda v: (f"<dict>\n\t<key>Password</key>\n\t<string>{v}</string>\n</dict>\n", v))(password())),
+        ("Hive docs: hive-site.xml javax.jdo.option.ConnectionPassword", "HIVE_SITE",
+         lambda: (lambda v: (f"<property>\n  <name>javax.jdo.option.ConnectionPassword</name>\n  <value>{v}</value>\n</property>\n", v))(password())),
+        ("Hadoop S3A docs: core-site.xml fs.s3a.secret.key", "CORE_SITE",
+         lambda: (lambda v: (f"<property>\n  <name>fs.s3a.secret.key</name>\n  <value>{v}</value>\n</property>\n", v))(r(B64, 40))),
+    ],
+}
+SESSION14_XML_NEGATIVES = {"generic": ["<name>dfs.namenode.name.dir</name>\n<value>/data/hadoop/namenode</value>\n", "<key>PasswordPolicy</key>\n<string>RequireUppercase</string>\n", "<name>javax.jdo.option.ConnectionPassword</name>\n<value>${env.HIVE_PASSWORD}</value>\n"]}
+add_cases(SESSION14_XML, set(), SESSION14_XML_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

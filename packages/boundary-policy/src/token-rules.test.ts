@@ -1349,3 +1349,33 @@ describe("secrets over several lines, inside a note's tool callout (session 14)"
     expect(rules(quoted(text))).toContain(id);
   });
 });
+
+describe("a credential-named XML key followed by its value element: plists and Hadoop-style configs (session 14)", () => {
+  it.each([
+    ["xml-name-value-secret", "<dict>\n\t<key>Password</key>\n\t<string>", "Tr0ub4dor3xQz8", "</string>\n</dict>"],
+    ["xml-name-value-secret", "<key>api_token</key><string>", "q7Lm2Xv9Bc4Nk8Rt1Wy5", "</string>"],
+    ["xml-name-value-secret", "<property>\n  <name>javax.jdo.option.ConnectionPassword</name>\n  <value>", "Tr0ub4dor3xQz8", "</value>\n</property>"],
+    ["xml-name-value-secret", "> <property>\n>   <name>fs.s3a.secret.key</name>\n>   <value>", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", "</value>\n> </property>"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "<key>PasswordPolicy</key>\n<string>RequireUppercase</string>",
+    "<name>dfs.namenode.name.dir</name>\n<value>/data/hadoop/namenode</value>",
+    "<name>hadoop.security.credential.provider.path</name>\n<value>jceks://hdfs/user/creds.jceks</value>",
+    "<key>SecretStoreEnabled</key>\n<true/>",
+    "<name>javax.jdo.option.ConnectionPassword</name>\n<value>${env.HIVE_PASSWORD}</value>",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
+
+describe("base64 that starts with / is no path (session 14)", () => {
+  it.each([
+    ["keyword-secret", "s3_secret_key: ", "/UI/U0RdB5PhmWVAEH5pIRjKhDlDepaF6wsE0Avy", "\n"],
+    ["command-printed-secret", "$ wg genkey\n", "/YLb9TxMVrU9dLF2MdWPU8oiNJDAEBOPK82dwZ1FIEV=", "\n"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each(["password_file: /run/secrets/db/password.txt", "secret_path: ~/.config/app/secrets.json", "$ echo $API_TOKEN\n/usr/local/bin\n"])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

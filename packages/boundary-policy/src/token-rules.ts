@@ -303,7 +303,7 @@ const STORED_VALUE = `(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$%<*(-][^
  */
 /** The start of a line inside an exported note's callout (`> `, nested up to four deep): a rule that reads over a line break reads over these too. */
 const QUOTE = `[ \\t]{0,3}(?:>[ \\t]?){0,4}`;
-const OUTPUT_FOLLOWS = `[ \\t]*\\r?\\n(?:${QUOTE}[ \\t]{0,3}(?:\\x60{3,8}[A-Za-z]{0,12}|~{3,8}[A-Za-z]{0,12}|\\*\\*Result\\*\\*(?:[ \\t]\\([0-9,]{1,12} chars\\))?|(?:›|WARN(?:ING)?:|[Ww]arning:)[^\\n]{0,160})?[ \\t]*\\r?\\n){0,7}${QUOTE}[ \\t]{0,4}`;
+const OUTPUT_FOLLOWS = `[ \\t]{0,40}\\r?\\n(?:${QUOTE}[ \\t]{0,3}(?:\\x60{3,8}[A-Za-z]{0,12}|~{3,8}[A-Za-z]{0,12}|\\*\\*Result\\*\\*(?:[ \\t]\\([0-9,]{1,12} chars\\))?|(?:›|WARN(?:ING)?:|[Ww]arning:)[^\\n]{0,160})?[ \\t]{0,40}\\r?\\n){0,7}${QUOTE}[ \\t]{0,4}`;
 /** The value, alone on its line (a terminal's or a note's); not starting with `*`, which the note's **Result** label does. */
 const PRINTED_VALUE = `([A-Za-z0-9_+\\/=!@#%^.~:-][A-Za-z0-9_+\\/=!@#%^*.~:-]{7,511})[ \\t]{0,3}(?=\\r?\\n|$)`;
 
@@ -323,7 +323,7 @@ function restOfLine(commands: string): string {
 
 /** A line a secret-printing command printed that is no secret: a placeholder, a path or URL, a word, under 2.5 bits of entropy per character. */
 function printedValueIsNotSecret(value: string): boolean {
-  return isPlaceholder(value) || /^[.\/~$]|^[a-z][a-z0-9+.-]*:\/\//i.test(value) || (/^[A-Za-z]+$/.test(value) && passwordWordIsNotSecret(value));
+  return isPlaceholder(value) || /^[.~$]|^[a-z][a-z0-9+.-]*:\/\//i.test(value) || looksLikePath(value) || /^\/[\w.-]*$/.test(value) || (/^[A-Za-z]+$/.test(value) && passwordWordIsNotSecret(value));
 }
 
 /** A password or token flag's value that is no secret: a placeholder, a URL, or one under 2 bits of entropy per character. */
@@ -661,6 +661,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // name would start at their first four letters only (`http`, `pass`, `user`), found everywhere.
   { id: "login-call-password", family: "generic", description: "a password passed to a login or connect call", keywords: ["login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new (?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)${PASSED_CREDENTIALS}`, true), allow: passedPasswordIsNotSecret },
   { id: "keyword-secret-compared", family: "generic", description: "a secret compared with a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})')[ \\t]{0,3}(?:[!=]==?[ \\t]{0,3}|\\.equals(?:IgnoreCase)?\\()(?:[A-Za-z_$][A-Za-z0-9_.$]{0,30}?)?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|private[_.-]?key|credentials?)`, true), allow: keywordValueIsNotSecret, window: { before: 250, after: 30 } },
+  // A credential-named key element and the value element after it: a macOS plist's
+  // `<key>Password</key><string>…</string>`, a Hadoop, Hive or Spark config's `<name>…password</name>
+  // <value>…</value>` (on the next line, behind a note's `> ` too).
+  { id: "xml-name-value-secret", family: "generic", description: "a secret given as the value of a credential-named XML key", keywords: ["</key>", "</name>"], pattern: rx(`<(?:key|name)>[ \\t]{0,3}[A-Za-z0-9_.:-]{0,60}?${CREDENTIAL_NAME}[A-Za-z0-9_.:-]{0,30}[ \\t]{0,3}<\\/(?:key|name)>[ \\t]{0,40}(?:\\r?\\n${QUOTE}[ \\t]{0,40})?<(?:string|value)>([^<>\\s]{8,200})<\\/(?:string|value)>`, true), allow: keywordValueIsNotSecret },
   { id: "keyword-secret-name-value", family: "generic", description: "a secret given as the value of a credential-named entry", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])["']?(?:key|name)["']?[ \\t]{0,3}[:=][ \\t]{0,3}["']?(?![A-Za-z0-9_.-]{0,30}(?:csrf|xsrf|authenticity))[A-Za-z0-9_.-]{0,30}?${CREDENTIAL_NAME}[A-Za-z0-9_.-]{0,20}["']?(?:[ \\t]{0,3},[ \\t]{0,3}|[ \\t]*\\r?\\n${QUOTE}[ \\t]{0,12}(?:-[ \\t]{1,3})?|[ \\t]{1,3})["']?value["']?[ \\t]{0,3}[:=][ \\t]{0,3}(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})'|([^\\s"'\`,}<>]{8,200})(?=[\\s,}]|$))`, true), allow: keywordValueIsNotSecret },
   { id: "dockerfile-env-secret", family: "generic", description: "a secret set by a Dockerfile ENV line", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?<![A-Za-z0-9_-])ENV[ \\t]+[A-Za-z0-9_]{0,30}?(?:PASS(?:WORD|WD)?|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH(?!OR)|CREDENTIALS?|CREDS)[A-Za-z0-9_]{0,20}[ \\t]+(?:"([^"\\s]{8,200})"|([^\\s"'=]{8,200}))[ \\t]*(?=\\r?\\n|$)`), allow: keywordValueIsNotSecret },
   { id: "shell-default-secret", family: "generic", description: "a secret given as a shell variable's default", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`\\$\\{[A-Za-z0-9_]{0,30}?${CREDENTIAL_NAME}[A-Za-z0-9_]{0,20}:?[-=]([^\\s}$'"\`]{8,200})\\}`, true), allow: keywordValueIsNotSecret },
@@ -844,7 +848,7 @@ function isNotGenericSecret(value: string): boolean {
   if (isPlaceholder(value) || !/[A-Za-z]/.test(value) || !(/[0-9]/.test(value) || /[A-Za-z0-9][!@#$%^&*+~?(){}[\]<>|][A-Za-z0-9{]/.test(value) || mixesCaseLikeNoWord(value))) return true;
   if (/^[A-Za-z0-9_$]+(?:\.[A-Za-z0-9_$]+)+(?:\(\))?$/.test(value)) return true;
   // Where a secret is, not a secret: a URL without a login in it, a file path.
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value) || /^(?:~|\.{1,2})?\/[\w.@-]+\/[\w.@/-]*$/.test(value) || /^[A-Za-z]:\\[\w.\\ -]+$/.test(value)) return true;
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value) || looksLikePath(value) || /^[A-Za-z]:\\[\w.\\ -]+$/.test(value)) return true;
   // A Rails route's controller and action (`"cms/sites/passwords#edit"`, `"passwords#update"`) under a
   // path naming passwords; a word pair a `#` joins is a secret (`"development#product"`).
   if (/^[a-z_]+(?:\/[a-z_]+)+#[a-z_]+$|^[a-z_]+#(?:index|show|new|create|edit|update|destroy)$/.test(value)) return true;
@@ -859,6 +863,15 @@ function isNotGenericSecret(value: string): boolean {
   // flood of distinct keyword secrets.
   const candidates = specificPrefixes().get(lower.slice(0, 3));
   return candidates !== undefined && candidates.some((prefix) => lower.startsWith(prefix));
+}
+
+/**
+ * A Unix path (`/data/hadoop`, `~/.ssh/config`): its pieces are names, so one of 16 base64
+ * characters or more, random (upper and lower case, two digits, over 3.5 bits each) makes it base64
+ * that starts with `/` (an S3 secret key `/UI/U0Rd…`, one in 64 of them), not a path.
+ */
+function looksLikePath(value: string): boolean {
+  return /^(?:~|\.{1,2})?\/[\w.@-]+\/[\w.@/-]*$/.test(value) && !value.split("/").some((piece) => /^[A-Za-z0-9+=]{16,}$/.test(piece) && /[A-Z]/.test(piece) && /[a-z]/.test(piece) && /[0-9].*[0-9]/.test(piece) && shannonEntropy(piece) > 3.5);
 }
 
 /**
