@@ -1344,6 +1344,7 @@ describe("secrets over several lines, inside a note's tool callout (session 14)"
     ["netrc-password", "machine api.example.com\n  login deploy\n  password Tr0ub4dor3xQz8"],
     ["keyword-secret-name-value", 'env:\n  - name: DB_PASSWORD\n    value: "Tr0ub4dor3xQz8"'],
     ["putty-private-key", "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\nAAAAIGkLxRKkQyq2kSChXoU3dDMLnNGd0x2AbfTeS6Q1Qq0Y\nPrivate-MAC: 5b1f1b2f7d8e9a0b"],
+    ["pgpass-password", "db.internal:5432:app:app:Tr0ub4dor3xQz8"],
   ])("%s finds it as in a terminal", (id, text) => {
     expect(rules(text)).toContain(id);
     expect(rules(quoted(text))).toContain(id);
