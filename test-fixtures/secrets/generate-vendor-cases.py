@@ -1073,6 +1073,19 @@ SESSION14_XML = {
 SESSION14_XML_NEGATIVES = {"generic": ["<name>dfs.namenode.name.dir</name>\n<value>/data/hadoop/namenode</value>\n", "<key>PasswordPolicy</key>\n<string>RequireUppercase</string>\n", "<name>javax.jdo.option.ConnectionPassword</name>\n<value>${env.HIVE_PASSWORD}</value>\n"]}
 add_cases(SESSION14_XML, set(), SESSION14_XML_NEGATIVES)
 
+# Session 14 too: an AWS secret read back from the CLI's config, and a credential field jq prints
+# (raw or as a JSON string); own seed.
+rng = random.Random(20261224)
+SESSION14_PRINTED_FIELDS = {
+    "generic": [
+        ("AWS CLI docs: aws configure get prints the setting's value", "AWS_CONFIGURE_GET", printed("aws configure get aws_secret_access_key", lambda: r(B64, 40))),
+        ("jq manual: -r prints a string field raw", "JQ_RAW", printed("jq -r .access_token ~/.config/app/creds.json", password)),
+        ("jq manual: a string field printed as JSON", "JQ_JSON", lambda: (lambda v: (callout("jq .installed.client_secret client_secret.json") + '"' + v + '"\n> ```\n', v))(password())),
+    ],
+}
+SESSION14_PRINTED_FIELDS_NEGATIVES = {"generic": ["$ aws configure get region\neu-west-1a\n", "$ jq -r .token_type creds.json\nBearerTokenX\n"]}
+add_cases(SESSION14_PRINTED_FIELDS, set(), SESSION14_PRINTED_FIELDS_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1313,6 +1313,9 @@ describe("secrets a command printed alone on the next line, in a terminal and in
     ["command-printed-secret", "$ printenv API_TOKEN\n", pw, "\n"],
     ["command-printed-secret", "$ docker exec app cat /run/secrets/db_password\n", pw, "\n"],
     ["command-printed-secret", "$ pwgen -s 24 1\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8R", "\n"],
+    ["command-printed-secret", "$ aws configure get aws_secret_access_key\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", "\n"],
+    ["command-printed-secret", "$ jq -r .access_token ~/.config/app/creds.json\n", pw, "\n"],
+    ["command-printed-secret", `${callout("jq '.installed.client_secret' client_secret.json")}"`, pw, '"\n> ```\n'],
     ["service-generated-password", callout("docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword"), "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n> ```\n"],
     ["service-generated-password", "> ```\n> Please use the following password to proceed to installation:\n>\n> ", "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n>\n"],
   ])("%s takes the whole secret after %j", takesWholeSecret);
@@ -1332,6 +1335,9 @@ describe("secrets a command printed alone on the next line, in a terminal and in
     "$ echo $SSH_AUTH_SOCK\n/tmp/ssh-XXXXabc/agent.1\n",
     "$ echo $DB_PASSWORD > .pw\nTr0ub4dor3xQz\n",
     "$ printenv PATH\n/usr/local/bin:/usr/bin\n",
+    "$ aws configure get region\neu-west-1a\n",
+    "$ jq -r .token_type creds.json\nBearerTokenX\n",
+    "$ jq .expires_in creds.json\n3599\n",
   ])("leaves %j alone", (text) => {
     expect(rules(text)).toEqual([]);
   });
