@@ -1298,22 +1298,22 @@ describe("secrets a command printed alone on the next line, in a terminal and in
   it.each([
     ["command-printed-secret", "$ kubectl get secret db -o jsonpath='{.data.password}' | base64 -d\n", pw, "\n$ "],
     ["command-printed-secret", callout("kubectl get secret db -o jsonpath='{.data.password}' | base64 --decode"), pw, "\n> ```\n"],
-    ["command-printed-secret", "$ openssl rand -base64 32\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUe=", "\n"],
-    ["command-printed-secret", callout("openssl rand -hex 16"), "9f3a71c0e5b28d469f3a71c0e5b28d46", "\n> ```\n"],
-    ["command-printed-secret", `$ python3 -c "import secrets; print(secrets.token_urlsafe(32))"\n`, "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0J-_", "\n"],
-    ["command-printed-secret", "$ vault kv get -field=password secret/app\n", pw, "\n"],
-    ["command-printed-secret", callout("aws secretsmanager get-secret-value --secret-id prod/api --query SecretString --output text"), pw, "\n> ```\n"],
-    ["command-printed-secret", "$ op read op://Private/db/password\n", pw, "\n"],
-    ["command-printed-secret", "$ security find-generic-password -s deploy -w\n", pw, "\n"],
+    ["generated-secret-printed", "$ openssl rand -base64 32\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0JaUe=", "\n"],
+    ["generated-secret-printed", callout("openssl rand -hex 16"), "9f3a71c0e5b28d469f3a71c0e5b28d46", "\n> ```\n"],
+    ["generated-secret-printed", `$ python3 -c "import secrets; print(secrets.token_urlsafe(32))"\n`, "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0J-_", "\n"],
+    ["secret-store-printed", "$ vault kv get -field=password secret/app\n", pw, "\n"],
+    ["secret-store-printed", callout("aws secretsmanager get-secret-value --secret-id prod/api --query SecretString --output text"), pw, "\n> ```\n"],
+    ["secret-store-printed", "$ op read op://Private/db/password\n", pw, "\n"],
+    ["secret-store-printed", "$ security find-generic-password -s deploy -w\n", pw, "\n"],
     ["command-printed-secret", "$ heroku auth:token\n ›   Warning: token will expire 12/31/2026\n", "3b1f8a2c-4d5e-4f6a-9b8c-7d6e5f4a3b2c", "\n"],
     ["command-printed-secret", callout("terraform output -raw db_password"), pw, "\n> ```\n"],
-    ["command-printed-secret", "$ wg genkey\n", "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "\n"],
+    ["generated-secret-printed", "$ wg genkey\n", "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "\n"],
     ["command-printed-secret", "$ echo $DB_PASSWORD\n", pw, "\n"],
     ["command-printed-secret", callout('echo "${STRIPE_SECRET_KEY}"'), pw, "\n> ```\n"],
     ["command-printed-secret", "$ printenv API_TOKEN\n", pw, "\n"],
     ["command-printed-secret", "$ docker exec app cat /run/secrets/db_password\n", pw, "\n"],
-    ["command-printed-secret", "$ pwgen -s 24 1\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8R", "\n"],
-    ["command-printed-secret", "$ aws configure get aws_secret_access_key\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", "\n"],
+    ["generated-secret-printed", "$ pwgen -s 24 1\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8R", "\n"],
+    ["secret-store-printed", "$ aws configure get aws_secret_access_key\n", "q8Zr3vLk2Wm9x7Yt5Bc4Nk8Rt1Wy5Hp3Sd6Fg0Ja", "\n"],
     ["command-printed-secret", "$ jq -r .access_token ~/.config/app/creds.json\n", pw, "\n"],
     ["command-printed-secret", `${callout("jq '.installed.client_secret' client_secret.json")}"`, pw, '"\n> ```\n'],
     ["service-generated-password", callout("docker exec jenkins cat /var/jenkins_home/secrets/initialAdminPassword"), "3f9a2b7c4d1e8f6a5b0c9d2e7f4a1b8c", "\n> ```\n"],
@@ -1379,7 +1379,7 @@ describe("a credential-named XML key followed by its value element: plists and H
 describe("base64 that starts with / is no path (session 14)", () => {
   it.each([
     ["keyword-secret", "s3_secret_key: ", "/UI/U0RdB5PhmWVAEH5pIRjKhDlDepaF6wsE0Avy", "\n"],
-    ["command-printed-secret", "$ wg genkey\n", "/YLb9TxMVrU9dLF2MdWPU8oiNJDAEBOPK82dwZ1FIEV=", "\n"],
+    ["generated-secret-printed", "$ wg genkey\n", "/YLb9TxMVrU9dLF2MdWPU8oiNJDAEBOPK82dwZ1FIEV=", "\n"],
   ])("%s takes the whole secret after %j", takesWholeSecret);
 
   it.each(["password_file: /run/secrets/db/password.txt", "secret_path: ~/.config/app/secrets.json", "$ echo $API_TOKEN\n/usr/local/bin\n"])("leaves %j alone", (text) => {

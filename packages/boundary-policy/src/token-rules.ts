@@ -321,6 +321,17 @@ function restOfLine(commands: string): string {
   return `(?:(?!(?<![^\\s|;&(])(?:${commands}))[^\\n[]){0,120}`;
 }
 
+/**
+ * A rule for secrets commands print alone on the next line: each of `commands` (a regex source
+ * starting with its literal command name, so the rule runs only where one is), the rest of its
+ * line, then the output as {@link OUTPUT_FOLLOWS} and {@link PRINTED_VALUE} read it. Kept to a few
+ * commands each: a rule with more than 16 start literals would run over every text holding one of
+ * its keywords instead of at the commands.
+ */
+function printedSecretRule(id: string, description: string, keywords: readonly string[], commands: readonly string[]): TokenRule {
+  return { id, family: "generic", description, keywords, pattern: rx(`(?:${commands.join("|")})${restOfLine(PRINTING_COMMANDS)}${OUTPUT_FOLLOWS}${PRINTED_VALUE}`), minEntropy: 2.5, allow: printedValueIsNotSecret };
+}
+
 /** A line a secret-printing command printed that is no secret: a placeholder, a path or URL, a word, under 2.5 bits of entropy per character. */
 function printedValueIsNotSecret(value: string): boolean {
   return isPlaceholder(value) || /^[.~$]|^[a-z][a-z0-9+.-]*:\/\//i.test(value) || looksLikePath(value) || /^\/[\w.-]*$/.test(value) || (/^[A-Za-z]+$/.test(value) && passwordWordIsNotSecret(value));
@@ -594,7 +605,33 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // random key made, a secret store's field read, a login's token printed, a credential variable
   // echoed, a Docker secret read), alone on the next line as a terminal shows it or as the note's
   // tool callout shows the result.
-  { id: "command-printed-secret", family: "generic", description: "a secret a command printed", keywords: ["kubectl", "openssl rand ", "configure get ", "jq ", "wg gen", "pwgen", "/run/secrets/", "echo", "printenv", "secrets.token_", "randombytes(", "/dev/urandom", "vault kv get ", "vault read ", "get-secret-value", "op read ", "find-generic-password", "find-internet-password", "secrets versions access", "keyvault secret show", "auth:token", "doppler secrets get", "terraform output -raw ", "pass show ", "bw get password"], pattern: rx(`(?:kubectl[ \\t]${argumentsBefore("kubectl", 160, "[^\\n[|]")}get[ \\t]{1,3}secrets?[ \\t]${argumentsBefore("kubectl", 200, "[^\\n[|]")}\\|[ \\t]{0,3}base64[ \\t]{1,3}(?:-d|--decode|-D)|openssl rand (?:-base64|-hex)[ \\t]{1,3}[0-9]{1,4}|(?:secrets\\.token_(?:hex|urlsafe)|randomBytes)\\([0-9]{0,4}\\)|\\/dev\\/urandom[^\\n[]{0,80}?\\|[ \\t]{0,3}(?:base64|xxd|od|hexdump|head -c)|vault (?:kv get|read) [^\\n[|]{0,80}?-field[= ]|aws secretsmanager get-secret-value [^\\n[|]{0,200}?--output[ =]text|op read |security find-(?:generic|internet)-password [^\\n[|]{0,200}?-w(?![A-Za-z0-9_-])|gcloud secrets versions access |az keyvault secret show [^\\n[|]{0,200}?(?:-o|--output) tsv|heroku auth:token|doppler secrets get [^\\n[|]{0,120}?--plain|terraform output -raw [A-Za-z0-9_]{0,40}(?:pass|secret|token|key)|pass show |bw get password |wg gen(?:key|psk)|aws configure get (?:[A-Za-z0-9_-]{1,40}\\.)?aws_(?:secret_access_key|session_token)|jq [^\\n[|]{0,40}?\\.[A-Za-z0-9_]{0,30}(?:[Tt]oken|TOKEN|[Ss]ecret|SECRET|[Pp]assword|PASSWORD|[Pp]asswd|api_?key|apiKey|API_?KEY|private_key|privateKey)["']?(?![A-Za-z0-9_])|pwgen[ \\t]|cat[ \\t]{1,3}(?:\\/var)?\\/run\\/secrets\\/[A-Za-z0-9_.-]{1,80}|(?:echo[ \\t]{1,3}["']?\\$\\{?|printenv[ \\t]{1,3})[A-Za-z0-9_]{0,40}${CREDENTIAL_ENV_NAME_END}\\}?["']?(?=[ \\t]*(?:\\r?\\n|$)))${restOfLine(PRINTING_COMMANDS)}${OUTPUT_FOLLOWS}${PRINTED_VALUE}`), minEntropy: 2.5, allow: printedValueIsNotSecret },
+  printedSecretRule("secret-store-printed", "a secret a secret store's command printed", ["vault kv get ", "vault read ", "get-secret-value", "configure get ", "op read ", "find-generic-password", "find-internet-password", "secrets versions access", "keyvault secret show", "doppler secrets get", "pass show ", "bw get password"], [
+    "vault (?:kv get|read) [^\\n[|]{0,80}?-field[= ]",
+    "aws secretsmanager get-secret-value [^\\n[|]{0,200}?--output[ =]text",
+    "aws configure get (?:[A-Za-z0-9_-]{1,40}\\.)?aws_(?:secret_access_key|session_token)",
+    "op read ",
+    "security find-(?:generic|internet)-password [^\\n[|]{0,200}?-w(?![A-Za-z0-9_-])",
+    "gcloud secrets versions access ",
+    "az keyvault secret show [^\\n[|]{0,200}?(?:-o|--output) tsv",
+    "doppler secrets get [^\\n[|]{0,120}?--plain",
+    "pass show ",
+    "bw get password ",
+  ]),
+  printedSecretRule("command-printed-secret", "a secret a command printed", ["kubectl", "auth:token", "terraform output -raw ", "jq ", "/run/secrets/", "echo", "printenv"], [
+    `kubectl[ \\t]${argumentsBefore("kubectl", 160, "[^\\n[|]")}get[ \\t]{1,3}secrets?[ \\t]${argumentsBefore("kubectl", 200, "[^\\n[|]")}\\|[ \\t]{0,3}base64[ \\t]{1,3}(?:-d|--decode|-D)`,
+    "heroku auth:token",
+    "terraform output -raw [A-Za-z0-9_]{0,40}(?:pass|secret|token|key)",
+    `jq [^\\n[|]{0,40}?\\.[A-Za-z0-9_]{0,30}(?:[Tt]oken|TOKEN|[Ss]ecret|SECRET|[Pp]assword|PASSWORD|[Pp]asswd|api_?key|apiKey|API_?KEY|private_key|privateKey)["']?(?![A-Za-z0-9_])`,
+    "cat[ \\t]{1,3}(?:\\/var)?\\/run\\/secrets\\/[A-Za-z0-9_.-]{1,80}",
+    `(?:echo[ \\t]{1,3}["']?\\$\\{?|printenv[ \\t]{1,3})[A-Za-z0-9_]{0,40}${CREDENTIAL_ENV_NAME_END}\\}?["']?(?=[ \\t]*(?:\\r?\\n|$))`,
+  ]),
+  printedSecretRule("generated-secret-printed", "a secret a generator printed", ["openssl rand ", "secrets.token_", "randombytes(", "/dev/urandom", "wg gen", "pwgen"], [
+    "openssl rand (?:-base64|-hex)[ \\t]{1,3}[0-9]{1,4}",
+    "(?:secrets\\.token_(?:hex|urlsafe)|randomBytes)\\([0-9]{0,4}\\)",
+    "\\/dev\\/urandom[^\\n[]{0,80}?\\|[ \\t]{0,3}(?:base64|xxd|od|hexdump|head -c)",
+    "wg gen(?:key|psk)",
+    "pwgen[ \\t]",
+  ]),
   // Elasticsearch enrollment tokens: base64 of {"ver":"8.…","adr":[…],"fgr":"…","key":"id:secret"}.
   { id: "elastic-enrollment-token", family: "elastic", description: "an Elasticsearch enrollment token", keywords: ["eyj2zxiioii"], pattern: rx(`(?<![A-Za-z0-9+/])eyJ2ZXIiOiI[A-Za-z0-9+/]{80,1200}={0,2}${NOT_BEFORE_B64}`), minEntropy: 4, allow: (token) => !/^\{"ver":"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}","adr":\[/.test(decodeBase64Prefix(token, 60)) },
   // Docker Swarm join tokens: SWMTKN-1-<the CA's digest, 50 base-36>-<the secret, 25 base-36>.
