@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createRefusePolicy } from "./index.js";
 import { foldFormatCharacters, formatCharacterAt } from "./format-characters.js";
 import { atomicRuns, deriveAnchors } from "./rule-anchors.js";
-import { findSecrets, FORMAT_CHARACTERS_EXACT, matchRule, type ScanStats } from "./scan-text.js";
+import { findSecrets, FORMAT_CHARACTERS_EXACT, matchRule, scanEngine, type ScanStats } from "./scan-text.js";
 import { loadSecretCorpus, loadVendorCorpus } from "./test-support/secret-corpus.js";
 import { TOKEN_RULES } from "./token-rules.js";
 
@@ -194,5 +194,16 @@ describe("atomic runs (a capture's class run that a lookahead closes, made atomi
       if (atomic === rule.pattern) continue;
       for (const text of corpusTexts) expect(spans(atomic, text), rule.id).toEqual(spans(rule.pattern, text));
     }
+  });
+});
+
+describe("where each rule runs (session 14)", () => {
+  it("runs every rule at its start literals or in windows at its keywords, but for the few whose tokens start with no literal", () => {
+    // A rule with neither (its start literals underivable, more than 16 of them) runs over every text
+    // holding one of its keywords: the first printed-secret rule did so over every text with `echo`.
+    const wholeText = scanEngine()
+      .rules.filter((compiled) => compiled.sticky === undefined && compiled.rule.window === undefined)
+      .map((compiled) => compiled.rule.id);
+    expect(wholeText).toEqual(["azure-ad-client-secret", "discord-bot-token", "telegram-bot-token", "jenkins-credential-secret", "facebook-app-access-token"]);
   });
 });
