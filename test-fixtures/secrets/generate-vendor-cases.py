@@ -1086,6 +1086,18 @@ SESSION14_PRINTED_FIELDS = {
 SESSION14_PRINTED_FIELDS_NEGATIVES = {"generic": ["$ aws configure get region\neu-west-1a\n", "$ jq -r .token_type creds.json\nBearerTokenX\n"]}
 add_cases(SESSION14_PRINTED_FIELDS, set(), SESSION14_PRINTED_FIELDS_NEGATIVES)
 
+# Session 14 too: a sensitive value `terraform output -json` prints in full (Terraform docs:
+# output command, -json); own seed.
+rng = random.Random(20261225)
+SESSION14_TERRAFORM = {
+    "generic": [
+        ("Terraform docs: terraform output -json prints sensitive values in full", "TF_OUTPUT_JSON",
+         lambda: (lambda v: (f'$ terraform output -json\n{{\n  "db_password": {{\n    "sensitive": true,\n    "type": "string",\n    "value": "{v}"\n  }}\n}}\n', v))(password())),
+    ],
+}
+SESSION14_TERRAFORM_NEGATIVES = {"generic": ['{\n  "instance_ip": {\n    "sensitive": false,\n    "type": "string",\n    "value": "203.0.113.10"\n  }\n}\n']}
+add_cases(SESSION14_TERRAFORM, set(), SESSION14_TERRAFORM_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1386,3 +1386,20 @@ describe("base64 that starts with / is no path (session 14)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("a sensitive value terraform output -json prints (session 14)", () => {
+  const pw = "Tr0ub4dor3xQz8";
+  it.each([
+    ["terraform-sensitive-output", '{\n  "db_password": {\n    "sensitive": true,\n    "type": "string",\n    "value": "', pw, '"\n  }\n}'],
+    ["terraform-sensitive-output", '{"api_key":{"sensitive":true,"type":"string","value":"', "q7Lm2Xv9Bc4Nk8Rt1Wy5", '"}}'],
+    ["terraform-sensitive-output", '> {\n>   "conn": {\n>     "sensitive": true,\n>     "type": "string",\n>     "value": "', pw, '"\n>   }\n> }'],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    '{\n  "instance_ip": {\n    "sensitive": false,\n    "type": "string",\n    "value": "203.0.113.10"\n  }\n}',
+    '{"region":{"sensitive":false,"type":"string","value":"eu-west-1-zone-a"}}',
+    '{\n  "db_password": {\n    "sensitive": true,\n    "type": "string",\n    "value": "${var.db_password}"\n  }\n}',
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

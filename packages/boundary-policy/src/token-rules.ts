@@ -698,6 +698,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // name would start at their first four letters only (`http`, `pass`, `user`), found everywhere.
   { id: "login-call-password", family: "generic", description: "a password passed to a login or connect call", keywords: ["login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new (?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)${PASSED_CREDENTIALS}`, true), allow: passedPasswordIsNotSecret },
   { id: "keyword-secret-compared", family: "generic", description: "a secret compared with a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})')[ \\t]{0,3}(?:[!=]==?[ \\t]{0,3}|\\.equals(?:IgnoreCase)?\\()(?:[A-Za-z_$][A-Za-z0-9_.$]{0,30}?)?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|private[_.-]?key|credentials?)`, true), allow: keywordValueIsNotSecret, window: { before: 250, after: 30 } },
+  // `terraform output -json` (and a state file's outputs): a value marked sensitive, whatever its
+  // name, printed in full (`terraform output` alone prints `<sensitive>`).
+  { id: "terraform-sensitive-output", family: "generic", description: "a sensitive Terraform output value", keywords: ['"sensitive"'], pattern: rx(`"sensitive"[ \\t]{0,3}:[ \\t]{0,3}true[ \\t]{0,3},(?:[\\s>]{0,40}"type"[ \\t]{0,3}:[ \\t]{0,3}(?:"[a-z]{1,20}"|\\[[^\\]\\n]{0,80}\\])[ \\t]{0,3},)?[\\s>]{0,40}"value"[ \\t]{0,3}:[ \\t]{0,3}"((?:[^"\\\\\\s]|\\\\.){8,250})"`), minEntropy: 2.5, allow: keywordValueIsNotSecret },
   // A credential-named key element and the value element after it: a macOS plist's
   // `<key>Password</key><string>…</string>`, a Hadoop, Hive or Spark config's `<name>…password</name>
   // <value>…</value>` (on the next line, behind a note's `> ` too).
