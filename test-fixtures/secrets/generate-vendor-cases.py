@@ -1098,6 +1098,22 @@ SESSION14_TERRAFORM = {
 SESSION14_TERRAFORM_NEGATIVES = {"generic": ['{\n  "instance_ip": {\n    "sensitive": false,\n    "type": "string",\n    "value": "203.0.113.10"\n  }\n}\n']}
 add_cases(SESSION14_TERRAFORM, set(), SESSION14_TERRAFORM_NEGATIVES)
 
+# Session 14 too: a secret piped or here-string'd into a store that reads it on stdin (the docs of
+# wrangler secret put, gh secret set, vercel env add, docker secret create -, gcloud secrets
+# versions add --data-file=-, firebase functions:secrets:set); own seed.
+rng = random.Random(20261226)
+SESSION14_STDIN_STORES = {
+    "generic": [
+        ("Cloudflare wrangler docs: secret put reads the value on stdin", "WRANGLER", tool_case("echo {} | npx wrangler secret put STRIPE_KEY")),
+        ("GitHub CLI docs: gh secret set reads the value on stdin without --body", "GH_SECRET_STDIN", tool_case("printf '{}' | gh secret set DEPLOY_TOKEN --repo acme/app")),
+        ("Vercel CLI docs: vercel env add reads the value on stdin", "VERCEL_ENV", tool_case("vercel env add API_SECRET production <<< {}")),
+        ("Docker docs: docker secret create NAME - reads stdin", "DOCKER_SECRET", tool_case("printf {} | docker secret create db_password -")),
+        ("gcloud docs: secrets versions add --data-file=- reads stdin", "GCLOUD_SECRET", tool_case("echo -n {} | gcloud secrets versions add api-key --data-file=-")),
+    ],
+}
+SESSION14_STDIN_STORES_NEGATIVES = {"generic": ['echo "$STRIPE_KEY" | npx wrangler secret put STRIPE_KEY', "cat .env | docker secret create app_env -", "vercel env add API_SECRET production <<< $API_SECRET"]}
+add_cases(SESSION14_STDIN_STORES, set(), SESSION14_STDIN_STORES_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1403,3 +1403,28 @@ describe("a sensitive value terraform output -json prints (session 14)", () => {
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("a secret piped or here-string'd into a secret store's command (session 14)", () => {
+  const pw = "Tr0ub4dor3xQz8";
+  it.each([
+    ["piped-login-password", "echo ", pw, " | npx wrangler secret put STRIPE_KEY"],
+    ["piped-login-password", "printf '", pw, "' | gh secret set DEPLOY_TOKEN --repo acme/app"],
+    ["piped-login-password", 'echo -n "', pw, '" | vercel env add API_SECRET production'],
+    ["piped-login-password", "printf ", pw, " | docker secret create db_password -"],
+    ["piped-login-password", "echo -n ", pw, " | gcloud secrets versions add api-key --data-file=-"],
+    ["piped-login-password", "echo ", pw, " | firebase functions:secrets:set STRIPE_SECRET"],
+    ["cli-secret-store-value", "vercel env add API_SECRET production <<< ", pw, ""],
+    ["cli-secret-store-value", 'gh secret set DEPLOY_TOKEN <<< "', pw, '"'],
+    ["cli-secret-store-value", "npx wrangler secret put STRIPE_KEY <<< '", pw, "'"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    'echo "$STRIPE_KEY" | npx wrangler secret put STRIPE_KEY',
+    "cat .env | docker secret create app_env -",
+    "vercel env add API_SECRET production <<< $API_SECRET",
+    "echo done | gh secret list",
+    "echo hello-world | docker secret ls",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
