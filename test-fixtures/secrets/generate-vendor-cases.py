@@ -1114,6 +1114,22 @@ SESSION14_STDIN_STORES = {
 SESSION14_STDIN_STORES_NEGATIVES = {"generic": ['echo "$STRIPE_KEY" | npx wrangler secret put STRIPE_KEY', "cat .env | docker secret create app_env -", "vercel env add API_SECRET production <<< $API_SECRET"]}
 add_cases(SESSION14_STDIN_STORES, set(), SESSION14_STDIN_STORES_NEGATIVES)
 
+# Session 14 too: a credential a tool's config-setting command takes as a positional value (the
+# docs of netlify env:set, yarn config set npmAuthToken, poetry config http-basic, composer config
+# http-basic, mc alias set, bundle config); own seed.
+rng = random.Random(20261227)
+SESSION14_CONFIG_SET = {
+    "generic": [
+        ("Netlify CLI docs: env:set KEY VALUE", "NETLIFY_ENV_SET", tool_case("netlify env:set STRIPE_SECRET {}")),
+        ("Yarn docs: yarn config set npmAuthToken", "YARN_TOKEN", tool_case("yarn config set npmAuthToken {}")),
+        ("Poetry docs: poetry config http-basic.<repo> <user> <password>", "POETRY_BASIC", tool_case("poetry config http-basic.private deploy {}")),
+        ("Composer docs: composer config http-basic.<host> <user> <password>", "COMPOSER_BASIC", tool_case("composer config --global http-basic.repo.example.com deploy {}")),
+        ("MinIO client docs: mc alias set ALIAS URL ACCESSKEY SECRETKEY", "MC_ALIAS", tool_case("mc alias set myminio https://minio.example.com minioadmin {}")),
+    ],
+}
+SESSION14_CONFIG_SET_NEGATIVES = {"generic": ["netlify env:set NODE_ENV production", "yarn config set npmAuthToken $NPM_TOKEN", "git config --global credential.helper store"]}
+add_cases(SESSION14_CONFIG_SET, set(), SESSION14_CONFIG_SET_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1428,3 +1428,30 @@ describe("a secret piped or here-string'd into a secret store's command (session
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("a credential a tool's config-setting command is given as a positional value (session 14)", () => {
+  const pw = "Tr0ub4dor3xQz8";
+  it.each([
+    ["cli-config-set-secret", "netlify env:set API_SECRET ", pw, ""],
+    ["cli-config-set-secret", "yarn config set npmAuthToken ", pw, ""],
+    ["cli-config-set-secret", "npm config set //npm.pkg.github.com/:_authToken ", pw, "\n"],
+    ["cli-config-set-secret", "git config --global github.token ", pw, ""],
+    ["cli-config-set-secret", "poetry config http-basic.private deploy ", pw, ""],
+    ["cli-config-set-secret", "poetry config pypi-token.testpypi ", pw, ""],
+    ["cli-config-set-secret", "composer config --global http-basic.repo.example.com deploy ", pw, ""],
+    ["cli-config-set-secret", "mc alias set local http://localhost:9000 minioadmin ", pw, ""],
+    ["cli-config-set-secret", "bundle config set --global rubygems.pkg.github.com octo:", pw, ""],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "git config --global credential.helper store",
+    "git config --global user.name octo-cat-2024",
+    "npm config set registry https://registry.npmjs.org/",
+    "netlify env:set NODE_ENV production",
+    "yarn config set npmAuthToken $NPM_TOKEN",
+    "poetry config virtualenvs.in-project true",
+    "mc alias set local http://localhost:9000 $MINIO_USER $MINIO_PASSWORD",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});
