@@ -1354,6 +1354,8 @@ describe("secrets over several lines, inside a note's tool callout (session 14)"
   ])("%s finds it as in a terminal", (id, text) => {
     expect(rules(text)).toContain(id);
     expect(rules(quoted(text))).toContain(id);
+    // An edit's diff in the note: each line of the file behind `> +`.
+    if (id !== "putty-private-key") expect(rules(quoted(text.split("\n").map((line) => `+${line}`).join("\n")))).toContain(id);
   });
 });
 
