@@ -140,3 +140,16 @@ describe("the vendor-format corpus (test-fixtures/secrets/vendor-formats.jsonl)"
     expect(wrong).toEqual([]);
   });
 });
+
+describe("every recalled corpus token, as an exported note shows a command's output (session 14)", () => {
+  // In a note, a tool's output sits in a fence inside a callout, each line behind `> `: a rule that
+  // reads over a line break must read over those too, or the note keeps what the terminal would not.
+  const quoted = (text: string): string => `> \`\`\`\n${text.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n")}\n> \`\`\`\n`;
+  const recalled = [...loadVendorCorpus(), ...loadSecretCorpus()].filter((c) => c.expect === "match" && isRefused(c));
+
+  it("is found there too, its secret gone from the redacted note", () => {
+    expect(recalled.length).toBeGreaterThan(1500);
+    const kept = recalled.filter((c) => (c.secret !== undefined ? policy.redact(quoted(c.text)).includes(c.secret) : policy.scanText(quoted(c.text)).length === 0));
+    expect(kept.map((c) => `${c.family}: ${c.text.slice(0, 120)}`)).toEqual([]);
+  });
+});
