@@ -1130,6 +1130,23 @@ SESSION14_CONFIG_SET = {
 SESSION14_CONFIG_SET_NEGATIVES = {"generic": ["netlify env:set NODE_ENV production", "yarn config set npmAuthToken $NPM_TOKEN", "git config --global credential.helper store"]}
 add_cases(SESSION14_CONFIG_SET, set(), SESSION14_CONFIG_SET_NEGATIVES)
 
+# Session 14 too: a credential-named row of a table a command printed (Vault's `vault kv get` Key /
+# Value table, a Markdown table, a box-drawing one as `railway variables` and `doppler secrets`
+# print); own seed.
+rng = random.Random(20261228)
+SESSION14_TABLES = {
+    "generic": [
+        ("Vault docs: vault kv get prints a Key / Value table", "VAULT_KV_TABLE",
+         lambda: (lambda v: (f"$ vault kv get secret/app\n====== Data ======\nKey         Value\n---         -----\nusername    deploy\npassword    {v}\n", v))(password())),
+        ("Markdown table of environment variables", "MD_TABLE",
+         lambda: (lambda v: (f"| Name | Value |\n|---|---|\n| NODE_ENV | production |\n| DB_PASSWORD | {v} |\n", v))(password())),
+        ("box-drawing table (railway variables, doppler secrets)", "BOX_TABLE",
+         lambda: (lambda v: (f"║ NODE_ENV          │ production     ║\n║ API_TOKEN         │ {v} ║\n", v))(password())),
+    ],
+}
+SESSION14_TABLES_NEGATIVES = {"generic": ["| password | string | The user's password |\n", "Password    string `json:\"password\"`\n", "token_duration      768h\n"]}
+add_cases(SESSION14_TABLES, set(), SESSION14_TABLES_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

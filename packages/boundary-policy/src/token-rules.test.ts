@@ -1457,3 +1457,29 @@ describe("a credential a tool's config-setting command is given as a positional 
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("a credential-named row of a table a command printed (session 14)", () => {
+  const pw = "Tr0ub4dor3xQz8";
+  it.each([
+    ["table-credential-value", "====== Data ======\nKey         Value\n---         -----\nusername    deploy\npassword    ", pw, "\n"],
+    ["table-credential-value", "| Name | Value |\n|---|---|\n| DB_PASSWORD | ", pw, " |"],
+    ["table-credential-value", "║ API_TOKEN         │ ", pw, " ║"],
+    ["table-credential-value", "> | STRIPE_WEBHOOK_SECRET | `", pw, "` |"],
+    ["table-credential-value", "> api_key        ", pw, "\n"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "Password    string `json:\"password\"`",
+    "  --password    Password for the registry user",
+    "| password | string | The user's password |",
+    "| Token | Type | Expires |",
+    "token_duration      768h",
+    "password_min_length    12",
+    "| SECRET_KEY | ${SECRET_KEY} |",
+    "Token    oauth2.Token",
+    // A regex alternation is no table (pygments' lexer word lists).
+    "setScript|MessageLinked|PushObject|PassCollisions|AxisAngle2Rot|",
+  ])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

@@ -392,6 +392,9 @@ const PASSED_ARGUMENT = `(?:"[^"\\n]{0,200}"|'[^'\\n]{0,200}'|\\$?[A-Za-z_][A-Za
 const PASSED_CREDENTIALS = `\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},\\s{0,12}(?:"([^"\\s]{6,200})"|'([^'\\s]{6,200})')[ \\t]*(?:[),]|\\.toCharArray\\(\\)|(?=\\r?\\n|$))`;
 const CREDENTIAL_NAME = "(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?!or)|credentials?|creds)";
 
+/** A table row's credential name: one word (a table's first column), `DB_PASSWORD`, `api_key`, `--token`. */
+const TABLE_NAME = `[A-Za-z0-9_.-]{0,40}?${CREDENTIAL_NAME}[A-Za-z0-9_.-]{0,20}`;
+
 export const TOKEN_RULES: readonly TokenRule[] = [
   // GitHub. gitleaks anchors only on the prefix; the body may run past 36 (noseyparker's ghr_
   // example is 76), so the span takes the whole body and redaction leaves no tail.
@@ -705,6 +708,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // name would start at their first four letters only (`http`, `pass`, `user`), found everywhere.
   { id: "login-call-password", family: "generic", description: "a password passed to a login or connect call", keywords: ["login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new (?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)${PASSED_CREDENTIALS}`, true), allow: passedPasswordIsNotSecret },
   { id: "keyword-secret-compared", family: "generic", description: "a secret compared with a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})')[ \\t]{0,3}(?:[!=]==?[ \\t]{0,3}|\\.equals(?:IgnoreCase)?\\()(?:[A-Za-z_$][A-Za-z0-9_.$]{0,30}?)?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|private[_.-]?key|credentials?)`, true), allow: keywordValueIsNotSecret, window: { before: 250, after: 30 } },
+  // A credential-named row of a table a command printed: a Markdown or box-drawing table's cells
+  // (`| DB_PASSWORD | … |`, `║ API_TOKEN │ … ║`, white space inside each: `|a|b|` is an alternation), or a line's two columns (`vault kv get`'s
+  // `password    …`), the value alone in its cell or at the line's end.
+  { id: "table-credential-value", family: "generic", description: "a secret in a credential-named row of a table", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`[|│║┃][ \\t]{1,3}\\x60?${TABLE_NAME}\\x60?[ \\t]{1,40}[|│║┃][ \\t]{1,3}[\\x60"]?([^\\s|│║┃\\x60"]{8,200})[\\x60"]?[ \\t]{1,40}[|│║┃]|(?<![^\\n])${QUOTE}${TABLE_NAME}[ \\t]{2,40}([^\\s|│║┃\\x60"]{8,200})[ \\t]{0,3}(?=\\r?\\n|$)`, true), allow: keywordValueIsNotSecret, window: { before: 80, after: 260 } },
   // `terraform output -json` (and a state file's outputs): a value marked sensitive, whatever its
   // name, printed in full (`terraform output` alone prints `<sensitive>`).
   { id: "terraform-sensitive-output", family: "generic", description: "a sensitive Terraform output value", keywords: ['"sensitive"'], pattern: rx(`"sensitive"[ \\t]{0,3}:[ \\t]{0,3}true[ \\t]{0,3},(?:[\\s>]{0,40}"type"[ \\t]{0,3}:[ \\t]{0,3}(?:"[a-z]{1,20}"|\\[[^\\]\\n]{0,80}\\])[ \\t]{0,3},)?[\\s>]{0,40}"value"[ \\t]{0,3}:[ \\t]{0,3}"((?:[^"\\\\\\s]|\\\\.){8,250})"`), minEntropy: 2.5, allow: keywordValueIsNotSecret },
