@@ -1147,6 +1147,35 @@ SESSION14_TABLES = {
 SESSION14_TABLES_NEGATIVES = {"generic": ["| password | string | The user's password |\n", "Password    string `json:\"password\"`\n", "token_duration      768h\n"]}
 add_cases(SESSION14_TABLES, set(), SESSION14_TABLES_NEGATIVES)
 
+# Session 14 too: pre-signed URLs' signatures and session tokens (AWS SigV4 query parameters and
+# CloudFront signed URLs; Cloud Storage V4 signed URLs); own seed.
+rng = random.Random(20261229)
+
+
+def s3_presigned(param, value):
+    url = ("https://bucket.s3.amazonaws.com/report.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=$AWS_KEY_ID%2F20261203%2Fus-east-1%2Fs3%2Faws4_request"
+           f"&X-Amz-Date=20261203T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&{param}={value}")
+    return (f"curl -o report.pdf '{url}'", value)
+
+
+SESSION14_PRESIGNED = {
+    "aws": [
+        ("AWS docs: SigV4 query parameters, X-Amz-Signature (64 hex)", "S3_PRESIGNED_SIG", lambda: s3_presigned("X-Amz-Signature", r(HEX, 64))),
+        ("AWS docs: a temporary key's pre-signed URL carries X-Amz-Security-Token (URL-encoded)", "S3_PRESIGNED_TOKEN", lambda: s3_presigned("X-Amz-Security-Token", "IQoJb3JpZ2luX2VjE" + r(B62, 20) + "%2F%2F%2F" + r(B62, 200) + "%3D")),
+        ("CloudFront docs: signed URL Expires, Signature, Key-Pair-Id", "CLOUDFRONT_SIGNED",
+         lambda: (lambda v: (f"https://d111111abcdef8.cloudfront.net/video.mp4?Expires=1767225600&Signature={v}&Key-Pair-Id=K2JCJMDEHXQW5F", v))(r(B62 + "-_~", 172))),
+    ],
+    "google": [
+        ("Cloud Storage docs: V4 signed URL X-Goog-Signature (hex)", "GCS_SIGNED",
+         lambda: (lambda v: (f"https://storage.googleapis.com/bucket/obj?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Date=20261203T120000Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host&X-Goog-Signature={v}", v))(r(HEX, 512))),
+    ],
+}
+SESSION14_PRESIGNED_NEGATIVES = {
+    "aws": ["The X-Amz-Signature= parameter signs the request; see the SigV4 docs.", "https://example.com/docs?Signature=required&page=2"],
+    "google": ["X-Goog-Signature=${SIGNATURE}"],
+}
+add_cases(SESSION14_PRESIGNED, set(), SESSION14_PRESIGNED_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1483,3 +1483,22 @@ describe("a credential-named row of a table a command printed (session 14)", () 
     expect(rules(text)).toEqual([]);
   });
 });
+
+describe("the signature and session token of a pre-signed URL (session 14)", () => {
+  const token = `IQoJb3JpZ2luX2VjEJr%2F%2F%2F%2F%2F%2F%2F%2F%2F%2FwEaCXVzLWVhc3QtMSJHMEUCIQDq${b62(120)}%3D`;
+  const s3 = (query: string): string => `https://bucket.s3.amazonaws.com/report.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAQ7LM2XV9BC4NK8RT%2F20261203%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261203T120000Z&X-Amz-Expires=3600${query}`;
+  it.each([
+    ["aws-presigned-url-signature", s3("&X-Amz-Security-Token="), token, "&X-Amz-SignedHeaders=host&X-Amz-Signature=9f3a71c0e5b28d469f3a71c0e5b28d469f3a71c0e5b28d469f3a71c0e5b28d46"],
+    ["aws-presigned-url-signature", s3("&X-Amz-SignedHeaders=host&X-Amz-Signature="), "9f3a71c0e5b28d469f3a71c0e5b28d469f3a71c0e5b28d469f3a71c0e5b28d46", '"'],
+    ["gcs-signed-url-signature", "https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Date=20261203T120000Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host&X-Goog-Signature=", `${hex(256)}`, " "],
+    ["aws-presigned-url-signature", "https://d111111abcdef8.cloudfront.net/video.mp4?Expires=1767225600&Signature=", `${b62(40)}~${b62(60)}__`, "&Key-Pair-Id=K2JCJMDEHXQW5F"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each([
+    "the X-Amz-Signature= parameter signs the request",
+    "https://example.com/docs?Signature=required&page=2",
+    `${s3("&X-Amz-SignedHeaders=host&X-Amz-Signature=")}\${SIGNATURE}`,
+  ])("leaves %j alone", (text) => {
+    expect(rules(text).filter((id) => /signature/.test(id))).toEqual([]);
+  });
+});

@@ -433,12 +433,18 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   // floor here is 2: `AKIAXXXX…` placeholders (1.0) still fall below it.
   { id: "aws-access-token", family: "aws", description: "an AWS access key id", keywords: ["a3t", "akia", "asia", "abia", "acca"], pattern: rx(`(?<![A-Za-z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Za-z0-9])`), minEntropy: 2, allow: (key) => key.endsWith("EXAMPLE") },
   // AWS's documentation uses wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY for its example secret key.
+  // A pre-signed URL grants what its signer may until it expires: its signature, and the session
+  // token a temporary key signs with, are its secret (S3's SigV4 query parameters; CloudFront's
+  // signed URL `Expires=…&Signature=…&Key-Pair-Id=…`). URL-encoded, so `%2F` is part of it.
+  { id: "aws-presigned-url-signature", family: "aws", description: "the signature or session token of a pre-signed AWS URL", keywords: ["x-amz-signature=", "x-amz-security-token=", "&signature="], pattern: rx(`[?&](?:X-Amz-Signature=([0-9a-f]{64})|X-Amz-Security-Token=([A-Za-z0-9%/+=_-]{16,4000})|(?<=[?&](?:Expires|Policy)=[^&\\s]{1,500}&)Signature=([A-Za-z0-9_~-]{16,500}))(?![A-Za-z0-9%_.~+/=-])`), minEntropy: 3, allow: isPlaceholder },
   { id: "aws-secret-access-key", family: "aws", description: "an AWS secret access key", keywords: ["aws"], pattern: rx(`(?:\\baws[._-]?(?:secret)?[._-]?(?:access)?[._-]?(?:key)?\\\\?["']?\\s{0,30}(?::|=>|=|>)\\s{0,30}\\\\?["']?|\\baws configure set (?:[A-Za-z0-9_-]{1,40}\\.)?aws_secret_access_key[ \\t]{1,5}["']?)([A-Za-z0-9/+=]{40})${NOT_BEFORE_B64}`, true), allow: (key) => key.endsWith("EXAMPLEKEY") },
   { id: "aws-session-token", family: "aws", description: "an AWS session token", keywords: ["aws"], pattern: rx(`aws.?(?:session.?token|session|token)["'\`]?\\s{0,30}(?::|=>|=)\\s{0,30}["'\`]?([A-Za-z0-9/+=]{16,2000})${NOT_BEFORE_B64}`, true), minEntropy: 3 },
   { id: "aws-bedrock-api-key", family: "aws", description: "an Amazon Bedrock API key", keywords: ["absk"], pattern: rx(`(?<![A-Za-z0-9+/])ABSK[A-Za-z0-9+/]{109,269}={0,2}${NOT_BEFORE_B64}`) },
   { id: "aws-bedrock-short-lived-key", family: "aws", description: "an Amazon Bedrock short-lived API key", keywords: ["bedrock-api-key-"], pattern: rx("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&-]{0,4000}") },
 
   // Google.
+  // A Cloud Storage signed URL's signature (V4: hex of an RSA signature), its secret until it expires.
+  { id: "gcs-signed-url-signature", family: "google", description: "the signature of a signed Cloud Storage URL", keywords: ["x-goog-signature="], pattern: rx(`[?&]X-Goog-Signature=([0-9a-f]{64,1024})(?![A-Za-z0-9%_.~+/=-])`), minEntropy: 3, allow: isPlaceholder },
   { id: "gcp-api-key", family: "google", description: "a Google API key", keywords: ["aiza"], pattern: rx(`${NOT_AFTER_TOKEN}(AIza[0-9A-Za-z_-]{35})${NOT_BEFORE_TOKEN}`), minEntropy: 4, allow: (key) => PUBLIC_GOOGLE_EXAMPLE_KEYS.has(key) },
 
   // AI providers: the agents' own logins.
