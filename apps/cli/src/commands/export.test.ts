@@ -33,6 +33,17 @@ async function run(options: Omit<Parameters<typeof exportCommand>[0], "stdout">)
   return { code, output };
 }
 
+/** A fresh home whose `sessions` directory holds one Claude session file, and the inbox an export there writes. */
+async function homeWithSession(prefix: string, fileName: string, session: string): Promise<{ home: string; source: string; inbox: string }> {
+  const { writeFileSync } = await import("node:fs");
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  homes.push(home);
+  const source = join(home, "sessions");
+  mkdirSync(source);
+  writeFileSync(join(source, fileName), session);
+  return { home, source, inbox: join(home, "inbox") };
+}
+
 describe("sbx export", () => {
   it("exports every agent's default directory into ~/sbx-inbox and lists malformed lines", async () => {
     const home = fakeHome();
@@ -109,14 +120,9 @@ describe("sbx export redacts by default", () => {
   it("leaves none of ten planted token families anywhere in the inbox, file names included, and --no-redact keeps them", async () => {
     const { exportRedactor } = await import("./export-redactor.js");
     const { plantedTokens, sessionWithTokens } = await import("../test-support/planted-tokens.js");
-    const { writeFileSync, readFileSync } = await import("node:fs");
+    const { readFileSync } = await import("node:fs");
     const tokens = plantedTokens();
-    const home = mkdtempSync(join(tmpdir(), "sbx-export-redact-"));
-    homes.push(home);
-    const source = join(home, "sessions");
-    mkdirSync(source);
-    writeFileSync(join(source, "5e55a0b1-0000-4000-8000-00000000beef.jsonl"), sessionWithTokens(tokens));
-    const inbox = join(home, "inbox");
+    const { home, source, inbox } = await homeWithSession("sbx-export-redact-", "5e55a0b1-0000-4000-8000-00000000beef.jsonl", sessionWithTokens(tokens));
     const everything = (): string[] => {
       const found: string[] = [];
       const walk = (dir: string): void => {
@@ -150,7 +156,7 @@ describe("secrets a command printed alone on a line, as the note shows a tool's 
     const { exportRedactor } = await import("./export-redactor.js");
     const { sessionWithCommands } = await import("../test-support/planted-tokens.js");
     const { randomBytes } = await import("node:crypto");
-    const { writeFileSync, readFileSync } = await import("node:fs");
+    const { readFileSync } = await import("node:fs");
     const b64 = (bytes: number): string => randomBytes(bytes).toString("base64");
     const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
     const word = (length: number): string => `${b64(length).replace(/[+/=]/g, "").slice(0, length - 2)}7q`;
@@ -177,12 +183,7 @@ describe("secrets a command printed alone on a line, as the note shows a tool's 
     ];
     const runs = cases.map(([command, secret, output]) => ({ command, output: output(secret) }));
     const printed = cases.map(([, secret]) => secret);
-    const home = mkdtempSync(join(tmpdir(), "sbx-export-printed-"));
-    homes.push(home);
-    const source = join(home, "sessions");
-    mkdirSync(source);
-    writeFileSync(join(source, "5e55a0b1-0000-4000-8000-00000000c0de.jsonl"), sessionWithCommands(runs));
-    const inbox = join(home, "inbox");
+    const { home, source, inbox } = await homeWithSession("sbx-export-printed-", "5e55a0b1-0000-4000-8000-00000000c0de.jsonl", sessionWithCommands(runs));
     const code = await exportCommand({ source, inbox, agent: "claude", env: {}, home, stdout: new PassThrough(), redact: await exportRedactor({ home, env: {}, cwd: home }) });
     expect(code).toBe(0);
     const notes = readdirSync(join(inbox, "conversations"), { recursive: true }).map(String).filter((name) => name.endsWith(".md"));
