@@ -299,17 +299,17 @@ const STDIN_SECRET_STORE = "(?:npx[ \\t]{1,3})?wrangler[ \\t]{1,3}secret[ \\t]{1
 const STORED_VALUE = `(?:"([^"\\s]{4,200})"|'([^'\\s]{4,200})'|([^\\s'"$%<*(-][^\\s'"|;&]{3,200}))`;
 
 /**
- * What may sit between a command (or a banner) and the value it printed alone on the next line: in a
- * terminal, nothing or a fence; in an exported note, the tool callout's quote marks (`> `), its
- * fences, blank quoted lines and its **Result** label; an oclif or CLI warning line. Never a line of
- * other text, so a lone word further down is not taken for the output.
- */
-/**
  * The start of a line inside an exported note's callout (`> `, nested up to four deep): a rule that
  * reads over a line break reads over these too (and over an edit diff's `+`/`-` where it reads a
  * file's lines).
  */
 const QUOTE = `[ \\t]{0,3}(?:>[ \\t]?){0,4}`;
+/**
+ * What may sit between a command (or a banner) and the value it printed alone on the next line: in a
+ * terminal, nothing or a fence; in an exported note, the tool callout's quote marks (`> `), its
+ * fences, blank quoted lines and its **Result** label; an oclif or CLI warning line. Never a line of
+ * other text, so a lone word further down is not taken for the output.
+ */
 const OUTPUT_FOLLOWS = `[ \\t]{0,40}\\r?\\n(?:${QUOTE}[ \\t]{0,3}(?:\\x60{3,8}[A-Za-z]{0,12}|~{3,8}[A-Za-z]{0,12}|\\*\\*Result\\*\\*(?:[ \\t]\\([0-9,]{1,12} chars\\))?|(?:›|WARN(?:ING)?:|[Ww]arning:)[^\\n]{0,160})?[ \\t]{0,40}\\r?\\n){0,7}${QUOTE}[ \\t]{0,4}`;
 /** The value, alone on its line (a terminal's or a note's), quoted as `jq` prints a string or not; not starting with `*`, which the note's **Result** label does. */
 const PRINTED_VALUE = `"?([A-Za-z0-9_+\\/=!@#%^.~:-][A-Za-z0-9_+\\/=!@#%^*.~:-]{7,511})"?[ \\t]{0,3}(?=\\r?\\n|$)`;
@@ -321,8 +321,8 @@ const CREDENTIAL_ENV_NAME_END = "(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD|API_?K
 
 /**
  * The rest of a command's line, up to 120 characters, never over the start of another of
- * `commands` (a word of its own, after white space or `|;&(`): a flood of one (`op read op read …`) then reads each character about once instead of
- * the whole reach at each.
+ * `commands` (a word of its own, after white space or `|;&(`): a flood of one (`op read op read …`)
+ * then reads each character about once instead of the whole reach at each.
  */
 function restOfLine(commands: string): string {
   return `(?:(?!(?<![^\\s|;&(])(?:${commands}))[^\\n[]){0,120}`;
@@ -339,7 +339,7 @@ function printedSecretRule(id: string, description: string, keywords: readonly s
   return { id, family: "generic", description, keywords, pattern: rx(`(?:${commands.join("|")})${restOfLine(PRINTING_COMMANDS)}${OUTPUT_FOLLOWS}${PRINTED_VALUE}`), minEntropy: 2.5, allow: printedValueIsNotSecret };
 }
 
-/** A line a secret-printing command printed that is no secret: a placeholder, a path or URL, a word, under 2.5 bits of entropy per character. */
+/** A line a secret-printing command printed that is no secret: a placeholder, a path or URL, a word (the rules' minEntropy refuses those under 2.5 bits a character). */
 function printedValueIsNotSecret(value: string): boolean {
   return isPlaceholder(value) || /^[.~$]|^[a-z][a-z0-9+.-]*:\/\//i.test(value) || looksLikePath(value) || /^\/[\w.-]*$/.test(value) || (/^[A-Za-z]+$/.test(value) && passwordWordIsNotSecret(value));
 }
@@ -715,10 +715,11 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "login-call-password", family: "generic", description: "a password passed to a login or connect call", keywords: ["login", "getconnection", "directoryentry", "mysql", "pdo"], pattern: rx(`(?:\\.login[ \\t]*\\(|(?<![A-Za-z0-9_])(?:getConnection|DirectoryEntry|mysqli?_connect|new (?:mysqli|PDO))[ \\t]*\\(\\s{0,12}${PASSED_ARGUMENT}\\s{0,12},)${PASSED_CREDENTIALS}`, true), allow: passedPasswordIsNotSecret },
   { id: "keyword-secret-compared", family: "generic", description: "a secret compared with a credential-named variable", keywords: ["pass", "pwd", "secret", "token", "key", "cred"], pattern: rx(`(?:"([^"\\s]{8,200})"|'([^'\\s]{8,200})')[ \\t]{0,3}(?:[!=]==?[ \\t]{0,3}|\\.equals(?:IgnoreCase)?\\()(?:[A-Za-z_$][A-Za-z0-9_.$]{0,30}?)?(?:pass(?:word|wd)?|pwd|secret|token|api[_.-]?key|apikey|private[_.-]?key|credentials?)`, true), allow: keywordValueIsNotSecret, window: { before: 250, after: 30 } },
   // A credential-named row of a table a command printed: a Markdown or box-drawing table's cells
-  // (`| DB_PASSWORD | … |`, `║ API_TOKEN │ … ║`, white space inside each: `|a|b|` is an alternation), or a line's two columns (`vault kv get`'s
-  // `password    …`), the value alone in its cell or at the line's end. The row's first cell or
-  // column is the name; the pattern starts at the line's `\n`, which the regex engine finds fast
-  // (a window's cut start is no line start a name could follow: the window reaches 80 back).
+  // (`| DB_PASSWORD | … |`, `║ API_TOKEN │ … ║`, white space inside each: `|a|b|` is an
+  // alternation), or a line's two columns (`vault kv get`'s `password    …`), the value alone in its
+  // cell or at the line's end. The row's first cell or column is the name; the pattern starts at
+  // the line's `\n`, which the regex engine finds fast (a window's cut start is no line start a name
+  // could follow: the window reaches 80 back).
   { id: "table-credential-value", family: "generic", description: "a secret in a credential-named row of a table", keywords: ["pass", "pwd", "secret", "token", "key", "auth", "cred"], pattern: rx(`(?:^|\\n)${QUOTE}(?:[|│║┃][ \\t]{1,3}\\x60?${TABLE_NAME}\\x60?[ \\t]{1,40}[|│║┃][ \\t]{1,3}[\\x60"]?([^\\s|│║┃\\x60"]{8,200})[\\x60"]?[ \\t]{1,40}[|│║┃]|${TABLE_NAME}[ \\t]{2,40}([^\\s|│║┃\\x60"]{8,200})[ \\t]{0,3}(?=\\r?\\n|$))`, true), allow: keywordValueIsNotSecret, window: { before: 80, after: 260 } },
   // `terraform output -json` (and a state file's outputs): a value marked sensitive, whatever its
   // name, printed in full (`terraform output` alone prints `<sensitive>`).
