@@ -1502,3 +1502,15 @@ describe("the signature and session token of a pre-signed URL (session 14)", () 
     expect(rules(text).filter((id) => /signature/.test(id))).toEqual([]);
   });
 });
+
+describe("a --secret flag that names a secret, not its value (session 14)", () => {
+  it.each(["gcloud secrets versions access latest --secret=db-password", "gcloud secrets versions access 3 --secret my-api-key --project acme"])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+
+  it.each([
+    ["cli-password-flag", "tool --secret ", "Tr0ub4dor3xQz8", ""],
+    ["cli-password-flag", "tool --secret=", "Tr0ub-4dor3xQz8", " --x"],
+    ["cli-password-flag", "tool --client-secret=", "correct-horse-battery", ""],
+  ])("%s still takes the whole secret after %j", takesWholeSecret);
+});

@@ -735,8 +735,10 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "basic-auth-header", family: "basic-auth", description: "a Basic authorization header", keywords: ["basic "], pattern: rx(`(?<![A-Za-z0-9_-])basic[ \\t]{1,5}([A-Za-z0-9+/]{8,400}={0,2})${NOT_BEFORE_B64}`, true), allow: (value) => !isLogin(decodeBase64Prefix(value, value.length)) },
   // A password or token on a command line: curl/wget `-u user:password`, `--user`, `--password=value`,
   // `--tlspassword`, `--token …`, `--api-key …`;
-  // `--password value` only with a digit in it (docs say `--password flag`).
-  { id: "cli-password-flag", family: "generic", description: "a password on a command line", keywords: ["-u", "--user", "--proxy-user", "password", "passwd", "--pass", "--token", "--api-key", "--apikey", "--secret", "--client-secret", "--access-token", "--auth-token"], pattern: rx(`(?:(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \\t]{1,3}|=)[^\\s:'"$-][^\\s:'"$]{0,63}:([^\\s'"]{4,200})|(?<![A-Za-z0-9_-])--(?:password|passwd|passphrase|pass|tlspassword|proxy-tlspassword|http-password|proxy-password|ftp-password|token|api-?key|secret|client-secret|access-token|auth-token)(?:=|[ \\t]{1,3}(?=[^\\s'"]{0,200}[0-9]))([^\\s'"-][^\\s'"]{3,200}))`), allow: flagValueIsNotSecret },
+  // `--password value` only with a digit in it (docs say `--password flag`); `--secret` followed by
+  // lower-case words joined by `-` or `_` names a secret (`gcloud secrets versions access
+  // --secret=db-password`), it is not one.
+  { id: "cli-password-flag", family: "generic", description: "a password on a command line", keywords: ["-u", "--user", "--proxy-user", "password", "passwd", "--pass", "--token", "--api-key", "--apikey", "--secret", "--client-secret", "--access-token", "--auth-token"], pattern: rx(`(?:(?<![A-Za-z0-9_-])(?:-u|--user|--proxy-user)(?:[ \\t]{1,3}|=)[^\\s:'"$-][^\\s:'"$]{0,63}:([^\\s'"]{4,200})|(?<![A-Za-z0-9_-])--(?:password|passwd|passphrase|pass|tlspassword|proxy-tlspassword|http-password|proxy-password|ftp-password|token|api-?key|secret(?!(?:=|[ \\t]{1,3})[a-z]{1,40}(?:[-_][a-z0-9]{1,40}){1,8}(?=[\\s'"]|$))|client-secret|access-token|auth-token)(?:=|[ \\t]{1,3}(?=[^\\s'"]{0,200}[0-9]))([^\\s'"-][^\\s'"]{3,200}))`), allow: flagValueIsNotSecret },
   // A flag whose name ends in a password word after a prefix of its own (`--db-password`, `--admin-pass`,
   // `--registration-token`, `--client_secret`): the same value, the same digit rule for `--flag value`.
   // Flags that ask, page or count (`--ask-vault-pass`, `--page-token`, `--max-token`) take no secret.
