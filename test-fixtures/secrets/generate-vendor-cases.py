@@ -1176,6 +1176,18 @@ SESSION14_PRESIGNED_NEGATIVES = {
 }
 add_cases(SESSION14_PRESIGNED, set(), SESSION14_PRESIGNED_NEGATIVES)
 
+# Session 14 too: Kaggle's API credentials (Kaggle API docs: ~/.kaggle/kaggle.json
+# {"username":…,"key":…}, or KAGGLE_USERNAME / KAGGLE_KEY); own seed.
+rng = random.Random(20261230)
+SESSION14_KAGGLE = {
+    "kaggle": [
+        ("Kaggle API docs: ~/.kaggle/kaggle.json", "KAGGLE_JSON", lambda: (lambda v: (f'$ cat ~/.kaggle/kaggle.json\n{{"username":"octocat","key":"{v}"}}\n', v))(r(HEX, 32))),
+        ("Kaggle API docs: KAGGLE_KEY environment variable", "KAGGLE_KEY", lambda: r(HEX, 32)),
+    ],
+}
+SESSION14_KAGGLE_NEGATIVES = {"kaggle": ['{"username":"octocat","key":"<your-api-key>"}', "export KAGGLE_KEY=$KAGGLE_KEY"]}
+add_cases(SESSION14_KAGGLE, {"KAGGLE_KEY"}, SESSION14_KAGGLE_NEGATIVES)
+
 with open("vendor-formats.jsonl", "w") as out:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1514,3 +1514,17 @@ describe("a --secret flag that names a secret, not its value (session 14)", () =
     ["cli-password-flag", "tool --client-secret=", "correct-horse-battery", ""],
   ])("%s still takes the whole secret after %j", takesWholeSecret);
 });
+
+describe("Terraform Cloud tokens and Kaggle's kaggle.json (session 14)", () => {
+  it.each([
+    ["hashicorp-tf-api-token", "TF_TOKEN_app_terraform_io=", `${b62(14)}.atlasv1.${b62(67)}`, "\n"],
+    // A body past gitleaks' 70 is taken whole: no tail left behind by redaction.
+    ["hashicorp-tf-api-token", '"token": "', `${b62(14)}.atlasv1.${b62(72)}`, '"'],
+    ["kaggle-api-key", '{"username":"octocat","key":"', "9f3a71c0e5b28d469f3a71c0e5b28d47", '"}'],
+    ["kaggle-api-key", 'export KAGGLE_USERNAME=octocat\nexport KAGGLE_KEY=', "9f3a71c0e5b28d469f3a71c0e5b28d47", "\n"],
+  ])("%s takes the whole secret after %j", takesWholeSecret);
+
+  it.each(['{"username":"octocat","key":"value"}', '{"id": 7, "key": "9f3a71c0e5b28d469f3a71c0e5b28d47"}', "KAGGLE_KEY=$KAGGLE_KEY"])("leaves %j alone", (text) => {
+    expect(rules(text)).toEqual([]);
+  });
+});

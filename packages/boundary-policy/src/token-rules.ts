@@ -100,6 +100,7 @@ export type TokenFamily =
   | "duffel"
   | "intra42"
   | "maxmind"
+  | "kaggle"
   | "settlemint"
   | "yandex"
   | "authress"
@@ -484,7 +485,9 @@ export const TOKEN_RULES: readonly TokenRule[] = [
   { id: "databricks-api-token", family: "databricks", description: "a Databricks token", keywords: ["dapi"], pattern: rx(`${NOT_AFTER_WORD}dapi[0-9a-fA-F]{32}(?:-[0-9])?${NOT_BEFORE_TOKEN}`), minEntropy: 3 },
   { id: "digitalocean-token", family: "digitalocean", description: "a DigitalOcean token", keywords: ["doo_v1_", "dop_v1_", "dor_v1_"], pattern: rx("do[opr]_v1_[a-f0-9]{64}") },
   // From its keyword, the token read back whole into group 1: read forward, every run of 14 letters in a window was a start.
-  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}(?<=(?<![A-Za-z0-9])([A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}))"), minEntropy: 3.5, window: { before: 16, after: 90 } },
+  { id: "hashicorp-tf-api-token", family: "hashicorp", description: "a Terraform Cloud API token", keywords: ["atlasv1"], pattern: rx("\\.atlasv1\\.[A-Za-z0-9_=-]{60,128}(?<=(?<![A-Za-z0-9])([A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,128}))"), minEntropy: 3.5, window: { before: 16, after: 150 } },
+  // Kaggle's ~/.kaggle/kaggle.json ({"username":…,"key":…}) and its KAGGLE_KEY: 32 hex.
+  { id: "kaggle-api-key", family: "kaggle", description: "a Kaggle API key", keywords: ['"username"', "kaggle_key"], pattern: rx(`(?:"username"[ \\t]{0,3}:[ \\t]{0,3}"[^"\\s]{1,64}"[ \\t]{0,3},[ \\t]{0,3}"key"[ \\t]{0,3}:[ \\t]{0,3}"|KAGGLE_KEY["']?[ \\t]{0,3}[=:][ \\t]{0,3}["']?)([0-9a-f]{32})(?![0-9A-Za-z])`, true), minEntropy: 3 },
   // Vault's tokens (vault/token_store.go): 24 base62 characters behind `hvs.` or `hvr.` (a root token,
   // a recovery token, a service token where server-side consistent tokens are off), with `.` and the
   // namespace id for a namespace other than root; or, server-side consistent, that wrapped with its
