@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { createRefusePolicy } from "./index.js";
+import { inNoteCallout } from "./test-support/note-layout.js";
 import { loadSecretCorpus, loadVendorCorpus, type CorpusCase } from "./test-support/secret-corpus.js";
 
 const policy = createRefusePolicy();
@@ -144,12 +145,11 @@ describe("the vendor-format corpus (test-fixtures/secrets/vendor-formats.jsonl)"
 describe("every recalled corpus token, as an exported note shows a command's output (session 14)", () => {
   // In a note, a tool's output sits in a fence inside a callout, each line behind `> `: a rule that
   // reads over a line break must read over those too, or the note keeps what the terminal would not.
-  const quoted = (text: string): string => `> \`\`\`\n${text.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n")}\n> \`\`\`\n`;
   const recalled = [...loadVendorCorpus(), ...loadSecretCorpus()].filter((c) => c.expect === "match" && isRefused(c));
 
   it("is found there too, its secret gone from the redacted note", () => {
     expect(recalled.length).toBeGreaterThan(1500);
-    const kept = recalled.filter((c) => (c.secret !== undefined ? policy.redact(quoted(c.text)).includes(c.secret) : policy.scanText(quoted(c.text)).length === 0));
+    const kept = recalled.filter((c) => (c.secret !== undefined ? policy.redact(inNoteCallout(c.text)).includes(c.secret) : policy.scanText(inNoteCallout(c.text)).length === 0));
     expect(kept.map((c) => `${c.family}: ${c.text.slice(0, 120)}`)).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createRefusePolicy, TOKEN_RULES } from "./index.js";
 import { matchRule } from "./scan-text.js";
 import { OWNED_SHAPES, type TokenRule } from "./token-rules.js";
+import { bashCalloutBefore, inNoteCallout } from "./test-support/note-layout.js";
 import { loadSecretCorpus, loadVendorCorpus, type CorpusCase } from "./test-support/secret-corpus.js";
 
 const policy = createRefusePolicy();
@@ -1294,7 +1295,7 @@ describe("Vault tokens of 24 base62 characters: root, recovery and legacy-shaped
 describe("secrets a command printed alone on the next line, in a terminal and in a note's tool callout (session 14)", () => {
   const pw = "Tr0ub4dor3xQz";
   /** How an exported note shows a Bash call and its result. */
-  const callout = (command: string): string => `> [!example]- Tool: Bash \`${command.slice(0, 40)}\`\n> \`\`\`sh\n> ${command}\n> \`\`\`\n>\n> **Result**\n>\n> \`\`\`\n> `;
+  const callout = bashCalloutBefore;
   it.each([
     ["command-printed-secret", "$ kubectl get secret db -o jsonpath='{.data.password}' | base64 -d\n", pw, "\n$ "],
     ["command-printed-secret", callout("kubectl get secret db -o jsonpath='{.data.password}' | base64 --decode"), pw, "\n> ```\n"],
@@ -1345,7 +1346,6 @@ describe("secrets a command printed alone on the next line, in a terminal and in
 
 describe("secrets over several lines, inside a note's tool callout (session 14)", () => {
   /** A command's output as an exported note shows it: in a fence, each line behind `> `. */
-  const quoted = (text: string): string => `> \`\`\`\n${text.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n")}\n> \`\`\`\n`;
   it.each([
     ["netrc-password", "machine api.example.com\n  login deploy\n  password Tr0ub4dor3xQz8"],
     ["keyword-secret-name-value", 'env:\n  - name: DB_PASSWORD\n    value: "Tr0ub4dor3xQz8"'],
@@ -1353,9 +1353,9 @@ describe("secrets over several lines, inside a note's tool callout (session 14)"
     ["pgpass-password", "db.internal:5432:app:app:Tr0ub4dor3xQz8"],
   ])("%s finds it as in a terminal", (id, text) => {
     expect(rules(text)).toContain(id);
-    expect(rules(quoted(text))).toContain(id);
+    expect(rules(inNoteCallout(text))).toContain(id);
     // An edit's diff in the note: each line of the file behind `> +`.
-    if (id !== "putty-private-key") expect(rules(quoted(text.split("\n").map((line) => `+${line}`).join("\n")))).toContain(id);
+    if (id !== "putty-private-key") expect(rules(inNoteCallout(text.split("\n").map((line) => `+${line}`).join("\n")))).toContain(id);
   });
 });
 
