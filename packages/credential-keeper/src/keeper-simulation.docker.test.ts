@@ -15,6 +15,11 @@
  *   SBX_SIM_ON_MS / SBX_SIM_OFF_MS      how long each run lasts (default 240 s / 25 s)
  *   SBX_SIM_ACCESS_TTL_MS               access-token lifetime (default 18000)
  *   SBX_SIM_PERIOD_MS / SBX_SIM_SKEW_MS the keeper's period and skew step (default 250 / 8000)
+ *   SBX_SIM_RESTARTS                    how many times the keeper is stopped and restarted (default 8)
+ *   SBX_SIM_DEBUG                       write the keeper's log and the server's timelines to tmpdir
+ *
+ * A run that ends in a forced re-login or a revocation prints the server's timeline around the
+ * first one and the keeper's log lines of that moment (neither holds a token value).
  *
  * The agents refresh 400 ms before expiry; the copy on the second state directory is skewed 2 steps,
  * the first 1 step, the host none: a refresh happens every 18000 − 16000 − 400 = 1600 ms (or as
@@ -50,6 +55,7 @@ const OFF_MS = numberEnv("SBX_SIM_OFF_MS", 25_000);
 const ACCESS_TTL_MS = numberEnv("SBX_SIM_ACCESS_TTL_MS", 18_000);
 const PERIOD_MS = numberEnv("SBX_SIM_PERIOD_MS", 250);
 const SKEW_MS = numberEnv("SBX_SIM_SKEW_MS", 8000);
+const RESTARTS = numberEnv("SBX_SIM_RESTARTS", 8);
 const MARGIN_MS = 400;
 /** In every token this run's fake server issues, and in a secret the keeper must not inherit. */
 const CANARY = `CANARY${randomBytes(6).toString("hex")}`;
@@ -151,7 +157,7 @@ async function simulate(runtime: DockerRuntime, image: string, mode: { keeper: b
     keeperEnviron = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
     let round = 0;
     while (Date.now() - startAt < mode.durationMs - 8000) {
-      await sleep(mode.durationMs / 8);
+      await sleep(mode.durationMs / RESTARTS);
       psSamples.push(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }));
       const victim = runningPid(stateDir, login);
       if (!victim) {
@@ -230,6 +236,23 @@ function canaryHits(result: RunResult): number {
   return [result.keeperLog, result.keeperState, ...result.psSamples, result.keeperEnviron.join("\n")].filter((text) => text.includes(CANARY)).length;
 }
 
+/**
+ * What a failed run leaves to read: the server's timeline around its first revocation or forced
+ * re-login, and the keeper's log lines from 10 s before it to 3 s after (no token value in either).
+ */
+function aroundFirstFailure(result: RunResult): string {
+  const timeline = result.score.timeline;
+  const first = timeline.findIndex((line) => / revoked$| login$/.test(line));
+  if (first < 0) return "";
+  const at = timeline[first]?.slice(0, 12) ?? "";
+  const clock = (time: string) => Number(time.slice(0, 2)) * 3_600_000 + Number(time.slice(3, 5)) * 60_000 + Number(time.slice(6, 8)) * 1000 + Number(time.slice(9, 12));
+  const keeperLines = result.keeperLog.split("\n").filter((line) => {
+    const offset = clock(line.slice(11, 23)) - clock(at);
+    return offset >= -10_000 && offset <= 3000;
+  });
+  return [`\nfirst failure at ${at}; the server's timeline around it:`, ...timeline.slice(Math.max(0, first - 30), first + 10).map((line) => `  ${line}`), "the keeper's log then:", ...keeperLines.map((line) => `  ${line}`), ""].join("\n");
+}
+
 function report(label: string, result: RunResult): string {
   const { score } = result;
   const stale = Object.entries(score.longestStaleBySide)
@@ -268,6 +291,7 @@ describe.skipIf(!environment.available)("the credential keeper with real contain
         writeFileSync(join(tmpdir(), "sbx-sim-on-timeline.log"), on.score.timeline.join("\n"));
         writeFileSync(join(tmpdir(), "sbx-sim-off-timeline.log"), off.score.timeline.join("\n"));
       }
+      if (on.score.forcedRelogins + on.score.familyRevocations > 0) process.stdout.write(aroundFirstFailure(on));
       // Without the keeper the shared login falls apart within seconds.
       expect(off.score.forcedRelogins + off.score.familyRevocations).toBeGreaterThan(0);
       // With it: one family throughout.

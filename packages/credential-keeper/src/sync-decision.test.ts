@@ -23,12 +23,40 @@ describe("decideSync", () => {
     const decision = decideSync("claude", host, [copy("a", "claude", claude("rt-2", NOW + 8 * HOUR), 300_000), copy("b", "claude", claude("rt-1", NOW + HOUR - 600_000), 600_000)], NOW);
     expect(json(decision.host?.content).claudeAiOauth).toEqual({ accessToken: "at-rt-2", refreshToken: "rt-2", expiresAt: NOW + 8 * HOUR, scopes: ["user:inference"], subscriptionType: "max" });
     expect(decision.host?.carried).toEqual([{ key: "claudeAiOauth", from: "a", freshness: NOW + 8 * HOUR }]);
-    const byId = Object.fromEntries(decision.copies.map((item) => [item.id, item]));
-    // The sandbox that refreshed gets its own login back, skewed; the other the new one, skewed more.
-    expect(byId.a).toMatchObject({ reason: "skew" });
-    expect(json(byId.a?.content).claudeAiOauth).toMatchObject({ refreshToken: "rt-2", expiresAt: NOW + 8 * HOUR - 300_000 });
-    expect(byId.b).toMatchObject({ reason: "newer" });
-    expect(json(byId.b?.content).claudeAiOauth).toMatchObject({ refreshToken: "rt-2", expiresAt: NOW + 8 * HOUR - 600_000 });
+    // The other sandbox gets the new login, skewed; the one that refreshed keeps its copy this round.
+    expect(decision.copies.map((item) => [item.id, item.reason])).toEqual([["b", "newer"]]);
+    expect(json(decision.copies[0]?.content).claudeAiOauth).toMatchObject({ refreshToken: "rt-2", expiresAt: NOW + 8 * HOUR - 600_000 });
+    // The next round, the host holding it, the sandbox that refreshed gets its own login back, skewed.
+    const landed = parsed("claude", decision.host?.content.toString() ?? "");
+    const next = decideSync("claude", landed, [copy("a", "claude", claude("rt-2", NOW + 8 * HOUR), 300_000), copy("b", "claude", decision.copies[0]?.content.toString() ?? "", 600_000)], NOW);
+    expect(next.host).toBeUndefined();
+    expect(next.copies.map((item) => [item.id, item.reason])).toEqual([["a", "skew"]]);
+    expect(json(next.copies[0]?.content).claudeAiOauth).toMatchObject({ refreshToken: "rt-2", expiresAt: NOW + 8 * HOUR - 300_000 });
+  });
+
+  it("keeps a refresh a keeper was killed in the middle of carrying: the refreshing copy is not skewed before the host holds it", () => {
+    // As in the real-container simulation: tokens that live for less than two skew steps, so the
+    // refreshing copy's login, skewed, looks older than the host's.
+    const skew = 600_000;
+    const host = parsed("claude", claude("rt-1", NOW + 10 * 60_000));
+    let copies = [copy("a", "claude", claude("rt-2", NOW + 15 * 60_000), skew), copy("b", "claude", claude("rt-1", NOW + 10 * 60_000 - 2 * skew), 2 * skew)];
+    const first = decideSync("claude", host, copies, NOW);
+    expect(first.host?.carried).toEqual([{ key: "claudeAiOauth", from: "a", freshness: NOW + 15 * 60_000 }]);
+    expect(first.copies.map((item) => item.id)).toEqual(["b"]);
+    // Killed after the sandboxes' writes, before the host's: the next keeper still finds rt-2 newest.
+    copies = copies.map((item) => {
+      const written = first.copies.find((change) => change.id === item.id);
+      return written ? copy(item.id, "claude", written.content.toString(), item.skewMs) : item;
+    });
+    const next = decideSync("claude", host, copies, NOW + 1000);
+    expect(json(next.host?.content).claudeAiOauth).toMatchObject({ refreshToken: "rt-2", expiresAt: NOW + 15 * 60_000 });
+    for (const change of next.copies) expect(json(change.content).claudeAiOauth.refreshToken).toBe("rt-2");
+    // Once the host holds it, the copy that refreshed gets its skew.
+    const landed = parsed("claude", claude("rt-2", NOW + 15 * 60_000));
+    const after = decideSync("claude", landed, copies, NOW + 2000);
+    expect(after.host).toBeUndefined();
+    expect(after.copies.map((item) => [item.id, item.reason])).toEqual([["a", "skew"]]);
+    expect(json(after.copies[0]?.content).claudeAiOauth).toMatchObject({ refreshToken: "rt-2", expiresAt: NOW + 15 * 60_000 - skew });
   });
 
   it("takes a copy holding the host's refresh token as the same generation, whatever its (skewed) expiry says", () => {
@@ -110,7 +138,9 @@ describe("decideSync", () => {
     const host = parsed("codex", codex("rt-1", NOW - 2 * HOUR));
     const decision = decideSync("codex", host, [copy("a", "codex", codex("rt-2", NOW - 60_000), 300_000)], NOW);
     expect(json(decision.host?.content)).toMatchObject({ tokens: { refresh_token: "rt-2", account_id: "acct-1" }, last_refresh: new Date(NOW - 60_000).toISOString() });
-    expect(json(decision.copies[0]?.content).last_refresh).toBe(new Date(NOW - 60_000 - 300_000).toISOString());
+    expect(decision.copies).toEqual([]);
+    const next = decideSync("codex", parsed("codex", decision.host?.content.toString() ?? ""), [copy("a", "codex", codex("rt-2", NOW - 60_000), 300_000)], NOW);
+    expect(json(next.copies[0]?.content).last_refresh).toBe(new Date(NOW - 60_000 - 300_000).toISOString());
     const otherAccount = decideSync("codex", host, [copy("a", "codex", codex("rt-3", NOW - 60_000, "acct-2"))], NOW);
     expect(otherAccount.host).toBeUndefined();
   });

@@ -32,7 +32,7 @@ export interface SyncDecision {
  * what to write where. Newer means a different refresh token AND a later freshness (expiry): two
  * copies with one refresh token are one generation, whatever their expiry says — which is how the
  * skew the keeper gives each copy is told apart from a real refresh, with no memory needed across
- * restarts. What comes back to the host is the sandbox's real value (a sandbox's own refresh
+ * restarts: a copy that refreshed keeps its real expiry until the host holds its generation. What comes back to the host is the sandbox's real value (a sandbox's own refresh
  * carries the server's expiry); the skew is only ever applied on the way into a sandbox.
  *
  * A sandbox is untrusted: its entry must have the host entry's account facts, may not claim a
@@ -75,9 +75,14 @@ export function decideSync(provider: KeptProvider, host: HostView, copies: reado
       if (entry.refreshToken !== best.refreshToken) {
         // An older generation, or a claim that was refused: either way the copy is brought back.
         reason = "newer";
-      } else if (entry.accessToken === best.accessToken && entry.freshness !== target.freshness) {
+      } else if (entry.accessToken === best.accessToken && entry.freshness !== target.freshness && from !== copy.id) {
         // The same generation, not yet (or no longer) skewed right. A copy with this refresh token
         // and another access token refreshed without rotation (Gemini): its own, left alone.
+        // Nor the copy whose refresh goes to the host this round: until the host holds it, that
+        // copy's real expiry is the only record that it is the newest — skewed, it can look older
+        // than the host's, and a keeper killed before the host's write would carry the spent login
+        // back to everyone (the simulation's revocation, with tokens living under two skew steps).
+        // The next round, the host holding it, skews it.
         reason = "skew";
       }
       if (!reason) continue;
