@@ -32,8 +32,9 @@ export interface SyncDecision {
  * what to write where. Newer means a different refresh token AND a later freshness (expiry): two
  * copies with one refresh token are one generation, whatever their expiry says — which is how the
  * skew the keeper gives each copy is told apart from a real refresh, with no memory needed across
- * restarts: a copy that refreshed keeps its real expiry until the host holds its generation. What comes back to the host is the sandbox's real value (a sandbox's own refresh
- * carries the server's expiry); the skew is only ever applied on the way into a sandbox.
+ * restarts: a copy that refreshed keeps its real expiry until the host holds its generation. What
+ * comes back to the host is the sandbox's real value (a sandbox's own refresh carries the server's
+ * expiry); the skew is only ever applied on the way into a sandbox.
  *
  * A sandbox is untrusted: its entry must have the host entry's account facts, may not claim a
  * freshness no refresh gives, and only replaces the host's when it is strictly newer; only the
