@@ -6,9 +6,8 @@
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off (Node's own switch).
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 if ((major > 22 || (major === 22 && minor >= 1)) && !process.env.NODE_DISABLE_COMPILE_CACHE) {
-  const [{ enableCompileCache }, { mkdirSync }, { homedir }, { isAbsolute, join }] = await Promise.all([import("node:module"), import("node:fs"), import("node:os"), import("node:path")]);
-  const cacheHome = process.env.XDG_CACHE_HOME && isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : join(homedir(), ".cache");
-  const dir = join(cacheHome, "sbx", "compile-cache");
+  const [{ enableCompileCache }, { mkdirSync }, { homedir }, { join }, { userCacheDir }] = await Promise.all([import("node:module"), import("node:fs"), import("node:os"), import("node:path"), import("../dist/user-cache-dir.js")]);
+  const dir = join(userCacheDir(process.env, homedir()), "sbx", "compile-cache");
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     enableCompileCache?.(dir);

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { PROVIDER_LOGIN_ENV } from "@sbx/boundary-policy";
 import { probeProviders, realHostContext, type ProbeResult } from "@sbx/auth-probes";
 import { isRuntimeError, type ContainerInfo, type ContainerRuntime, type ContainerSpec } from "@sbx/container-runtime";
@@ -13,6 +13,7 @@ import { applyNetworkToSpec, ensureEgress, NETWORK_LABELS, planNetwork, removeEg
 import type { SandboxResources } from "./sandbox-resources.js";
 import { followedBySessionListing, LISTING_MAX_BYTES } from "./session-mirror-protocol.js";
 import { workspaceUser } from "./workspace-user.js";
+import { userCacheDir } from "./user-cache-dir.js";
 import {
   AGENT_ENV_FILE,
   AGENT_ENV_SECRET,
@@ -240,8 +241,7 @@ export async function ensureSandbox(
 /** One lock per sandbox in the host user's cache (XDG_CACHE_HOME, else ~/.cache). */
 function pipeLockPath(options: SandboxOptions, container: string): string {
   const home = options.home ?? homedir();
-  const cache = options.env.XDG_CACHE_HOME && isAbsolute(options.env.XDG_CACHE_HOME) ? options.env.XDG_CACHE_HOME : join(home, ".cache");
-  return join(cache, "sbx", "locks", `${container}.pipe.lock`);
+  return join(userCacheDir(options.env, home), "sbx", "locks", `${container}.pipe.lock`);
 }
 
 /** How often (100 ms apart) concurrent `sbx up`s look again for one another's remove or create to land: 5 s. */

@@ -1,5 +1,6 @@
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { CliError } from "./cli-error.js";
+import { userCacheDir } from "./user-cache-dir.js";
 
 // Where transcripts go and how often, from the user's environment.
 
@@ -34,8 +35,6 @@ export function transcriptCacheDir(env: NodeJS.ProcessEnv, home: string, volumeN
       throw new CliError("SBX_CONFIG_INVALID", `"${key}" cannot name a transcript cache directory.`, { hint: "Use a state volume and project id made of letters, digits, _ . -." });
     }
   }
-  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
-  const cacheHome = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(home, ".cache");
-  return join(cacheHome, "sbx", "sessions", volumeName, projectId);
+  return join(userCacheDir(env, home), "sbx", "sessions", volumeName, projectId);
 }
 
