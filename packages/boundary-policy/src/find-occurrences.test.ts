@@ -45,4 +45,22 @@ describe("findOccurrences", () => {
       { numRuns: 500 },
     );
   });
+
+  it("finds long needles, sampled, at every start and offset, the longest at each start, as the plain search does", () => {
+    // Needles of 24 characters and more are looked for at every 17th position only. Needles cut
+    // from a few stems over two letters: prefixes of one another (several at one start), periodic
+    // (one needle's windows alike at many offsets), long and short at the same starts; the text
+    // holds the stems at every offset from a sample.
+    const piece = fc.constantFrom("a", "b", "ab", "aab", "\u0161");
+    const stem = fc.array(piece, { minLength: 16, maxLength: 50 }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(stem, fc.array(fc.nat(80), { minLength: 1, maxLength: 6 })), { minLength: 1, maxLength: 5 }), fc.array(fc.tuple(fc.array(piece, { maxLength: 20 }), fc.nat(4)), { maxLength: 12 }), (stems, pieces) => {
+        const list = stems.flatMap(([text, cuts]) => [text, ...cuts.map((cut) => text.slice(0, 8 + cut))]);
+        const needles = new Map(list.map((text, n) => [text, n] as const));
+        const text = pieces.map(([before, pick]) => before.join("") + (stems[pick % stems.length] as [string, number[]])[0]).join("");
+        expect(findOccurrences(text, needles)).toEqual(naive(text, needles));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
